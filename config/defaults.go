@@ -1,0 +1,206 @@
+package config
+
+import (
+	"time"
+
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// Names accepted by the configuration.
+const (
+	// DriverSQLite and DriverPostgres are the store drivers.
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+
+	// FlowJWTBearer and FlowClientCredentials are the Salesforce OAuth 2.0
+	// flows.
+	FlowJWTBearer         = "jwt_bearer"
+	FlowClientCredentials = "client_credentials"
+
+	// The supported platforms.
+	PlatformWhatsApp  = "whatsapp"
+	PlatformWebChat   = "webchat"
+	PlatformMessenger = "messenger"
+	PlatformInstagram = "instagram"
+	PlatformTelegram  = "telegram"
+	PlatformLINE      = "line"
+	PlatformTwilio    = "twilio"
+	PlatformViber     = "viber"
+)
+
+// The defaults ApplyDefaults fills in.
+const (
+	DefaultListen          = ":8080"
+	DefaultMaxBodyBytes    = 1 << 20 // 1 MiB
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultReadTimeout     = 15 * time.Second
+
+	DefaultStoreDriver = DriverSQLite
+	DefaultSQLiteDSN   = "data/connector.db"
+
+	DefaultWorkers          = 2
+	DefaultBatchSize        = 200
+	DefaultMaxConversations = 50
+	DefaultLeaseTTL         = 2 * time.Minute
+	DefaultMaxAttempts      = 10
+	DefaultBackoffMin       = time.Second
+	DefaultBackoffMax       = 5 * time.Minute
+	DefaultPollInterval     = time.Second
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultLimitThreshold   = 0.9
+	DefaultLimitBackoff     = time.Minute
+
+	DefaultExpirySchedule = "@every 1m"
+	DefaultRetrySchedule  = "@every 5s"
+	DefaultRescueSchedule = "@every 30s"
+
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "json"
+
+	DefaultLoginURL   = "https://login.salesforce.com"
+	DefaultAPIVersion = "62.0"
+
+	DefaultInactivityTimeout = 24 * time.Hour
+	DefaultGraphURL          = "https://graph.facebook.com/v21.0"
+)
+
+// DefaultMapping returns the default Salesforce objects and fields:
+// Chat_Conversation__c keyed by Conversation_Key__c and Chat_Message__c
+// keyed by Message_Key__c.
+func DefaultMapping() Mapping {
+	return Mapping{
+		Conversation: ConversationMapping{
+			Object:        "Chat_Conversation__c",
+			ExternalID:    "Conversation_Key__c",
+			State:         "State__c",
+			Channel:       "Channel__c",
+			Contact:       "Contact_Id__c",
+			LastMessageAt: "Last_Message_At__c",
+			Blocked:       "Blocked__c",
+		},
+		Message: MessageMapping{
+			Object:     "Chat_Message__c",
+			ExternalID: "Message_Key__c",
+			Body:       "Body__c",
+			Direction:  "Direction__c",
+			SentAt:     "Sent_At__c",
+			Sender:     "Sender__c",
+			MediaURL:   "Media_Url__c",
+			MediaType:  "Media_Type__c",
+			Kind:       "Kind__c",
+			State:      "Conversation_State__c",
+			Sequence:   "Sequence__c",
+			Parent:     "Chat_Conversation__r",
+		},
+	}
+}
+
+// ApplyDefaults fills every unset (zero) value with its default. Values
+// that are set, even to something invalid, are left for Validate to
+// report. An explicit empty excluded_states list ([]) stays empty; only an
+// absent one (nil) becomes [AUTO_BOT].
+func (c *Config) ApplyDefaults() {
+	s := &c.Server
+	setString(&s.Listen, DefaultListen)
+	setInt64(&s.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDuration(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	setDuration(&s.ReadTimeout, DefaultReadTimeout)
+
+	setString(&c.Store.Driver, DefaultStoreDriver)
+	if c.Store.Driver == DriverSQLite && !c.Store.DSN.IsSet() && !c.Store.DSN.isReference() {
+		c.Store.DSN = NewSecret(DefaultSQLiteDSN)
+	}
+
+	d := &c.Dispatcher
+	setInt(&d.Workers, DefaultWorkers)
+	setInt(&d.BatchSize, DefaultBatchSize)
+	setInt(&d.MaxConversations, DefaultMaxConversations)
+	setDuration(&d.LeaseTTL, DefaultLeaseTTL)
+	setInt(&d.MaxAttempts, DefaultMaxAttempts)
+	setDuration(&d.BackoffMin, DefaultBackoffMin)
+	setDuration(&d.BackoffMax, DefaultBackoffMax)
+	setDuration(&d.PollInterval, DefaultPollInterval)
+	setDuration(&d.RequestTimeout, DefaultRequestTimeout)
+	if d.LimitThreshold == 0 {
+		d.LimitThreshold = DefaultLimitThreshold
+	}
+	setDuration(&d.LimitBackoff, DefaultLimitBackoff)
+
+	setString(&c.Timers.Expiry, DefaultExpirySchedule)
+	setString(&c.Timers.Retry, DefaultRetrySchedule)
+	setString(&c.Timers.Rescue, DefaultRescueSchedule)
+
+	setString(&c.Log.Level, DefaultLogLevel)
+	setString(&c.Log.Format, DefaultLogFormat)
+
+	for i := range c.Tenants {
+		c.Tenants[i].applyDefaults()
+	}
+}
+
+func (t *Tenant) applyDefaults() {
+	sf := &t.Salesforce
+	setString(&sf.LoginURL, DefaultLoginURL)
+	setString(&sf.APIVersion, DefaultAPIVersion)
+	if sf.ExcludedStates == nil {
+		sf.ExcludedStates = []statemachine.State{statemachine.AutoBot}
+	}
+	sf.Mapping.applyDefaults()
+	for i := range t.Channels {
+		ch := &t.Channels[i]
+		setDuration(&ch.InactivityTimeout, DefaultInactivityTimeout)
+		if ch.WhatsApp != nil {
+			setString(&ch.WhatsApp.GraphURL, DefaultGraphURL)
+		}
+	}
+}
+
+func (m *Mapping) applyDefaults() {
+	def := DefaultMapping()
+	c, dc := &m.Conversation, def.Conversation
+	setString(&c.Object, dc.Object)
+	setString(&c.ExternalID, dc.ExternalID)
+	setString(&c.State, dc.State)
+	setString(&c.Channel, dc.Channel)
+	setString(&c.Contact, dc.Contact)
+	setString(&c.LastMessageAt, dc.LastMessageAt)
+	setString(&c.Blocked, dc.Blocked)
+
+	msg, dm := &m.Message, def.Message
+	setString(&msg.Object, dm.Object)
+	setString(&msg.ExternalID, dm.ExternalID)
+	setString(&msg.Body, dm.Body)
+	setString(&msg.Direction, dm.Direction)
+	setString(&msg.SentAt, dm.SentAt)
+	setString(&msg.Sender, dm.Sender)
+	setString(&msg.MediaURL, dm.MediaURL)
+	setString(&msg.MediaType, dm.MediaType)
+	setString(&msg.Kind, dm.Kind)
+	setString(&msg.State, dm.State)
+	setString(&msg.Sequence, dm.Sequence)
+	setString(&msg.Parent, dm.Parent)
+}
+
+func setString(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+func setInt(p *int, def int) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+func setInt64(p *int64, def int64) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+func setDuration(p *time.Duration, def time.Duration) {
+	if *p == 0 {
+		*p = def
+	}
+}

@@ -1,0 +1,307 @@
+package config
+
+import (
+	"time"
+
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// Config is the whole connector configuration: a YAML file, then
+// environment overrides, then defaults for what is left unset.
+type Config struct {
+	Server     Server     `yaml:"server"`
+	Store      Store      `yaml:"store"`
+	Dispatcher Dispatcher `yaml:"dispatcher"`
+	Timers     Timers     `yaml:"timers"`
+	Log        Log        `yaml:"log"`
+	API        API        `yaml:"api"`
+	Tenants    []Tenant   `yaml:"tenants"`
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	// Listen is the address to listen on. Default ":8080".
+	Listen string `yaml:"listen"`
+	// MaxBodyBytes caps a webhook body; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds the drain on SIGTERM. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// PublicBaseURL is the URL platforms call, when a proxy rewrites it
+	// (Twilio signs the full public URL). Optional.
+	PublicBaseURL string `yaml:"public_base_url"`
+	// ReadTimeout bounds reading one request. Default 15s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// Store selects the storage driver.
+type Store struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN: for sqlite a file path (default "data/connector.db"); for
+	// postgres a connection string. Secret: it may hold a password.
+	DSN Secret `yaml:"dsn"`
+}
+
+// Dispatcher pushes the outboxes to Salesforce.
+type Dispatcher struct {
+	// Workers is how many claim loops run. Default 2.
+	Workers int `yaml:"workers"`
+	// BatchSize is the most records in one sObject Collections call
+	// (1..200). Default 200.
+	BatchSize int `yaml:"batch_size"`
+	// MaxConversations is the most conversations one claim takes. Default 50.
+	MaxConversations int `yaml:"max_conversations"`
+	// LeaseTTL is how long a claim holds a conversation. Default 2m.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// MaxAttempts is how many times a message is tried before it is dead.
+	// Default 10.
+	MaxAttempts int `yaml:"max_attempts"`
+	// BackoffMin and BackoffMax bound the exponential retry delay.
+	// Defaults 1s and 5m.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// PollInterval is how often an idle worker looks for work when nothing
+	// wakes it. Default 1s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// RequestTimeout bounds one Salesforce call. Default 30s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// LimitThreshold is the share of the org's daily API requests
+	// (Sforce-Limit-Info) above which the org is slowed down. Default 0.9.
+	LimitThreshold float64 `yaml:"limit_threshold"`
+	// LimitBackoff is how long an org is paused after REQUEST_LIMIT_EXCEEDED
+	// or when over LimitThreshold. Default 1m.
+	LimitBackoff time.Duration `yaml:"limit_backoff"`
+}
+
+// Timers are cron schedules (robfig/cron syntax, "@every 1m" accepted).
+type Timers struct {
+	// Expiry runs the inactivity expiry and idle close. Default "@every 1m".
+	Expiry string `yaml:"expiry"`
+	// Retry wakes the dispatcher for due retries. Default "@every 5s".
+	Retry string `yaml:"retry"`
+	// Rescue frees stale leases. Default "@every 30s".
+	Rescue string `yaml:"rescue"`
+}
+
+// Log is the logger.
+type Log struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `yaml:"level"`
+	// Format is "json" (default) or "console".
+	Format string `yaml:"format"`
+}
+
+// API protects the connector's own HTTP API.
+type API struct {
+	// OperatorToken is the support team's bearer token for the operator
+	// routes (dead letters, replay). Empty disables those routes.
+	OperatorToken Secret `yaml:"operator_token"`
+}
+
+// Tenant is one business using the connector.
+type Tenant struct {
+	// ID names the tenant in URLs: letters, digits, '-' and '_'.
+	ID         string     `yaml:"id"`
+	Salesforce Salesforce `yaml:"salesforce"`
+	Channels   []Channel  `yaml:"channels"`
+}
+
+// Salesforce is a tenant's org.
+type Salesforce struct {
+	// OrgID is the org's id, 15 or 18 characters starting "00D".
+	OrgID string `yaml:"org_id"`
+	// LoginURL is where tokens come from. Default
+	// "https://login.salesforce.com" (use test.salesforce.com for a sandbox,
+	// or the org's My Domain URL).
+	LoginURL string `yaml:"login_url"`
+	// APIVersion such as "62.0". Default "62.0".
+	APIVersion string `yaml:"api_version"`
+	// Auth is how the connector gets tokens.
+	Auth Auth `yaml:"auth"`
+	// ExcludedStates are the conversation states whose messages are not
+	// pushed, by name or number. Default [AUTO_BOT]. An empty list ([])
+	// excludes nothing.
+	ExcludedStates []statemachine.State `yaml:"excluded_states"`
+	// Mapping names the objects and fields written.
+	Mapping Mapping `yaml:"mapping"`
+}
+
+// Auth is an OAuth 2.0 flow.
+type Auth struct {
+	// Flow is "jwt_bearer" or "client_credentials".
+	Flow string `yaml:"flow"`
+	// ClientID is the connected app's consumer key.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is for client_credentials.
+	ClientSecret Secret `yaml:"client_secret"`
+	// Username is the integration user, for jwt_bearer.
+	Username string `yaml:"username"`
+	// PrivateKey is the PEM RSA key the connected app's certificate
+	// matches, for jwt_bearer.
+	PrivateKey Secret `yaml:"private_key"`
+}
+
+// Mapping names the Salesforce objects and fields. Every name has a
+// default; see DefaultMapping.
+type Mapping struct {
+	Conversation ConversationMapping `yaml:"conversation"`
+	Message      MessageMapping      `yaml:"message"`
+}
+
+// ConversationMapping maps a conversation onto a record.
+type ConversationMapping struct {
+	Object        string `yaml:"object"`          // Chat_Conversation__c
+	ExternalID    string `yaml:"external_id"`     // Conversation_Key__c
+	State         string `yaml:"state"`           // State__c
+	Channel       string `yaml:"channel"`         // Channel__c
+	Contact       string `yaml:"contact"`         // Contact_Id__c
+	LastMessageAt string `yaml:"last_message_at"` // Last_Message_At__c
+	Blocked       string `yaml:"blocked"`         // Blocked__c
+}
+
+// MessageMapping maps a message onto a record.
+type MessageMapping struct {
+	Object     string `yaml:"object"`      // Chat_Message__c
+	ExternalID string `yaml:"external_id"` // Message_Key__c
+	Body       string `yaml:"body"`        // Body__c
+	Direction  string `yaml:"direction"`   // Direction__c
+	SentAt     string `yaml:"sent_at"`     // Sent_At__c
+	Sender     string `yaml:"sender"`      // Sender__c
+	MediaURL   string `yaml:"media_url"`   // Media_Url__c
+	MediaType  string `yaml:"media_type"`  // Media_Type__c
+	Kind       string `yaml:"kind"`        // Kind__c
+	State      string `yaml:"state"`       // Conversation_State__c
+	Sequence   string `yaml:"sequence"`    // Sequence__c
+	// Parent is the relationship name to the conversation object, written
+	// as {"<Parent>": {"<conversation external id>": key}}.
+	Parent string `yaml:"parent"` // Chat_Conversation__r
+}
+
+// Channel is one platform account of a tenant.
+type Channel struct {
+	// ID names the channel in URLs: letters, digits, '-' and '_'.
+	ID string `yaml:"id"`
+	// Platform is whatsapp, messenger, instagram, telegram, line, twilio,
+	// viber or webchat.
+	Platform string `yaml:"platform"`
+	// Bot: a bot is the first point of contact; new conversations start in
+	// AUTO_BOT.
+	Bot bool `yaml:"bot"`
+	// InactivityTimeout expires a live conversation with no activity for
+	// that long. Default 24h (WhatsApp's customer-care window).
+	InactivityTimeout time.Duration `yaml:"inactivity_timeout"`
+	// IdleClose moves an OPEN conversation with no activity for that long
+	// to CLOSED. Zero (default) disables it.
+	IdleClose time.Duration `yaml:"idle_close"`
+
+	// The platform's section: exactly the one named by Platform.
+	WhatsApp  *WhatsApp  `yaml:"whatsapp,omitempty"`
+	WebChat   *WebChat   `yaml:"webchat,omitempty"`
+	Messenger *Messenger `yaml:"messenger,omitempty"`
+	Instagram *Instagram `yaml:"instagram,omitempty"`
+	Telegram  *Telegram  `yaml:"telegram,omitempty"`
+	LINE      *LINE      `yaml:"line,omitempty"`
+	Twilio    *Twilio    `yaml:"twilio,omitempty"`
+	Viber     *Viber     `yaml:"viber,omitempty"`
+}
+
+// WhatsApp is a WhatsApp Cloud API phone number.
+type WhatsApp struct {
+	// PhoneNumberID is the business phone number id.
+	PhoneNumberID string `yaml:"phone_number_id"`
+	// AppSecret signs deliveries (X-Hub-Signature-256).
+	AppSecret Secret `yaml:"app_secret"`
+	// VerifyToken answers the GET handshake.
+	VerifyToken Secret `yaml:"verify_token"`
+	// AccessToken calls the Graph API (send, block).
+	AccessToken Secret `yaml:"access_token"`
+	// GraphURL is the Graph API base. Default
+	// "https://graph.facebook.com/v21.0".
+	GraphURL string `yaml:"graph_url"`
+}
+
+// WebChat is the connector's own web chat channel.
+type WebChat struct {
+	// Secret signs deliveries: X-Webchat-Signature is
+	// "sha256=" + hex(HMAC-SHA256(secret, raw body)).
+	Secret Secret `yaml:"secret"`
+}
+
+// Messenger is a Facebook Page on Messenger.
+type Messenger struct {
+	// PageID is the Page's id.
+	PageID string `yaml:"page_id"`
+	// AppSecret signs deliveries (X-Hub-Signature-256).
+	AppSecret Secret `yaml:"app_secret"`
+	// VerifyToken answers the GET handshake.
+	VerifyToken Secret `yaml:"verify_token"`
+	// AccessToken is the Page access token (send, block). Optional.
+	AccessToken Secret `yaml:"access_token"`
+	// GraphURL is the Graph API base; empty for Meta's.
+	GraphURL string `yaml:"graph_url"`
+}
+
+// Instagram is an Instagram professional account's messaging.
+type Instagram struct {
+	// PageID is the id of the Page linked to the account (the Graph API
+	// node that sends and blocks).
+	PageID string `yaml:"page_id"`
+	// AccountID is the Instagram account's id; when set, deliveries for
+	// other accounts are ignored. Optional.
+	AccountID string `yaml:"account_id"`
+	// AppSecret signs deliveries (X-Hub-Signature-256).
+	AppSecret Secret `yaml:"app_secret"`
+	// VerifyToken answers the GET handshake.
+	VerifyToken Secret `yaml:"verify_token"`
+	// AccessToken is the Page access token (send, block). Optional.
+	AccessToken Secret `yaml:"access_token"`
+	// GraphURL is the Graph API base; empty for Meta's.
+	GraphURL string `yaml:"graph_url"`
+}
+
+// Telegram is a Telegram bot.
+type Telegram struct {
+	// SecretToken is the secret_token given to setWebhook; deliveries carry
+	// it in X-Telegram-Bot-Api-Secret-Token.
+	SecretToken Secret `yaml:"secret_token"`
+	// BotToken calls the Bot API (send). Optional.
+	BotToken Secret `yaml:"bot_token"`
+	// APIURL is the Bot API base; empty for Telegram's.
+	APIURL string `yaml:"api_url"`
+}
+
+// LINE is a LINE Messaging API channel.
+type LINE struct {
+	// ChannelSecret signs deliveries (X-Line-Signature).
+	ChannelSecret Secret `yaml:"channel_secret"`
+	// ChannelAccessToken calls the Messaging API (send). Optional.
+	ChannelAccessToken Secret `yaml:"channel_access_token"`
+	// APIURL is the Messaging API base; empty for LINE's.
+	APIURL string `yaml:"api_url"`
+}
+
+// Twilio is a Twilio number (SMS, or WhatsApp with a "whatsapp:" From).
+type Twilio struct {
+	// AccountSID is the account's SID (AC...).
+	AccountSID string `yaml:"account_sid"`
+	// AuthToken signs deliveries (X-Twilio-Signature) and calls the API.
+	AuthToken Secret `yaml:"auth_token"`
+	// From is the number replies are sent from, such as "+15551234567" or
+	// "whatsapp:+15551234567".
+	From string `yaml:"from"`
+	// APIURL is the REST API base; empty for Twilio's.
+	APIURL string `yaml:"api_url"`
+}
+
+// Viber is a Viber bot.
+type Viber struct {
+	// AuthToken signs deliveries (X-Viber-Content-Signature) and calls the
+	// API.
+	AuthToken Secret `yaml:"auth_token"`
+	// SenderName is the bot's name on sent messages (at most 28 characters).
+	SenderName string `yaml:"sender_name"`
+	// SenderAvatar is an optional avatar URL for sent messages.
+	SenderAvatar string `yaml:"sender_avatar"`
+	// APIURL is the REST API base; empty for Viber's.
+	APIURL string `yaml:"api_url"`
+}
