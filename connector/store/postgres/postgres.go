@@ -1,0 +1,462 @@
+// Package postgres is the store driver for several replicas of the
+// connector sharing one PostgreSQL database (11 or later), through
+// github.com/jackc/pgx/v5 and its pool.
+//
+// # Sharing work between replicas
+//
+// Every replica receives webhooks and runs dispatcher workers against the
+// same tables; the database alone decides who does what:
+//
+//   - Webhook deliveries of one contact are serialised by UpsertContact:
+//     its INSERT ... ON CONFLICT DO UPDATE locks the contact's row until the
+//     transaction ends, so two deliveries for one contact (on two replicas,
+//     or twice the same event) run one after the other and the second sees
+//     what the first committed. A message is stored once: (tenant, channel,
+//     platform id) is unique and InsertMessage inserts with ON CONFLICT DO
+//     NOTHING.
+//   - A conversation's outbox is pushed by one worker at a time, which
+//     holds a lease on it: a random token, an owner and an expiry, stored
+//     on the conversation. Claim picks ready conversations with SELECT ...
+//     FOR UPDATE SKIP LOCKED, so workers claiming at the same moment take
+//     disjoint conversations and never wait for each other, and writes the
+//     lease before committing. Settle records the outcomes only if the
+//     conversation still carries the caller's token (checked in the same
+//     transaction that writes them) and returns store.ErrLeaseLost, changing
+//     nothing, otherwise.
+//   - A worker that dies keeps its leases until they expire; Claim then
+//     takes the conversations over (and RescueLeases clears such leases).
+//     Expiry is compared with the callers' clocks (ClaimParams.Now): keep
+//     the replicas' clocks in sync and the lease TTL far above their skew.
+//   - The pacing of each Salesforce org (store.OrgGate) is one row, which
+//     UpdateOrgGate locks from its read to its commit: the replicas' updates
+//     of one org apply one after the other, none lost. Each timer tick is
+//     run by the replica that takes the tick's job lease (TryLease, one
+//     INSERT ... ON CONFLICT DO UPDATE on the lease's row).
+//
+// Transactions run at READ COMMITTED; the row locks above do the
+// serialising. A transaction that fails with a serialization failure or a
+// deadlock (SQLSTATE 40001, 40P01) is run again, a few times, from the
+// start (see WithTx).
+//
+// # Waking other replicas
+//
+// The transactions that commit outbox work (a pending message stored, a
+// state change to mirror onto a Salesforce record that exists, a replay)
+// also NOTIFY a channel named after the schema (see Listen), so that a
+// replica's dispatcher starts at once on work another replica received
+// rather than at its next poll. The notification is sent at commit, and
+// only if the transaction commits. Dispatchers poll anyway: a notification
+// lost (the listener was reconnecting) only delays the work. A transaction
+// that notifies takes, at commit, a lock shared by the whole server: fine at
+// webhook rates.
+//
+// # Sizing the pool
+//
+// Each Store holds one pool of connections (Options.MaxConns). A replica
+// uses at once about: one connection per webhook being stored, one per
+// dispatcher worker claiming or settling, one for the timers, one for
+// Listen (held as long as it runs) and a few for the API. A transaction
+// holds its connection until it ends, so a pool too small makes requests
+// queue, not fail (until their context ends). The sum over every replica
+// (plus operators' tools) must stay under the server's max_connections;
+// put a pooler such as PgBouncer in between when it does not, in
+// transaction mode with default_query_exec_mode=exec in the DSN (the
+// driver otherwise caches prepared statements per connection). LISTEN
+// needs a session of its own, which a pooler in transaction mode does not
+// give: there, Listen cannot be relied on and the dispatchers poll.
+//
+// # Schema
+//
+// Open does not touch the schema: Migrate applies the embedded migrations,
+// in one transaction under an advisory lock, so that replicas starting
+// together migrate once. Tables are created in the connection's current
+// schema (the first of search_path that exists). Times are timestamptz,
+// kept to the microsecond; NULL stands for a zero time.
+package postgres
+
+import (
+	"context"
+	crand "crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	mrand "math/rand/v2"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chatsync/sfconnector/connector/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Defaults for Options left at zero.
+const (
+	// DefaultMaxConns is the pool size when neither Options.MaxConns nor the
+	// DSN's pool_max_conns sets one.
+	DefaultMaxConns int32 = 10
+	// DefaultTxAttempts is how many times a transaction failing with a
+	// serialization failure or a deadlock is run in all.
+	DefaultTxAttempts = 3
+)
+
+// applicationName names the connector's sessions in pg_stat_activity when
+// the DSN does not name them.
+const applicationName = "sfconnector"
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// MaxConns caps the pool's connections. Zero means the DSN's
+	// pool_max_conns when it has one, else DefaultMaxConns.
+	MaxConns int32
+	// TxAttempts is how many times a transaction that failed with a
+	// serialization failure or a deadlock is run in all (1: never
+	// retried). Zero means DefaultTxAttempts.
+	TxAttempts int
+	// OnListenError, when set, is told of each error that ends a listening
+	// session of Listen, before it reconnects (the errors are otherwise
+	// not reported, as Listen goes on). It runs on Listen's goroutine: it
+	// should return quickly.
+	OnListenError func(error)
+}
+
+// Store is the PostgreSQL implementation of store.Store. It is safe for
+// concurrent use, by several goroutines and by several processes sharing
+// the database.
+type Store struct {
+	pool          *pgxpool.Pool
+	txAttempts    int
+	onListenError func(error)
+
+	// closing ends when Close starts: the running Listen calls stop, give
+	// their connections back, and Close then waits for them (a pool does
+	// not close while a connection is out).
+	closing       context.Context
+	stopListening context.CancelFunc
+	mu            sync.Mutex
+	closed        bool // no more Listen
+	listeners     sync.WaitGroup
+}
+
+// Open connects a pool to the database named by dsn (a postgres:// URL or
+// a "key=value ..." string, as libpq takes them; pool_* settings of pgxpool
+// are understood) and checks that the server answers. It does not migrate:
+// call Migrate. Errors never quote the DSN, which may hold a password.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The parser's error quotes the DSN, masking the password only on a
+		// best-effort basis: leave it out.
+		return nil, errors.New("open postgres store: the DSN cannot be parsed (it is not quoted here, as it may hold a password)")
+	}
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = opts.MaxConns
+	case !dsnSetsMaxConns(dsn):
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if opts.TxAttempts <= 0 {
+		opts.TxAttempts = DefaultTxAttempts
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	closing, stop := context.WithCancel(context.Background())
+	return &Store{
+		pool: pool, txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
+		closing: closing, stopListening: stop,
+	}, nil
+}
+
+// dsnSetsMaxConns reports whether the DSN carries pool_max_conns (which
+// pgxpool.ParseConfig consumes, leaving no trace of whether it was given).
+func dsnSetsMaxConns(dsn string) bool {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	_, ok := cfg.RuntimeParams["pool_max_conns"]
+	return ok
+}
+
+// Close ends the running Listen calls (they return ErrClosed) and closes
+// the pool, waiting for the connections in use to be given back.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stopListening()
+	s.listeners.Wait()
+	s.pool.Close()
+	return nil
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one embedded schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists the embedded files in version order. A file is named
+// NNNN_description.sql; NNNN is its version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		prefix, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %q: name must start with a positive version and '_'", name)
+		}
+		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %q: %w", name, err)
+		}
+		out = append(out, migration{version: v, name: name, sql: string(body)})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", out[i-1].name, out[i].name, out[i].version)
+		}
+	}
+	return out, nil
+}
+
+// migrateLockClass is the first key of the advisory lock Migrate takes; the
+// second is a hash of the schema's name, so that schemas of one database
+// migrate independently.
+const migrateLockClass = 0x5f636e78 // "_cnx"
+
+// Migrate applies the embedded migrations not applied yet, in one
+// transaction, and records them in schema_migrations. The transaction first
+// takes a transaction-scoped advisory lock on the current schema, so that
+// replicas migrating at once run one after the other: the first applies
+// the migrations, the others find them recorded. It is idempotent, and
+// refuses a schema migrated by a newer version of the connector.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return s.migrate(ctx, ms)
+}
+
+// migrate applies the migrations of ms (in version order) not applied yet.
+func (s *Store) migrate(ctx context.Context, ms []migration) error {
+	err := s.inTx(ctx, func(t pgx.Tx) error {
+		var schema pgtype.Text
+		if err := t.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return err
+		}
+		if !schema.Valid {
+			return errors.New("no schema of search_path exists to create the tables in")
+		}
+		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLockClass, schema.String); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		if _, err := t.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		rows, err := t.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return err
+		}
+		done := map[int]bool{}
+		for _, v := range applied {
+			done[int(v)] = true
+			if known := ms[len(ms)-1].version; int(v) > known {
+				return fmt.Errorf("schema %q is at version %d, newer than this connector knows (%d)", schema.String, v, known)
+			}
+		}
+		for _, m := range ms {
+			if done[m.version] {
+				continue
+			}
+			if _, err := t.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := t.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+				return fmt.Errorf("%s: record: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// WithTx runs fn in one READ COMMITTED transaction on a connection of the
+// pool, committing when fn returns nil and rolling back otherwise (and
+// when fn panics). The error of fn is returned as is.
+//
+// When the transaction fails with a serialization failure or a deadlock
+// (SQLSTATE 40001 or 40P01, as returned by fn or by the commit), it is
+// rolled back and fn runs again in a new transaction, up to
+// Options.TxAttempts times in all: fn must do nothing but its work through
+// the Tx (or be safe to repeat).
+//
+// fn may read through other methods of the store (GetConversation, ...):
+// they run on other connections of the pool and see only committed data.
+// A write of the store started from fn (Claim, Settle, WithTx, ...) that
+// touches a row fn has written waits for fn's transaction, hence until ctx
+// ends: don't.
+//
+// When fn stored outbox work (see Listen), the transaction notifies the
+// listeners as it commits.
+func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.inTx(ctx, func(t pgx.Tx) error {
+		x := &tx{t: t}
+		if err := fn(x); err != nil {
+			return err
+		}
+		if x.outboxWork {
+			return notifyOutbox(ctx, t)
+		}
+		return nil
+	})
+}
+
+// inTx runs fn in a transaction, retried as WithTx says.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.runTx(ctx, fn)
+		if err == nil || attempt >= s.txAttempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// A short, jittered pause lets the transaction that won go ahead.
+		pause := time.Duration(attempt)*5*time.Millisecond + time.Duration(mrand.Int64N(int64(5*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// rollbackTimeout bounds the rollback of a failed transaction.
+const rollbackTimeout = 5 * time.Second
+
+// runTx runs fn in one transaction: it commits when fn returns nil and
+// rolls back otherwise, returning fn's error as is.
+func (s *Store) runTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	// READ COMMITTED whatever the server's default: the driver relies on
+	// each statement seeing what committed before it started (after a
+	// wait for a row lock, say), and on row locks to serialise.
+	t, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// The rollback runs even when ctx has ended, bounded on its own.
+			// Its error adds nothing to fn's error or panic: a connection
+			// whose rollback fails is closed, which ends the transaction.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+			_ = t.Rollback(rctx)
+			cancel()
+		}
+	}()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// SQLSTATE codes the driver branches on.
+const (
+	codeUniqueViolation      = "23505"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+)
+
+// sqlState returns the SQLSTATE of a server error in err's chain, or "".
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// retryable reports whether a transaction that failed with err may succeed
+// when run again from the start.
+func retryable(err error) bool {
+	code := sqlState(err)
+	return code == codeSerializationFailure || code == codeDeadlockDetected
+}
+
+// ts converts a time to a parameter for a NOT NULL timestamptz column,
+// truncated to the microsecond as PostgreSQL keeps it.
+func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+// nullTS converts a time to a parameter for a nullable timestamptz column:
+// NULL for the zero time.
+func nullTS(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: ts(t), Valid: true}
+}
+
+// fromTS converts a scanned timestamptz back: the zero time for NULL,
+// else the time in UTC.
+func fromTS(v pgtype.Timestamptz) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return v.Time.UTC()
+}
+
+// newToken returns a random lease token: 32 hexadecimal digits.
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := crand.Read(b); err != nil {
+		return "", fmt.Errorf("lease token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,349 @@
+// Package sqlite is the embedded store driver: the whole connector state in
+// one SQLite file, through modernc.org/sqlite (pure Go, no cgo).
+//
+// # Durability
+//
+// A webhook is acknowledged only once its messages are committed, so a
+// commit must survive a crash of the process or of the machine:
+//
+//   - journal_mode WAL: a commit appends to the write-ahead log, readers keep
+//     reading the last committed state while a writer works, and a crash
+//     leaves either the whole transaction or none of it.
+//   - synchronous FULL: the log is fsynced at every commit. In WAL mode,
+//     NORMAL would be faster but may lose the last commits on power loss,
+//     which would break the "answered 2xx means stored" promise.
+//   - foreign_keys on: a message can not point at a missing conversation.
+//
+// # Connections
+//
+// SQLite allows one writer at a time. The store therefore keeps two pools on
+// the same file: a writer pool of exactly one connection, through which every
+// write transaction goes (so writers of this process queue in Go, in order,
+// instead of polling a lock), and a pool of read-only connections for the
+// reads that need no transaction, which WAL lets run beside the writer.
+// Write transactions begin IMMEDIATE (_txlock=immediate): they take the write
+// lock at BEGIN, so a transaction never fails half-way when it upgrades from
+// reading to writing. Another process on the same file (an operator's tool, a
+// second instance started by mistake) is waited for up to the busy timeout,
+// the same bound a writer of this process waits for the writer connection.
+//
+// Times are stored as INTEGER unix microseconds (UTC), 0 for a zero time.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/chatsync/sfconnector/connector/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Defaults for Options left at zero.
+const (
+	// DefaultBusyTimeout is how long a writer waits for the database.
+	DefaultBusyTimeout = 10 * time.Second
+	// DefaultMaxReaders is the size of the read pool.
+	DefaultMaxReaders = 4
+)
+
+// ErrBusy is returned when a write waited the whole busy timeout for the
+// writer connection of this store (another write transaction held it).
+var ErrBusy = errors.New("database is busy")
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// BusyTimeout is how long a write waits for the database when another
+	// transaction holds it. Default DefaultBusyTimeout.
+	BusyTimeout time.Duration
+	// MaxReaders caps the read-only connections. Default DefaultMaxReaders.
+	MaxReaders int
+}
+
+// Store is the SQLite implementation of store.Store. It is safe for
+// concurrent use.
+type Store struct {
+	w           *sql.DB // one connection: every write goes through it
+	r           *sql.DB // read-only connections
+	busyTimeout time.Duration
+}
+
+// Open opens (creating it and its parent directory when missing) the
+// database file at path. It does not migrate: call Migrate.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite store: %q is not a file path", path)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.MaxReaders <= 0 {
+		opts.MaxReaders = DefaultMaxReaders
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("open sqlite store: create directory: %w", err)
+	}
+	// The file holds personal data: create it readable by its owner only.
+	// SQLite gives the -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+
+	busy := "busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"
+	w, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	// The writer connects first: it creates the file and turns WAL on before
+	// any reader opens it.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store: journal mode is %q, not wal (is the file on a network file system?)", mode)
+	}
+
+	r, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma":     {busy, "synchronous(FULL)", "foreign_keys(1)"},
+		"_query_only": {"1"},
+	}))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	r.SetMaxOpenConns(opts.MaxReaders)
+	r.SetMaxIdleConns(opts.MaxReaders)
+	if err := r.PingContext(ctx); err != nil {
+		_ = errors.Join(r.Close(), w.Close())
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	return &Store{w: w, r: r, busyTimeout: opts.BusyTimeout}, nil
+}
+
+// dsn builds a file: URI for the driver, escaping the path.
+func dsn(absPath string, params url.Values) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(absPath), RawQuery: params.Encode()}
+	return u.String()
+}
+
+// Close releases both connection pools.
+func (s *Store) Close() error {
+	if err := errors.Join(s.r.Close(), s.w.Close()); err != nil {
+		return fmt.Errorf("close sqlite store: %w", err)
+	}
+	return nil
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one embedded schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists the embedded files in version order. A file is named
+// NNNN_description.sql; NNNN is its version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		prefix, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %q: name must start with a positive version and '_'", name)
+		}
+		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %q: %w", name, err)
+		}
+		out = append(out, migration{version: v, name: name, sql: string(body)})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", out[i-1].name, out[i].name, out[i].version)
+		}
+	}
+	return out, nil
+}
+
+// Migrate applies the embedded migrations not applied yet, each in its own
+// transaction, and records them in schema_migrations. It is idempotent, and
+// refuses a database migrated by a newer version of the connector.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	return s.migrate(ctx, ms)
+}
+
+// migrate applies the migrations of ms (in version order) not applied yet.
+func (s *Store) migrate(ctx context.Context, ms []migration) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL
+		) STRICT`)
+		if err != nil {
+			return err
+		}
+		var newest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&newest); err != nil {
+			return err
+		}
+		if known := ms[len(ms)-1].version; newest.Valid && newest.Int64 > int64(known) {
+			return fmt.Errorf("database schema version %d is newer than this connector knows (%d)", newest.Int64, known)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range ms {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			var applied bool
+			err := tx.QueryRowContext(ctx,
+				`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied)
+			if err != nil || applied {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixMicro())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// WithTx runs fn in one IMMEDIATE transaction on the writer connection.
+// fn must not start another write of this store (WithTx, Claim, Settle, ...):
+// it would wait for the connection fn holds and fail with ErrBusy. Reads of
+// the store (GetConversation, ...) are fine but see only committed data.
+func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.write(ctx, func(t *sql.Tx) error { return fn(&tx{t: t}) })
+}
+
+// write runs fn in a write transaction on the writer connection: it commits
+// when fn returns nil and rolls back otherwise (and when fn panics),
+// returning fn's error as is.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	wait, cancel := context.WithTimeout(ctx, s.busyTimeout)
+	conn, err := s.w.Conn(wait)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%w: waited %s for the writer connection", ErrBusy, s.busyTimeout)
+		}
+		return fmt.Errorf("get writer connection: %w", err)
+	}
+	defer func() {
+		if cerr := conn.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("release writer connection: %w", cerr)
+		}
+	}()
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// The rollback's own error adds nothing to fn's error or panic.
+			_ = t.Rollback()
+		}
+	}()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// micros converts a time to the stored form: unix microseconds, 0 for zero.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros converts a stored time back; 0 is the zero time.
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// newToken returns a random lease token.
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("lease token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// isUniqueViolation reports whether err is a UNIQUE constraint failure.
+func isUniqueViolation(err error) bool {
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}

@@ -1,0 +1,385 @@
+// Package store defines the connector's storage: one narrow interface, with
+// a driver per database (sqlite, the embedded default, and postgres for
+// several replicas) and one conformance suite (storetest) that every driver
+// must pass.
+//
+// The business rules (which state a conversation takes, whether a message is
+// pushed) live in the connector, not in the drivers: a driver offers the
+// primitives inside a transaction (Tx) and the few atomic operations of the
+// outbox (Claim, Settle), and keeps nothing but data.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// Sentinel errors that callers branch on.
+var (
+	// ErrNotFound is returned when the asked-for row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost is returned by Settle when the lease is no longer held by
+	// the caller (it expired and another worker claimed the conversation).
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrConflict is returned by ApplyTransition when the conversation is no
+	// longer in the state the transition starts from.
+	ErrConflict = errors.New("conflicting change")
+)
+
+// Direction of a message.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// PushStatus says where a message stands with Salesforce.
+type PushStatus string
+
+// Push statuses.
+const (
+	// Pending messages wait in the conversation's outbox.
+	Pending PushStatus = "pending"
+	// Pushed messages are in Salesforce.
+	Pushed PushStatus = "pushed"
+	// Excluded messages were never to be pushed: their conversation's state
+	// was excluded for the org when they arrived (PushReason says which).
+	Excluded PushStatus = "excluded"
+	// Dead messages failed permanently or too often; LastError says why.
+	// They can be replayed.
+	Dead PushStatus = "dead"
+)
+
+// ContactKey names a contact: one end user on one channel of one tenant.
+type ContactKey struct {
+	Tenant     string
+	Channel    string
+	ExternalID string // the platform's user id (wa_id, PSID, chat id, ...)
+}
+
+// Contact is one end user on one channel.
+type Contact struct {
+	ID int64
+	ContactKey
+	DisplayName string
+	// BlockedInbound and BlockedOutbound are the contact's local block.
+	BlockedInbound  bool
+	BlockedOutbound bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	// PlatformStatus is the last thing the platform said about the contact:
+	// "follow", "unfollow", "blocked" (the user blocked the business) or
+	// "unblocked"; empty when it said nothing. PlatformStatusAt is when.
+	PlatformStatus   string
+	PlatformStatusAt time.Time
+}
+
+// UnreachableOnPlatform reports whether the platform said the user blocked
+// the business or stopped following it: sends to them are refused.
+func (c Contact) UnreachableOnPlatform() bool {
+	return c.PlatformStatus == "blocked" || c.PlatformStatus == "unfollow"
+}
+
+// Conversation is a thread between a contact and the tenant on a channel.
+type Conversation struct {
+	ID        int64
+	Tenant    string
+	Channel   string
+	ContactID int64
+	// ContactExternalID is the contact's platform id (read-only, joined).
+	ContactExternalID string
+	State             statemachine.State
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	// LastActivityAt is the time of the last message, for the timers.
+	LastActivityAt time.Time
+	// Version grows by one at every state change.
+	Version int64
+	// SyncedVersion is the Version last written to the conversation's
+	// Salesforce record; 0 means the record does not exist yet.
+	SyncedVersion int64
+	// NotBefore holds the conversation's outbox back until then (backoff).
+	NotBefore time.Time
+}
+
+// InSalesforce reports whether the conversation's record exists in Salesforce.
+func (c Conversation) InSalesforce() bool { return c.SyncedVersion > 0 }
+
+// Transition is one entry of a conversation's history.
+type Transition struct {
+	ID             int64
+	ConversationID int64
+	// From is nil-like (-1) for the creation entry.
+	From   statemachine.State
+	To     statemachine.State
+	Event  string // "created", "inbound", "set_state", "block", ...
+	Actor  string // "system", "timer", an API caller's name
+	Reason string
+	At     time.Time
+}
+
+// NoState marks the From of a conversation's creation entry.
+const NoState statemachine.State = -1
+
+// Message is one inbound or outbound message. Its ID is the store's
+// sequence: within a conversation, messages are ordered by ID.
+type Message struct {
+	ID             int64
+	Tenant         string
+	Channel        string
+	ConversationID int64
+	ContactID      int64
+	// PlatformID is the platform's own message id; (Tenant, Channel,
+	// PlatformID) is unique.
+	PlatformID string
+	Direction  Direction
+	Kind       string // text, image, video, audio, document, sticker, location, reaction, edit, ...
+	Body       string
+	MediaURL   string // or the platform's media id
+	MediaType  string
+	ReplyTo    string // platform id of the message this one answers, reacts to or edits
+	Sender     string
+	SentAt     time.Time // the platform's timestamp
+	ReceivedAt time.Time // when the connector stored it
+	// StateAtReceipt is the conversation's state after the transition the
+	// message caused: the state the push decision was taken with.
+	StateAtReceipt statemachine.State
+	PushStatus     PushStatus
+	// PushReason says why a message is excluded ("state AUTO_BOT is
+	// excluded for org 00D...").
+	PushReason string
+	Attempts   int
+	LastError  string
+	PushedAt   time.Time
+	// SalesforceID is the record id Salesforce gave the message.
+	SalesforceID string
+}
+
+// Tx is the set of primitives the connector combines inside one
+// transaction. Everything done through a Tx commits or rolls back together.
+type Tx interface {
+	// UpsertContact returns the contact for key, creating it when it is new
+	// (and updating DisplayName when a non-empty one is given). It also
+	// serialises the transaction with any other one touching the same
+	// contact until commit (PostgreSQL locks the row; SQLite has one writer).
+	UpsertContact(ctx context.Context, key ContactKey, displayName string, now time.Time) (Contact, error)
+	// MessageExists reports whether (tenant, channel, platformID) is stored.
+	MessageExists(ctx context.Context, tenant, channel, platformID string) (bool, error)
+	// LiveConversation returns the contact's conversation that is not
+	// EXPIRED, or ErrNotFound.
+	LiveConversation(ctx context.Context, contactID int64) (Conversation, error)
+	// LatestConversation returns the contact's most recent conversation in
+	// any state, or ErrNotFound.
+	LatestConversation(ctx context.Context, contactID int64) (Conversation, error)
+	// GetConversation returns one conversation, or ErrNotFound.
+	GetConversation(ctx context.Context, id int64) (Conversation, error)
+	// CreateConversation stores a new conversation (ID, Version 1 and
+	// SyncedVersion 0 are set by the store) with a "created" history entry
+	// by actor, and returns it.
+	CreateConversation(ctx context.Context, c Conversation, actor, reason string) (Conversation, error)
+	// ApplyTransition moves the conversation from t.From to t.To, bumps its
+	// Version when the state changes and appends t to its history. It
+	// returns ErrConflict when the conversation is not in t.From.
+	ApplyTransition(ctx context.Context, t Transition) (Conversation, error)
+	// TouchConversation sets the conversation's LastActivityAt.
+	TouchConversation(ctx context.Context, id int64, at time.Time) error
+	// InsertMessage stores m (ID is set by the store). If (Tenant, Channel,
+	// PlatformID) exists already, it changes nothing and returns the stored
+	// message with inserted false.
+	InsertMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
+	// SetContactBlock sets the contact's local inbound and outbound block.
+	SetContactBlock(ctx context.Context, contactID int64, inbound, outbound bool, now time.Time) error
+	// SetContactPlatformStatus records status on the contact, as of at,
+	// unless the contact already holds a status as of a later time (a
+	// platform's retry of an older event never overrides a newer one). It
+	// reports whether it changed the contact. An empty status is an error.
+	//
+	// On a tie (at equal to the stored PlatformStatusAt, to the
+	// microsecond) the status given wins: the event delivered last is taken
+	// as the latest. Recording the status and time already stored changes
+	// nothing and reports false. A zero at is an error; an unknown contact
+	// is ErrNotFound. UpdatedAt is left as it is: PlatformStatusAt says when
+	// the status changed.
+	SetContactPlatformStatus(ctx context.Context, contactID int64, status string, at time.Time) (bool, error)
+}
+
+// ClaimParams bound one Claim.
+type ClaimParams struct {
+	// Owner names the claiming worker, for operators.
+	Owner string
+	Now   time.Time
+	// LeaseTTL is how long the claim holds before another worker may take
+	// the conversation.
+	LeaseTTL time.Duration
+	// MaxConversations is the most conversations one claim returns.
+	MaxConversations int
+	// MaxMessages is the most pending messages returned per conversation.
+	MaxMessages int
+	// SkipTenants are tenants whose conversations are not claimed now
+	// (their org is backing off).
+	SkipTenants []string
+}
+
+// Lease is a worker's exclusive hold on one conversation's outbox.
+type Lease struct {
+	ConversationID int64
+	Token          string
+	Owner          string
+	ExpiresAt      time.Time
+}
+
+// Work is one claimed conversation: its lease, the conversation as it is,
+// and its pending messages in order (possibly none, when only the
+// conversation's state is to be mirrored).
+type Work struct {
+	Lease        Lease
+	Conversation Conversation
+	Messages     []Message
+}
+
+// Outcome of pushing one message.
+type Outcome struct {
+	MessageID int64
+	// Status is Pushed, Pending (retry later) or Dead.
+	Status       PushStatus
+	Error        string // for Pending and Dead
+	SalesforceID string // for Pushed
+}
+
+// Settlement ends a claim.
+type Settlement struct {
+	Now      time.Time
+	Outcomes []Outcome
+	// SyncedVersion, when above the conversation's, records that its
+	// Salesforce record now reflects that version.
+	SyncedVersion int64
+	// RetryAt, when set, holds the conversation's outbox back until then.
+	// When zero the conversation is ready at once.
+	RetryAt time.Time
+}
+
+// DeadFilter selects dead messages.
+type DeadFilter struct {
+	Tenant  string // empty for all tenants
+	AfterID int64  // paging: messages with a greater ID
+	Limit   int    // 0 for the driver's default (100)
+}
+
+// IdleQuery selects conversations for the timers.
+type IdleQuery struct {
+	Tenant  string
+	Channel string
+	// States are the states to look at.
+	States statemachine.Set
+	// Before: LastActivityAt strictly before this time.
+	Before time.Time
+	Limit  int
+}
+
+// Stats counts a tenant's messages and conversations.
+type Stats struct {
+	Messages      map[PushStatus]int
+	Conversations map[statemachine.State]int
+}
+
+// OrgGate is the pacing state of one Salesforce org, shared by every
+// process on the store: the dispatchers of all replicas read it before
+// calling the org and write it after.
+type OrgGate struct {
+	// Org is the org id's first 15 characters.
+	Org string
+	// PausedUntil: no call to the org before this time.
+	PausedUntil time.Time
+	// Reason says why the org is paused, for operators.
+	Reason string
+	// Failures counts consecutive whole-call failures (for the backoff).
+	Failures int
+	// APIUsed and APIMax are the last Sforce-Limit-Info api-usage seen.
+	APIUsed int
+	APIMax  int
+	// UpdatedAt is when the gate was last written.
+	UpdatedAt time.Time
+}
+
+// Notifier is implemented by drivers that can wake other processes when
+// outbox work is committed (PostgreSQL's LISTEN/NOTIFY). SQLite serves one
+// process and does not implement it; dispatchers poll in any case.
+type Notifier interface {
+	// Listen calls wake after another (or the same) process commits outbox
+	// work — a pending message, a state change to mirror onto a record that
+	// exists, a replay — until ctx ends. It may call wake when there is
+	// nothing new (after connecting, as work may have been committed while
+	// it was not listening; once for a burst of commits), so wake should
+	// only make the caller look for work, and return at once. It reconnects
+	// after connection errors (with a bounded backoff) and returns ctx's
+	// error at the end.
+	Listen(ctx context.Context, wake func()) error
+}
+
+// Store is the storage interface. Drivers: store/sqlite, store/postgres.
+type Store interface {
+	// Migrate brings the schema up to date; it is idempotent.
+	Migrate(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+
+	// WithTx runs fn in one transaction, committing when fn returns nil
+	// and rolling back otherwise. The error of fn is returned as is.
+	WithTx(ctx context.Context, fn func(Tx) error) error
+
+	// Claim leases conversations whose outbox is ready (a pending message
+	// and NotBefore reached, or a Salesforce record behind its Version) and
+	// not leased by anyone else (or whose lease expired), oldest work first.
+	Claim(ctx context.Context, p ClaimParams) ([]Work, error)
+	// Settle records the outcomes of a claim and releases the lease: pushed
+	// messages get PushedAt and SalesforceID; pending ones an attempt more and
+	// their error; dead ones their error. It returns ErrLeaseLost, changing
+	// nothing, when the lease's token no longer holds the conversation.
+	Settle(ctx context.Context, l Lease, s Settlement) error
+	// RescueLeases clears leases that expired before now and returns how many.
+	RescueLeases(ctx context.Context, now time.Time) (int, error)
+	// NextWake returns the earliest NotBefore in the future among
+	// conversations with pending messages; ok is false when there is none.
+	NextWake(ctx context.Context, now time.Time) (t time.Time, ok bool, err error)
+
+	// ListDead lists dead messages in ID order.
+	ListDead(ctx context.Context, f DeadFilter) ([]Message, error)
+	// Replay puts dead messages back in their outboxes with no attempts,
+	// ready at now; with no ids, every dead message of tenant. It returns
+	// the ids replayed (ids that are not dead, or of another tenant, are
+	// left out).
+	Replay(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
+
+	// IdleConversations lists conversations for the timers, oldest first.
+	IdleConversations(ctx context.Context, q IdleQuery) ([]Conversation, error)
+
+	// GetConversation returns one conversation, or ErrNotFound.
+	GetConversation(ctx context.Context, id int64) (Conversation, error)
+	// ListMessages lists a conversation's messages in order.
+	ListMessages(ctx context.Context, conversationID int64) ([]Message, error)
+	// History lists a conversation's transitions in order.
+	History(ctx context.Context, conversationID int64) ([]Transition, error)
+	// Stats counts a tenant's messages by push status and conversations by
+	// state; an empty tenant counts all.
+	Stats(ctx context.Context, tenant string) (Stats, error)
+
+	// UpdateOrgGate reads the org's gate (a zero gate with Org set when it
+	// has none), lets fn change it, and writes it back with UpdatedAt = now,
+	// atomically with respect to every other UpdateOrgGate of the same org,
+	// in every process. fn may run more than once (on a retried
+	// transaction) and must not have side effects. It returns the gate as
+	// written. Org and UpdatedAt are the store's to set.
+	UpdateOrgGate(ctx context.Context, org string, now time.Time, fn func(*OrgGate)) (OrgGate, error)
+	// OrgGates lists every org's gate, by Org.
+	OrgGates(ctx context.Context) ([]OrgGate, error)
+	// TryLease takes the named lease for owner until now+ttl when it is
+	// free, expired (its expiry at or before now), or already owner's (then
+	// it is extended to now+ttl), and reports whether owner holds it now.
+	// The timers use it so that one process runs each tick.
+	TryLease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error)
+}
