@@ -1,0 +1,194 @@
+package instagram
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+// startGraph serves stub and returns an adapter pointed at it.
+func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config)) *Adapter {
+	t.Helper()
+	srv := platformtest.Start(t, stub)
+	return newTestAdapter(t, append([]func(*Config){func(c *Config) {
+		c.GraphURL = srv.URL + "/v23.0"
+		c.HTTPClient = srv.Client()
+	}}, mutate...)...)
+}
+
+func TestSendSuccess(t *testing.T) {
+	const mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjE4MDYzNjQ4MDA4MDM5Nzo"
+	stub := &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"` + testIGSID + `","message_id":"` + mid + `"}`}
+	a := startGraph(t, stub)
+	id, err := a.Send(context.Background(), testIGSID, `Size M is in stock <3 & ships today`)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if id != mid {
+		t.Fatalf("Send id = %q", id)
+	}
+	want := platformtest.Request{
+		Method: http.MethodPost,
+		Path:   "/v23.0/" + testPageID + "/messages",
+		Header: http.Header{"Authorization": {"Bearer " + testAccessToken}, "Content-Type": {"application/json"}},
+		Body:   `{"recipient":{"id":"` + testIGSID + `"},"message":{"text":"Size M is in stock <3 & ships today"}}`,
+	}
+	if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
+		t.Fatalf("request:\n got %+v\nwant %+v", req, want)
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		transient bool
+		blocked   bool
+		code      int
+		contains  string
+	}{
+		{"user unavailable", 400, `{"error":{"message":"(#551) This person isn't available right now.","type":"OAuthException","code":551,"fbtrace_id":"A1"}}`,
+			false, true, 551, "isn't available"},
+		{"outside the window", 400, `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2534022,"fbtrace_id":"A2"}}`,
+			false, false, 10, "outside of allowed window"},
+		{"missing permission", 403, `{"error":{"message":"(#200) Requires instagram_manage_messages permission","type":"OAuthException","code":200}}`,
+			false, false, 200, "instagram_manage_messages"},
+		{"instagram rate limit", 400, `{"error":{"message":"There have been too many calls to this Instagram account","type":"OAuthException","code":80002}}`,
+			true, false, 80002, "too many calls"},
+		{"server error", 503, `{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`,
+			true, false, 2, "temporarily unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startGraph(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
+			id, err := a.Send(context.Background(), testIGSID, "hi")
+			if err == nil || id != "" {
+				t.Fatalf("Send = %q, %v; want an error", id, err)
+			}
+			var ge *GraphError
+			if !errors.As(err, &ge) || ge.Code != tt.code || ge.HTTPStatus != tt.status {
+				t.Fatalf("Send error %v is not the *GraphError %d (HTTP %d)", err, tt.code, tt.status)
+			}
+			if IsTransient(err) != tt.transient {
+				t.Errorf("IsTransient = %v, want %v (%v)", IsTransient(err), tt.transient, err)
+			}
+			if errors.Is(err, ErrUserBlocked) != tt.blocked {
+				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v", !tt.blocked, tt.blocked)
+			}
+			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
+				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
+			}
+			if !strings.Contains(err.Error(), tt.contains) || !strings.HasPrefix(err.Error(), "instagram: send: ") {
+				t.Errorf("error %q does not start with the operation or lacks %q", err, tt.contains)
+			}
+		})
+	}
+}
+
+func TestSendUnexpectedSuccessBody(t *testing.T) {
+	a := startGraph(t, &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"1"}`})
+	_, err := a.Send(context.Background(), testIGSID, "hi")
+	if err == nil || !strings.Contains(err.Error(), "no message_id") || IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
+		t.Fatalf("Send = %v, want a plain error about the missing id", err)
+	}
+}
+
+func TestBlockAndUnblock(t *testing.T) {
+	for _, tt := range []struct {
+		name, action, answer string
+		call                 func(*Adapter) func(context.Context, string) error
+	}{
+		{"block", "block_user", `{"success":true}`, func(a *Adapter) func(context.Context, string) error { return a.Block }},
+		{"unblock", "unblock_user", `{"success":"true"}`, func(a *Adapter) func(context.Context, string) error { return a.Unblock }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stub := &platformtest.APIStub{Status: 200, Body: tt.answer}
+			a := startGraph(t, stub)
+			if err := tt.call(a)(context.Background(), testIGSID); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			want := platformtest.Request{
+				Method: http.MethodPost,
+				Path:   "/v23.0/" + testPageID + "/moderate_conversations",
+				Header: http.Header{"Authorization": {"Bearer " + testAccessToken}, "Content-Type": {"application/json"}},
+				Body:   `{"user_ids":[{"id":"` + testIGSID + `"}],"actions":["` + tt.action + `"]}`,
+			}
+			if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
+				t.Fatalf("request:\n got %+v\nwant %+v", req, want)
+			}
+		})
+	}
+}
+
+func TestBlockFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		transient bool
+		contains  string
+	}{
+		{"not applied", 200, `{"success":false}`, false, "did not apply block_user"},
+		{"not applied as a string", 200, `{"success":"false"}`, false, "did not apply block_user"},
+		{"linked account", 400, `{"error":{"message":"(#100) You cannot block a user linked to your account","type":"OAuthException","code":100}}`, false, "cannot block"},
+		{"rate limit", 429, `{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4}}`, true, "request limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startGraph(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
+			err := a.Block(context.Background(), testIGSID)
+			var ge *GraphError
+			if !errors.As(err, &ge) || !strings.Contains(err.Error(), tt.contains) || !strings.HasPrefix(err.Error(), "instagram: block: ") {
+				t.Fatalf("Block = %v, want a *GraphError containing %q", err, tt.contains)
+			}
+			if IsTransient(err) != tt.transient || errors.Is(err, platform.ErrSendRejected) == tt.transient {
+				t.Errorf("Block error class: transient %v, want %v (%v)", IsTransient(err), tt.transient, err)
+			}
+		})
+	}
+}
+
+func TestArgumentsAndConfiguration(t *testing.T) {
+	stub := &platformtest.APIStub{Status: 200, Body: `{}`}
+	a := startGraph(t, stub)
+	if _, err := a.Send(context.Background(), "", "hi"); err == nil {
+		t.Error("Send to nobody succeeded")
+	}
+	if _, err := a.Send(context.Background(), testIGSID, ""); err == nil {
+		t.Error("Send of an empty text succeeded")
+	}
+	if err := a.Unblock(context.Background(), ""); err == nil {
+		t.Error("Unblock of nobody succeeded")
+	}
+	receiveOnly := startGraph(t, stub, func(c *Config) { c.AccessToken = "" })
+	if _, err := receiveOnly.Send(context.Background(), testIGSID, "hi"); !errors.Is(err, ErrNoAccessToken) {
+		t.Errorf("Send without an access token = %v, want ErrNoAccessToken", err)
+	}
+	if err := receiveOnly.Block(context.Background(), testIGSID); !errors.Is(err, ErrNoAccessToken) || IsTransient(err) {
+		t.Errorf("Block without an access token = %v, want ErrNoAccessToken", err)
+	}
+	if n := stub.Count(); n != 0 {
+		t.Errorf("invalid calls reached the Graph API: %d requests", n)
+	}
+}
+
+func TestNetworkFailureIsTransient(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	a := newTestAdapter(t, func(c *Config) { c.GraphURL = url })
+	if _, err := a.Send(context.Background(), testIGSID, "hi"); !IsTransient(err) {
+		t.Fatalf("Send to a closed server = %v, want a transient error", err)
+	}
+	if err := a.Block(context.Background(), testIGSID); !IsTransient(err) {
+		t.Fatalf("Block on a closed server = %v, want a transient error", err)
+	}
+}

@@ -1,0 +1,181 @@
+package line
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+const (
+	testChannelSecret = "test-channel-secret"
+	testAccessToken   = "line-test-access-token-Zq8"
+)
+
+func testConfig() Config {
+	return Config{ChannelSecret: testChannelSecret, ChannelAccessToken: testAccessToken}
+}
+
+func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
+	t.Helper()
+	cfg := testConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" for valid
+	}{
+		{"complete", func(*Config) {}, ""},
+		{"receive only", func(c *Config) { c.ChannelAccessToken = "" }, ""},
+		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }, ""},
+		{"no channel secret", func(c *Config) { c.ChannelSecret = "" }, "channel_secret is required"},
+		{"token with a line break", func(c *Config) { c.ChannelAccessToken = "abc\n" }, "channel_access_token"},
+		{"relative api url", func(c *Config) { c.APIURL = "api.line.me" }, "api_url"},
+		{"api url with query", func(c *Config) { c.APIURL = "https://api.line.me/?x=1" }, "api_url"},
+		{"ftp api url", func(c *Config) { c.APIURL = "ftp://api.line.me" }, "api_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			tt.mutate(&cfg)
+			err := cfg.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
+			}
+			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestConfigStringHidesSecrets(t *testing.T) {
+	cfg := testConfig()
+	cfg.APIURL = "https://api.line.example"
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, cfg)
+		for _, secret := range []string{testChannelSecret, testAccessToken} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s of Config shows a secret: %s", verb, out)
+			}
+		}
+		if !strings.Contains(out, "https://api.line.example") {
+			t.Errorf("%s of Config lacks the API URL: %s", verb, out)
+		}
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	a := newTestAdapter(t)
+	if a.apiURL != DefaultAPIURL {
+		t.Errorf("apiURL = %q, want %q", a.apiURL, DefaultAPIURL)
+	}
+	if a.client == nil || a.client.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.client)
+	}
+	b := newTestAdapter(t, func(c *Config) { c.APIURL = "https://example.test/" })
+	if b.apiURL != "https://example.test" {
+		t.Errorf("apiURL = %q, want the trailing slash trimmed", b.apiURL)
+	}
+	if got := a.Platform(); got != "line" {
+		t.Errorf("Platform() = %q", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	got := platform.CapabilitiesOf(newTestAdapter(t))
+	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false}
+	if got != want {
+		t.Fatalf("CapabilitiesOf = %+v, want %+v (LINE has no handshake and no block API)", got, want)
+	}
+}
+
+// The known vector was computed independently with
+//
+//	openssl dgst -sha256 -hmac 'test-channel-secret' -binary testdata/verify.json | openssl base64
+const vectorSignature = "JCD/dr8/2smIoMwzrlWV89wrX564IeUlvfBmon05a6E="
+
+func TestSignKnownVector(t *testing.T) {
+	body := readTestdata(t, "verify.json")
+	if got := Sign(testChannelSecret, body); got != vectorSignature {
+		t.Fatalf("Sign = %s, want %s", got, vectorSignature)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	a := newTestAdapter(t)
+	body := readTestdata(t, "verify.json")
+	tests := []struct {
+		name   string
+		header []string // header name/value pairs
+		body   []byte
+		want   string // substring of the error; "" for a valid signature
+	}{
+		{"known vector", []string{SignatureHeader, vectorSignature}, body, ""},
+		{"header name case", []string{"x-line-signature", vectorSignature}, body, ""},
+		{"missing", nil, body, "missing X-Line-Signature"},
+		{"not base64", []string{SignatureHeader, "***"}, body, "not the base64"},
+		{"hex instead of base64", []string{SignatureHeader, platformtest.HMACSHA256Hex(testChannelSecret, body)}, body, "not the base64"},
+		{"too short", []string{SignatureHeader, vectorSignature[:20] + "=="}, body, "not the base64"},
+		{"other key", []string{SignatureHeader, Sign("another-secret", body)}, body, "does not match"},
+		{"altered body", []string{SignatureHeader, vectorSignature}, append(append([]byte{}, body...), ' '), "does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := platformtest.NewRequest(http.MethodPost, "/webhooks/t/c", tt.body, tt.header...)
+			err := a.Verify(r, tt.body)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, platform.ErrBadSignature) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Verify = %v, want ErrBadSignature containing %q", err, tt.want)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, testChannelSecret) || strings.Contains(msg, vectorSignature) {
+				t.Fatalf("error shows the secret or the expected signature: %s", msg)
+			}
+		})
+	}
+	if err := a.Verify(nil, body); !errors.Is(err, platform.ErrBadSignature) {
+		t.Fatalf("Verify(nil request) = %v, want ErrBadSignature", err)
+	}
+}
+
+// TestConsoleVerification: the console's Verify button posts a signed
+// delivery without events; it must verify and parse to no events (and no
+// error), so that the connector answers 200.
+func TestConsoleVerification(t *testing.T) {
+	a := newTestAdapter(t)
+	body := VerifyDelivery("U0123456789abcdef0123456789abcdef")
+	r := platformtest.NewRequest(http.MethodPost, "/webhooks/t/c", body, SignatureHeader, Sign(testChannelSecret, body))
+	if err := a.Verify(r, body); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	evs := platformtest.CheckParse(t, a, body)
+	if evs == nil || len(evs) != 0 {
+		t.Fatalf("Parse = %#v, want an empty, non-nil list", evs)
+	}
+}

@@ -1,0 +1,350 @@
+package line
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+// maxDetail bounds Event.Detail and the platform-provided text quoted in
+// error messages.
+const maxDetail = 300
+
+// The webhook payload, as far as the adapter reads it. Fields it does not
+// use are left out, so that a change in them can not make a delivery
+// unreadable.
+type (
+	webhook struct {
+		Events []event `json:"events"`
+	}
+	event struct {
+		Type           string     `json:"type"`
+		Timestamp      flexString `json:"timestamp"`
+		Source         *source    `json:"source"`
+		WebhookEventID string     `json:"webhookEventId"`
+		Message        *message   `json:"message"`
+		Unsend         *struct {
+			MessageID flexString `json:"messageId"`
+		} `json:"unsend"`
+		Follow *struct {
+			IsUnblocked bool `json:"isUnblocked"`
+		} `json:"follow"`
+		Postback *struct {
+			Data   string                     `json:"data"`
+			Params map[string]json.RawMessage `json:"params"`
+		} `json:"postback"`
+	}
+	source struct {
+		Type    string `json:"type"`
+		UserID  string `json:"userId"`
+		GroupID string `json:"groupId"`
+		RoomID  string `json:"roomId"`
+	}
+	message struct {
+		ID              flexString `json:"id"`
+		Type            string     `json:"type"`
+		Text            string     `json:"text"`
+		QuotedMessageID flexString `json:"quotedMessageId"`
+		ContentProvider *struct {
+			Type               string `json:"type"`
+			OriginalContentURL string `json:"originalContentUrl"`
+		} `json:"contentProvider"`
+		ImageSet *struct {
+			ID    string     `json:"id"`
+			Index flexString `json:"index"`
+			Total flexString `json:"total"`
+		} `json:"imageSet"`
+		Duration            flexString `json:"duration"`
+		FileName            string     `json:"fileName"`
+		FileSize            flexString `json:"fileSize"`
+		Title               string     `json:"title"`
+		Address             string     `json:"address"`
+		Latitude            flexString `json:"latitude"`
+		Longitude           flexString `json:"longitude"`
+		PackageID           flexString `json:"packageId"`
+		StickerID           flexString `json:"stickerId"`
+		StickerResourceType string     `json:"stickerResourceType"`
+	}
+)
+
+// flexString is platform.FlexString: a JSON string or number kept as its text.
+type flexString = platform.FlexString
+
+// Parse turns a verified webhook body into events in delivery order (see
+// the package documentation for the mapping). The request is not used.
+// The console's verification delivery, with no events, gives an empty
+// list.
+func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) {
+	var w webhook
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("%w: line: body is not a webhook delivery: %w", platform.ErrMalformed, err)
+	}
+	if w.Events == nil {
+		// LINE always sends the list, empty when it verifies the URL.
+		return nil, fmt.Errorf("%w: line: body has no events list", platform.ErrMalformed)
+	}
+	events := make([]platform.Event, 0, len(w.Events))
+	for i := range w.Events {
+		ev, err := eventOf(&w.Events[i], fmt.Sprintf("events[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// eventOf maps one webhook event object.
+func eventOf(e *event, where string) (platform.Event, error) {
+	switch e.Type {
+	case "message", "unsend", "follow", "unfollow", "postback":
+	case "":
+		return withID(ignored("event without type"), e), nil
+	default:
+		return withID(ignored("event "+clip(e.Type, 60)), e), nil
+	}
+	ts, err := millisTime(e.Timestamp)
+	if err != nil {
+		return platform.Event{}, fmt.Errorf("%w: line: %s (%s): %w", platform.ErrMalformed, where, e.Type, err)
+	}
+	contact, origin := e.contact()
+	if contact == "" {
+		// Without a user, group or room there is no one to file the event
+		// under; refusing it would also refuse the rest of the batch.
+		return withID(ignored(e.Type+" event without a user, group or room id"), e), nil
+	}
+	ev := platform.Event{Contact: contact, Timestamp: ts}
+	switch e.Type {
+	case "message":
+		if e.Message == nil {
+			return platform.Event{}, fmt.Errorf("%w: line: %s is a message event without a message", platform.ErrMalformed, where)
+		}
+		if e.Message.ID == "" {
+			return platform.Event{}, fmt.Errorf("%w: line: %s.message has no id", platform.ErrMalformed, where)
+		}
+		msg, detail := messageContent(e.Message)
+		ev.Kind, ev.ID, ev.Message = platform.KindMessage, string(e.Message.ID), msg
+		ev.Detail = joinDetail(origin, detail)
+	case "unsend":
+		if e.Unsend == nil || e.Unsend.MessageID == "" {
+			return platform.Event{}, fmt.Errorf("%w: line: %s is an unsend event without unsend.messageId", platform.ErrMalformed, where)
+		}
+		target := string(e.Unsend.MessageID)
+		ev.Kind, ev.ID = platform.KindMessage, "unsend:"+target
+		ev.Message = &platform.Message{Kind: platform.Unsend, ReplyTo: target}
+		ev.Detail = origin
+	case "follow":
+		ev.Kind, ev.Status = platform.KindContact, "follow"
+		if e.Follow != nil && e.Follow.IsUnblocked {
+			ev.Status, ev.Detail = "unblocked", "follow after unblocking"
+		}
+		ev.ID = e.eventID(contact)
+	case "unfollow":
+		// LINE sends unfollow when the user blocks the account: the channel
+		// can no longer message them.
+		ev.Kind, ev.Status, ev.Detail = platform.KindContact, "blocked", "unfollow"
+		ev.ID = e.eventID(contact)
+	case "postback":
+		if e.Postback == nil {
+			return platform.Event{}, fmt.Errorf("%w: line: %s is a postback event without postback", platform.ErrMalformed, where)
+		}
+		text, detail := postbackContent(e.Postback.Data, e.Postback.Params)
+		ev.Kind, ev.ID = platform.KindMessage, e.eventID(contact)
+		ev.Message = &platform.Message{Kind: platform.Postback, Text: text}
+		ev.Detail = joinDetail(origin, detail)
+	}
+	ev.Detail = clip(ev.Detail, maxDetail)
+	return ev, nil
+}
+
+// contact returns whom the event is filed under: the user in a one-to-one
+// chat, the group or room in a group chat (replies go there), and a
+// description of the origin for Detail.
+func (e *event) contact() (id, origin string) {
+	s := e.Source
+	if s == nil {
+		return "", ""
+	}
+	switch {
+	case s.GroupID != "":
+		return s.GroupID, joinDetail("group chat", senderDetail(s.UserID))
+	case s.RoomID != "":
+		return s.RoomID, joinDetail("multi-person chat", senderDetail(s.UserID))
+	}
+	return s.UserID, ""
+}
+
+func senderDetail(userID string) string {
+	if userID == "" {
+		return ""
+	}
+	return "sender " + clip(userID, 60)
+}
+
+// eventID is the deduplication key of an event that carries no message id:
+// its webhookEventId, which LINE keeps across redeliveries; an event
+// without one (older webhook versions) falls back on its type, contact and
+// timestamp, which are as stable.
+func (e *event) eventID(contact string) string {
+	if e.WebhookEventID != "" {
+		return e.WebhookEventID
+	}
+	return e.Type + ":" + contact + ":" + string(e.Timestamp)
+}
+
+// withID sets an ignored event's ID to its webhookEventId, for logs.
+func withID(ev platform.Event, e *event) platform.Event {
+	ev.ID = e.WebhookEventID
+	return ev
+}
+
+// messageContent maps a message object by its type; the string is the
+// detail.
+func messageContent(m *message) (*platform.Message, string) {
+	msg := &platform.Message{ReplyTo: string(m.QuotedMessageID)}
+	var detail string
+	switch m.Type {
+	case "text":
+		msg.Kind, msg.Text = platform.Text, m.Text
+	case "image":
+		msg.Kind = platform.Image
+		msg.MediaRef, detail = m.mediaRef()
+		if s := m.ImageSet; s != nil && s.ID != "" {
+			set := "image set " + clip(s.ID, 80)
+			if s.Index != "" && s.Total != "" {
+				set = fmt.Sprintf("image %s of %s in set %s", s.Index, s.Total, clip(s.ID, 80))
+			}
+			detail = joinDetail(detail, set)
+		}
+	case "video", "audio":
+		msg.Kind = platform.Video
+		if m.Type == "audio" {
+			msg.Kind = platform.Audio
+		}
+		msg.MediaRef, detail = m.mediaRef()
+		if m.Duration != "" {
+			detail = joinDetail(detail, "duration "+string(m.Duration)+" ms")
+		}
+	case "file":
+		msg.Kind, msg.Text, msg.MediaRef = platform.Document, m.FileName, string(m.ID)
+		detail = clip(m.FileName, 200)
+		if m.FileSize != "" {
+			detail = joinDetail(detail, string(m.FileSize)+" bytes")
+		}
+	case "location":
+		msg.Kind, msg.Text = platform.Location, describeLocation(m)
+	case "sticker":
+		msg.Kind, msg.Text = platform.Sticker, m.Text
+		msg.MediaRef = string(m.PackageID) + "/" + string(m.StickerID)
+		detail = fmt.Sprintf("sticker package %s id %s", clip(string(m.PackageID), 40), clip(string(m.StickerID), 40))
+		if m.StickerResourceType != "" {
+			detail += " " + clip(m.StickerResourceType, 40)
+		}
+	case "":
+		msg.Kind, detail = platform.Other, "message without type"
+	default:
+		msg.Kind, detail = platform.Other, "type "+clip(m.Type, 60)
+	}
+	return msg, detail
+}
+
+// mediaRef is the reference of an image, video or audio: the URL of
+// externally hosted content, or the message id, which fetches LINE-hosted
+// content from the Get content endpoint.
+func (m *message) mediaRef() (ref, detail string) {
+	if p := m.ContentProvider; p != nil && p.Type == "external" && p.OriginalContentURL != "" {
+		return p.OriginalContentURL, "external content"
+	}
+	return string(m.ID), ""
+}
+
+// describeLocation writes a shared location as text: title, address and
+// coordinates, whichever are present.
+func describeLocation(m *message) string {
+	var parts []string
+	for _, s := range []string{m.Title, m.Address} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	text := strings.Join(parts, ", ")
+	if m.Latitude != "" || m.Longitude != "" {
+		coords := fmt.Sprintf("(%s, %s)", m.Latitude, m.Longitude)
+		if text == "" {
+			return coords
+		}
+		text += " " + coords
+	}
+	return text
+}
+
+// postbackContent maps a postback: its text is what the user chose (the
+// date or time of a date-time picker, the rich menu switched to) or else
+// the postback data; the detail carries the data and every parameter.
+func postbackContent(data string, params map[string]json.RawMessage) (text, detail string) {
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	values := make(map[string]string, len(params))
+	parts := []string{"data " + clip(data, 200)}
+	for _, k := range names {
+		v := paramText(params[k])
+		values[k] = v
+		parts = append(parts, clip(k, 40)+"="+clip(v, 80))
+	}
+	for _, k := range []string{"datetime", "date", "time", "newRichMenuAliasId"} {
+		if v := values[k]; v != "" {
+			return v, strings.Join(parts, "; ")
+		}
+	}
+	return data, strings.Join(parts, "; ")
+}
+
+// paramText is a postback parameter's text: a string unquoted, anything
+// else as its JSON.
+func paramText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(bytes.TrimSpace(raw))
+}
+
+// millisTime parses a unix-milliseconds timestamp; empty is the zero time.
+func millisTime(s flexString) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q is not unix milliseconds", clip(string(s), 40))
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// ignored builds a KindIgnored event.
+func ignored(detail string) platform.Event {
+	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
+}
+
+// joinDetail joins two detail fragments, skipping empty ones.
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+func clip(s string, n int) string { return platform.Clip(s, n) }

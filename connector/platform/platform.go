@@ -1,0 +1,173 @@
+// Package platform defines what every chat platform adapter offers the
+// connector: checking a webhook's signature, parsing its body into events,
+// and, where the platform has them, a verification handshake, sending a
+// reply and a native block. One package per platform implements it
+// (platform/whatsapp, platform/webchat, ...).
+//
+// What a platform lacks is not stubbed: an adapter implements only the
+// optional interfaces (Handshaker, Sender, Blocker) it really supports, and
+// CapabilitiesOf reports them as flags.
+package platform
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Sentinel errors; adapters wrap them with %w and a clear message.
+var (
+	// ErrBadSignature: the request is not signed by the platform (401).
+	ErrBadSignature = errors.New("invalid signature")
+	// ErrMalformed: the body is not what the platform sends (400).
+	ErrMalformed = errors.New("malformed body")
+	// ErrHandshake: a verification handshake with the wrong token (403).
+	ErrHandshake = errors.New("verification handshake refused")
+	// ErrSendRejected: the platform refused a send or block permanently.
+	ErrSendRejected = errors.New("rejected by the platform")
+)
+
+// Adapter is the interface every platform implements. An Adapter is built
+// for one channel, with that channel's secrets, and is safe for concurrent
+// use.
+type Adapter interface {
+	// Platform returns the platform's name, such as "whatsapp".
+	Platform() string
+	// Verify checks the request's signature over the raw body in constant
+	// time; it returns an error wrapping ErrBadSignature when it fails.
+	Verify(r *http.Request, body []byte) error
+	// Parse turns a verified body into events, in the order the platform
+	// sent them. It returns an error wrapping ErrMalformed when the body is
+	// not valid. Event types the adapter does not know become Ignored
+	// events, not errors.
+	Parse(r *http.Request, body []byte) ([]Event, error)
+}
+
+// Handshaker is implemented by platforms that verify a webhook URL with a
+// GET request (Meta's hub.challenge).
+type Handshaker interface {
+	// Handshake answers the GET request: the body to write with status 200,
+	// or an error wrapping ErrHandshake.
+	Handshake(r *http.Request) ([]byte, error)
+}
+
+// Sender is implemented by platforms the connector can send replies through.
+type Sender interface {
+	// Send sends a text to the platform user and returns the platform's
+	// message id.
+	Send(ctx context.Context, to string, text string) (platformID string, err error)
+}
+
+// Blocker is implemented by platforms with a native block API.
+type Blocker interface {
+	// Block blocks the platform user natively; Unblock lifts it.
+	Block(ctx context.Context, user string) error
+	Unblock(ctx context.Context, user string) error
+}
+
+// Acknowledger is implemented by platforms that expect a particular body
+// in the 2xx answer to a delivery (Twilio reads TwiML). Others get the
+// connector's JSON summary.
+type Acknowledger interface {
+	// Acknowledgement returns the content type and body of the answer.
+	Acknowledgement() (contentType string, body []byte)
+}
+
+// AccountScoped is implemented by adapters of platforms where one webhook
+// URL may carry deliveries for several accounts (a Meta app posts every
+// Page's or phone number's events to its one callback URL). Such an adapter
+// keeps only its own account's events and reports the others as ignored;
+// the connector lets every channel of the same platform and tenant read
+// its own account's events from a delivery posted to any of them.
+type AccountScoped interface {
+	// Account is the account the adapter reads: a phone number id, a Page
+	// id, an Instagram account id.
+	Account() string
+}
+
+// Capabilities are what an adapter supports beyond verify and parse.
+type Capabilities struct {
+	Handshake   bool `json:"handshake"`
+	Send        bool `json:"send"`
+	NativeBlock bool `json:"native_block"`
+}
+
+// CapabilitiesOf reports the optional interfaces a implements.
+func CapabilitiesOf(a Adapter) Capabilities {
+	_, hs := a.(Handshaker)
+	_, snd := a.(Sender)
+	_, blk := a.(Blocker)
+	return Capabilities{Handshake: hs, Send: snd, NativeBlock: blk}
+}
+
+// EventKind says what an event is.
+type EventKind string
+
+// Event kinds.
+const (
+	// KindMessage is a message from the contact: it is stored and may be
+	// pushed to Salesforce.
+	KindMessage EventKind = "message"
+	// KindReceipt is a delivery, read or failure receipt of an outbound
+	// message; it is accepted and never turned into a message.
+	KindReceipt EventKind = "receipt"
+	// KindContact is an event about the contact (follow, unfollow, the user
+	// blocked the business, ...); it is not a message.
+	KindContact EventKind = "contact"
+	// KindIgnored is anything else the platform sends: accepted, dropped.
+	KindIgnored EventKind = "ignored"
+)
+
+// Event is one thing a webhook delivery reports.
+type Event struct {
+	Kind EventKind
+	// ID is the platform's id for the event, the deduplication key. For a
+	// message it is the platform's message id.
+	ID string
+	// Contact is the platform user the event is about.
+	Contact     string
+	ContactName string
+	// Timestamp is the platform's time for the event (zero when it gives none).
+	Timestamp time.Time
+	// Message is set for KindMessage.
+	Message *Message
+	// Status is set for KindReceipt ("sent", "delivered", "read", "failed")
+	// and KindContact ("unfollow", "blocked", ...).
+	Status string
+	// Detail is a short description for logs (an error code, the type of an
+	// ignored event); never a secret.
+	Detail string
+}
+
+// Message kinds. Platforms may add their own.
+const (
+	Text     = "text"
+	Image    = "image"
+	Video    = "video"
+	Audio    = "audio"
+	Document = "document"
+	Sticker  = "sticker"
+	Location = "location"
+	Reaction = "reaction"
+	Edit     = "edit"
+	Unsend   = "unsend"
+	Postback = "postback"
+	Button   = "button"
+	Contacts = "contacts"
+	Other    = "other"
+)
+
+// Message is the content of a KindMessage event.
+type Message struct {
+	Kind string
+	// Text is the message's text, a media caption, an emoji for a reaction,
+	// a button's title or a location's description.
+	Text string
+	// MediaRef is the platform's media id or URL; MediaType its MIME type.
+	MediaRef  string
+	MediaType string
+	// ReplyTo is the platform id of the message this one quotes, reacts to
+	// or edits.
+	ReplyTo string
+}

@@ -1,0 +1,197 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+// startAPI serves stub and returns an adapter pointed at it.
+func startAPI(t *testing.T, stub *platformtest.APIStub) *Adapter {
+	t.Helper()
+	srv := platformtest.Start(t, stub)
+	return newTestAdapter(t, func(c *Config) {
+		c.APIURL = srv.URL
+		c.HTTPClient = srv.Client()
+	})
+}
+
+func TestSendSuccess(t *testing.T) {
+	tests := []struct {
+		name     string
+		to       string
+		response string
+		wantBody string
+		wantID   string
+	}{
+		{"private chat", "5234109876",
+			`{"ok":true,"result":{"message_id":4130,"from":{"id":7012345678,"is_bot":true,"first_name":"Acme Support","username":"acme_support_bot"},` +
+				`"chat":{"id":5234109876,"first_name":"Mira","last_name":"Kovacs","username":"mirak","type":"private"},"date":1763719500,"text":"x"}}`,
+			`{"chat_id":5234109876,"text":"Hello & welcome <3 \"Mira\""}`, "5234109876:4130"},
+		{"supergroup beyond 2^53", "-1009007199254740993",
+			`{"ok":true,"result":{"message_id":90,"chat":{"id":-1009007199254740993,"title":"Acme B2B Orders","type":"supergroup"},"date":1763724200,"text":"x"}}`,
+			`{"chat_id":-1009007199254740993,"text":"Hello & welcome <3 \"Mira\""}`, "-1009007199254740993:90"},
+		{"channel username", "@acme_news",
+			`{"ok":true,"result":{"message_id":12,"chat":{"id":-1001234567890,"title":"Acme News","type":"channel"},"date":1763724300,"text":"x"}}`,
+			`{"chat_id":"@acme_news","text":"Hello & welcome <3 \"Mira\""}`, "-1001234567890:12"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stub := &platformtest.APIStub{Status: http.StatusOK, Body: tt.response}
+			a := startAPI(t, stub)
+			id, err := a.Send(context.Background(), tt.to, `Hello & welcome <3 "Mira"`)
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if id != tt.wantID {
+				t.Fatalf("Send id = %q, want %q", id, tt.wantID)
+			}
+			want := platformtest.Request{Method: http.MethodPost, Path: "/bot" + testBotToken + "/sendMessage",
+				Header: http.Header{"Content-Type": {"application/json"}}, Body: tt.wantBody}
+			if got := stub.Only(t).Pick("Content-Type"); !reflect.DeepEqual(got, want) {
+				t.Fatalf("request:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		blocked   bool
+		transient bool
+		code      int
+		contains  string
+	}{
+		{"blocked by the user", 403, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`,
+			true, false, 403, "bot was blocked by the user"},
+		{"kicked from the group", 403, `{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked from the supergroup chat"}`,
+			true, false, 403, "kicked"},
+		{"user deactivated", 403, `{"ok":false,"error_code":403,"description":"Forbidden: user is deactivated"}`,
+			false, false, 403, "user is deactivated"},
+		{"chat not found", 400, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`,
+			false, false, 400, "chat not found"},
+		{"bad token", 401, `{"ok":false,"error_code":401,"description":"Unauthorized"}`,
+			false, false, 401, "Unauthorized"},
+		{"flood control", 429, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`,
+			false, true, 429, "retry after 35 s"},
+		{"group migrated", 400, `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat",` +
+			`"parameters":{"migrate_to_chat_id":-1001987654321}}`, false, false, 400, "migrated to chat -1001987654321"},
+		{"server error without JSON", 502, `<html>Bad Gateway</html>`, false, true, 0, "HTTP 502"},
+		{"ok false with HTTP 200", 200, `{"ok":false,"error_code":500,"description":"Internal Server Error"}`,
+			false, true, 500, "Internal Server Error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startAPI(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
+			id, err := a.Send(context.Background(), "5234109876", "hi")
+			if err == nil || id != "" {
+				t.Fatalf("Send = %q, %v; want an error", id, err)
+			}
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("Send error %v is not an *APIError", err)
+			}
+			if ae.Code != tt.code || ae.HTTPStatus != tt.status {
+				t.Errorf("APIError code %d HTTP %d, want %d HTTP %d", ae.Code, ae.HTTPStatus, tt.code, tt.status)
+			}
+			if errors.Is(err, ErrUserBlocked) != tt.blocked {
+				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v (%v)", !tt.blocked, tt.blocked, err)
+			}
+			if IsTransient(err) != tt.transient {
+				t.Errorf("IsTransient = %v, want %v (%v)", !tt.transient, tt.transient, err)
+			}
+			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
+				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
+			}
+			if !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("error %q does not contain %q", err, tt.contains)
+			}
+			if strings.Contains(err.Error(), testBotToken) {
+				t.Errorf("error shows the bot token: %v", err)
+			}
+		})
+	}
+}
+
+func TestUserBlockedIsRejected(t *testing.T) {
+	if !errors.Is(ErrUserBlocked, platform.ErrSendRejected) {
+		t.Fatal("ErrUserBlocked does not wrap platform.ErrSendRejected")
+	}
+}
+
+func TestSendUnexpectedSuccessBody(t *testing.T) {
+	for _, body := range []string{`{"ok":true,"result":true}`, `{"ok":true,"result":{"chat":{"id":1}}}`, `not json`} {
+		a := startAPI(t, &platformtest.APIStub{Status: http.StatusOK, Body: body})
+		_, err := a.Send(context.Background(), "5234109876", "hi")
+		if err == nil {
+			t.Fatalf("Send with answer %s succeeded", body)
+		}
+		if IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
+			t.Fatalf("an unreadable success must be neither transient (it may have been sent) nor rejected: %v", err)
+		}
+	}
+}
+
+func TestSendArguments(t *testing.T) {
+	stub := &platformtest.APIStub{Status: http.StatusOK, Body: `{}`}
+	a := startAPI(t, stub)
+	if _, err := a.Send(context.Background(), "", "hi"); err == nil {
+		t.Error("Send to nobody succeeded")
+	}
+	if _, err := a.Send(context.Background(), "5234109876", ""); err == nil {
+		t.Error("Send of an empty text succeeded")
+	}
+	if stub.Count() != 0 {
+		t.Errorf("invalid arguments reached the Bot API: %+v", stub.Requests())
+	}
+}
+
+func TestSendWithoutBotToken(t *testing.T) {
+	stub := &platformtest.APIStub{Status: http.StatusOK, Body: `{}`}
+	srv := platformtest.Start(t, stub)
+	a := newTestAdapter(t, func(c *Config) { c.BotToken, c.APIURL = "", srv.URL })
+	_, err := a.Send(context.Background(), "5234109876", "hi")
+	if !errors.Is(err, ErrNoBotToken) || IsTransient(err) {
+		t.Fatalf("Send = %v, want ErrNoBotToken, not transient", err)
+	}
+	if stub.Count() != 0 {
+		t.Errorf("a send without token reached the Bot API: %+v", stub.Requests())
+	}
+}
+
+func TestSendNetworkFailureIsTransientAndHidesToken(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	a := newTestAdapter(t, func(c *Config) { c.APIURL = url })
+	_, err := a.Send(context.Background(), "5234109876", "hi")
+	if !IsTransient(err) {
+		t.Fatalf("Send to a closed server = %v, want a transient error", err)
+	}
+	if strings.Contains(err.Error(), testBotToken) || strings.Contains(err.Error(), "AAHk3d") {
+		t.Fatalf("error shows the bot token: %v", err)
+	}
+}
+
+func TestSendCancelled(t *testing.T) {
+	a := startAPI(t, &platformtest.APIStub{Status: http.StatusOK, Body: `{}`})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := a.Send(ctx, "5234109876", "hi")
+	if !errors.Is(err, context.Canceled) || IsTransient(err) {
+		t.Fatalf("Send with a cancelled context = %v, want context.Canceled, not transient", err)
+	}
+	if strings.Contains(err.Error(), testBotToken) {
+		t.Fatalf("error shows the bot token: %v", err)
+	}
+}

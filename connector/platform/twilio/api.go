@@ -1,0 +1,158 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+var (
+	// ErrTransient is wrapped by Send errors worth retrying later: rate
+	// limits, REST API server errors and network failures. Permanent
+	// refusals wrap platform.ErrSendRejected instead.
+	ErrTransient = errors.New("temporary failure of the Twilio REST API")
+
+	// ErrUserBlocked is wrapped by Send when Twilio refuses the message with
+	// error 21610: the recipient opted out (replied STOP) and can not be
+	// messaged until they opt back in. It wraps platform.ErrSendRejected.
+	ErrUserBlocked = fmt.Errorf("twilio: the recipient opted out of messages from this sender (error %d): %w", CodeUnsubscribed, platform.ErrSendRejected)
+)
+
+// IsTransient reports whether err is a failure worth retrying (it wraps
+// ErrTransient).
+func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
+
+// maxResponseBytes bounds how much of a REST API response is read.
+const maxResponseBytes = 1 << 20
+
+// codeTooManyRequests is Twilio's error 20429, sent with HTTP 429.
+const codeTooManyRequests = 20429
+
+// APIError is an error answered by the REST API: a refused send. It wraps
+// ErrTransient when worth retrying (HTTP 408, 429 or 5xx), ErrUserBlocked
+// for error 21610, and platform.ErrSendRejected otherwise.
+type APIError struct {
+	// HTTPStatus is the response's status code.
+	HTTPStatus int
+	// Code is Twilio's error code (for example 21211: invalid To number).
+	// Zero when the response had none.
+	Code int
+	// Message is Twilio's message.
+	Message string
+	// MoreInfo is the error's documentation page.
+	MoreInfo string
+}
+
+// Error describes the error with its code and message.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("twilio REST API: ")
+	if e.Code != 0 {
+		fmt.Fprintf(&b, "error %d", e.Code)
+	} else {
+		b.WriteString("error")
+	}
+	if e.HTTPStatus != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + clip(e.Message, maxDetail))
+	}
+	return b.String()
+}
+
+// Transient reports whether retrying later may succeed.
+func (e *APIError) Transient() bool {
+	s := e.HTTPStatus
+	return s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || e.Code == codeTooManyRequests
+}
+
+// Unwrap returns ErrTransient, ErrUserBlocked or platform.ErrSendRejected.
+func (e *APIError) Unwrap() error {
+	switch {
+	case e.Transient():
+		return ErrTransient
+	case e.Code == CodeUnsubscribed:
+		return ErrUserBlocked
+	}
+	return platform.ErrSendRejected
+}
+
+// errorBody is Twilio's JSON error response.
+type errorBody struct {
+	Code     json.Number `json:"code"`
+	Message  string      `json:"message"`
+	MoreInfo string      `json:"more_info"`
+}
+
+// Send sends text to to (an E.164 number, or a WhatsApp address) from the
+// channel's sender and returns the new message's SID. On a WhatsApp
+// channel a bare number is given the "whatsapp:" prefix. A refusal is an
+// *APIError (see IsTransient and ErrUserBlocked); a network failure wraps
+// ErrTransient. Twilio accepts a message before the carrier delivers it:
+// later failures arrive as status callbacks.
+func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
+	to = strings.TrimSpace(to)
+	switch {
+	case to == "":
+		return "", errors.New("twilio: send: empty recipient")
+	case text == "":
+		return "", errors.New("twilio: send: empty text")
+	}
+	if strings.HasPrefix(a.from, WhatsAppPrefix) && !strings.Contains(to, ":") {
+		to = WhatsAppPrefix + to
+	}
+	form := url.Values{"To": {to}, "From": {a.from}, "Body": {text}}
+	endpoint := a.apiURL + "/2010-04-01/Accounts/" + url.PathEscape(a.accountSID) + "/Messages.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("twilio: send: building the request: %w", err)
+	}
+	req.SetBasicAuth(a.accountSID, string(a.authToken))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("twilio: send: %w", err)
+		}
+		return "", fmt.Errorf("twilio: send: %w: %w", ErrTransient, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return "", fmt.Errorf("twilio: send: %w: reading the response: %w", ErrTransient, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", fmt.Errorf("twilio: send: %w", responseError(resp.StatusCode, body))
+	}
+	var msg struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return "", fmt.Errorf("twilio: send: unreadable response (HTTP %d): %w", resp.StatusCode, err)
+	}
+	if msg.SID == "" {
+		return "", fmt.Errorf("twilio: send: response (HTTP %d) has no message sid", resp.StatusCode)
+	}
+	return msg.SID, nil
+}
+
+// responseError builds the APIError of a non-2xx response, from its JSON
+// error when it has one.
+func responseError(status int, body []byte) *APIError {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && (eb.Code != "" || eb.Message != "") {
+		code, _ := strconv.Atoi(eb.Code.String())
+		return &APIError{HTTPStatus: status, Code: code, Message: eb.Message, MoreInfo: eb.MoreInfo}
+	}
+	return &APIError{HTTPStatus: status, Message: http.StatusText(status)}
+}

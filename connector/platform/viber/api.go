@@ -1,0 +1,203 @@
+package viber
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+var (
+	// ErrTransient is wrapped by Send errors worth retrying later: rate
+	// limits, API server errors and network failures. Permanent refusals
+	// wrap platform.ErrSendRejected instead.
+	ErrTransient = errors.New("temporary failure of the Viber API")
+	// ErrUserBlocked is wrapped by a send refused because the user is not
+	// subscribed to the bot (status 6, receiverNotSubscribed: they
+	// unsubscribed, or never wrote). It wraps platform.ErrSendRejected.
+	ErrUserBlocked = fmt.Errorf("%w: the user is not subscribed to the bot", platform.ErrSendRejected)
+)
+
+// IsTransient reports whether err is a failure worth retrying (it wraps
+// ErrTransient).
+func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
+
+// Viber API statuses the adapter branches on.
+const (
+	// StatusOK is a successful call.
+	StatusOK = 0
+	// StatusReceiverNotSubscribed: the receiver is not subscribed to the
+	// bot.
+	StatusReceiverNotSubscribed = 6
+	// StatusTooManyRequests: the rate limit was exceeded.
+	StatusTooManyRequests = 12
+)
+
+// statusNames are the names Viber documents for its API statuses.
+var statusNames = map[int]string{
+	0: "ok", 1: "invalidUrl", 2: "invalidAuthToken", 3: "badData", 4: "missingData",
+	5: "receiverNotRegistered", 6: "receiverNotSubscribed", 7: "publicAccountBlocked",
+	8: "publicAccountNotFound", 9: "publicAccountSuspended", 10: "webhookNotSet",
+	11: "receiverNoSuitableDevice", 12: "tooManyRequests", 13: "apiVersionNotSupported",
+	14: "incompatibleWithVersion", 15: "publicAccountNotAuthorized", 16: "inchatReplyMessageNotAllowed",
+	17: "publicAccountIsNotInline", 18: "noPublicChat", 19: "cannotSendBroadcast",
+	20: "broadcastNotAllowed", 21: "unsupportedCountry", 22: "paymentUnsupported",
+	23: "freeMessagesExceeded", 24: "noBalance",
+}
+
+// maxResponseBytes bounds how much of an API response is read.
+const maxResponseBytes = 1 << 20
+
+// APIError is a refusal answered by the Viber API: a non-zero status (Viber
+// answers HTTP 200 with the status in the body) or an HTTP error. It wraps
+// ErrUserBlocked for status 6 (receiverNotSubscribed), ErrTransient when
+// worth retrying (status 12, HTTP 408, 429 or 5xx) and
+// platform.ErrSendRejected otherwise.
+type APIError struct {
+	// HTTPStatus is the response's status code.
+	HTTPStatus int
+	// Status is the Viber status (see statusNames); -1 when the response
+	// had none.
+	Status int
+	// StatusMessage is Viber's explanation.
+	StatusMessage string
+}
+
+// Error describes the error with its status, name and message.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("viber API: ")
+	if e.Status >= 0 {
+		fmt.Fprintf(&b, "status %d", e.Status)
+		if name, ok := statusNames[e.Status]; ok {
+			b.WriteString(" " + name)
+		}
+	} else {
+		b.WriteString("error")
+	}
+	if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
+		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+	}
+	if e.StatusMessage != "" && e.StatusMessage != statusNames[e.Status] {
+		b.WriteString(": " + clip(e.StatusMessage, maxDetail))
+	}
+	return b.String()
+}
+
+// Transient reports whether retrying later may succeed.
+func (e *APIError) Transient() bool {
+	s := e.HTTPStatus
+	return e.Status == StatusTooManyRequests || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500
+}
+
+// UserBlocked reports whether the receiver is not subscribed to the bot.
+func (e *APIError) UserBlocked() bool { return e.Status == StatusReceiverNotSubscribed }
+
+// Unwrap returns ErrUserBlocked, ErrTransient or platform.ErrSendRejected.
+func (e *APIError) Unwrap() error {
+	switch {
+	case e.UserBlocked():
+		return ErrUserBlocked
+	case e.Transient():
+		return ErrTransient
+	}
+	return platform.ErrSendRejected
+}
+
+// sendRequest is the body of send_message for a text.
+type sendRequest struct {
+	Receiver string `json:"receiver"`
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Sender   struct {
+		Name   string `json:"name"`
+		Avatar string `json:"avatar,omitempty"`
+	} `json:"sender"`
+}
+
+// sendResponse is the answer of send_message.
+type sendResponse struct {
+	Status        *int   `json:"status"`
+	StatusMessage string `json:"status_message"`
+	MessageToken  token  `json:"message_token"`
+}
+
+// Send sends text to the Viber user to (their id, as in Event.Contact)
+// with send_message and returns the message_token, exact, as its decimal
+// text. A refusal is an *APIError (see IsTransient and ErrUserBlocked); a
+// network failure wraps ErrTransient.
+func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
+	if to == "" {
+		return "", errors.New("viber: send: empty recipient")
+	}
+	if text == "" {
+		return "", errors.New("viber: send: empty text")
+	}
+	req := sendRequest{Receiver: to, Type: "text", Text: text}
+	req.Sender.Name, req.Sender.Avatar = a.senderName, a.senderAvatar
+	status, body, err := a.call(ctx, "send_message", req)
+	if err != nil {
+		return "", fmt.Errorf("viber: send: %w", err)
+	}
+	var resp sendResponse
+	parseErr := json.Unmarshal(body, &resp)
+	if status < 200 || status > 299 {
+		e := &APIError{HTTPStatus: status, Status: -1, StatusMessage: http.StatusText(status)}
+		if parseErr == nil && resp.Status != nil {
+			e.Status, e.StatusMessage = *resp.Status, resp.StatusMessage
+		}
+		return "", fmt.Errorf("viber: send: %w", e)
+	}
+	if parseErr != nil {
+		return "", fmt.Errorf("viber: send: unreadable response (HTTP %d): %w", status, parseErr)
+	}
+	if resp.Status == nil {
+		return "", fmt.Errorf("viber: send: response (HTTP %d) has no status", status)
+	}
+	if *resp.Status != StatusOK {
+		return "", fmt.Errorf("viber: send: %w", &APIError{HTTPStatus: status, Status: *resp.Status, StatusMessage: resp.StatusMessage})
+	}
+	if resp.MessageToken == "" {
+		return "", fmt.Errorf("viber: send: response (HTTP %d) has no message_token", status)
+	}
+	return string(resp.MessageToken), nil
+}
+
+// call posts a JSON request to {APIURL}/pa/{method} with the auth token and
+// returns the status and body of the response. Transport failures wrap
+// ErrTransient unless ctx itself is done.
+func (a *Adapter) call(ctx context.Context, method string, payload any) (int, []byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // send "<" and "&" as they are, not as \u003c
+	if err := enc.Encode(payload); err != nil {
+		return 0, nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	reqBody := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiURL+"/pa/"+method, bytes.NewReader(reqBody))
+	if err != nil {
+		return 0, nil, fmt.Errorf("building the %s request: %w", method, err)
+	}
+	req.Header.Set(AuthTokenHeader, a.authToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, fmt.Errorf("POST %s: %w", method, err)
+		}
+		return 0, nil, fmt.Errorf("%w: POST %s: %w", ErrTransient, method, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: reading the response to %s: %w", ErrTransient, method, err)
+	}
+	return resp.StatusCode, body, nil
+}

@@ -1,0 +1,175 @@
+package viber
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+const (
+	// testAuthToken has the shape of the tokens in Viber's documentation.
+	testAuthToken  = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
+	testSenderName = "Acme Support"
+)
+
+func testConfig() Config {
+	return Config{AuthToken: testAuthToken, SenderName: testSenderName}
+}
+
+func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
+	t.Helper()
+	cfg := testConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" for valid
+	}{
+		{"complete", func(*Config) {}, ""},
+		{"with avatar", func(c *Config) { c.SenderAvatar = "https://acme.example/logo.png" }, ""},
+		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }, ""},
+		{"28 characters", func(c *Config) { c.SenderName = strings.Repeat("é", 28) }, ""},
+		{"no auth token", func(c *Config) { c.AuthToken = "" }, "auth_token is required"},
+		{"no sender name", func(c *Config) { c.SenderName = " " }, "sender_name is required"},
+		{"sender name too long", func(c *Config) { c.SenderName = strings.Repeat("x", 29) }, "longer than 28"},
+		{"relative avatar", func(c *Config) { c.SenderAvatar = "logo.png" }, "sender_avatar"},
+		{"relative api url", func(c *Config) { c.APIURL = "chatapi.viber.com" }, "api_url"},
+		{"ftp api url", func(c *Config) { c.APIURL = "ftp://chatapi.viber.com" }, "api_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			tt.mutate(&cfg)
+			err := cfg.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), testAuthToken) {
+				t.Fatalf("error shows the auth token: %v", err)
+			}
+			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestConfigStringHidesSecrets(t *testing.T) {
+	cfg := testConfig()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, cfg)
+		if strings.Contains(out, testAuthToken) || strings.Contains(out, "445da6az") {
+			t.Errorf("%s of Config shows the auth token: %s", verb, out)
+		}
+		if !strings.Contains(out, testSenderName) {
+			t.Errorf("%s of Config lacks the sender name: %s", verb, out)
+		}
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	a := newTestAdapter(t)
+	if a.apiURL != DefaultAPIURL {
+		t.Errorf("apiURL = %q, want %q", a.apiURL, DefaultAPIURL)
+	}
+	if a.client == nil || a.client.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.client)
+	}
+	b := newTestAdapter(t, func(c *Config) { c.APIURL = "https://viber.example.test/" })
+	if b.apiURL != "https://viber.example.test" {
+		t.Errorf("apiURL = %q, want the trailing slash trimmed", b.apiURL)
+	}
+	if got := a.Platform(); got != "viber" {
+		t.Errorf("Platform() = %q", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	got := platform.CapabilitiesOf(newTestAdapter(t))
+	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false}
+	if got != want {
+		t.Fatalf("CapabilitiesOf = %+v, want %+v (Viber has no block API)", got, want)
+	}
+}
+
+// The known vector was computed independently, over the unsubscribed
+// example of Viber's documentation, with
+//
+//	printf '%s' '<vectorBody>' | openssl dgst -sha256 -hmac '445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9'
+const (
+	vectorBody = `{"event":"unsubscribed","timestamp":1457764197627,"user_id":"01234567890A=","message_token":4912661846655238145}`
+	vectorHex  = "35236face80ffc360da4813ec408a94e23461a1ac8aef1f02088a56378ba8933"
+)
+
+func TestSignKnownVector(t *testing.T) {
+	if got := Sign(testAuthToken, []byte(vectorBody)); got != vectorHex {
+		t.Fatalf("Sign = %s, want %s", got, vectorHex)
+	}
+	if got := platformtest.HMACSHA256Hex(testAuthToken, []byte(vectorBody)); got != vectorHex {
+		t.Fatalf("platformtest.HMACSHA256Hex = %s, want %s", got, vectorHex)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	a := newTestAdapter(t)
+	body := []byte(vectorBody)
+	tests := []struct {
+		name   string
+		header []string // header name/value pairs
+		body   []byte
+		want   string // substring of the error; "" for a valid signature
+	}{
+		{"known vector", []string{SignatureHeader, vectorHex}, body, ""},
+		{"upper-case hex", []string{SignatureHeader, strings.ToUpper(vectorHex)}, body, ""},
+		{"header name case", []string{"x-viber-content-signature", vectorHex}, body, ""},
+		{"missing", nil, body, "missing X-Viber-Content-Signature"},
+		{"sha256= prefix", []string{SignatureHeader, "sha256=" + vectorHex}, body, "64 hex digits"},
+		{"not hex", []string{SignatureHeader, strings.Repeat("zz", 32)}, body, "64 hex digits"},
+		{"too short", []string{SignatureHeader, vectorHex[:62]}, body, "64 hex digits"},
+		{"other token", []string{SignatureHeader, Sign("another-token", body)}, body, "does not match"},
+		{"altered body", []string{SignatureHeader, vectorHex}, []byte(vectorBody + " "), "does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := platformtest.NewRequest(http.MethodPost, "/webhooks/t/c", tt.body, tt.header...)
+			err := a.Verify(r, tt.body)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, platform.ErrBadSignature) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Verify = %v, want ErrBadSignature containing %q", err, tt.want)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, testAuthToken) || strings.Contains(msg, vectorHex) {
+				t.Fatalf("error shows the token or the expected signature: %s", msg)
+			}
+		})
+	}
+	if err := a.Verify(nil, body); !errors.Is(err, platform.ErrBadSignature) {
+		t.Fatalf("Verify(nil request) = %v, want ErrBadSignature", err)
+	}
+}

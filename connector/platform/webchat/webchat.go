@@ -1,0 +1,311 @@
+// Package webchat is the adapter of the connector's own web chat channel:
+// the site's backend posts its visitors' messages to the connector.
+//
+// # Request
+//
+// The backend posts a JSON body to the channel's webhook URL, signed with
+// the channel secret:
+//
+//	POST /webhooks/{tenant}/{channel}
+//	Content-Type: application/json
+//	X-Webchat-Signature: sha256=<hex HMAC-SHA256(channel secret, raw body)>
+//
+//	{
+//	  "events": [
+//	    {
+//	      "id": "evt-1",
+//	      "type": "message",
+//	      "visitor": {"id": "v-123", "name": "Ann"},
+//	      "timestamp": "2026-11-21T10:00:00Z",
+//	      "message": {
+//	        "text": "hello",
+//	        "attachment": {"url": "https://cdn.example.com/u/photo.png", "type": "image/png"},
+//	        "reply_to": "evt-0"
+//	      }
+//	    },
+//	    {"id": "evt-2", "type": "typing", "visitor": {"id": "v-123"}}
+//	  ]
+//	}
+//
+// Sign computes the header value. The body is the types Delivery, Event,
+// Visitor, Message and Attachment marshalled to JSON; unknown fields are
+// ignored.
+//
+// # Fields
+//
+//   - events: required, a list (it may be empty). Events are handled in
+//     order.
+//   - id: required, unique per channel: the deduplication key, so a retried
+//     post is harmless.
+//   - type: required. "message" is a visitor's message; "typing", "read" and
+//     types this version does not know are accepted and ignored.
+//   - visitor.id: required, the visitor's stable id (the contact);
+//     visitor.name is optional.
+//   - timestamp: optional, RFC 3339.
+//   - message: required for type "message", with text, an attachment or
+//     both. attachment.url must be an absolute http(s) URL; attachment.type
+//     is its MIME type and makes the message an image, video or audio
+//     message (image/*, video/*, audio/*) or a document (anything else).
+//     reply_to is the id of the event the message answers.
+//
+// A body that breaks these rules is refused with an error wrapping
+// platform.ErrMalformed that names the event and the field.
+//
+// The web chat has no verification handshake, and the connector neither
+// sends through it nor blocks natively here: the adapter implements only
+// platform.Adapter.
+package webchat
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+const (
+	// PlatformName is what Adapter.Platform returns.
+	PlatformName = "webchat"
+	// SignatureHeader carries "sha256=<hex HMAC-SHA256(secret, body)>".
+	SignatureHeader = "X-Webchat-Signature"
+
+	signaturePrefix = "sha256="
+	// maxQuoted bounds the client-provided text quoted in errors and details.
+	maxQuoted = 80
+)
+
+// ErrInvalidConfig is wrapped by Config.Validate and New when the
+// configuration is incomplete.
+var ErrInvalidConfig = errors.New("invalid webchat configuration")
+
+// Config is one web chat channel.
+type Config struct {
+	// Secret keys the HMAC of every delivery.
+	Secret string
+}
+
+// Validate reports a missing secret, wrapping ErrInvalidConfig.
+func (c Config) Validate() error {
+	if c.Secret == "" {
+		return fmt.Errorf("%w: secret is required", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// String describes the configuration without its secret.
+func (c Config) String() string { return "webchat.Config{secret redacted}" }
+
+// GoString is String, for the %#v verb.
+func (c Config) GoString() string { return c.String() }
+
+// Delivery is the body the site's backend posts.
+type Delivery struct {
+	Events []Event `json:"events"`
+}
+
+// Event is one thing that happened in the web chat.
+type Event struct {
+	// ID identifies the event; the deduplication key.
+	ID string `json:"id"`
+	// Type is "message", "typing" or "read".
+	Type    string  `json:"type"`
+	Visitor Visitor `json:"visitor"`
+	// Timestamp is RFC 3339; optional.
+	Timestamp string `json:"timestamp,omitempty"`
+	// Message is set for type "message".
+	Message *Message `json:"message,omitempty"`
+}
+
+// Visitor is the person chatting on the site.
+type Visitor struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Message is what a visitor wrote or attached.
+type Message struct {
+	Text       string      `json:"text,omitempty"`
+	Attachment *Attachment `json:"attachment,omitempty"`
+	// ReplyTo is the id of the event this message answers.
+	ReplyTo string `json:"reply_to,omitempty"`
+}
+
+// Attachment is a file the visitor sent, stored by the site.
+type Attachment struct {
+	// URL is an absolute http(s) URL to the file.
+	URL string `json:"url"`
+	// Type is the file's MIME type, such as "image/png".
+	Type string `json:"type,omitempty"`
+}
+
+// Adapter is the web chat adapter for one channel. It implements only
+// platform.Adapter and is safe for concurrent use.
+type Adapter struct {
+	secret []byte
+}
+
+var _ platform.Adapter = (*Adapter)(nil)
+
+// New validates cfg and builds an Adapter.
+func New(cfg Config) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Adapter{secret: []byte(cfg.Secret)}, nil
+}
+
+// Platform returns "webchat".
+func (a *Adapter) Platform() string { return PlatformName }
+
+// Sign returns the X-Webchat-Signature value for body:
+// "sha256=" + hex(HMAC-SHA256(secret, body)).
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return signaturePrefix + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Verify checks X-Webchat-Signature against the HMAC-SHA256 of body keyed
+// with the channel secret, in constant time. A missing, ill-formed or wrong
+// signature is an error wrapping platform.ErrBadSignature that says which.
+func (a *Adapter) Verify(r *http.Request, body []byte) error {
+	var header string
+	if r != nil {
+		header = r.Header.Get(SignatureHeader)
+	}
+	if header == "" {
+		return fmt.Errorf("%w: missing %s header", platform.ErrBadSignature, SignatureHeader)
+	}
+	hexSum, ok := strings.CutPrefix(header, signaturePrefix)
+	if !ok {
+		return fmt.Errorf("%w: %s does not start with %q", platform.ErrBadSignature, SignatureHeader, signaturePrefix)
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: %s is not %q followed by %d hex digits", platform.ErrBadSignature, SignatureHeader, signaturePrefix, 2*sha256.Size)
+	}
+	mac := hmac.New(sha256.New, a.secret)
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match the body", platform.ErrBadSignature, SignatureHeader)
+	}
+	return nil
+}
+
+// Parse turns a verified body into events, in order. The request is not
+// used.
+func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) {
+	var d struct {
+		Events *[]Event `json:"events"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: webchat: body is not a delivery: %w", platform.ErrMalformed, err)
+	}
+	if d.Events == nil {
+		return nil, fmt.Errorf("%w: webchat: missing events", platform.ErrMalformed)
+	}
+	events := make([]platform.Event, 0, len(*d.Events))
+	for i, e := range *d.Events {
+		ev, err := toEvent(&e)
+		if err != nil {
+			return nil, fmt.Errorf("%w: webchat: events[%d]%s: %w", platform.ErrMalformed, i, idSuffix(e.ID), err)
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// toEvent checks and maps one event; the error names the bad field.
+func toEvent(e *Event) (platform.Event, error) {
+	switch {
+	case e.ID == "":
+		return platform.Event{}, errors.New("id is required")
+	case e.Visitor.ID == "":
+		return platform.Event{}, errors.New("visitor.id is required")
+	case e.Type == "":
+		return platform.Event{}, errors.New("type is required")
+	}
+	ev := platform.Event{ID: e.ID, Contact: e.Visitor.ID, ContactName: e.Visitor.Name}
+	if e.Timestamp != "" {
+		ts, err := time.Parse(time.RFC3339, e.Timestamp)
+		if err != nil {
+			return platform.Event{}, fmt.Errorf("timestamp %q is not RFC 3339", clip(e.Timestamp))
+		}
+		ev.Timestamp = ts.UTC()
+	}
+	switch e.Type {
+	case "message":
+		msg, err := toMessage(e.Message)
+		if err != nil {
+			return platform.Event{}, err
+		}
+		ev.Kind, ev.Message = platform.KindMessage, msg
+	case "typing", "read":
+		ev.Kind, ev.Detail = platform.KindIgnored, e.Type
+	default:
+		ev.Kind, ev.Detail = platform.KindIgnored, "unknown type "+clip(e.Type)
+	}
+	return ev, nil
+}
+
+// toMessage checks and maps the content of a "message" event.
+func toMessage(m *Message) (*platform.Message, error) {
+	if m == nil {
+		return nil, errors.New("message is required for type \"message\"")
+	}
+	if m.Text == "" && m.Attachment == nil {
+		return nil, errors.New("message has neither text nor attachment")
+	}
+	msg := &platform.Message{Kind: platform.Text, Text: m.Text, ReplyTo: m.ReplyTo}
+	if at := m.Attachment; at != nil {
+		u, err := url.Parse(at.URL)
+		if at.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("message.attachment.url %q is not an absolute http(s) URL", clip(at.URL))
+		}
+		msg.Kind, msg.MediaRef, msg.MediaType = kindOf(at.Type), at.URL, at.Type
+	}
+	return msg, nil
+}
+
+// kindOf maps a MIME type to a message kind.
+func kindOf(mimeType string) string {
+	major, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(mimeType)), "/")
+	switch major {
+	case "image":
+		return platform.Image
+	case "video":
+		return platform.Video
+	case "audio":
+		return platform.Audio
+	}
+	return platform.Document
+}
+
+// idSuffix names an event in an error when it has an id.
+func idSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (id %q)", clip(id))
+}
+
+// clip shortens client-provided text quoted in errors.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,565 @@
+package whatsapp
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+// maxDetail bounds Event.Detail and the platform-provided text quoted in
+// error messages.
+const maxDetail = 300
+
+// The webhook payload, as far as the adapter reads it. Fields it does not
+// use are left out, so that a change in them can not make a delivery
+// unreadable.
+type (
+	webhook struct {
+		Object string  `json:"object"`
+		Entry  []entry `json:"entry"`
+	}
+	entry struct {
+		ID      string   `json:"id"`
+		Changes []change `json:"changes"`
+	}
+	change struct {
+		Field string `json:"field"`
+		// Value is decoded only for the "messages" field: other fields have
+		// shapes of their own.
+		Value json.RawMessage `json:"value"`
+	}
+	value struct {
+		Metadata struct {
+			PhoneNumberID string `json:"phone_number_id"`
+		} `json:"metadata"`
+		Contacts []contact   `json:"contacts"`
+		Messages []message   `json:"messages"`
+		Statuses []status    `json:"statuses"`
+		Errors   []errorItem `json:"errors"`
+	}
+	contact struct {
+		WaID    string `json:"wa_id"`
+		UserID  string `json:"user_id"`
+		Profile struct {
+			Name string `json:"name"`
+		} `json:"profile"`
+	}
+	messageContext struct {
+		ID string `json:"id"`
+	}
+	message struct {
+		ID         string          `json:"id"`
+		From       string          `json:"from"`
+		FromUserID string          `json:"from_user_id"`
+		Timestamp  flexString      `json:"timestamp"`
+		Type       string          `json:"type"`
+		Context    *messageContext `json:"context"`
+		Errors     []errorItem     `json:"errors"`
+		Reaction   *struct {
+			MessageID string `json:"message_id"`
+			Emoji     string `json:"emoji"`
+		} `json:"reaction"`
+		Edit *struct {
+			OriginalMessageID string         `json:"original_message_id"`
+			Message           *editedMessage `json:"message"`
+		} `json:"edit"`
+		Revoke *struct {
+			OriginalMessageID string `json:"original_message_id"`
+		} `json:"revoke"`
+		content
+	}
+	// editedMessage is the new content of an edited message.
+	editedMessage struct {
+		Type    string          `json:"type"`
+		Context *messageContext `json:"context"`
+		content
+	}
+	// content is what a message says, by type.
+	content struct {
+		Text *struct {
+			Body string `json:"body"`
+		} `json:"text"`
+		Image       *media    `json:"image"`
+		Video       *media    `json:"video"`
+		Audio       *media    `json:"audio"`
+		Document    *media    `json:"document"`
+		Sticker     *media    `json:"sticker"`
+		Location    *location `json:"location"`
+		Interactive *struct {
+			Type        string `json:"type"`
+			ButtonReply *reply `json:"button_reply"`
+			ListReply   *reply `json:"list_reply"`
+			NfmReply    *struct {
+				Name string `json:"name"`
+				Body string `json:"body"`
+			} `json:"nfm_reply"`
+		} `json:"interactive"`
+		Button *struct {
+			Payload string `json:"payload"`
+			Text    string `json:"text"`
+		} `json:"button"`
+		Contacts []sharedContact `json:"contacts"`
+		Order    *struct {
+			Text string `json:"text"`
+		} `json:"order"`
+		System *struct {
+			Body string `json:"body"`
+			Type string `json:"type"`
+		} `json:"system"`
+		Unsupported *struct {
+			Type string `json:"type"`
+		} `json:"unsupported"`
+	}
+	media struct {
+		ID       string `json:"id"`
+		MimeType string `json:"mime_type"`
+		Caption  string `json:"caption"`
+		Filename string `json:"filename"`
+		Voice    bool   `json:"voice"`
+		Animated bool   `json:"animated"`
+	}
+	location struct {
+		Latitude  flexString `json:"latitude"`
+		Longitude flexString `json:"longitude"`
+		Name      string     `json:"name"`
+		Address   string     `json:"address"`
+	}
+	reply struct {
+		ID          string `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	sharedContact struct {
+		Name struct {
+			FormattedName string `json:"formatted_name"`
+		} `json:"name"`
+		Phones []struct {
+			Phone string `json:"phone"`
+		} `json:"phones"`
+	}
+	status struct {
+		ID              string      `json:"id"`
+		Status          string      `json:"status"`
+		Timestamp       flexString  `json:"timestamp"`
+		RecipientID     string      `json:"recipient_id"`
+		RecipientUserID string      `json:"recipient_user_id"`
+		Errors          []errorItem `json:"errors"`
+	}
+	// errorItem is an error in a webhook (value, message or status errors)
+	// or in a block_users failed_users entry.
+	errorItem struct {
+		Code      flexInt `json:"code"`
+		Title     string  `json:"title"`
+		Message   string  `json:"message"`
+		ErrorData struct {
+			Details string `json:"details"`
+		} `json:"error_data"`
+	}
+)
+
+// flexString is platform.FlexString: a JSON string or number kept as its text.
+type flexString = platform.FlexString
+
+// flexInt decodes an error code sent as a number or as a numeric string; a
+// string that is not a number decodes as 0.
+type flexInt int
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(s)))
+	if err != nil {
+		n = 0
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+// Parse turns a verified webhook body into events in delivery order (see
+// the package documentation for the mapping). The request is not used.
+func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) {
+	var w webhook
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("%w: whatsapp: body is not a webhook delivery: %w", platform.ErrMalformed, err)
+	}
+	if w.Object != Object {
+		return nil, fmt.Errorf("%w: whatsapp: object is %q, want %q", platform.ErrMalformed, clip(w.Object, 60), Object)
+	}
+	events := []platform.Event{}
+	for ei, e := range w.Entry {
+		for ci, ch := range e.Changes {
+			where := fmt.Sprintf("entry[%d].changes[%d]", ei, ci)
+			if ch.Field != "messages" {
+				events = append(events, ignored("field "+clip(ch.Field, 60)))
+				continue
+			}
+			var v value
+			if len(ch.Value) > 0 {
+				if err := json.Unmarshal(ch.Value, &v); err != nil {
+					return nil, fmt.Errorf("%w: whatsapp: %s.value: %w", platform.ErrMalformed, where, err)
+				}
+			}
+			if id := v.Metadata.PhoneNumberID; id != "" && id != a.phoneNumberID {
+				events = append(events, ignored("value for phone number id "+clip(id, 40)+", not this channel's"))
+				continue
+			}
+			evs, err := valueEvents(&v, where+".value")
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, evs...)
+		}
+	}
+	return events, nil
+}
+
+// valueEvents maps one "messages" value: its messages, then its statuses,
+// then its errors.
+func valueEvents(v *value, where string) ([]platform.Event, error) {
+	names := make(map[string]string, 2*len(v.Contacts))
+	for _, c := range v.Contacts {
+		if c.WaID != "" {
+			names[c.WaID] = c.Profile.Name
+		}
+		if c.UserID != "" {
+			names[c.UserID] = c.Profile.Name
+		}
+	}
+	var events []platform.Event
+	for i := range v.Messages {
+		ev, err := messageEvent(&v.Messages[i], fmt.Sprintf("%s.messages[%d]", where, i))
+		if err != nil {
+			return nil, err
+		}
+		ev.ContactName = names[ev.Contact]
+		if ev.ContactName == "" && len(v.Contacts) == 1 {
+			// Meta may normalise the number in "from" differently from
+			// wa_id (some countries' mobile prefixes); with one contact in
+			// the value there is no doubt whose name it is.
+			ev.ContactName = v.Contacts[0].Profile.Name
+		}
+		events = append(events, ev)
+	}
+	for i := range v.Statuses {
+		ev, err := statusEvent(&v.Statuses[i], fmt.Sprintf("%s.statuses[%d]", where, i))
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	for _, e := range v.Errors {
+		events = append(events, ignored(errorsDetail([]errorItem{e})))
+	}
+	return events, nil
+}
+
+// messageEvent maps one inbound message.
+func messageEvent(m *message, where string) (platform.Event, error) {
+	if m.ID == "" {
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s has no id", platform.ErrMalformed, where)
+	}
+	from := m.From
+	if from == "" {
+		from = m.FromUserID
+	}
+	if from == "" {
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no from", platform.ErrMalformed, where, clip(m.ID, 80))
+	}
+	ts, err := unixTime(m.Timestamp)
+	if err != nil {
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, clip(m.ID, 80), err)
+	}
+	msg, detail := messageContent(m)
+	if msg.ReplyTo == "" && m.Context != nil {
+		msg.ReplyTo = m.Context.ID
+	}
+	if len(m.Errors) > 0 {
+		detail = joinDetail(detail, errorsDetail(m.Errors))
+	}
+	return platform.Event{
+		Kind:      platform.KindMessage,
+		ID:        m.ID,
+		Contact:   from,
+		Timestamp: ts,
+		Message:   msg,
+		Detail:    clip(detail, maxDetail),
+	}, nil
+}
+
+// messageContent maps the types that need more than the content itself
+// (reactions, edits, revokes) and hands the others to contentOf.
+func messageContent(m *message) (*platform.Message, string) {
+	switch m.Type {
+	case "reaction":
+		if m.Reaction == nil || m.Reaction.MessageID == "" {
+			return &platform.Message{Kind: platform.Other}, "reaction without message_id"
+		}
+		msg := &platform.Message{Kind: platform.Reaction, Text: m.Reaction.Emoji, ReplyTo: m.Reaction.MessageID}
+		if m.Reaction.Emoji == "" {
+			return msg, "reaction removed"
+		}
+		return msg, ""
+	case "edit":
+		if m.Edit == nil || m.Edit.OriginalMessageID == "" {
+			return &platform.Message{Kind: platform.Other}, "edit without original_message_id"
+		}
+		msg := &platform.Message{Kind: platform.Edit}
+		detail := "edit"
+		if nm := m.Edit.Message; nm != nil {
+			inner, innerDetail := contentOf(nm.Type, &nm.content)
+			msg.Text, msg.MediaRef, msg.MediaType = inner.Text, inner.MediaRef, inner.MediaType
+			detail = joinDetail("edit of "+clip(nm.Type, 40), innerDetail)
+		}
+		msg.ReplyTo = m.Edit.OriginalMessageID
+		return msg, detail
+	case "revoke":
+		if m.Revoke == nil || m.Revoke.OriginalMessageID == "" {
+			return &platform.Message{Kind: platform.Other}, "revoke without original_message_id"
+		}
+		return &platform.Message{Kind: platform.Unsend, ReplyTo: m.Revoke.OriginalMessageID}, ""
+	}
+	return contentOf(m.Type, &m.content)
+}
+
+// contentOf maps a message's content by its type; the string is the detail.
+func contentOf(typ string, c *content) (*platform.Message, string) {
+	switch typ {
+	case "text":
+		msg := &platform.Message{Kind: platform.Text}
+		if c.Text != nil {
+			msg.Text = c.Text.Body
+		}
+		return msg, ""
+	case "image":
+		return mediaMessage(platform.Image, c.Image), ""
+	case "video":
+		return mediaMessage(platform.Video, c.Video), ""
+	case "audio":
+		msg := mediaMessage(platform.Audio, c.Audio)
+		if c.Audio != nil && c.Audio.Voice {
+			return msg, "voice"
+		}
+		return msg, ""
+	case "document":
+		msg := mediaMessage(platform.Document, c.Document)
+		if c.Document == nil {
+			return msg, ""
+		}
+		if msg.Text == "" {
+			msg.Text = c.Document.Filename
+		}
+		return msg, clip(c.Document.Filename, maxDetail)
+	case "sticker":
+		msg := mediaMessage(platform.Sticker, c.Sticker)
+		if c.Sticker != nil && c.Sticker.Animated {
+			return msg, "animated"
+		}
+		return msg, ""
+	case "location":
+		return &platform.Message{Kind: platform.Location, Text: describeLocation(c.Location)}, ""
+	case "interactive":
+		return interactiveMessage(c)
+	case "button":
+		msg := &platform.Message{Kind: platform.Button}
+		if c.Button == nil {
+			return msg, ""
+		}
+		msg.Text = c.Button.Text
+		return msg, "payload " + clip(c.Button.Payload, 200)
+	case "contacts":
+		return &platform.Message{Kind: platform.Contacts, Text: describeContacts(c.Contacts)}, ""
+	case "order":
+		msg := &platform.Message{Kind: platform.Other}
+		if c.Order != nil {
+			msg.Text = c.Order.Text
+		}
+		return msg, "order"
+	case "system":
+		msg := &platform.Message{Kind: platform.Other}
+		if c.System == nil {
+			return msg, "system"
+		}
+		msg.Text = c.System.Body
+		return msg, joinDetail("system", clip(c.System.Type, 60))
+	case "unsupported":
+		if c.Unsupported != nil && c.Unsupported.Type != "" {
+			return &platform.Message{Kind: platform.Other}, "unsupported " + clip(c.Unsupported.Type, 60)
+		}
+		return &platform.Message{Kind: platform.Other}, "unsupported"
+	case "":
+		return &platform.Message{Kind: platform.Other}, "message without type"
+	default:
+		return &platform.Message{Kind: platform.Other}, "type " + clip(typ, 60)
+	}
+}
+
+// mediaMessage maps image, video, audio, document and sticker content.
+func mediaMessage(kind string, m *media) *platform.Message {
+	msg := &platform.Message{Kind: kind}
+	if m != nil {
+		msg.MediaRef, msg.MediaType, msg.Text = m.ID, m.MimeType, m.Caption
+	}
+	return msg
+}
+
+// interactiveMessage maps replies to interactive messages: buttons and
+// list rows become Button messages, the rest Other.
+func interactiveMessage(c *content) (*platform.Message, string) {
+	in := c.Interactive
+	if in == nil {
+		return &platform.Message{Kind: platform.Other}, "interactive"
+	}
+	var r *reply
+	switch in.Type {
+	case "button_reply":
+		r = in.ButtonReply
+	case "list_reply":
+		r = in.ListReply
+	case "nfm_reply":
+		msg := &platform.Message{Kind: platform.Other}
+		if in.NfmReply != nil {
+			msg.Text = in.NfmReply.Body
+			return msg, "interactive nfm_reply " + clip(in.NfmReply.Name, 60)
+		}
+		return msg, "interactive nfm_reply"
+	default:
+		return &platform.Message{Kind: platform.Other}, "interactive " + clip(in.Type, 60)
+	}
+	if r == nil {
+		return &platform.Message{Kind: platform.Button}, in.Type
+	}
+	return &platform.Message{Kind: platform.Button, Text: r.Title}, in.Type + " id " + clip(r.ID, 200)
+}
+
+// describeLocation writes a shared location as text: name, address and
+// coordinates, whichever are present.
+func describeLocation(l *location) string {
+	if l == nil {
+		return ""
+	}
+	var parts []string
+	for _, s := range []string{l.Name, l.Address} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	text := strings.Join(parts, ", ")
+	if l.Latitude != "" || l.Longitude != "" {
+		coords := fmt.Sprintf("(%s, %s)", l.Latitude, l.Longitude)
+		if text == "" {
+			return coords
+		}
+		text += " " + coords
+	}
+	return text
+}
+
+// describeContacts writes shared contact cards as "Name (phone), ...".
+func describeContacts(cs []sharedContact) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		s := c.Name.FormattedName
+		if len(c.Phones) > 0 && c.Phones[0].Phone != "" {
+			if s == "" {
+				s = c.Phones[0].Phone
+			} else {
+				s += " (" + c.Phones[0].Phone + ")"
+			}
+		}
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// statusEvent maps the status of an outbound message.
+func statusEvent(s *status, where string) (platform.Event, error) {
+	switch {
+	case s.ID == "":
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s has no id", platform.ErrMalformed, where)
+	case s.Status == "":
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no status", platform.ErrMalformed, where, clip(s.ID, 80))
+	}
+	ts, err := unixTime(s.Timestamp)
+	if err != nil {
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, clip(s.ID, 80), err)
+	}
+	recipient := s.RecipientID
+	if recipient == "" {
+		recipient = s.RecipientUserID
+	}
+	ev := platform.Event{
+		Kind:      platform.KindReceipt,
+		ID:        s.ID + ":status:" + s.Status,
+		Contact:   recipient,
+		Timestamp: ts,
+		Status:    s.Status,
+		Detail:    clip(errorsDetail(s.Errors), maxDetail),
+	}
+	if s.Status == "deleted" && recipient != "" {
+		// The legacy On-Premises API reported a user deleting their own
+		// message as a status on that message.
+		ev.Kind, ev.Status = platform.KindMessage, ""
+		ev.Message = &platform.Message{Kind: platform.Unsend, ReplyTo: s.ID}
+	}
+	return ev, nil
+}
+
+// unixTime parses a unix-seconds timestamp; empty is the zero time.
+func unixTime(s flexString) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q is not unix seconds", clip(string(s), 40))
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// ignored builds a KindIgnored event.
+func ignored(detail string) platform.Event {
+	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
+}
+
+// errorsDetail describes webhook errors as "error <code>: <title>: <details>".
+func errorsDetail(errs []errorItem) string {
+	parts := make([]string, 0, len(errs))
+	for _, e := range errs {
+		s := fmt.Sprintf("error %d", e.Code)
+		title := e.Title
+		if title == "" {
+			title = e.Message
+		}
+		if title != "" {
+			s += ": " + title
+		}
+		if d := e.ErrorData.Details; d != "" && d != title {
+			s += ": " + d
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// joinDetail joins two detail fragments, skipping empty ones.
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+func clip(s string, n int) string { return platform.Clip(s, n) }

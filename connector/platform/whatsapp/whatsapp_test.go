@@ -1,0 +1,223 @@
+package whatsapp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+const (
+	testPhoneNumberID = "106540352242922"
+	testAppSecret     = "test-app-secret"
+	testVerifyToken   = "hub-token-7c1d9e"
+	testAccessToken   = "EAAG-test-access-token"
+)
+
+func testConfig() Config {
+	return Config{
+		PhoneNumberID: testPhoneNumberID,
+		AppSecret:     testAppSecret,
+		VerifyToken:   testVerifyToken,
+		AccessToken:   testAccessToken,
+	}
+}
+
+func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
+	t.Helper()
+	cfg := testConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" for valid
+	}{
+		{"complete", func(*Config) {}, ""},
+		{"custom graph url", func(c *Config) { c.GraphURL = "http://127.0.0.1:9999/v21.0" }, ""},
+		{"no phone number id", func(c *Config) { c.PhoneNumberID = " " }, "phone_number_id is required"},
+		{"phone number id with a slash", func(c *Config) { c.PhoneNumberID = "12/34" }, "phone_number_id"},
+		{"no app secret", func(c *Config) { c.AppSecret = "" }, "app_secret is required"},
+		{"no verify token", func(c *Config) { c.VerifyToken = "" }, "verify_token is required"},
+		{"receive only: no access token", func(c *Config) { c.AccessToken = "" }, ""},
+		{"relative graph url", func(c *Config) { c.GraphURL = "graph.facebook.com/v21.0" }, "graph_url"},
+		{"ftp graph url", func(c *Config) { c.GraphURL = "ftp://graph.facebook.com" }, "graph_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			tt.mutate(&cfg)
+			err := cfg.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
+			}
+			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestConfigStringHidesSecrets(t *testing.T) {
+	cfg := testConfig()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, cfg)
+		for _, secret := range []string{testAppSecret, testVerifyToken, testAccessToken} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s of Config shows a secret: %s", verb, out)
+			}
+		}
+		if !strings.Contains(out, testPhoneNumberID) {
+			t.Errorf("%s of Config lacks the phone number id: %s", verb, out)
+		}
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	a := newTestAdapter(t)
+	if a.graphURL != DefaultGraphURL {
+		t.Errorf("graphURL = %q, want %q", a.graphURL, DefaultGraphURL)
+	}
+	if a.client == nil || a.client.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.client)
+	}
+	b := newTestAdapter(t, func(c *Config) { c.GraphURL = "https://example.test/v22.0/" })
+	if b.graphURL != "https://example.test/v22.0" {
+		t.Errorf("graphURL = %q, want the trailing slash trimmed", b.graphURL)
+	}
+	if got := a.Platform(); got != "whatsapp" {
+		t.Errorf("Platform() = %q", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	got := platform.CapabilitiesOf(newTestAdapter(t))
+	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true}
+	if got != want {
+		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
+	}
+}
+
+// The known vector was computed independently with
+//
+//	printf '%s' '{"object":"whatsapp_business_account","entry":[]}' | openssl dgst -sha256 -hmac 'test-app-secret'
+const (
+	vectorBody = `{"object":"whatsapp_business_account","entry":[]}`
+	vectorHex  = "c84a394cc475525991e78ff16e430b02e47f953877d2af0ade26956ce6f384dc"
+)
+
+func TestSignKnownVector(t *testing.T) {
+	if got := Sign(testAppSecret, []byte(vectorBody)); got != "sha256="+vectorHex {
+		t.Fatalf("Sign = %s, want sha256=%s", got, vectorHex)
+	}
+	if got := platformtest.HMACSHA256Hex(testAppSecret, []byte(vectorBody)); got != vectorHex {
+		t.Fatalf("platformtest.HMACSHA256Hex = %s, want %s", got, vectorHex)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	a := newTestAdapter(t)
+	body := []byte(vectorBody)
+	tests := []struct {
+		name   string
+		header []string // header name/value pairs
+		body   []byte
+		want   string // substring of the error; "" for a valid signature
+	}{
+		{"known vector", []string{SignatureHeader, "sha256=" + vectorHex}, body, ""},
+		{"upper-case hex", []string{SignatureHeader, "sha256=" + strings.ToUpper(vectorHex)}, body, ""},
+		{"header name case", []string{"x-hub-signature-256", "sha256=" + vectorHex}, body, ""},
+		{"missing", nil, body, "missing X-Hub-Signature-256"},
+		{"sha1 prefix", []string{SignatureHeader, "sha1=" + vectorHex}, body, "does not start with"},
+		{"no prefix", []string{SignatureHeader, vectorHex}, body, "does not start with"},
+		{"not hex", []string{SignatureHeader, "sha256=" + strings.Repeat("zz", 32)}, body, "hex digits"},
+		{"too short", []string{SignatureHeader, "sha256=" + vectorHex[:62]}, body, "hex digits"},
+		{"other key", []string{SignatureHeader, Sign("another-secret", body)}, body, "does not match"},
+		{"altered body", []string{SignatureHeader, "sha256=" + vectorHex}, []byte(vectorBody + " "), "does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := platformtest.NewRequest(http.MethodPost, "/webhooks/t/c", tt.body, tt.header...)
+			err := a.Verify(r, tt.body)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, platform.ErrBadSignature) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Verify = %v, want ErrBadSignature containing %q", err, tt.want)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, testAppSecret) || strings.Contains(msg, vectorHex) {
+				t.Fatalf("error shows the secret or the expected signature: %s", msg)
+			}
+		})
+	}
+	if err := a.Verify(nil, body); !errors.Is(err, platform.ErrBadSignature) {
+		t.Fatalf("Verify(nil request) = %v, want ErrBadSignature", err)
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	a := newTestAdapter(t)
+	tests := []struct {
+		name  string
+		query url.Values
+		want  string // the challenge on success, or a substring of the error
+		ok    bool
+	}{
+		{"accepted", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken}, "hub.challenge": {"1158201444"}}, "1158201444", true},
+		{"wrong token", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1"}}, "does not match", false},
+		{"token prefix", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken[:5]}, "hub.challenge": {"1"}}, "does not match", false},
+		{"token longer", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken + "x"}, "hub.challenge": {"1"}}, "does not match", false},
+		{"missing token", url.Values{"hub.mode": {"subscribe"}, "hub.challenge": {"1"}}, "missing hub.verify_token", false},
+		{"wrong mode", url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {testVerifyToken}, "hub.challenge": {"1"}}, "hub.mode", false},
+		{"missing mode", url.Values{"hub.verify_token": {testVerifyToken}, "hub.challenge": {"1"}}, "hub.mode", false},
+		{"missing challenge", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken}}, "missing hub.challenge", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := platformtest.NewRequest(http.MethodGet, "/webhooks/t/c?"+tt.query.Encode(), nil)
+			got, err := a.Handshake(r)
+			if tt.ok {
+				if err != nil || string(got) != tt.want {
+					t.Fatalf("Handshake = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, platform.ErrHandshake) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Handshake = %q, %v; want ErrHandshake containing %q", got, err, tt.want)
+			}
+			if got != nil {
+				t.Fatalf("Handshake returned a body with its error: %q", got)
+			}
+			if strings.Contains(err.Error(), "7c1d9e") {
+				t.Fatalf("error shows (part of) the token: %v", err)
+			}
+		})
+	}
+	if _, err := a.Handshake(nil); !errors.Is(err, platform.ErrHandshake) {
+		t.Fatalf("Handshake(nil) = %v, want ErrHandshake", err)
+	}
+}
