@@ -1,0 +1,733 @@
+package standin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxBodyBytes bounds a request body the stand-in reads.
+const maxBodyBytes = 16 << 20
+
+// Record is a stored record, as Records and GET /__standin/records/{object}
+// show it.
+type Record struct {
+	// ID is the record's 18-character id.
+	ID string `json:"Id"`
+	// Fields holds the record's field values by canonical field name: the
+	// external id, plain fields, and lookup fields holding the parent's
+	// record id (a relationship written by external id is stored resolved).
+	// Strings stay strings, JSON numbers are json.Number, booleans bool.
+	Fields map[string]any `json:"fields"`
+	// CreatedSeq orders records by creation across all objects, from 1.
+	CreatedSeq int64 `json:"createdSeq"`
+	// UpdateCount is how many upserts updated the record after it was
+	// created.
+	UpdateCount int `json:"updateCount"`
+}
+
+// Stats counts what the stand-in was asked, by kind of call.
+type Stats struct {
+	// TokenRequests counts POST /services/oauth2/token, TokensIssued the
+	// successful ones and TokenFailures the refused ones.
+	TokenRequests int `json:"tokenRequests"`
+	TokensIssued  int `json:"tokensIssued"`
+	TokenFailures int `json:"tokenFailures"`
+	// IdentityCalls counts GET /id/... calls.
+	IdentityCalls int `json:"identityCalls"`
+	// APICalls counts /services/data calls that counted against the limit.
+	APICalls int `json:"apiCalls"`
+	// SingleUpserts and CollectionUpserts count the two upsert calls;
+	// CollectionRecords counts the records sent in collections.
+	SingleUpserts     int `json:"singleUpserts"`
+	CollectionUpserts int `json:"collectionUpserts"`
+	CollectionRecords int `json:"collectionRecords"`
+	// LimitsCalls counts GET .../limits.
+	LimitsCalls int `json:"limitsCalls"`
+	// RecordsCreated, RecordsUpdated and RecordErrors count record outcomes
+	// (rolled-back records included in the first two).
+	RecordsCreated int `json:"recordsCreated"`
+	RecordsUpdated int `json:"recordsUpdated"`
+	RecordErrors   int `json:"recordErrors"`
+	// InvalidSession counts calls refused with 401 INVALID_SESSION_ID,
+	// LimitExceeded those refused with 403 REQUEST_LIMIT_EXCEEDED, Faults
+	// those failed by fault injection.
+	InvalidSession int `json:"invalidSession"`
+	LimitExceeded  int `json:"limitExceeded"`
+	Faults         int `json:"faults"`
+	// APIUsage and DailyLimit are the api-usage counter and its maximum.
+	APIUsage   int `json:"apiUsage"`
+	DailyLimit int `json:"dailyLimit"`
+}
+
+// table holds one object's records.
+type table struct {
+	records []*Record          // in creation order
+	byExt   map[string]*Record // external id value -> record
+	byID    map[string]*Record // 18-character id -> record
+}
+
+// resetData empties every table. The caller holds s.mu or owns s.
+func (s *Server) resetData() {
+	s.tables = map[string]*table{}
+	for _, o := range s.schema {
+		s.tables[o.name] = &table{byExt: map[string]*Record{}, byID: map[string]*Record{}}
+	}
+	s.idSeq = map[string]int64{}
+	s.created = 0
+}
+
+// Records returns a copy of the object's records in creation order, or nil
+// for an unknown object. The object name is matched case-insensitively.
+func (s *Server) Records(object string) []Record {
+	o := s.schema[strings.ToLower(object)]
+	if o == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tables[o.name]
+	out := make([]Record, 0, len(t.records))
+	for _, r := range t.records {
+		c := *r
+		c.Fields = maps.Clone(r.Fields)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Stats returns the call counters and the API usage.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.APIUsage = s.usage
+	st.DailyLimit = s.opts.DailyLimit
+	return st
+}
+
+// limitHeader sets Sforce-Limit-Info. The caller holds s.mu.
+func (s *Server) limitHeader(w http.ResponseWriter) {
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.usage, s.opts.DailyLimit))
+}
+
+var versionPattern = regexp.MustCompile(`^v(\d+)\.(\d)$`)
+
+// handleData serves /services/data/...: latency, faults, authentication and
+// the API limit first, then the resource.
+func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
+	// Read the body first: until it is read, the server does not notice a
+	// client hanging up, and a delayed call would outlive its client.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	s.mu.Lock()
+	delay := s.latency
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	if f, ok := s.takeFault(); ok {
+		s.mu.Lock()
+		s.limitHeader(w)
+		s.mu.Unlock()
+		writeFault(w, f)
+		return
+	}
+	if !s.authorized(r) {
+		s.mu.Lock()
+		s.stats.InvalidSession++
+		s.limitHeader(w)
+		s.mu.Unlock()
+		w.Header().Set("WWW-Authenticate", "Token")
+		writeErrors(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+		return
+	}
+	s.mu.Lock()
+	if s.usage >= s.opts.DailyLimit {
+		s.stats.LimitExceeded++
+		s.limitHeader(w)
+		s.mu.Unlock()
+		writeErrors(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		return
+	}
+	s.usage++
+	s.stats.APICalls++
+	s.limitHeader(w)
+	s.mu.Unlock()
+
+	segs, ok := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/"))
+	if !ok || len(segs) < 2 {
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	m := versionPattern.FindStringSubmatch(segs[0])
+	if m == nil {
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	major, _ := strconv.Atoi(m[1])
+	rest := segs[1:]
+	switch {
+	case len(rest) == 1 && rest[0] == "limits":
+		if !allowMethod(w, r, http.MethodGet) {
+			return
+		}
+		s.handleLimits(w)
+	case len(rest) == 4 && rest[0] == "sobjects":
+		if !allowMethod(w, r, http.MethodPatch) {
+			return
+		}
+		s.handleUpsert(w, r, major, rest[1], rest[2], rest[3])
+	case len(rest) == 4 && rest[0] == "composite" && rest[1] == "sobjects":
+		if !allowMethod(w, r, http.MethodPatch) {
+			return
+		}
+		s.handleCollection(w, r, rest[2], rest[3])
+	default:
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// splitPath splits an escaped path into unescaped segments, ignoring one
+// trailing slash.
+func splitPath(escaped string) ([]string, bool) {
+	escaped = strings.TrimSuffix(escaped, "/")
+	parts := strings.Split(escaped, "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil || u == "" {
+			return nil, false
+		}
+		parts[i] = u
+	}
+	return parts, true
+}
+
+// allowMethod answers 405 unless r uses method.
+func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeErrors(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+		fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", r.Method, method))
+	return false
+}
+
+// handleLimits is GET /services/data/vXX.X/limits (DailyApiRequests only).
+func (s *Server) handleLimits(w http.ResponseWriter) {
+	s.mu.Lock()
+	s.stats.LimitsCalls++
+	used, max := s.usage, s.opts.DailyLimit
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"DailyApiRequests": map[string]int{"Max": max, "Remaining": max - used},
+	})
+}
+
+// recErr is a per-record error.
+type recErr struct {
+	code    string
+	message string
+	fields  []string
+}
+
+// fieldError is an error of a single-record call: Salesforce's REST error
+// with its fields, always present.
+type fieldError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields"`
+}
+
+// collectionError is one error of an UpsertResult in a collection.
+type collectionError struct {
+	StatusCode string   `json:"statusCode"`
+	Message    string   `json:"message"`
+	Fields     []string `json:"fields"`
+}
+
+// upsertResult is Salesforce's UpsertResult: id and created only when the
+// record succeeded.
+type upsertResult struct {
+	ID      string            `json:"id,omitempty"`
+	Success bool              `json:"success"`
+	Errors  []collectionError `json:"errors"`
+	Created *bool             `json:"created,omitempty"`
+}
+
+// resolveObjectAndField finds the object and external id field named in a
+// URL, writing Salesforce's error when they do not exist.
+func (s *Server) resolveObjectAndField(w http.ResponseWriter, object, field string) (*objectSchema, bool) {
+	o := s.schema[strings.ToLower(object)]
+	if o == nil {
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return nil, false
+	}
+	canon, known := o.fields[strings.ToLower(field)]
+	if !known {
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND",
+			"Provided external ID field does not exist or is not accessible: "+field)
+		return nil, false
+	}
+	if canon != o.externalID {
+		writeErrors(w, http.StatusBadRequest, "INVALID_FIELD",
+			fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", canon, o.name))
+		return nil, false
+	}
+	return o, true
+}
+
+// decodeBody reads a JSON body (already bounded by handleData) into v,
+// numbers as json.Number.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	return nil
+}
+
+// handleUpsert is PATCH .../sobjects/{object}/{field}/{value}.
+func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, major int, object, field, value string) {
+	o, ok := s.resolveObjectAndField(w, object, field)
+	if !ok {
+		return
+	}
+	var rec map[string]any
+	if err := decodeBody(r, &rec); err != nil || rec == nil {
+		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not a JSON object")
+		return
+	}
+	// The URL names the record: its value wins over one in the body.
+	for k := range rec {
+		if strings.EqualFold(k, o.externalID) {
+			delete(rec, k)
+		}
+	}
+	rec[o.externalID] = value
+
+	s.mu.Lock()
+	s.stats.SingleUpserts++
+	out := s.upsertLocked(o, rec, nil)
+	s.countOutcome(out)
+	s.mu.Unlock()
+
+	switch {
+	case out.err != nil:
+		fields := out.err.fields
+		if fields == nil {
+			fields = []string{}
+		}
+		writeJSON(w, http.StatusBadRequest, []fieldError{{Message: out.err.message, ErrorCode: out.err.code, Fields: fields}})
+	case out.created:
+		created := true
+		writeJSON(w, http.StatusCreated, upsertResult{ID: out.id, Success: true, Errors: []collectionError{}, Created: &created})
+	case major < 46:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		created := false
+		writeJSON(w, http.StatusOK, upsertResult{ID: out.id, Success: true, Errors: []collectionError{}, Created: &created})
+	}
+}
+
+// handleCollection is PATCH .../composite/sobjects/{object}/{field}.
+func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, object, field string) {
+	o, ok := s.resolveObjectAndField(w, object, field)
+	if !ok {
+		return
+	}
+	var req struct {
+		AllOrNone bool             `json:"allOrNone"`
+		Records   []map[string]any `json:"records"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not a valid sObject Collections request")
+		return
+	}
+	if len(req.Records) > MaxCollectionRecords {
+		writeErrors(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+			fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", MaxCollectionRecords))
+		return
+	}
+	for _, rec := range req.Records {
+		typ := recordType(rec)
+		if typ == "" {
+			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE",
+				"When using the sObject Collections API, each record must specify its type in attributes")
+			return
+		}
+		ro := s.schema[strings.ToLower(typ)]
+		if ro == nil {
+			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ))
+			return
+		}
+		if ro != o {
+			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE",
+				fmt.Sprintf("sObject type '%s' does not match the request's object %s", typ, o.name))
+			return
+		}
+	}
+
+	// The same external id twice in one call fails every occurrence.
+	seen := map[string]int{}
+	for _, rec := range req.Records {
+		if k, ok := extKey(o, rec); ok {
+			seen[k]++
+		}
+	}
+
+	s.mu.Lock()
+	s.stats.CollectionUpserts++
+	s.stats.CollectionRecords += len(req.Records)
+	results := make([]upsertResult, len(req.Records))
+	var journal []func()
+	failed := false
+	for i, rec := range req.Records {
+		var out outcome
+		if k, ok := extKey(o, rec); ok && seen[k] > 1 {
+			out.err = &recErr{code: "DUPLICATE_VALUE", message: "Duplicate external id specified: " + k, fields: []string{o.externalID}}
+		} else {
+			out = s.upsertLocked(o, rec, &journal)
+		}
+		s.countOutcome(out)
+		if out.err != nil {
+			failed = true
+			fields := out.err.fields
+			if fields == nil {
+				fields = []string{}
+			}
+			results[i] = upsertResult{Errors: []collectionError{{StatusCode: out.err.code, Message: out.err.message, Fields: fields}}}
+			continue
+		}
+		created := out.created
+		results[i] = upsertResult{ID: out.id, Success: true, Errors: []collectionError{}, Created: &created}
+	}
+	if req.AllOrNone && failed {
+		for j := len(journal) - 1; j >= 0; j-- {
+			journal[j]()
+		}
+		for i := range results {
+			if results[i].Success {
+				results[i] = upsertResult{Errors: []collectionError{{
+					StatusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+					Message:    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+					Fields:     []string{},
+				}}}
+			}
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, results)
+}
+
+// recordType returns attributes.type of a collection record.
+func recordType(rec map[string]any) string {
+	for k, v := range rec {
+		if !strings.EqualFold(k, "attributes") {
+			continue
+		}
+		attrs, _ := v.(map[string]any)
+		t, _ := attrs["type"].(string)
+		return t
+	}
+	return ""
+}
+
+// extKey returns the record's external id value as a string.
+func extKey(o *objectSchema, rec map[string]any) (string, bool) {
+	for k, v := range rec {
+		if strings.EqualFold(k, o.externalID) {
+			s, ok := scalarString(v)
+			return s, ok && s != ""
+		}
+	}
+	return "", false
+}
+
+// scalarString renders a JSON string or number as a string.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	}
+	return "", false
+}
+
+// isScalar reports whether v is a JSON scalar or null.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case nil, string, json.Number, bool, float64:
+		return true
+	}
+	return false
+}
+
+// outcome is what upserting one record did.
+type outcome struct {
+	id      string
+	created bool
+	err     *recErr
+}
+
+// countOutcome adds out to the stats. The caller holds s.mu.
+func (s *Server) countOutcome(out outcome) {
+	switch {
+	case out.err != nil:
+		s.stats.RecordErrors++
+	case out.created:
+		s.stats.RecordsCreated++
+	default:
+		s.stats.RecordsUpdated++
+	}
+}
+
+// upsertLocked validates rec and creates or updates the record with its
+// external id. When journal is not nil an undo step is appended to it. The
+// caller holds s.mu.
+func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]func()) outcome {
+	fail := func(code, msg string, fields ...string) outcome {
+		return outcome{err: &recErr{code: code, message: msg, fields: fields}}
+	}
+	key, ok := extKey(o, rec)
+	if !ok {
+		return fail("MISSING_ARGUMENT", o.externalID+" not specified", o.externalID)
+	}
+
+	values := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(rec)) {
+		v := rec[k]
+		lk := strings.ToLower(k)
+		if lk == "attributes" {
+			continue
+		}
+		if l, ok := o.relationships[lk]; ok {
+			parentID, e := s.resolveParent(l, v)
+			if e != nil {
+				return outcome{err: e}
+			}
+			values[l.Field] = parentID
+			continue
+		}
+		canon, ok := o.fields[lk]
+		if !ok {
+			return fail("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name), k)
+		}
+		if !isScalar(v) {
+			return fail("INVALID_TYPE_ON_FIELD_IN_RECORD", fmt.Sprintf("%s: value not of required type", canon), canon)
+		}
+		if l, ok := o.lookups[lk]; ok && v != nil {
+			id, e := s.resolveID(l, v)
+			if e != nil {
+				return outcome{err: e}
+			}
+			v = id
+		}
+		if max, ok := o.maxLength[canon]; ok {
+			if str, isStr := v.(string); isStr && utf8.RuneCountInString(str) > max {
+				return fail("STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", canon, truncate(str, 40), max), canon)
+			}
+		}
+		values[canon] = v
+	}
+
+	for _, id := range slices.Sorted(maps.Keys(s.rules)) {
+		rule := s.rules[id]
+		if !strings.EqualFold(rule.Object, o.name) {
+			continue
+		}
+		canon, ok := o.fields[strings.ToLower(rule.Field)]
+		if !ok {
+			continue
+		}
+		if str, isStr := values[canon].(string); isStr && strings.Contains(str, rule.Contains) {
+			return fail(rule.StatusCode, rule.Message, canon)
+		}
+	}
+
+	t := s.tables[o.name]
+	existing := t.byExt[key]
+	var missing []string
+	for _, f := range o.required {
+		v, present := values[f]
+		if (existing == nil && v == nil) || (existing != nil && present && v == nil) {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fail("REQUIRED_FIELD_MISSING", fmt.Sprintf("Required fields are missing: [%s]", strings.Join(missing, ", ")), missing...)
+	}
+
+	if existing == nil {
+		s.created++
+		r := &Record{ID: s.nextID(o), Fields: map[string]any{}, CreatedSeq: s.created}
+		for k, v := range values {
+			if v != nil {
+				r.Fields[k] = v
+			}
+		}
+		t.records = append(t.records, r)
+		t.byExt[key] = r
+		t.byID[r.ID] = r
+		if journal != nil {
+			*journal = append(*journal, func() {
+				t.records = t.records[:len(t.records)-1]
+				delete(t.byExt, key)
+				delete(t.byID, r.ID)
+			})
+		}
+		return outcome{id: r.ID, created: true}
+	}
+
+	before, beforeCount := maps.Clone(existing.Fields), existing.UpdateCount
+	for k, v := range values {
+		if v == nil {
+			delete(existing.Fields, k)
+		} else {
+			existing.Fields[k] = v
+		}
+	}
+	existing.UpdateCount++
+	if journal != nil {
+		*journal = append(*journal, func() {
+			existing.Fields, existing.UpdateCount = before, beforeCount
+		})
+	}
+	return outcome{id: existing.ID, created: false}
+}
+
+// resolveParent turns {"<parent external id field>": value} into the
+// parent's record id. The caller holds s.mu.
+func (s *Server) resolveParent(l Lookup, v any) (any, *recErr) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &recErr{code: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+			message: fmt.Sprintf("%s: value not of required type: expected an object naming the parent by external id", l.Relationship),
+			fields:  []string{l.Relationship}}
+	}
+	parent := s.schema[strings.ToLower(l.Object)]
+	var keyField string
+	var keyValue any
+	n := 0
+	for k, kv := range m {
+		if strings.EqualFold(k, "attributes") {
+			continue
+		}
+		keyField, keyValue = k, kv
+		n++
+	}
+	if n != 1 {
+		return nil, &recErr{code: "INVALID_FIELD",
+			message: fmt.Sprintf("%s: the parent must be named by exactly one external id field", l.Relationship),
+			fields:  []string{l.Relationship}}
+	}
+	if !strings.EqualFold(keyField, parent.externalID) {
+		return nil, &recErr{code: "INVALID_FIELD",
+			message: fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", keyField, parent.name),
+			fields:  []string{}}
+	}
+	key, ok := scalarString(keyValue)
+	if !ok {
+		return nil, &recErr{code: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+			message: fmt.Sprintf("%s: value not of required type", parent.externalID), fields: []string{l.Relationship}}
+	}
+	p := s.tables[parent.name].byExt[key]
+	if p == nil {
+		return nil, &recErr{code: "INVALID_FIELD",
+			message: fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", key, parent.externalID, parent.name),
+			fields:  []string{}}
+	}
+	return p.ID, nil
+}
+
+// resolveID checks a lookup field's record id and returns its 18-character
+// form. The caller holds s.mu.
+func (s *Server) resolveID(l Lookup, v any) (string, *recErr) {
+	str, _ := v.(string)
+	if !idPattern.MatchString(str) {
+		return "", &recErr{code: "MALFORMED_ID", message: fmt.Sprintf("%s: id value of incorrect type: %v", l.Field, v), fields: []string{l.Field}}
+	}
+	if len(str) == 15 {
+		str += idSuffix(str)
+	}
+	parent := s.schema[strings.ToLower(l.Object)]
+	if s.tables[parent.name].byID[str] == nil {
+		return "", &recErr{code: "INVALID_CROSS_REFERENCE_KEY", message: "invalid cross reference id", fields: []string{l.Field}}
+	}
+	return str, nil
+}
+
+var idPattern = regexp.MustCompile(`^[0-9A-Za-z]{15}([0-9A-Za-z]{3})?$`)
+
+// truncate shortens s to at most n runes for an error message.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "..."
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// nextID returns the object's next 18-character record id. The caller
+// holds s.mu.
+func (s *Server) nextID(o *objectSchema) string {
+	s.idSeq[o.name]++
+	n := s.idSeq[o.name]
+	body := make([]byte, 12)
+	for i := range body {
+		body[i] = '0'
+	}
+	for i := len(body) - 1; i >= 0 && n > 0; i-- {
+		body[i] = base62[n%62]
+		n /= 62
+	}
+	id15 := o.keyPrefix + string(body)
+	return id15 + idSuffix(id15)
+}
+
+// idSuffix computes the three characters that make a 15-character
+// Salesforce id case-insensitively unique: for each block of five
+// characters, a bit per upper-case letter, mapped onto A-Z0-5.
+func idSuffix(id15 string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+	out := make([]byte, 3)
+	for block := 0; block < 3; block++ {
+		flags := 0
+		for j := 0; j < 5; j++ {
+			c := id15[block*5+j]
+			if c >= 'A' && c <= 'Z' {
+				flags |= 1 << j
+			}
+		}
+		out[block] = alphabet[flags]
+	}
+	return string(out)
+}

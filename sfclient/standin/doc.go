@@ -1,0 +1,106 @@
+// Package standin is a Salesforce stand-in: an HTTP server that speaks the
+// small subset of the Salesforce REST API the connector uses, with the same
+// URLs, status codes, headers and JSON bodies, so that the Salesforce client
+// and the connector can be tested end to end without a real org.
+//
+// It runs in-process (httptest.NewServer(standin.New(opts))) or as a
+// separate process (cmd/sfstandin), and it can be steered and inspected both
+// through Go methods and through JSON admin routes under /__standin/.
+//
+// # What it serves
+//
+//   - POST /services/oauth2/token: the OAuth 2.0 client credentials flow
+//     (client_id and client_secret as form fields or HTTP Basic) and the JWT
+//     bearer flow (grant_type urn:ietf:params:oauth:grant-type:jwt-bearer).
+//     The answer carries access_token, signature, scope, instance_url (the
+//     stand-in's own base URL as seen in the request's Host), id (the
+//     identity URL <base>/id/<orgId>/<userId>), token_type and issued_at
+//     (milliseconds), like Salesforce. Refusals are
+//     {"error": ..., "error_description": ...} with status 400.
+//   - GET /id/{org}/{user}: the identity of the token's user.
+//   - PATCH /services/data/vXX.X/sobjects/{object}/{field}/{value}: upsert one
+//     record by external id: 201 with {"id","success","errors","created":true}
+//     when created, 200 with "created":false when updated (204 without a body
+//     for API versions below 46.0).
+//   - PATCH /services/data/vXX.X/composite/sobjects/{object}/{field}: sObject
+//     Collections upsert of at most 200 records, processed in array order,
+//     answered with one UpsertResult per record in the same order;
+//     allOrNone true rolls every record back when one fails.
+//   - GET /services/data/vXX.X/limits: DailyApiRequests only.
+//
+// Every /services/data call needs a Bearer token from the token endpoint;
+// every authenticated call within the limit counts one against the daily
+// API limit (refused and fault-injected calls do not), and every answer
+// carries a Sforce-Limit-Info: api-usage=N/M header. An expired or unknown token gets
+// 401 [{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}];
+// a call over the limit gets 403 REQUEST_LIMIT_EXCEEDED.
+//
+// # Authentication rules
+//
+// Client credentials: the client id must equal Options.ClientID and the
+// secret Options.ClientSecret; an empty option accepts any non-empty value.
+// JWT bearer: the assertion's iss must equal Options.ClientID (any non-empty
+// iss when it is empty), sub must be non-empty (and equal Options.Username
+// when that is set), aud must be the stand-in's base URL or
+// https://login.salesforce.com or https://test.salesforce.com, and exp must
+// lie in the future. When Options.JWTPublicKeyPEM is set the RS256 signature
+// is verified against it; when it is empty the signature is NOT checked and
+// any well-formed assertion passing the claim checks is accepted.
+//
+// # Data model
+//
+// Objects, fields, the external id field of each object, required fields,
+// string length limits and lookups (a lookup field holding a parent's record
+// id, written either directly or through its relationship name with the
+// parent's external id, {"Chat_Conversation__r": {"Conversation_Key__c":
+// "..."}}) come from Options.Objects, by default DefaultObjects(), which
+// mirrors the connector's default mapping. Upserts match on the external id:
+// a second upsert of the same key updates the record (created false) and
+// never duplicates it. Record ids are 18-character Salesforce-style ids: the
+// object's three-character key prefix, a counter, and the case-checksum
+// suffix.
+//
+// Per-record errors use Salesforce's status codes and wording: an unknown
+// field is INVALID_FIELD ("No such column ..."), a required field missing on
+// insert is REQUIRED_FIELD_MISSING, an unknown parent external id is
+// INVALID_FIELD ("Foreign key external ID: ... not found for field ... in
+// entity ..."), a string over its length is STRING_TOO_LONG, a record without
+// its external id is MISSING_ARGUMENT, the same external id twice in one
+// call is DUPLICATE_VALUE for each occurrence.
+//
+// # Fault injection
+//
+// FailNext and FailAll make /services/data calls fail with a chosen status
+// (503 with a SERVER_UNAVAILABLE body by default, 500 UNKNOWN_EXCEPTION, any
+// other status, or an HTML page instead of JSON); SetLatency delays every
+// call; ExpireTokens invalidates every token issued so far; AddRejectRule
+// makes records whose field contains a marker fail with a chosen status code
+// and message until RemoveRejectRule; SetUsage sets the API usage counter;
+// Reset clears records, counters, faults, rules and latency (issued tokens
+// stay valid). Records and Stats inspect the state. The same operations are
+// served as JSON under /__standin/ (see Server.ServeHTTP); those routes need
+// no authentication, which is one reason the stand-in must only ever listen
+// on a test host.
+//
+// # How it differs from Salesforce
+//
+// It does not model: SOQL queries, record retrieval, deletes and every
+// other REST resource; the composite, batch, tree and Bulk APIs; triggers,
+// flows, validation rules, duplicate rules, sharing and field-level
+// security; field types (values are only checked loosely: a plain field
+// takes a JSON scalar, a string may have a maximum length; numbers, dates,
+// picklists and checkboxes are stored as sent); case-insensitive external
+// id matching (keys match exactly); the 24-hour rolling window of the API
+// limit (the counter only grows until SetUsage or Reset) and per-app,
+// concurrency and payload-size limits; sessions timing out on inactivity
+// (tokens expire TokenLifetime after issue, or never); refresh tokens, the
+// username-password and web-server flows, scopes and connected-app policies;
+// the instance and My Domain split (the login URL and the instance URL are
+// the same server); XML bodies. Where Salesforce rejects a whole
+// collection at parse time (for example a field name it cannot
+// deserialise), the stand-in answers a per-record INVALID_FIELD instead.
+// Fault injection applies to /services/data calls only, not to the token
+// endpoint. Everything is held in memory and lost when the process stops.
+//
+// A Server is safe for concurrent use.
+package standin
