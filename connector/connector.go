@@ -1,0 +1,228 @@
+// Package connector assembles the connector's services: the store, the
+// webhook and API server, the dispatcher that pushes to Salesforce, and the
+// timers. New builds them from a validated configuration; Start runs them;
+// Stop drains them in order, so that nothing acknowledged is lost.
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/api"
+	"github.com/chatsync/sfconnector/connector/dispatch"
+	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/metrics"
+	"github.com/chatsync/sfconnector/connector/registry"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/postgres"
+	"github.com/chatsync/sfconnector/connector/store/sqlite"
+	"github.com/chatsync/sfconnector/connector/timers"
+	"github.com/chatsync/sfconnector/connector/webhook"
+)
+
+// ErrUnsupportedDriver is returned for a store driver this build cannot open.
+var ErrUnsupportedDriver = errors.New("unsupported store driver")
+
+// Options are the parts of a Service that do not come from the configuration.
+type Options struct {
+	Logger zerolog.Logger
+	// Listener, when set, is used instead of listening on cfg.Server.Listen.
+	Listener net.Listener
+	// HTTPClient is the base client for Salesforce and platform calls.
+	HTTPClient *http.Client
+	// Now is the clock for every part; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service is the running connector.
+type Service struct {
+	cfg        *config.Config
+	log        zerolog.Logger
+	Store      store.Store
+	Registry   *registry.Registry
+	Metrics    *metrics.Metrics
+	Dispatcher *dispatch.Dispatcher
+	Timers     *timers.Timers
+	server     *http.Server
+	listener   net.Listener
+	serveErr   chan error
+	// listening runs the store's notifications (PostgreSQL) until Stop.
+	stopListen context.CancelFunc
+	listenDone chan error
+}
+
+// OpenStore opens and migrates the configured store. log receives what
+// the store reports on its own (a PostgreSQL notification session that
+// ended and is being re-established).
+func OpenStore(ctx context.Context, cfg config.Store, log zerolog.Logger) (store.Store, error) {
+	var st store.Store
+	switch cfg.Driver {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, cfg.DSN.Value(), sqlite.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+		st = s
+	case "postgres":
+		s, err := postgres.Open(ctx, cfg.DSN.Value(), postgres.Options{OnListenError: func(err error) {
+			log.Warn().Err(err).Msg("store notifications interrupted; reconnecting (polling covers the gap)")
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		st = s
+	default:
+		return nil, fmt.Errorf("%w %q", ErrUnsupportedDriver, cfg.Driver)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("migrate: %w", err), st.Close())
+	}
+	return st, nil
+}
+
+// New builds the connector from a validated configuration: it opens and
+// migrates the store and builds the tenants' adapters and clients. It
+// neither listens nor calls out; Start does.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error) {
+	log := opts.Logger
+	st, err := OpenStore(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.Build(cfg, registry.Options{Logger: log, HTTPClient: opts.HTTPClient, PublicBaseURL: cfg.Server.PublicBaseURL})
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	m := metrics.New()
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s:%d", host, os.Getpid())
+	d := dispatch.New(dispatch.Config{Dispatcher: cfg.Dispatcher, Owner: owner}, st, reg, m, log)
+	d.Now = opts.Now
+
+	var chans []timers.Channel
+	for _, t := range cfg.Tenants {
+		for _, c := range t.Channels {
+			chans = append(chans, timers.Channel{Tenant: t.ID, ID: c.ID, HasBot: c.Bot,
+				InactivityTimeout: c.InactivityTimeout, IdleClose: c.IdleClose})
+		}
+	}
+	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner}
+
+	s := &Service{
+		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm,
+		listener: opts.Listener, serveErr: make(chan error, 1),
+	}
+	mux := http.NewServeMux()
+	ing := &ingest.Ingester{Store: st, Now: opts.Now}
+	(&webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Wake}).Register(mux)
+	(&api.API{Store: st, Registry: reg, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Now: opts.Now}).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+	})
+	s.server = &http.Server{
+		Handler:           httpx.Middleware(log, mux),
+		ReadHeaderTimeout: cfg.Server.ReadTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+	}
+	return s, nil
+}
+
+// ready answers 200 while the store answers.
+func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.Store.Stats(r.Context(), "-"); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("readiness: store does not answer")
+		httpx.WriteError(w, r, http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Service) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Start listens and starts the dispatcher and the timers.
+func (s *Service) Start(ctx context.Context) error {
+	if s.listener == nil {
+		ln, err := net.Listen("tcp", s.cfg.Server.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Server.Listen, err)
+		}
+		s.listener = ln
+	}
+	go func() {
+		err := s.server.Serve(s.listener)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.serveErr <- err
+	}()
+	if err := s.Dispatcher.Start(ctx); err != nil {
+		return fmt.Errorf("start dispatcher: %w", err)
+	}
+	if n, ok := s.Store.(store.Notifier); ok {
+		// Other replicas' commits wake this one's dispatcher; polling
+		// stays as the fallback.
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopListen, s.listenDone = cancel, make(chan error, 1)
+		go func() { s.listenDone <- n.Listen(lctx, s.Dispatcher.Wake) }()
+	}
+	if err := s.Timers.Start(ctx); err != nil {
+		return fmt.Errorf("start timers: %w", err)
+	}
+	s.log.Info().Str("addr", s.Addr()).Int("tenants", len(s.Registry.Tenants())).Str("store", s.cfg.Store.Driver).Msg("connector started")
+	return nil
+}
+
+// Done delivers the server's error if it stops on its own (nil after Stop).
+func (s *Service) Done() <-chan error { return s.serveErr }
+
+// Stop drains the connector within ctx: the server stops accepting and
+// finishes the deliveries in flight (each answered only after its commit),
+// the timers finish their runs, the dispatcher finishes and settles its
+// batch in flight, and the store closes. Every step runs even when an
+// earlier one fails; their errors are joined.
+func (s *Service) Stop(ctx context.Context) error {
+	var errs []error
+	if err := s.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http drain: %w", err))
+	}
+	if err := s.Timers.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Dispatcher.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if s.stopListen != nil {
+		s.stopListen()
+		if err := <-s.listenDone; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("store notifications: %w", err))
+		}
+	}
+	if err := s.Store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	if len(errs) == 0 {
+		s.log.Info().Msg("connector stopped; everything in flight was drained")
+	}
+	return errors.Join(errs...)
+}

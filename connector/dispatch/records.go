@@ -1,0 +1,67 @@
+package dispatch
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/sfclient"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// ConversationKey is the conversation record's external id:
+// <tenant>:<channel>:<conversation id>.
+func ConversationKey(c store.Conversation) string {
+	return c.Tenant + ":" + c.Channel + ":" + strconv.FormatInt(c.ID, 10)
+}
+
+// MessageKey is the message record's external id:
+// <tenant>:<channel>:<platform message id>.
+func MessageKey(m store.Message) string {
+	return m.Tenant + ":" + m.Channel + ":" + m.PlatformID
+}
+
+// conversationRecord maps a conversation onto its Salesforce record. A
+// mapping field left empty is not written.
+func conversationRecord(mp config.ConversationMapping, c store.Conversation, lastMessageAt time.Time) sfclient.Record {
+	r := sfclient.Record{}
+	put(r, mp.ExternalID, ConversationKey(c))
+	put(r, mp.State, c.State.String())
+	put(r, mp.Channel, c.Channel)
+	put(r, mp.Contact, c.ContactExternalID)
+	if !lastMessageAt.IsZero() {
+		put(r, mp.LastMessageAt, lastMessageAt.UTC().Format(time.RFC3339))
+	}
+	put(r, mp.Blocked, c.State == statemachine.Blocked)
+	return r
+}
+
+// messageRecord maps a message onto its Salesforce record, with its parent
+// referenced by the conversation's external id.
+func messageRecord(mp config.Mapping, c store.Conversation, m store.Message) sfclient.Record {
+	mm := mp.Message
+	r := sfclient.Record{}
+	put(r, mm.ExternalID, MessageKey(m))
+	put(r, mm.Body, m.Body)
+	put(r, mm.Direction, string(m.Direction))
+	put(r, mm.SentAt, m.SentAt.UTC().Format(time.RFC3339))
+	put(r, mm.Sender, m.Sender)
+	if m.MediaURL != "" {
+		put(r, mm.MediaURL, m.MediaURL)
+		put(r, mm.MediaType, m.MediaType)
+	}
+	put(r, mm.Kind, m.Kind)
+	put(r, mm.State, m.StateAtReceipt.String())
+	put(r, mm.Sequence, m.ID)
+	if mm.Parent != "" && mp.Conversation.ExternalID != "" {
+		r[mm.Parent] = map[string]any{mp.Conversation.ExternalID: ConversationKey(c)}
+	}
+	return r
+}
+
+func put(r sfclient.Record, field string, v any) {
+	if field != "" {
+		r[field] = v
+	}
+}

@@ -1,0 +1,71 @@
+// Package metrics holds the connector's Prometheus collectors, registered on
+// a registry of their own (served at /metrics).
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the connector's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Webhooks       *prometheus.CounterVec // by tenant, channel, outcome (ok, duplicate, bad_signature, ...)
+	MessagesStored *prometheus.CounterVec // by tenant, push status at arrival (pending, excluded)
+	Pushed         *prometheus.CounterVec // by tenant
+	Dead           *prometheus.CounterVec // by tenant
+	Retried        *prometheus.CounterVec // by tenant
+	SalesforceCall *prometheus.CounterVec // by org, object, result (ok, transient, rate_limited, auth, permanent)
+	APIUsage       *prometheus.GaugeVec   // by org: share of the daily API requests used
+	LeaseLost      prometheus.Counter
+	LeasesRescued  prometheus.Counter
+	TimerRuns      *prometheus.CounterVec // by timer, result
+	Transitions    *prometheus.CounterVec // timer-made state changes, by event, to state
+}
+
+// New builds and registers the collectors on a new registry, with the Go
+// and process collectors.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_webhooks_total", Help: "Webhook deliveries by outcome.",
+		}, []string{"tenant", "channel", "outcome"}),
+		MessagesStored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_messages_stored_total", Help: "Messages stored, by push decision.",
+		}, []string{"tenant", "decision"}),
+		Pushed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_messages_pushed_total", Help: "Messages written to Salesforce.",
+		}, []string{"tenant"}),
+		Dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_messages_dead_total", Help: "Messages parked as dead.",
+		}, []string{"tenant"}),
+		Retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_messages_retried_total", Help: "Per-record failures that will be retried.",
+		}, []string{"tenant"}),
+		SalesforceCall: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_salesforce_calls_total", Help: "Salesforce API calls by result.",
+		}, []string{"org", "object", "result"}),
+		APIUsage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "connector_salesforce_api_usage_ratio", Help: "Share of the org's daily API requests used (Sforce-Limit-Info).",
+		}, []string{"org"}),
+		LeaseLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_leases_lost_total", Help: "Settlements refused because the lease had passed to another worker.",
+		}),
+		LeasesRescued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_leases_rescued_total", Help: "Expired leases freed by the rescue timer.",
+		}),
+		TimerRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_timer_runs_total", Help: "Timer runs by result.",
+		}, []string{"timer", "result"}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_timer_transitions_total", Help: "Conversation state changes made by the timers (inactivity expiry, idle close).",
+		}, []string{"event", "to"}),
+	}
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Webhooks, m.MessagesStored, m.Pushed, m.Dead, m.Retried, m.SalesforceCall, m.APIUsage,
+		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions)
+	return m
+}

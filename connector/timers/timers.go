@@ -1,0 +1,236 @@
+// Package timers runs the connector's periodic jobs with robfig/cron:
+// inactivity expiry and idle close of conversations, the retry wake-up of
+// the dispatcher, and the rescue of stale leases. Panics in a job are
+// recovered and logged, and a job never overlaps itself.
+//
+// Several replicas on one database run each shared job (expiry, rescue)
+// once per tick between them: a run first takes the job's lease in the
+// store (store.TryLease) for most of the schedule's period, and a replica
+// that does not get it skips the tick. The retry wake-up is local to each
+// replica's dispatcher and runs everywhere.
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/logging"
+	"github.com/chatsync/sfconnector/connector/metrics"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// Channel is what the expiry timer needs of a channel.
+type Channel struct {
+	Tenant, ID        string
+	HasBot            bool
+	InactivityTimeout time.Duration
+	IdleClose         time.Duration // 0: off
+}
+
+// Timers is the cron service.
+type Timers struct {
+	Store    store.Store
+	Channels []Channel
+	Config   config.Timers
+	// Wake pokes the dispatcher (retry timer, and after an expiry that has
+	// a state to mirror).
+	Wake    func()
+	Metrics *metrics.Metrics
+	Log     zerolog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Owner names this process in the timers' leases.
+	Owner string
+
+	cron *cron.Cron
+}
+
+func (t *Timers) now() time.Time {
+	if t.Now != nil {
+		return t.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// batch is how many conversations one expiry pass handles per channel and
+// query; the pass repeats until none is left.
+const batch = 500
+
+// Start schedules the jobs.
+func (t *Timers) Start(ctx context.Context) error {
+	log := t.Log.With().Str("component", "timers").Logger()
+	cl := logging.Cron{L: log}
+	t.cron = cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
+	ctx = context.WithoutCancel(ctx)
+	jobs := []struct {
+		name, spec string
+		shared     bool // run by one replica per tick
+		run        func(context.Context) error
+	}{
+		{"expiry", t.Config.Expiry, true, func(ctx context.Context) error { _, err := t.Expire(ctx); return err }},
+		{"retry", t.Config.Retry, false, func(context.Context) error { t.wake(); return nil }},
+		{"rescue", t.Config.Rescue, true, func(ctx context.Context) error { _, err := t.Rescue(ctx); return err }},
+	}
+	for _, j := range jobs {
+		sched, err := cron.ParseStandard(j.spec)
+		if err != nil {
+			return fmt.Errorf("timer %s schedule %q: %w", j.name, j.spec, err)
+		}
+		t.cron.Schedule(sched, cron.FuncJob(func() {
+			result, err := t.runJob(ctx, j.name, j.shared, sched, j.run)
+			if err != nil {
+				log.Error().Err(err).Str("timer", j.name).Msg("timer run failed; it runs again at its next schedule")
+			}
+			t.Metrics.TimerRuns.WithLabelValues(j.name, result).Inc()
+		}))
+	}
+	t.cron.Start()
+	return nil
+}
+
+// Stop stops scheduling and waits for running jobs, bounded by ctx.
+func (t *Timers) Stop(ctx context.Context) error {
+	if t.cron == nil {
+		return nil
+	}
+	done := t.cron.Stop().Done()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("timers drain: %w", ctx.Err())
+	}
+}
+
+// runJob runs one tick of a job; a shared job runs only when this process
+// takes the job's lease for the tick. It returns "ok", "skipped" or "error".
+func (t *Timers) runJob(ctx context.Context, name string, shared bool, sched cron.Schedule, run func(context.Context) error) (string, error) {
+	if shared {
+		now := t.now()
+		// Held for nine tenths of the period: the other replicas' ticks of
+		// this period find it taken; the next period's first tick gets it.
+		ttl := sched.Next(now).Sub(now) * 9 / 10
+		held, err := t.Store.TryLease(ctx, "timer:"+name, t.Owner, now, max(ttl, time.Millisecond))
+		if err != nil {
+			return "error", fmt.Errorf("take the %s lease: %w", name, err)
+		}
+		if !held {
+			return "skipped", nil
+		}
+	}
+	if err := run(ctx); err != nil {
+		return "error", err
+	}
+	return "ok", nil
+}
+
+func (t *Timers) wake() {
+	if t.Wake != nil {
+		t.Wake()
+	}
+}
+
+// Rescue frees leases that expired, returning how many.
+func (t *Timers) Rescue(ctx context.Context) (int, error) {
+	n, err := t.Store.RescueLeases(ctx, t.now())
+	if err != nil {
+		return 0, fmt.Errorf("rescue leases: %w", err)
+	}
+	if n > 0 {
+		t.Metrics.LeasesRescued.Add(float64(n))
+		t.Log.Warn().Int("leases", n).Msg("rescued expired leases; their conversations are pushed again")
+		t.wake()
+	}
+	return n, nil
+}
+
+// Expire runs the inactivity expiry and the idle close over every channel
+// and returns how many conversations changed state.
+func (t *Timers) Expire(ctx context.Context) (int, error) {
+	now := t.now()
+	total := 0
+	var errs []error
+	for _, ch := range t.Channels {
+		if ch.InactivityTimeout > 0 {
+			live := statemachine.NewSet(statemachine.Open, statemachine.AutoBot, statemachine.Closed)
+			n, err := t.pass(ctx, ch, live, now.Add(-ch.InactivityTimeout), statemachine.InactivityExpiry, now)
+			total += n
+			errs = append(errs, err)
+		}
+		if ch.IdleClose > 0 {
+			n, err := t.pass(ctx, ch, statemachine.NewSet(statemachine.Open), now.Add(-ch.IdleClose), statemachine.IdleClose, now)
+			total += n
+			errs = append(errs, err)
+		}
+	}
+	if total > 0 {
+		t.wake()
+	}
+	return total, errors.Join(errs...)
+}
+
+// pass applies ev to every conversation of ch in states idle since before.
+func (t *Timers) pass(ctx context.Context, ch Channel, states statemachine.Set, before time.Time, ev statemachine.EventKind, now time.Time) (int, error) {
+	changed := 0
+	for {
+		convs, err := t.Store.IdleConversations(ctx, store.IdleQuery{Tenant: ch.Tenant, Channel: ch.ID, States: states, Before: before, Limit: batch})
+		if err != nil {
+			return changed, fmt.Errorf("%s/%s %s: %w", ch.Tenant, ch.ID, ev, err)
+		}
+		moved := 0
+		for _, c := range convs {
+			ok, err := t.apply(ctx, c.ID, ch, states, before, ev, now)
+			if err != nil {
+				return changed, fmt.Errorf("%s/%s conversation %d %s: %w", ch.Tenant, ch.ID, c.ID, ev, err)
+			}
+			if ok {
+				moved++
+			}
+		}
+		changed += moved
+		if len(convs) < batch || moved == 0 {
+			return changed, nil
+		}
+	}
+}
+
+// apply re-reads the conversation in a transaction and moves it when it is
+// still due: a message may have arrived since the query.
+func (t *Timers) apply(ctx context.Context, id int64, ch Channel, states statemachine.Set, before time.Time, ev statemachine.EventKind, now time.Time) (bool, error) {
+	moved, to := false, statemachine.State(0)
+	err := t.Store.WithTx(ctx, func(tx store.Tx) error {
+		moved = false
+		c, err := tx.GetConversation(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !states.Has(c.State) || !c.LastActivityAt.Before(before) {
+			return nil
+		}
+		tr, err := statemachine.Next(c.State, statemachine.Event{Kind: ev, HasBot: ch.HasBot})
+		if err != nil || !tr.Changed {
+			return err
+		}
+		reason := "no activity since " + c.LastActivityAt.Format(time.RFC3339)
+		if _, err := tx.ApplyTransition(ctx, store.Transition{
+			ConversationID: id, From: tr.From, To: tr.To, Event: ev.String(), Actor: "timer", Reason: reason, At: now,
+		}); errors.Is(err, store.ErrConflict) {
+			return nil // changed since it was read: nothing to do now
+		} else if err != nil {
+			return err
+		}
+		moved, to = true, tr.To
+		return nil
+	})
+	if moved && err == nil {
+		t.Metrics.Transitions.WithLabelValues(ev.String(), to.String()).Inc()
+	}
+	return moved, err
+}

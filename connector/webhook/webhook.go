@@ -1,0 +1,177 @@
+// Package webhook serves the platforms' webhooks at /webhooks/{tenant}/{channel}:
+// the GET verification handshake and the signed POST deliveries.
+//
+// A delivery is answered 2xx only after its messages are committed. Bad
+// input gets a clear error and stores nothing: unknown tenant or channel
+// 404, body over the limit 413, wrong signature 401, malformed body 400.
+package webhook
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/metrics"
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/registry"
+)
+
+// Handler serves the webhooks.
+type Handler struct {
+	Registry *registry.Registry
+	Ingester *ingest.Ingester
+	// MaxBodyBytes caps a delivery's body.
+	MaxBodyBytes int64
+	Metrics      *metrics.Metrics
+	// Stored is called after a delivery with messages to push committed
+	// (it wakes the dispatcher). Optional.
+	Stored func()
+}
+
+// Register adds the webhook routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /webhooks/{tenant}/{channel}", h.handshake)
+	mux.HandleFunc("POST /webhooks/{tenant}/{channel}", h.deliver)
+}
+
+func (h *Handler) channel(w http.ResponseWriter, r *http.Request) (*registry.Channel, bool) {
+	tenant, channel := r.PathValue("tenant"), r.PathValue("channel")
+	if _, ok := h.Registry.Tenant(tenant); !ok {
+		httpx.WriteError(w, r, http.StatusNotFound, "unknown_tenant", "no tenant "+quote(tenant)+" is configured")
+		return nil, false
+	}
+	ch, ok := h.Registry.Channel(tenant, channel)
+	if !ok {
+		httpx.WriteError(w, r, http.StatusNotFound, "unknown_channel", "tenant "+quote(tenant)+" has no channel "+quote(channel))
+		return nil, false
+	}
+	return ch, true
+}
+
+func (h *Handler) count(ch *registry.Channel, outcome string) {
+	h.Metrics.Webhooks.WithLabelValues(ch.Tenant.Config.ID, ch.Config.ID, outcome).Inc()
+}
+
+// siblings reads, for a delivery to an account-scoped channel (a Meta
+// platform), the events of the tenant's other channels of the same platform:
+// one Meta app posts all its accounts' events to one callback URL, and each
+// channel's adapter keeps its own account's. The delivery was verified by
+// ch; a sibling's parse only selects. Events for an account of no channel
+// stay ignored.
+func (h *Handler) siblings(r *http.Request, ch *registry.Channel, body []byte) []ingest.Batch {
+	own, ok := ch.Adapter.(platform.AccountScoped)
+	if !ok || own.Account() == "" {
+		return nil
+	}
+	var out []ingest.Batch
+	for _, id := range ch.Tenant.ChannelIDs() {
+		sib := ch.Tenant.Channels[id]
+		if sib == ch || sib.Config.Platform != ch.Config.Platform {
+			continue
+		}
+		scoped, ok := sib.Adapter.(platform.AccountScoped)
+		if !ok || scoped.Account() == "" || scoped.Account() == own.Account() {
+			continue
+		}
+		events, err := sib.Adapter.Parse(r, body)
+		if err != nil {
+			// ch parsed the same body with the same code: a sibling that
+			// can not is configured for another format; it gets nothing.
+			zerolog.Ctx(r.Context()).Warn().Err(err).Str("sibling", sib.Config.ID).Msg("sibling channel could not read the delivery")
+			continue
+		}
+		var mine []platform.Event
+		for _, ev := range events {
+			if ev.Kind != platform.KindIgnored {
+				mine = append(mine, ev)
+			}
+		}
+		if len(mine) > 0 {
+			out = append(out, ingest.Batch{Channel: sib.Ingest(), Events: mine})
+		}
+	}
+	return out
+}
+
+func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
+	ch, ok := h.channel(w, r)
+	if !ok {
+		return
+	}
+	hs, ok := ch.Adapter.(platform.Handshaker)
+	if !ok {
+		httpx.WriteError(w, r, http.StatusMethodNotAllowed, "no_handshake", "platform "+ch.Adapter.Platform()+" has no GET verification; deliveries are POSTed")
+		return
+	}
+	body, err := hs.Handshake(r)
+	if err != nil {
+		h.count(ch, "handshake_refused")
+		httpx.WriteError(w, r, http.StatusForbidden, "handshake_refused", err.Error())
+		return
+	}
+	h.count(ch, "handshake")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body) // the client left if this fails; nothing to undo
+}
+
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
+	ch, ok := h.channel(w, r)
+	if !ok {
+		return
+	}
+	log := zerolog.Ctx(r.Context()).With().Str("tenant", ch.Tenant.Config.ID).Str("channel", ch.Config.ID).Logger()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.count(ch, "too_large")
+			httpx.WriteError(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
+				"the body is larger than the limit of "+itoa(h.MaxBodyBytes)+" bytes")
+			return
+		}
+		h.count(ch, "read_error")
+		httpx.WriteError(w, r, http.StatusBadRequest, "unreadable_body", "the body could not be read: "+err.Error())
+		return
+	}
+	if err := ch.Adapter.Verify(r, body); err != nil {
+		h.count(ch, "bad_signature")
+		httpx.WriteError(w, r, http.StatusUnauthorized, "bad_signature", err.Error())
+		return
+	}
+	events, err := ch.Adapter.Parse(r, body)
+	if err != nil {
+		h.count(ch, "malformed")
+		httpx.WriteError(w, r, http.StatusBadRequest, "malformed_body", err.Error())
+		return
+	}
+	batches := append([]ingest.Batch{{Channel: ch.Ingest(), Events: events}}, h.siblings(r, ch, body)...)
+	res, err := h.Ingester.IngestBatches(r.Context(), batches)
+	if err != nil {
+		h.count(ch, "store_error")
+		log.Error().Err(err).Msg("delivery not stored; the platform will retry it")
+		httpx.WriteError(w, r, http.StatusServiceUnavailable, "not_stored", "the delivery could not be stored; retry it")
+		return
+	}
+	h.count(ch, "ok")
+	tenant := ch.Tenant.Config.ID
+	h.Metrics.MessagesStored.WithLabelValues(tenant, "pending").Add(float64(res.Pending))
+	h.Metrics.MessagesStored.WithLabelValues(tenant, "excluded").Add(float64(res.Excluded))
+	if res.Pending > 0 && h.Stored != nil {
+		h.Stored()
+	}
+	log.Debug().Int("stored", res.Stored).Int("pending", res.Pending).Int("excluded", res.Excluded).
+		Int("duplicates", res.Duplicates).Int("other", res.Other).Ints64("conversations", res.Conversations).Msg("delivery stored")
+	if a, ok := ch.Adapter.(platform.Acknowledger); ok {
+		ct, body := a.Acknowledgement()
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body) // committed already; a client that left changes nothing
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, res)
+}
