@@ -1,0 +1,277 @@
+// Command connector is the Salesforce sync connector worker.
+//
+//	connector serve  -config connector.yaml   run the connector
+//	connector demo   [-dir connector-data]    run the main job on embedded defaults
+//	connector dead list   -config FILE [-tenant T]
+//	connector dead replay -config FILE -tenant T (-id N ... | -all)
+//	connector migrate -config FILE            bring the store's schema up to date
+//	connector check-config -config FILE       validate a configuration file
+//	connector version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector"
+	"github.com/chatsync/sfconnector/connector/demo"
+	"github.com/chatsync/sfconnector/connector/logging"
+	"github.com/chatsync/sfconnector/connector/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `connector: the Salesforce sync connector worker
+
+Usage:
+  connector serve -config FILE          run the connector (webhooks, API, push to Salesforce)
+  connector demo [-dir DIR]             run the main job on embedded defaults: SQLite in DIR,
+                                        a local Salesforce stand-in, signed webhook traffic,
+                                        and a summary of what reached Salesforce
+  connector dead list -config FILE [-tenant T] [-limit N]
+                                        list dead messages with Salesforce's error
+  connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
+                                        put dead messages back in their outboxes
+  connector migrate -config FILE        bring the store's schema up to date
+  connector check-config -config FILE   validate a configuration file
+  connector version                     print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stderr)
+	case "demo":
+		err = runDemo(args[1:], stdout, stderr)
+	case "dead":
+		err = dead(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrate(args[1:], stdout, stderr)
+	case "check-config":
+		err = checkConfig(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "connector", version)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "connector: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		fmt.Fprintln(stderr, "connector:", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig parses the -config flag of a sub-command's flag set.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, errors.New("-config is required")
+	}
+	return config.Load(path)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
+	log, err := logging.New(w, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return log, err
+	}
+	logging.RedirectStdLog(log)
+	return log, nil
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	svc, err := connector.New(ctx, cfg, connector.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		return errors.Join(err, svc.Stop(context.Background()))
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Dur("timeout", cfg.Server.ShutdownTimeout).Msg("signal received; draining")
+	case serveErr = <-svc.Done():
+		log.Error().Err(serveErr).Msg("server stopped; draining")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(serveErr, svc.Stop(sctx))
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "connector-data", "folder for the SQLite store")
+	contacts := fs.Int("contacts", 20, "WhatsApp contacts writing in")
+	perContact := fs.Int("messages", 5, "text messages per contact")
+	verbose := fs.Bool("v", false, "show the connector's log")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logOut := io.Discard
+	if *verbose {
+		logOut = stderr
+	}
+	log, err := logging.New(logOut, "info", "console")
+	if err != nil {
+		return err
+	}
+	logging.RedirectStdLog(log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	sum, err := demo.Run(ctx, demo.Options{Dir: *dir, Contacts: *contacts, MessagesPerContact: *perContact, Logger: log, Progress: stdout})
+	if err != nil {
+		return err
+	}
+	sum.Print(stdout)
+	if !sum.OK() {
+		return errors.New("the demo's checks failed (see the summary)")
+	}
+	return nil
+}
+
+func dead(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
+		return errors.New("usage: connector dead list|replay -config FILE ...")
+	}
+	fs := flag.NewFlagSet("dead "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	tenant := fs.String("tenant", "", "tenant id")
+	limit := fs.Int("limit", 100, "most messages to list")
+	ids := fs.String("id", "", "comma-separated message ids to replay")
+	all := fs.Bool("all", false, "replay every dead message of the tenant")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := connector.OpenStore(ctx, cfg.Store, zerolog.New(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if args[0] == "list" {
+		msgs, err := st.ListDead(ctx, store.DeadFilter{Tenant: *tenant, Limit: *limit})
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			fmt.Fprintln(stdout, "no dead messages")
+			return nil
+		}
+		fmt.Fprintf(stdout, "%-8s %-12s %-12s %-8s %-36s %s\n", "ID", "TENANT", "CHANNEL", "ATTEMPTS", "PLATFORM ID", "ERROR")
+		for _, m := range msgs {
+			fmt.Fprintf(stdout, "%-8d %-12s %-12s %-8d %-36s %s\n", m.ID, m.Tenant, m.Channel, m.Attempts, m.PlatformID, m.LastError)
+		}
+		return nil
+	}
+	if *tenant == "" {
+		return errors.New("dead replay: -tenant is required")
+	}
+	var list []int64
+	for _, s := range strings.Split(*ids, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("dead replay: -id %q is not a message id", s)
+		}
+		list = append(list, n)
+	}
+	if *all == (len(list) > 0) {
+		return errors.New("dead replay: give either -id or -all")
+	}
+	done, err := st.Replay(ctx, *tenant, list, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
+	return nil
+}
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	st, err := connector.OpenStore(context.Background(), cfg.Store, zerolog.New(stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the %s store is up to date\n", cfg.Store.Driver)
+	return st.Close()
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, t := range cfg.Tenants {
+		n += len(t.Channels)
+	}
+	fmt.Fprintf(stdout, "configuration is valid: %d tenant(s), %d channel(s)\n", len(cfg.Tenants), n)
+	return nil
+}
