@@ -117,7 +117,7 @@ func block(t *testing.T, st store.Store, conversationID int64) {
 		if !tr.BlockContact {
 			return fmt.Errorf("setting BLOCKED on a %s conversation does not block the contact", c.State)
 		}
-		return tx.SetContactBlock(context.Background(), c.ContactID, true, true, now)
+		return tx.SetContactBlock(context.Background(), c.ContactID, store.Block{Inbound: true, Outbound: true}, now)
 	})
 	if err != nil {
 		t.Fatalf("block conversation %d: %v", conversationID, err)

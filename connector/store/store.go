@@ -77,6 +77,113 @@ type Contact struct {
 	// "unblocked"; empty when it said nothing. PlatformStatusAt is when.
 	PlatformStatus   string
 	PlatformStatusAt time.Time
+	// Block holds who blocked the contact, when and why; zero while the
+	// contact is not blocked (neither inbound nor outbound).
+	Block BlockInfo
+	// Native is where the platform's own block of the user stands.
+	Native NativeBlock
+	// Tags are the contact's tags, sorted. Only GetContact and ListContacts
+	// fill them (empty, not nil, when the contact has none); a Tx's contact
+	// leaves them nil.
+	Tags []string
+}
+
+// BlockInfo describes a contact's local block.
+type BlockInfo struct {
+	// Note is the reason given (optional).
+	Note string
+	// By names who blocked the contact: an API caller's token name,
+	// "opt-out" for an opt-out keyword, "system".
+	By string
+	// At is when the block was set (or last changed).
+	At time.Time
+}
+
+// Native block statuses, reported by the API.
+const (
+	// NativeNone: nothing was asked of the platform.
+	NativeNone = ""
+	// NativeApplied: the platform confirmed the block (or unblock).
+	NativeApplied = "applied"
+	// NativePending: the call failed for now; the timers retry it.
+	NativePending = "pending"
+	// NativeFailed: the platform refused it for good (Error says why).
+	NativeFailed = "failed"
+	// NativeUnsupported: the platform has no native block.
+	NativeUnsupported = "unsupported"
+)
+
+// NativeBlock is the state of the platform's own block of a contact.
+type NativeBlock struct {
+	// Want is what was asked of the platform: "block", "unblock", or ""
+	// when nothing was.
+	Want string
+	// Status is one of the Native* constants.
+	Status string
+	// Error is the platform's last error (pending or failed).
+	Error string
+	// Attempts counts the calls made for Want.
+	Attempts int
+	// NextAttemptAt is when the timers retry a pending call.
+	NextAttemptAt time.Time
+	// UpdatedAt is when the status was last written.
+	UpdatedAt time.Time
+}
+
+// Note is an agent's note on a contact.
+type Note struct {
+	ID        int64
+	ContactID int64
+	Text      string
+	Author    string
+	CreatedAt time.Time
+}
+
+// Setting is one value of the connector's runtime settings, changed
+// through the API and shared by every replica: an org's excluded states
+// (scope "org:<15-char org id>", key "excluded_states"), a tenant's
+// switches (scope "tenant:<id>", key "blocking_enabled").
+type Setting struct {
+	Scope     string
+	Key       string
+	Value     string
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// Role of an API token.
+type Role string
+
+// Roles, from least to most trusted within a tenant; the operator is the
+// support team's, across tenants.
+const (
+	RoleAgent    Role = "agent"
+	RoleAdmin    Role = "admin"
+	RoleOperator Role = "operator"
+)
+
+// APIToken is a bearer token of the API. The token itself is never
+// stored: Hash is the hex SHA-256 of it.
+type APIToken struct {
+	ID int64
+	// Tenant is the tenant the token acts for; empty for an operator token.
+	Tenant string
+	// Name identifies the holder; it is the actor in history entries.
+	// Unique among a tenant's tokens that are not revoked.
+	Name      string
+	Role      Role
+	Hash      string
+	CreatedAt time.Time
+	// RevokedAt is zero while the token is valid.
+	RevokedAt time.Time
+}
+
+// Block is a contact's local block as set by SetContactBlock.
+type Block struct {
+	Inbound, Outbound bool
+	// Note and By are kept while either direction is blocked and cleared
+	// when both are lifted.
+	Note, By string
 }
 
 // UnreachableOnPlatform reports whether the platform said the user blocked
@@ -158,6 +265,10 @@ type Message struct {
 	PushedAt   time.Time
 	// SalesforceID is the record id Salesforce gave the message.
 	SalesforceID string
+	// DeliveryStatus is, for an outbound message, what the platform last
+	// reported: "sent", "delivered", "read" or "failed" ("" before any).
+	DeliveryStatus   string
+	DeliveryStatusAt time.Time
 }
 
 // Tx is the set of primitives the connector combines inside one
@@ -193,7 +304,39 @@ type Tx interface {
 	// message with inserted false.
 	InsertMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
 	// SetContactBlock sets the contact's local inbound and outbound block.
-	SetContactBlock(ctx context.Context, contactID int64, inbound, outbound bool, now time.Time) error
+	// Block.At becomes now when the block changes; both directions false
+	// clear the note, who and when. An unknown contact is ErrNotFound.
+	SetContactBlock(ctx context.Context, contactID int64, b Block, now time.Time) error
+	// SetNativeBlock records where the platform's block of the contact
+	// stands (UpdatedAt is taken from nb). An unknown contact is ErrNotFound.
+	SetNativeBlock(ctx context.Context, contactID int64, nb NativeBlock) error
+	// GetContact returns one contact (without tags), serialising the
+	// transaction with others touching it, as UpsertContact does; or
+	// ErrNotFound.
+	GetContact(ctx context.Context, id int64) (Contact, error)
+	// ContactConversations lists the contact's conversations, oldest first.
+	ContactConversations(ctx context.Context, contactID int64) ([]Conversation, error)
+	// DeleteConversations removes the conversations with their history,
+	// messages and outbox, and returns how many messages went with them.
+	// Ids that do not exist are passed over.
+	DeleteConversations(ctx context.Context, ids []int64) (messages int, err error)
+	// SetTags replaces the contact's tags (deduplicated; empty tags are an
+	// error).
+	SetTags(ctx context.Context, contactID int64, tags []string) error
+	// AddNote stores a note (ID set by the store) and returns it.
+	AddNote(ctx context.Context, n Note) (Note, error)
+	// DeleteNote removes the contact's note; ErrNotFound when the contact
+	// has no such note.
+	DeleteNote(ctx context.Context, contactID, noteID int64) error
+	// SetDeliveryStatus records a platform receipt on the outbound message
+	// (tenant, channel, platformID), unless the message holds a status as
+	// of a later time. It reports whether the message changed; an unknown
+	// or inbound message changes nothing and reports false.
+	SetDeliveryStatus(ctx context.Context, tenant, channel, platformID, status string, at time.Time) (bool, error)
+	// GetSetting returns a setting, or ErrNotFound.
+	GetSetting(ctx context.Context, scope, key string) (Setting, error)
+	// PutSetting writes a setting and appends it to the setting's history.
+	PutSetting(ctx context.Context, s Setting) error
 	// SetContactPlatformStatus records status on the contact, as of at,
 	// unless the contact already holds a status as of a later time (a
 	// platform's retry of an older event never overrides a newer one). It
@@ -382,4 +525,58 @@ type Store interface {
 	// it is extended to now+ttl), and reports whether owner holds it now.
 	// The timers use it so that one process runs each tick.
 	TryLease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error)
+
+	// ListConversations lists a tenant's conversations by ascending ID.
+	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	// GetContact returns one contact with its tags, or ErrNotFound.
+	GetContact(ctx context.Context, id int64) (Contact, error)
+	// ListContacts lists a tenant's contacts with their tags by ascending ID.
+	ListContacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	// Notes lists the contact's notes, oldest first.
+	Notes(ctx context.Context, contactID int64) ([]Note, error)
+	// DueNativeBlocks lists contacts whose native block is pending and due
+	// (NextAttemptAt at or before now; a zero NextAttemptAt is due at
+	// once), oldest due first, at most limit (0 for 100).
+	DueNativeBlocks(ctx context.Context, now time.Time, limit int) ([]Contact, error)
+	// SettingHistory lists the values a setting was given, oldest first.
+	SettingHistory(ctx context.Context, scope, key string) ([]Setting, error)
+
+	// CreateToken stores a token (ID set by the store). A name already used
+	// by a valid token of the same tenant is ErrConflict.
+	CreateToken(ctx context.Context, t APIToken) (APIToken, error)
+	// TokenByHash returns the valid (not revoked) token with that hash, or
+	// ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (APIToken, error)
+	// ListTokens lists the tokens of a tenant ("" for operator tokens),
+	// revoked ones included, by ID.
+	ListTokens(ctx context.Context, tenant string) ([]APIToken, error)
+	// RevokeToken revokes a token; ErrNotFound when no valid token has id.
+	RevokeToken(ctx context.Context, id int64, now time.Time) error
+}
+
+// ConversationFilter selects conversations for ListConversations. Zero
+// fields do not filter.
+type ConversationFilter struct {
+	Tenant string // required
+	// States: only these states (an empty set does not filter).
+	States    statemachine.Set
+	Channel   string
+	ContactID int64
+	// UpdatedSince: UpdatedAt at or after this time.
+	UpdatedSince time.Time
+	AfterID      int64 // paging
+	Limit        int   // 0 for 100
+}
+
+// ContactFilter selects contacts for ListContacts. Zero fields do not
+// filter.
+type ContactFilter struct {
+	Tenant  string // required
+	Channel string
+	// Blocked: true for contacts blocked inbound or outbound, false for the
+	// others, nil for all.
+	Blocked *bool
+	Tag     string
+	AfterID int64 // paging
+	Limit   int   // 0 for 100
 }

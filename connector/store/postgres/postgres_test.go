@@ -533,7 +533,7 @@ func TestWithTxRetriesDeadlock(t *testing.T) {
 		var once sync.Once
 		return s.WithTx(ctx, func(tx store.Tx) error {
 			runs.Add(1)
-			if err := tx.SetContactBlock(ctx, first, false, false, t0); err != nil {
+			if err := tx.SetContactBlock(ctx, first, store.Block{Inbound: false, Outbound: false}, t0); err != nil {
 				return err
 			}
 			// The first run waits until both hold their first row.
@@ -541,7 +541,7 @@ func TestWithTxRetriesDeadlock(t *testing.T) {
 				close(mine)
 				<-theirs
 			})
-			return tx.SetContactBlock(ctx, second, true, false, t0)
+			return tx.SetContactBlock(ctx, second, store.Block{Inbound: true, Outbound: false}, t0)
 		})
 	}
 	var errA, errB error

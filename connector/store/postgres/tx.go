@@ -33,15 +33,21 @@ type tx struct {
 var _ store.Tx = (*tx)(nil)
 
 const contactColumns = `id, tenant, channel, external_id, display_name,
-	blocked_inbound, blocked_outbound, created_at, updated_at, platform_status, platform_status_at`
+	blocked_inbound, blocked_outbound, created_at, updated_at, platform_status, platform_status_at,
+	block_note, block_by, block_at, native_want, native_status, native_error, native_attempts,
+	native_next_attempt_at, native_updated_at`
 
 func scanContact(row pgx.Row) (store.Contact, error) {
 	var c store.Contact
-	var created, updated, statusAt pgtype.Timestamptz
+	var created, updated, statusAt, blockAt, nextAttempt, nativeUpdated pgtype.Timestamptz
 	err := row.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ExternalID, &c.DisplayName,
-		&c.BlockedInbound, &c.BlockedOutbound, &created, &updated, &c.PlatformStatus, &statusAt)
+		&c.BlockedInbound, &c.BlockedOutbound, &created, &updated, &c.PlatformStatus, &statusAt,
+		&c.Block.Note, &c.Block.By, &blockAt, &c.Native.Want, &c.Native.Status, &c.Native.Error, &c.Native.Attempts,
+		&nextAttempt, &nativeUpdated)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	c.PlatformStatusAt = fromTS(statusAt)
+	c.Block.At = fromTS(blockAt)
+	c.Native.NextAttemptAt, c.Native.UpdatedAt = fromTS(nextAttempt), fromTS(nativeUpdated)
 	return c, err
 }
 
@@ -71,19 +77,36 @@ func (x *tx) UpsertContact(ctx context.Context, key store.ContactKey, displayNam
 	return c, nil
 }
 
-// SetContactBlock sets the contact's local block.
-func (x *tx) SetContactBlock(ctx context.Context, contactID int64, inbound, outbound bool, now time.Time) error {
+// SetContactBlock sets the contact's local block. When the block changes
+// (a direction, the note or who), Block.At and UpdatedAt become now; both
+// directions lifted clear the note, who and when. Setting the block the
+// contact has changes nothing. The UPDATE locks the contact's row in any
+// case, until the transaction ends.
+func (x *tx) SetContactBlock(ctx context.Context, contactID int64, b store.Block, now time.Time) error {
 	if now.IsZero() {
 		return fmt.Errorf("set contact %d block: the time is required", contactID)
 	}
+	note, by, blockAt := b.Note, b.By, nullTS(now)
+	if !b.Inbound && !b.Outbound {
+		note, by, blockAt = "", "", pgtype.Timestamptz{}
+	}
+	// The SET expressions read the row as it was.
 	tag, err := x.t.Exec(ctx, `
-		UPDATE contacts SET blocked_inbound = $2, blocked_outbound = $3, updated_at = $4
-		WHERE id = $1`, contactID, inbound, outbound, ts(now))
+		UPDATE contacts SET blocked_inbound = $2, blocked_outbound = $3, block_note = $4, block_by = $5,
+			block_at   = CASE WHEN `+blockChanged+` THEN $6 ELSE block_at END,
+			updated_at = CASE WHEN `+blockChanged+` THEN $7 ELSE updated_at END
+		WHERE id = $1`,
+		contactID, b.Inbound, b.Outbound, note, by, blockAt, ts(now))
 	if err != nil {
 		return fmt.Errorf("set contact %d block: %w", contactID, err)
 	}
 	return mustAffect(tag, fmt.Sprintf("set contact %d block", contactID))
 }
+
+// blockChanged tells, in SetContactBlock, whether the block given ($2 to
+// $5) differs from the stored one.
+const blockChanged = `(blocked_inbound, blocked_outbound, block_note, block_by)
+	IS DISTINCT FROM ($2::boolean, $3::boolean, $4::text, $5::text)`
 
 // SetContactPlatformStatus records what the platform said about the
 // contact, as of at, unless the contact holds a status as of a later time.
@@ -349,19 +372,22 @@ func (x *tx) TouchConversation(ctx context.Context, id int64, at time.Time) erro
 
 const messageColumns = `id, tenant, channel, conversation_id, contact_id, platform_id, direction,
 	kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
-	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id`
+	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
+	delivery_status, delivery_status_at`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
 	var direction, status string
 	var state int16
-	var sent, received, pushed pgtype.Timestamptz
+	var sent, received, pushed, delivered pgtype.Timestamptz
 	err := row.Scan(&m.ID, &m.Tenant, &m.Channel, &m.ConversationID, &m.ContactID, &m.PlatformID, &direction,
 		&m.Kind, &m.Body, &m.MediaURL, &m.MediaType, &m.ReplyTo, &m.Sender, &sent, &received, &state,
-		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID)
+		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID,
+		&m.DeliveryStatus, &delivered)
 	m.Direction, m.PushStatus = store.Direction(direction), store.PushStatus(status)
 	m.StateAtReceipt = statemachine.State(state)
 	m.SentAt, m.ReceivedAt, m.PushedAt = fromTS(sent), fromTS(received), fromTS(pushed)
+	m.DeliveryStatusAt = fromTS(delivered)
 	return m, err
 }
 
@@ -404,8 +430,10 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		WITH m AS (
 			INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
 				kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
-				push_status, push_reason, attempts, last_error, pushed_at, salesforce_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+				push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
+				delivery_status, delivery_status_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+				$22, $23)
 			ON CONFLICT ON CONSTRAINT messages_platform_key DO NOTHING
 			RETURNING `+messageColumns+`
 		), outbox AS (
@@ -416,7 +444,7 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		m.Tenant, m.Channel, m.ConversationID, m.ContactID, m.PlatformID, string(m.Direction),
 		m.Kind, m.Body, m.MediaURL, m.MediaType, m.ReplyTo, m.Sender, nullTS(m.SentAt), ts(m.ReceivedAt),
 		int16(m.StateAtReceipt), string(m.PushStatus), m.PushReason, m.Attempts, m.LastError,
-		nullTS(m.PushedAt), m.SalesforceID))
+		nullTS(m.PushedAt), m.SalesforceID, m.DeliveryStatus, nullTS(m.DeliveryStatusAt)))
 	if err == nil {
 		if stored.PushStatus == store.Pending {
 			x.outboxWork = true

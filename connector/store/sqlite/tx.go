@@ -28,15 +28,21 @@ var _ store.Tx = (*tx)(nil)
 type scanner interface{ Scan(dest ...any) error }
 
 const contactColumns = `id, tenant, channel, external_id, display_name,
-	blocked_inbound, blocked_outbound, created_at, updated_at, platform_status, platform_status_at`
+	blocked_inbound, blocked_outbound, created_at, updated_at, platform_status, platform_status_at,
+	block_note, block_by, block_at, native_want, native_status, native_error, native_attempts,
+	native_next_attempt_at, native_updated_at`
 
 func scanContact(sc scanner) (store.Contact, error) {
 	var c store.Contact
-	var created, updated, statusAt int64
+	var created, updated, statusAt, blockAt, nextAttempt, nativeUpdated int64
 	err := sc.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ExternalID, &c.DisplayName,
-		&c.BlockedInbound, &c.BlockedOutbound, &created, &updated, &c.PlatformStatus, &statusAt)
+		&c.BlockedInbound, &c.BlockedOutbound, &created, &updated, &c.PlatformStatus, &statusAt,
+		&c.Block.Note, &c.Block.By, &blockAt, &c.Native.Want, &c.Native.Status, &c.Native.Error, &c.Native.Attempts,
+		&nextAttempt, &nativeUpdated)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	c.PlatformStatusAt = fromMicros(statusAt)
+	c.Block.At = fromMicros(blockAt)
+	c.Native.NextAttemptAt, c.Native.UpdatedAt = fromMicros(nextAttempt), fromMicros(nativeUpdated)
 	return c, err
 }
 
@@ -61,16 +67,34 @@ func (x *tx) UpsertContact(ctx context.Context, key store.ContactKey, displayNam
 	return c, nil
 }
 
-// SetContactBlock sets the contact's local block.
-func (x *tx) SetContactBlock(ctx context.Context, contactID int64, inbound, outbound bool, now time.Time) error {
+// SetContactBlock sets the contact's local block. When the block changes
+// (a direction, the note or who), Block.At and UpdatedAt become now; both
+// directions lifted clear the note, who and when. Setting the block the
+// contact has changes nothing.
+func (x *tx) SetContactBlock(ctx context.Context, contactID int64, b store.Block, now time.Time) error {
+	if now.IsZero() {
+		return fmt.Errorf("set contact %d block: the time is required", contactID)
+	}
+	note, by, blockAt := b.Note, b.By, micros(now)
+	if !b.Inbound && !b.Outbound {
+		note, by, blockAt = "", "", 0
+	}
+	// The SET expressions read the row as it was.
 	res, err := x.t.ExecContext(ctx, `
-		UPDATE contacts SET blocked_inbound = ?, blocked_outbound = ?, updated_at = ?
-		WHERE id = ?`, inbound, outbound, micros(now), contactID)
+		UPDATE contacts SET blocked_inbound = ?2, blocked_outbound = ?3, block_note = ?4, block_by = ?5,
+			block_at   = CASE WHEN `+blockChanged+` THEN ?6 ELSE block_at END,
+			updated_at = CASE WHEN `+blockChanged+` THEN ?7 ELSE updated_at END
+		WHERE id = ?1`,
+		contactID, b.Inbound, b.Outbound, note, by, blockAt, micros(now))
 	if err != nil {
 		return fmt.Errorf("set contact %d block: %w", contactID, err)
 	}
-	return mustAffect(res, fmt.Sprintf("contact %d", contactID))
+	return mustAffect(res, fmt.Sprintf("set contact %d block", contactID))
 }
+
+// blockChanged tells, in SetContactBlock, whether the block given (?2 to
+// ?5) differs from the stored one.
+const blockChanged = `NOT (blocked_inbound = ?2 AND blocked_outbound = ?3 AND block_note = ?4 AND block_by = ?5)`
 
 // SetContactPlatformStatus records what the platform said about the
 // contact, as of at, unless the contact holds a status as of a later time.
@@ -305,18 +329,21 @@ func (x *tx) TouchConversation(ctx context.Context, id int64, at time.Time) erro
 
 const messageColumns = `id, tenant, channel, conversation_id, contact_id, platform_id, direction,
 	kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
-	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id`
+	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
+	delivery_status, delivery_status_at`
 
 func scanMessage(sc scanner) (store.Message, error) {
 	var m store.Message
 	var direction, status string
-	var state, sent, received, pushed int64
+	var state, sent, received, pushed, delivered int64
 	err := sc.Scan(&m.ID, &m.Tenant, &m.Channel, &m.ConversationID, &m.ContactID, &m.PlatformID, &direction,
 		&m.Kind, &m.Body, &m.MediaURL, &m.MediaType, &m.ReplyTo, &m.Sender, &sent, &received, &state,
-		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID)
+		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID,
+		&m.DeliveryStatus, &delivered)
 	m.Direction, m.PushStatus = store.Direction(direction), store.PushStatus(status)
 	m.StateAtReceipt = statemachine.State(state)
 	m.SentAt, m.ReceivedAt, m.PushedAt = fromMicros(sent), fromMicros(received), fromMicros(pushed)
+	m.DeliveryStatusAt = fromMicros(delivered)
 	return m, err
 }
 
@@ -350,14 +377,15 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 	err := x.t.QueryRowContext(ctx, `
 		INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
 			kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
-			push_status, push_reason, attempts, last_error, pushed_at, salesforce_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
+			delivery_status, delivery_status_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, channel, platform_id) DO NOTHING
 		RETURNING id`,
 		m.Tenant, m.Channel, m.ConversationID, m.ContactID, m.PlatformID, string(m.Direction),
 		m.Kind, m.Body, m.MediaURL, m.MediaType, m.ReplyTo, m.Sender, micros(m.SentAt), micros(m.ReceivedAt),
 		int64(m.StateAtReceipt), string(m.PushStatus), m.PushReason, m.Attempts, m.LastError,
-		micros(m.PushedAt), m.SalesforceID).Scan(&id)
+		micros(m.PushedAt), m.SalesforceID, m.DeliveryStatus, micros(m.DeliveryStatusAt)).Scan(&id)
 	inserted := true
 	if errors.Is(err, sql.ErrNoRows) {
 		inserted = false

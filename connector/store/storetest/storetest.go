@@ -10,6 +10,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -59,6 +60,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentOrgGate", testConcurrentOrgGate},
 		{"TryLease", testTryLease},
 		{"ConcurrentTryLease", testConcurrentTryLease},
+		{"ContactBlockInfo", testContactBlockInfo},
+		{"NativeBlock", testNativeBlock},
+		{"DueNativeBlocks", testDueNativeBlocks},
+		{"GetContact", testGetContact},
+		{"SetTags", testSetTags},
+		{"Notes", testNotes},
+		{"ListContacts", testListContacts},
+		{"ListContactsLimits", testListContactsLimits},
+		{"ContactConversations", testContactConversations},
+		{"ListConversations", testListConversations},
+		{"ListConversationsLimit", testListConversationsLimit},
+		{"DeleteConversations", testDeleteConversations},
+		{"DeliveryStatus", testDeliveryStatus},
+		{"DeliveryStatusRoundTrip", testDeliveryStatusRoundTrip},
+		{"Settings", testSettings},
+		{"Tokens", testTokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,7 +288,18 @@ func utc(t time.Time) time.Time {
 func normContact(c store.Contact) store.Contact {
 	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
 	c.PlatformStatusAt = utc(c.PlatformStatusAt)
+	c.Block.At = utc(c.Block.At)
+	c.Native.NextAttemptAt, c.Native.UpdatedAt = utc(c.Native.NextAttemptAt), utc(c.Native.UpdatedAt)
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
 	return c
+}
+
+// sameContact reports whether two normalised contacts are equal (a
+// Contact is not comparable with == because of its tags).
+func sameContact(a, b store.Contact) bool {
+	return reflect.DeepEqual(a, b)
 }
 
 func normConversation(c store.Conversation) store.Conversation {
@@ -282,6 +310,7 @@ func normConversation(c store.Conversation) store.Conversation {
 
 func normMessage(m store.Message) store.Message {
 	m.SentAt, m.ReceivedAt, m.PushedAt = utc(m.SentAt), utc(m.ReceivedAt), utc(m.PushedAt)
+	m.DeliveryStatusAt = utc(m.DeliveryStatusAt)
 	return m
 }
 
