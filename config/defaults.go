@@ -50,9 +50,14 @@ const (
 	DefaultLimitThreshold   = 0.9
 	DefaultLimitBackoff     = time.Minute
 
-	DefaultExpirySchedule = "@every 1m"
-	DefaultRetrySchedule  = "@every 5s"
-	DefaultRescueSchedule = "@every 30s"
+	DefaultExpirySchedule       = "@every 1m"
+	DefaultRetrySchedule        = "@every 5s"
+	DefaultRescueSchedule       = "@every 30s"
+	DefaultNativeBlocksSchedule = "@every 30s"
+
+	DefaultBlockingEnabled = true
+	// MaxLastReply is the most characters of opt_out.last_reply.
+	MaxLastReply = 4096
 
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "json"
@@ -98,7 +103,8 @@ func DefaultMapping() Mapping {
 // ApplyDefaults fills every unset (zero) value with its default. Values
 // that are set, even to something invalid, are left for Validate to
 // report. An explicit empty excluded_states list ([]) stays empty; only an
-// absent one (nil) becomes [AUTO_BOT].
+// absent one (nil) becomes [AUTO_BOT] (and Tenant.ExcludedConfigured then
+// reports false).
 func (c *Config) ApplyDefaults() {
 	s := &c.Server
 	setString(&s.Listen, DefaultListen)
@@ -129,6 +135,7 @@ func (c *Config) ApplyDefaults() {
 	setString(&c.Timers.Expiry, DefaultExpirySchedule)
 	setString(&c.Timers.Retry, DefaultRetrySchedule)
 	setString(&c.Timers.Rescue, DefaultRescueSchedule)
+	setString(&c.Timers.NativeBlocks, DefaultNativeBlocksSchedule)
 
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
@@ -144,6 +151,11 @@ func (t *Tenant) applyDefaults() {
 	setString(&sf.APIVersion, DefaultAPIVersion)
 	if sf.ExcludedStates == nil {
 		sf.ExcludedStates = []statemachine.State{statemachine.AutoBot}
+		sf.excludedDefaulted = true
+	}
+	if t.BlockingEnabled == nil {
+		on := DefaultBlockingEnabled
+		t.BlockingEnabled = &on
 	}
 	sf.Mapping.applyDefaults()
 	for i := range t.Channels {

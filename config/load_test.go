@@ -72,6 +72,9 @@ func TestExampleFileLoads(t *testing.T) {
 	if tn.Excluded() != statemachine.DefaultExcluded() {
 		t.Errorf("excluded = %v, want the default", tn.Excluded())
 	}
+	if !tn.Blocking() || len(tn.OptOut.Keywords) != 2 || tn.OptOut.Keywords[1] != "Do Not Disturb" || tn.OptOut.LastReply == "" {
+		t.Errorf("blocking %v, opt_out %+v: want the documented example", tn.Blocking(), tn.OptOut)
+	}
 	wa, ok := tn.Channel("whatsapp-main")
 	if !ok || wa.Platform != PlatformWhatsApp || wa.WhatsApp == nil ||
 		wa.WhatsApp.AppSecret.Value() != "wa-app-secret" || wa.WhatsApp.VerifyToken.Value() != "wa-verify" ||
@@ -281,6 +284,10 @@ func TestDefaults(t *testing.T) {
 		{"timers.expiry", c.Timers.Expiry, "@every 1m"},
 		{"timers.retry", c.Timers.Retry, "@every 5s"},
 		{"timers.rescue", c.Timers.Rescue, "@every 30s"},
+		{"timers.native_blocks", c.Timers.NativeBlocks, "@every 30s"},
+		{"tenant.blocking_enabled", c.Tenants[0].Blocking(), true},
+		{"tenant.blocking_enabled set", c.Tenants[0].BlockingEnabled != nil, true},
+		{"tenant.opt_out", c.Tenants[0].OptOut, OptOut{}},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "json"},
 		{"api.operator_token", c.API.OperatorToken.IsSet(), false},

@@ -31,6 +31,23 @@ func (t Tenant) Excluded() statemachine.Set {
 	return statemachine.NewSet(t.Salesforce.ExcludedStates...)
 }
 
+// ExcludedConfigured reports whether the configuration gave the tenant's
+// excluded_states (even as an empty list), rather than leaving the
+// default: the API reports the source of an org's exclusions as "config"
+// then, else "default".
+func (t Tenant) ExcludedConfigured() bool {
+	return t.Salesforce.ExcludedStates != nil && !t.Salesforce.excludedDefaulted
+}
+
+// Blocking is the default of the tenant's blocking switch:
+// blocking_enabled, true when unset.
+func (t Tenant) Blocking() bool {
+	if t.BlockingEnabled == nil {
+		return DefaultBlockingEnabled
+	}
+	return *t.BlockingEnabled
+}
+
 // Tenant returns the tenant with the given id.
 func (c *Config) Tenant(id string) (*Tenant, bool) {
 	for i := range c.Tenants {

@@ -81,6 +81,9 @@ type Timers struct {
 	Retry string `yaml:"retry"`
 	// Rescue frees stale leases. Default "@every 30s".
 	Rescue string `yaml:"rescue"`
+	// NativeBlocks retries the platforms' native blocks (and unblocks) that
+	// failed for now and are due. Default "@every 30s".
+	NativeBlocks string `yaml:"native_blocks"`
 }
 
 // Log is the logger.
@@ -104,6 +107,29 @@ type Tenant struct {
 	ID         string     `yaml:"id"`
 	Salesforce Salesforce `yaml:"salesforce"`
 	Channels   []Channel  `yaml:"channels"`
+	// BlockingEnabled is the default of the tenant's blocking switch: when
+	// false, the API refuses to block the tenant's contacts (403). An
+	// admin's setting through the API (PUT .../settings) overrides it.
+	// Default true. Opt-out keywords apply either way.
+	BlockingEnabled *bool `yaml:"blocking_enabled"`
+	// OptOut are the tenant's opt-out keywords. Optional.
+	OptOut OptOut `yaml:"opt_out"`
+}
+
+// OptOut lets contacts opt out of the tenant's messages. An inbound text
+// message that is, trimmed and ignoring case, one of Keywords blocks the
+// contact for outbound (By "opt-out"; an inbound block is kept), in the
+// transaction that stores the message. After the commit, LastReply, when
+// set, is sent once to the contact on channels that can send, and stored
+// as an outbound message.
+type OptOut struct {
+	// Keywords such as ["STOP", "Do Not Disturb"]. Each is a non-empty
+	// string; no two may be equal ignoring case. Empty: no opt-out.
+	Keywords []string `yaml:"keywords"`
+	// LastReply is the text sent once to a contact who opted out, such as
+	// "You will not hear from us again." (at most 4096 characters). Empty:
+	// no reply.
+	LastReply string `yaml:"last_reply"`
 }
 
 // Salesforce is a tenant's org.
@@ -120,8 +146,12 @@ type Salesforce struct {
 	Auth Auth `yaml:"auth"`
 	// ExcludedStates are the conversation states whose messages are not
 	// pushed, by name or number. Default [AUTO_BOT]. An empty list ([])
-	// excludes nothing.
+	// excludes nothing. The support team's setting through the API
+	// (PUT /api/v1/orgs/{org_id}/excluded-states) overrides it.
 	ExcludedStates []statemachine.State `yaml:"excluded_states"`
+	// excludedDefaulted records that ApplyDefaults filled ExcludedStates
+	// (the file did not set it); see Tenant.ExcludedConfigured.
+	excludedDefaulted bool
 	// Mapping names the objects and fields written.
 	Mapping Mapping `yaml:"mapping"`
 }

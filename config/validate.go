@@ -249,6 +249,7 @@ func (c *Config) checkTimers(k *checker) {
 		{"timers.expiry", c.Timers.Expiry},
 		{"timers.retry", c.Timers.Retry},
 		{"timers.rescue", c.Timers.Rescue},
+		{"timers.native_blocks", c.Timers.NativeBlocks},
 	} {
 		if _, err := cron.ParseStandard(t.spec); err != nil {
 			k.addErr(t.path, fmt.Sprintf("%q is not a cron schedule", t.spec), err)
@@ -288,6 +289,35 @@ func (c *Config) checkTenants(k *checker) {
 			}
 		}
 		checkChannels(k, path, t.Channels)
+		checkOptOut(k, path+".opt_out", t.OptOut)
+	}
+}
+
+// checkOptOut reports empty or repeated keywords and a last reply that
+// could never be sent or is too long.
+func checkOptOut(k *checker, path string, o OptOut) {
+	seen := map[string]int{}
+	for i, kw := range o.Keywords {
+		p := fmt.Sprintf("%s.keywords[%d]", path, i)
+		norm := strings.ToLower(strings.TrimSpace(kw))
+		if norm == "" {
+			k.add(p, "is empty; a keyword is the text a contact sends to opt out, such as STOP")
+			continue
+		}
+		if j, dup := seen[norm]; dup {
+			k.add(p, "%q is already %s.keywords[%d] (keywords are matched ignoring case)", kw, path, j)
+			continue
+		}
+		seen[norm] = i
+	}
+	switch n := len([]rune(o.LastReply)); {
+	case o.LastReply == "":
+	case strings.TrimSpace(o.LastReply) == "":
+		k.add(path+".last_reply", "is only white space; leave it out to send no reply")
+	case n > MaxLastReply:
+		k.add(path+".last_reply", "is %d characters; at most %d are allowed", n, MaxLastReply)
+	case len(o.Keywords) == 0:
+		k.add(path+".last_reply", "is set but %s.keywords is empty, so it would never be sent", path)
 	}
 }
 

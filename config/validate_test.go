@@ -57,6 +57,7 @@ func TestValidateProblems(t *testing.T) {
 		{"expiry not cron", func(c *Config) { c.Timers.Expiry = "every minute" }, "timers.expiry", `"every minute" is not a cron schedule: `},
 		{"retry not cron", func(c *Config) { c.Timers.Retry = "* * *" }, "timers.retry", "is not a cron schedule"},
 		{"rescue not cron", func(c *Config) { c.Timers.Rescue = "@every soon" }, "timers.rescue", "is not a cron schedule"},
+		{"native blocks not cron", func(c *Config) { c.Timers.NativeBlocks = "twice a minute" }, "timers.native_blocks", `"twice a minute" is not a cron schedule`},
 
 		// log
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `"verbose" is not supported (supported: debug, info, warn, error)`},
@@ -126,6 +127,17 @@ func TestValidateProblems(t *testing.T) {
 		{"wa graph url http", func(c *Config) { c.Tenants[0].Channels[0].WhatsApp.GraphURL = "http://graph.facebook.com/v21.0" }, "tenants[0].channels[0].whatsapp.graph_url", "must be https"},
 		{"wa graph url junk", func(c *Config) { c.Tenants[0].Channels[0].WhatsApp.GraphURL = "graph" }, "tenants[0].channels[0].whatsapp.graph_url", "must be an absolute https URL"},
 		{"webchat secret", func(c *Config) { c.Tenants[0].Channels[1].WebChat.Secret = Secret{} }, "tenants[0].channels[1].webchat.secret", "is required"},
+
+		// opt-out
+		{"opt-out keyword empty", func(c *Config) { c.Tenants[1].OptOut.Keywords = []string{"STOP", "  "} }, "tenants[1].opt_out.keywords[1]", "is empty"},
+		{"opt-out keyword repeated", func(c *Config) { c.Tenants[0].OptOut.Keywords = []string{"STOP", "Unsubscribe", " stop "} }, "tenants[0].opt_out.keywords[2]",
+			`" stop " is already tenants[0].opt_out.keywords[0] (keywords are matched ignoring case)`},
+		{"opt-out last reply blank", func(c *Config) { c.Tenants[0].OptOut = OptOut{Keywords: []string{"STOP"}, LastReply: " \n"} }, "tenants[0].opt_out.last_reply", "is only white space"},
+		{"opt-out last reply too long", func(c *Config) {
+			c.Tenants[0].OptOut = OptOut{Keywords: []string{"STOP"}, LastReply: strings.Repeat("é", MaxLastReply+1)}
+		}, "tenants[0].opt_out.last_reply", "is 4097 characters; at most 4096 are allowed"},
+		{"opt-out last reply without keywords", func(c *Config) { c.Tenants[0].OptOut = OptOut{LastReply: "bye"} }, "tenants[0].opt_out.last_reply",
+			"is set but tenants[0].opt_out.keywords is empty, so it would never be sent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +199,11 @@ func TestValidateAllowed(t *testing.T) {
 		{"cron five fields", func(c *Config) { c.Timers.Expiry = "*/5 * * * *" }},
 		{"public base url", func(c *Config) { c.Server.PublicBaseURL = "https://hooks.example.com/connector" }},
 		{"listen on loopback", func(c *Config) { c.Server.Listen = "127.0.0.1:0" }},
+		{"opt-out keywords and reply", func(c *Config) {
+			c.Tenants[0].OptOut = OptOut{Keywords: []string{"STOP", "Do Not Disturb"}, LastReply: strings.Repeat("é", MaxLastReply)}
+		}},
+		{"opt-out keywords without reply", func(c *Config) { c.Tenants[1].OptOut = OptOut{Keywords: []string{"STOP"}} }},
+		{"native blocks cron", func(c *Config) { c.Timers.NativeBlocks = "*/2 * * * *" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,13 +1,17 @@
 // Package ingest turns the events of one verified webhook delivery into
 // stored contacts, conversations and messages, in one transaction: the
 // conversation state machine runs here, and the push decision is taken and
-// recorded on each message as it arrives.
+// recorded on each message as it arrives, with the org's exclusions in
+// force at that moment (the stored setting, else the configuration's).
+// Delivery receipts are recorded on the outbound messages they report on,
+// and opt-out keywords block the contact for outbound.
 package ingest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -21,11 +25,99 @@ type Channel struct {
 	ID     string
 	// HasBot makes new conversations start in AUTO_BOT.
 	HasBot bool
-	// OrgID is the tenant's Salesforce org, for the push reason.
+	// OrgID is the tenant's Salesforce org: the scope of its stored
+	// exclusions, and the push reason names it.
 	OrgID string
-	// Excluded are the states the org excludes from pushing now.
+	// Excluded are the states the configuration excludes for the org (its
+	// excluded_states, or the default). The org's stored setting, changed
+	// through the API, overrides them; see ExcludedNow.
 	Excluded statemachine.Set
+	// ExcludedFromConfig says that the configuration file set
+	// excluded_states (rather than leaving the default): the source
+	// EffectiveExcluded reports.
+	ExcludedFromConfig bool
+	// OptOutKeywords are the tenant's opt-out keywords (see MatchOptOut).
+	OptOutKeywords []string
+	// RefuseBlocked refuses the messages of contacts blocked for inbound
+	// instead of recording them: the web chat's native block, where the
+	// connector is the platform (platform.DoorKeeper).
+	RefuseBlocked bool
 }
+
+// Refusal is a message event refused at the door (RefuseBlocked): nothing
+// of it is stored.
+type Refusal struct {
+	// ID is the event's id; Contact the platform's contact id.
+	ID      string `json:"id"`
+	Contact string `json:"contact"`
+	// Reason is "contact_blocked".
+	Reason string `json:"reason"`
+}
+
+// ExcludedNow returns the states the channel's org excludes now: the
+// org's stored setting when there is one, else Excluded; and where they
+// come from (SourceAPI, SourceConfig or SourceDefault). Call it inside the
+// transaction that takes the push decision.
+func (c Channel) ExcludedNow(ctx context.Context, tx store.Tx) (statemachine.Set, string, error) {
+	set, source, _, err := EffectiveExcluded(ctx, tx, c.OrgID, c.Excluded, c.ExcludedFromConfig)
+	if err != nil {
+		return 0, "", err
+	}
+	if source != SourceAPI {
+		// Excluded is the configuration's (or the default) as the caller
+		// resolved it.
+		set = c.Excluded
+	}
+	return set, source, nil
+}
+
+// PushDecision is the push status of a message stored in a conversation in
+// state, given the org's excluded states, with the reason when it is
+// excluded. Inbound messages, replies and opt-out replies all use it.
+func PushDecision(state statemachine.State, excluded statemachine.Set, orgID string) (store.PushStatus, string) {
+	if statemachine.ShouldPush(state, excluded) {
+		return store.Pending, ""
+	}
+	return store.Excluded, fmt.Sprintf("state %s is excluded for org %s", state, orgID)
+}
+
+// MatchOptOut returns the keyword text is, if any: compared trimmed, with
+// runs of white space as one space, ignoring case.
+func MatchOptOut(keywords []string, text string) (string, bool) {
+	if len(keywords) == 0 {
+		return "", false
+	}
+	t := normalizeKeyword(text)
+	if t == "" {
+		return "", false
+	}
+	for _, kw := range keywords {
+		if k := normalizeKeyword(kw); k != "" && strings.EqualFold(k, t) {
+			return kw, true
+		}
+	}
+	return "", false
+}
+
+func normalizeKeyword(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// OptOut is a contact who opted out with a keyword in a delivery: its
+// outbound block is committed with the delivery.
+type OptOut struct {
+	Tenant, Channel string
+	ContactID       int64
+	ExternalID      string
+	// Keyword is the configured keyword the message matched.
+	Keyword string
+	// ConversationID holds the opt-out message.
+	ConversationID int64
+}
+
+// OptOutBy is who an opt-out's block is recorded as set by.
+const OptOutBy = "opt-out"
+
+// Delivery statuses a receipt records on an outbound message.
+var deliveryStatuses = map[string]bool{"sent": true, "delivered": true, "read": true, "failed": true}
 
 // Result counts what a delivery did.
 type Result struct {
@@ -40,11 +132,25 @@ type Result struct {
 	// unfollow, the user blocked or unblocked the business), recorded on
 	// the contact.
 	ContactEvents int `json:"contact_events"`
-	// Other events: receipts and event types not handled, accepted and not
-	// turned into messages.
+	// Receipts are delivery receipts (sent, delivered, read, failed) of one
+	// outbound message each, recorded on the message when the connector
+	// stored it (a receipt for a message sent by another app changes
+	// nothing).
+	Receipts int `json:"receipts"`
+	// Other events: echoes of the business's own messages, receipts that
+	// name no one message (a watermark), event types not handled;
+	// accepted and not turned into messages.
 	Other int `json:"other"`
+	// Refused lists the message events of contacts blocked at the door
+	// (the web chat): not stored, so that the sender can tell the contact.
+	Refused []Refusal `json:"refused,omitempty"`
 	// Conversations lists the conversations touched, for logs.
 	Conversations []int64 `json:"-"`
+	// ReceiptsRecorded counts the receipts that changed a message, for logs.
+	ReceiptsRecorded int `json:"-"`
+	// OptOuts are the contacts who opted out in this delivery (their
+	// outbound block is committed with it), for the last reply.
+	OptOuts []OptOut `json:"-"`
 }
 
 // Ingester stores deliveries.
@@ -84,8 +190,9 @@ func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result,
 	err := in.Store.WithTx(ctx, func(tx store.Tx) error {
 		res = Result{}
 		for _, b := range batches {
+			bs := &batchState{ch: b.Channel}
 			for i := range b.Events {
-				if err := in.event(ctx, tx, b.Channel, &b.Events[i], now, &res); err != nil {
+				if err := in.event(ctx, tx, bs, &b.Events[i], now, &res); err != nil {
 					return fmt.Errorf("%s/%s event %d (%s): %w", b.Channel.Tenant, b.Channel.ID, i, b.Events[i].ID, err)
 				}
 			}
@@ -98,19 +205,79 @@ func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result,
 	return res, nil
 }
 
-// event stores one event of ch.
-func (in *Ingester) event(ctx context.Context, tx store.Tx, ch Channel, ev *platform.Event, now time.Time, res *Result) error {
+// batchState is what the events of one batch share in the transaction:
+// the org's exclusions, read once, when the first message needs them.
+type batchState struct {
+	ch       Channel
+	excluded statemachine.Set
+	loaded   bool
+}
+
+func (b *batchState) excludedNow(ctx context.Context, tx store.Tx) (statemachine.Set, error) {
+	if !b.loaded {
+		set, _, err := b.ch.ExcludedNow(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		b.excluded, b.loaded = set, true
+	}
+	return b.excluded, nil
+}
+
+// event stores one event of the batch's channel.
+func (in *Ingester) event(ctx context.Context, tx store.Tx, b *batchState, ev *platform.Event, now time.Time, res *Result) error {
 	switch {
 	case ev.Kind == platform.KindMessage && ev.Message != nil:
-		return in.message(ctx, tx, ch, ev, now, res)
+		return in.message(ctx, tx, b, ev, now, res)
 	case ev.Kind == platform.KindContact && ev.Contact != "" && ev.Status != "":
-		return in.contactEvent(ctx, tx, ch, ev, now, res)
+		return in.contactEvent(ctx, tx, b.ch, ev, now, res)
+	case ev.Kind == platform.KindReceipt:
+		if id, ok := ReceiptMessageID(ev); ok {
+			return in.receipt(ctx, tx, b.ch, id, ev, now, res)
+		}
 	}
 	res.Other++
 	return nil
 }
 
-func (in *Ingester) message(ctx context.Context, tx store.Tx, ch Channel, ev *platform.Event, now time.Time, res *Result) error {
+// ReceiptMessageID returns the platform id of the outbound message a
+// receipt reports on, when the receipt names one message and carries a
+// delivery status (sent, delivered, read, failed). The adapters give a
+// receipt the id "<message id>:status:<status>", so that it does not share
+// its deduplication key with the message; an echo (status "echo") or a
+// watermark receipt ("read:<user>:<watermark>", every message up to then)
+// names no message to record on.
+func ReceiptMessageID(ev *platform.Event) (string, bool) {
+	if ev.Kind != platform.KindReceipt || !deliveryStatuses[ev.Status] {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(ev.ID, ":status:"+ev.Status)
+	if !ok || id == "" {
+		return "", false
+	}
+	return id, true
+}
+
+// receipt records a delivery status on the outbound message it reports
+// on; a receipt older than the status the message holds changes nothing.
+func (in *Ingester) receipt(ctx context.Context, tx store.Tx, ch Channel, platformID string, ev *platform.Event, now time.Time, res *Result) error {
+	at := ev.Timestamp
+	if at.IsZero() {
+		at = now
+	}
+	changed, err := tx.SetDeliveryStatus(ctx, ch.Tenant, ch.ID, platformID, ev.Status, at)
+	if err != nil {
+		return err
+	}
+	res.Receipts++
+	if changed {
+		res.ReceiptsRecorded++
+	}
+	return nil
+}
+
+func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev *platform.Event, now time.Time, res *Result) error {
+	ch := b.ch
 	contact, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: ch.Tenant, Channel: ch.ID, ExternalID: ev.Contact}, ev.ContactName, now)
 	if err != nil {
 		return err
@@ -121,6 +288,10 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, ch Channel, ev *pl
 	}
 	if dup {
 		res.Duplicates++
+		return nil
+	}
+	if ch.RefuseBlocked && contact.BlockedInbound {
+		res.Refused = append(res.Refused, Refusal{ID: ev.ID, Contact: ev.Contact, Reason: "contact_blocked"})
 		return nil
 	}
 	conv, state, err := conversationFor(ctx, tx, ch, contact, now)
@@ -148,10 +319,11 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, ch Channel, ev *pl
 	if m.SentAt.IsZero() {
 		m.SentAt = now
 	}
-	if !statemachine.ShouldPush(state, ch.Excluded) {
-		m.PushStatus = store.Excluded
-		m.PushReason = fmt.Sprintf("state %s is excluded for org %s", state, ch.OrgID)
+	excluded, err := b.excludedNow(ctx, tx)
+	if err != nil {
+		return err
 	}
+	m.PushStatus, m.PushReason = PushDecision(state, excluded, ch.OrgID)
 	if _, inserted, err := tx.InsertMessage(ctx, m); err != nil {
 		return err
 	} else if !inserted {
@@ -168,6 +340,30 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, ch Channel, ev *pl
 		res.Excluded++
 	}
 	res.Conversations = append(res.Conversations, conv.ID)
+	return in.optOut(ctx, tx, ch, contact, conv, ev, now, res)
+}
+
+// optOut blocks the contact for outbound when the stored message is one
+// of the tenant's opt-out keywords, keeping an inbound block. A contact
+// already blocked for outbound is left as it is (and gets no last reply).
+// Opt-outs apply whether or not blocking is enabled for the tenant: they
+// are the contact's own request.
+func (in *Ingester) optOut(ctx context.Context, tx store.Tx, ch Channel, contact store.Contact, conv store.Conversation, ev *platform.Event, now time.Time, res *Result) error {
+	if ev.Message.Kind != platform.Text || contact.BlockedOutbound {
+		return nil
+	}
+	kw, ok := MatchOptOut(ch.OptOutKeywords, ev.Message.Text)
+	if !ok {
+		return nil
+	}
+	b := store.Block{Inbound: contact.BlockedInbound, Outbound: true, Note: "opt-out keyword " + kw, By: OptOutBy}
+	if err := tx.SetContactBlock(ctx, contact.ID, b, now); err != nil {
+		return fmt.Errorf("opt-out of contact %d: %w", contact.ID, err)
+	}
+	res.OptOuts = append(res.OptOuts, OptOut{
+		Tenant: ch.Tenant, Channel: ch.ID, ContactID: contact.ID, ExternalID: contact.ExternalID,
+		Keyword: kw, ConversationID: conv.ID,
+	})
 	return nil
 }
 

@@ -22,6 +22,16 @@ type Metrics struct {
 	LeasesRescued  prometheus.Counter
 	TimerRuns      *prometheus.CounterVec // by timer, result
 	Transitions    *prometheus.CounterVec // timer-made state changes, by event, to state
+	// NativeBlocksRetried counts the pending native blocks and unblocks the
+	// native-blocks timer retried.
+	NativeBlocksRetried prometheus.Counter
+	OptOuts             *prometheus.CounterVec // contacts who opted out with a keyword, by tenant
+	// OptOutReplies are the last replies to contacts who opted out, by
+	// tenant and result: sent, failed (the platform refused or could not be
+	// reached), not_stored (sent, but the store failed), unreachable (the
+	// platform said the user can not be written to), unsupported (the
+	// channel can not send).
+	OptOutReplies *prometheus.CounterVec
 }
 
 // New builds and registers the collectors on a new registry, with the Go
@@ -63,9 +73,18 @@ func New() *Metrics {
 		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_timer_transitions_total", Help: "Conversation state changes made by the timers (inactivity expiry, idle close).",
 		}, []string{"event", "to"}),
+		NativeBlocksRetried: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_native_blocks_retried_total", Help: "Pending native blocks and unblocks retried by the native-blocks timer.",
+		}),
+		OptOuts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_opt_outs_total", Help: "Contacts blocked for outbound by an opt-out keyword.",
+		}, []string{"tenant"}),
+		OptOutReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, failed, not_stored, unreachable, unsupported).",
+		}, []string{"tenant", "result"}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Webhooks, m.MessagesStored, m.Pushed, m.Dead, m.Retried, m.SalesforceCall, m.APIUsage,
-		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions)
+		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions, m.NativeBlocksRetried, m.OptOuts, m.OptOutReplies)
 	return m
 }

@@ -66,6 +66,16 @@ type Blocker interface {
 	Unblock(ctx context.Context, user string) error
 }
 
+// DoorKeeper is implemented by channels whose platform is the connector
+// itself (the web chat). Their native block is the connector's: a contact
+// blocked for inbound is refused where its messages arrive, instead of
+// being recorded, and the delivery's answer names the refused events, so
+// that the site can tell the visitor.
+type DoorKeeper interface {
+	// KeepsDoor reports whether blocked contacts are refused at the door.
+	KeepsDoor() bool
+}
+
 // Acknowledger is implemented by platforms that expect a particular body
 // in the 2xx answer to a delivery (Twilio reads TwiML). Others get the
 // connector's JSON summary.

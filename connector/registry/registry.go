@@ -43,12 +43,18 @@ type Channel struct {
 
 // Ingest returns what ingestion needs to know of the channel.
 func (c *Channel) Ingest() ingest.Channel {
+	door, _ := c.Adapter.(platform.DoorKeeper)
 	return ingest.Channel{
-		Tenant:   c.Tenant.Config.ID,
-		ID:       c.Config.ID,
-		HasBot:   c.Config.Bot,
-		OrgID:    c.Tenant.Config.Salesforce.OrgID,
-		Excluded: c.Tenant.Config.Excluded(),
+		RefuseBlocked: door != nil && door.KeepsDoor(),
+		Tenant:        c.Tenant.Config.ID,
+		ID:            c.Config.ID,
+		HasBot:        c.Config.Bot,
+		OrgID:         c.Tenant.Config.Salesforce.OrgID,
+		Excluded:      c.Tenant.Config.Excluded(),
+		// The source of the exclusions: the configuration file's list, or
+		// the default. The org's stored setting overrides either.
+		ExcludedFromConfig: c.Tenant.Config.ExcludedConfigured(),
+		OptOutKeywords:     c.Tenant.Config.OptOut.Keywords,
 	}
 }
 

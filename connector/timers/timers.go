@@ -1,12 +1,13 @@
 // Package timers runs the connector's periodic jobs with robfig/cron:
 // inactivity expiry and idle close of conversations, the retry wake-up of
-// the dispatcher, and the rescue of stale leases. Panics in a job are
+// the dispatcher, the rescue of stale leases, and the retry of the
+// platforms' native blocks that failed for now. Panics in a job are
 // recovered and logged, and a job never overlaps itself.
 //
-// Several replicas on one database run each shared job (expiry, rescue)
-// once per tick between them: a run first takes the job's lease in the
-// store (store.TryLease) for most of the schedule's period, and a replica
-// that does not get it skips the tick. The retry wake-up is local to each
+// Several replicas on one database run each shared job (expiry, rescue,
+// native-blocks) once per tick between them: a run first takes the job's
+// lease in the store (store.TryLease) for most of the schedule's period,
+// and a replica that does not get it skips the tick. The retry wake-up is local to each
 // replica's dispatcher and runs everywhere.
 package timers
 
@@ -48,8 +49,33 @@ type Timers struct {
 	Now func() time.Time
 	// Owner names this process in the timers' leases.
 	Owner string
+	// RetryNativeBlocks retries the native blocks and unblocks that are
+	// pending and due, and returns how many it tried. It runs as the shared
+	// job "native-blocks" on Config.NativeBlocks; nil: the job is not
+	// scheduled.
+	RetryNativeBlocks func(ctx context.Context) (int, error)
 
 	cron *cron.Cron
+}
+
+// job is one scheduled timer job.
+type job struct {
+	name, spec string
+	shared     bool // run by one replica per tick
+	run        func(context.Context) error
+}
+
+// jobs lists the jobs Start schedules.
+func (t *Timers) jobs() []job {
+	jobs := []job{
+		{"expiry", t.Config.Expiry, true, func(ctx context.Context) error { _, err := t.Expire(ctx); return err }},
+		{"retry", t.Config.Retry, false, func(context.Context) error { t.wake(); return nil }},
+		{"rescue", t.Config.Rescue, true, func(ctx context.Context) error { _, err := t.Rescue(ctx); return err }},
+	}
+	if t.RetryNativeBlocks != nil {
+		jobs = append(jobs, job{"native-blocks", t.Config.NativeBlocks, true, func(ctx context.Context) error { _, err := t.NativeBlocks(ctx); return err }})
+	}
+	return jobs
 }
 
 func (t *Timers) now() time.Time {
@@ -69,30 +95,25 @@ func (t *Timers) Start(ctx context.Context) error {
 	cl := logging.Cron{L: log}
 	t.cron = cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
 	ctx = context.WithoutCancel(ctx)
-	jobs := []struct {
-		name, spec string
-		shared     bool // run by one replica per tick
-		run        func(context.Context) error
-	}{
-		{"expiry", t.Config.Expiry, true, func(ctx context.Context) error { _, err := t.Expire(ctx); return err }},
-		{"retry", t.Config.Retry, false, func(context.Context) error { t.wake(); return nil }},
-		{"rescue", t.Config.Rescue, true, func(ctx context.Context) error { _, err := t.Rescue(ctx); return err }},
-	}
-	for _, j := range jobs {
+	for _, j := range t.jobs() {
 		sched, err := cron.ParseStandard(j.spec)
 		if err != nil {
 			return fmt.Errorf("timer %s schedule %q: %w", j.name, j.spec, err)
 		}
-		t.cron.Schedule(sched, cron.FuncJob(func() {
-			result, err := t.runJob(ctx, j.name, j.shared, sched, j.run)
-			if err != nil {
-				log.Error().Err(err).Str("timer", j.name).Msg("timer run failed; it runs again at its next schedule")
-			}
-			t.Metrics.TimerRuns.WithLabelValues(j.name, result).Inc()
-		}))
+		t.cron.Schedule(sched, cron.FuncJob(func() { t.tick(ctx, log, j, sched) }))
 	}
 	t.cron.Start()
 	return nil
+}
+
+// tick runs one scheduled tick of j, logs its failure and counts it in
+// connector_timer_runs_total by result (ok, skipped, error).
+func (t *Timers) tick(ctx context.Context, log zerolog.Logger, j job, sched cron.Schedule) {
+	result, err := t.runJob(ctx, j.name, j.shared, sched, j.run)
+	if err != nil {
+		log.Error().Err(err).Str("timer", j.name).Msg("timer run failed; it runs again at its next schedule")
+	}
+	t.Metrics.TimerRuns.WithLabelValues(j.name, result).Inc()
 }
 
 // Stop stops scheduling and waits for running jobs, bounded by ctx.
@@ -147,6 +168,23 @@ func (t *Timers) Rescue(ctx context.Context) (int, error) {
 		t.Metrics.LeasesRescued.Add(float64(n))
 		t.Log.Warn().Int("leases", n).Msg("rescued expired leases; their conversations are pushed again")
 		t.wake()
+	}
+	return n, nil
+}
+
+// NativeBlocks runs RetryNativeBlocks once, returning how many native
+// blocks or unblocks it retried.
+func (t *Timers) NativeBlocks(ctx context.Context) (int, error) {
+	if t.RetryNativeBlocks == nil {
+		return 0, nil
+	}
+	n, err := t.RetryNativeBlocks(ctx)
+	if n > 0 {
+		t.Metrics.NativeBlocksRetried.Add(float64(n))
+		t.Log.Info().Int("contacts", n).Msg("retried pending native blocks")
+	}
+	if err != nil {
+		return n, fmt.Errorf("retry native blocks: %w", err)
 	}
 	return n, nil
 }

@@ -4,12 +4,19 @@
 // A delivery is answered 2xx only after its messages are committed. Bad
 // input gets a clear error and stores nothing: unknown tenant or channel
 // 404, body over the limit 413, wrong signature 401, malformed body 400.
+//
+// A contact who opts out with one of the tenant's keywords is blocked for
+// outbound in the delivery's transaction; after the commit the handler
+// sends the tenant's last reply, when it has one, in the background (see
+// Handler.Wait).
 package webhook
 
 import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -28,8 +35,15 @@ type Handler struct {
 	MaxBodyBytes int64
 	Metrics      *metrics.Metrics
 	// Stored is called after a delivery with messages to push committed
-	// (it wakes the dispatcher). Optional.
+	// (it wakes the dispatcher), and after a last reply to push is stored.
+	// Optional.
 	Stored func()
+	// ReplyTimeout bounds sending an opt-out last reply;
+	// DefaultReplyTimeout when zero.
+	ReplyTimeout time.Duration
+
+	// replies tracks the last replies in flight (Wait).
+	replies sync.WaitGroup
 }
 
 // Register adds the webhook routes to mux.
@@ -165,7 +179,9 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		h.Stored()
 	}
 	log.Debug().Int("stored", res.Stored).Int("pending", res.Pending).Int("excluded", res.Excluded).
-		Int("duplicates", res.Duplicates).Int("other", res.Other).Ints64("conversations", res.Conversations).Msg("delivery stored")
+		Int("duplicates", res.Duplicates).Int("receipts", res.Receipts).Int("receipts_recorded", res.ReceiptsRecorded).
+		Int("other", res.Other).Ints64("conversations", res.Conversations).Msg("delivery stored")
+	h.lastReplies(r, res.OptOuts)
 	if a, ok := ch.Adapter.(platform.Acknowledger); ok {
 		ct, body := a.Acknowledgement()
 		w.Header().Set("Content-Type", ct)

@@ -51,9 +51,20 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func TestCapabilitiesNone(t *testing.T) {
-	if got := platform.CapabilitiesOf(newTestAdapter(t)); got != (platform.Capabilities{}) {
-		t.Fatalf("CapabilitiesOf = %+v, want none", got)
+func TestCapabilitiesNativeBlockAtTheDoor(t *testing.T) {
+	a := newTestAdapter(t)
+	if got := platform.CapabilitiesOf(a); got != (platform.Capabilities{NativeBlock: true}) {
+		t.Fatalf("CapabilitiesOf = %+v, want the native block only", got)
+	}
+	var door platform.DoorKeeper = a
+	if !door.KeepsDoor() {
+		t.Error("the web chat does not keep its door: blocked visitors would be recorded, not refused")
+	}
+	if err := a.Block(t.Context(), "v-1"); err != nil {
+		t.Errorf("Block: %v", err)
+	}
+	if err := a.Unblock(t.Context(), "v-1"); err != nil {
+		t.Errorf("Unblock: %v", err)
 	}
 }
 

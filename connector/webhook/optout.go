@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/registry"
+	"github.com/chatsync/sfconnector/connector/store"
+)
+
+// DefaultReplyTimeout bounds sending one opt-out last reply.
+const DefaultReplyTimeout = 15 * time.Second
+
+// recordTimeout bounds storing a last reply once it is sent.
+const recordTimeout = 5 * time.Second
+
+// Wait waits until the last replies to contacts who opted out, which are
+// sent in the background after their delivery is answered, are done, or
+// until ctx ends (then it returns ctx's error). Call it once the server no
+// longer hands deliveries to the handler (after http.Server.Shutdown): a
+// delivery in flight may still start one.
+func (h *Handler) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.replies.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("webhook opt-out replies drain: %w", ctx.Err())
+	}
+}
+
+func (h *Handler) replyTimeout() time.Duration {
+	if h.ReplyTimeout > 0 {
+		return h.ReplyTimeout
+	}
+	return DefaultReplyTimeout
+}
+
+// lastReplies starts, for each contact who opted out in a committed
+// delivery, the tenant's last reply when it has one: in the background,
+// so that the platform's answer is not delayed by a call to the platform.
+func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
+	for _, o := range optOuts {
+		h.Metrics.OptOuts.WithLabelValues(o.Tenant).Inc()
+		l := zerolog.Ctx(r.Context()).With().Str("tenant", o.Tenant).Str("channel", o.Channel).Int64("contact", o.ContactID).Str("keyword", o.Keyword).Logger()
+		l.Info().Msg("contact opted out with a keyword: blocked for outbound")
+		rc, ok := h.Registry.Channel(o.Tenant, o.Channel)
+		if !ok || rc.Tenant.Config.OptOut.LastReply == "" {
+			continue
+		}
+		sender, ok := rc.Adapter.(platform.Sender)
+		if !ok {
+			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, "unsupported").Inc()
+			l.Info().Msg("the channel's platform can not send: no last reply")
+			continue
+		}
+		ctx := context.WithoutCancel(r.Context())
+		h.replies.Add(1)
+		go func() {
+			defer h.replies.Done()
+			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, h.lastReply(ctx, l, rc, sender, o)).Inc()
+		}()
+	}
+}
+
+// lastReply sends the tenant's last reply to a contact who opted out and
+// records it as an outbound message; it returns the result for the metric.
+func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registry.Channel, sender platform.Sender, o ingest.OptOut) string {
+	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
+	defer cancel()
+	c, err := h.Ingester.Store.GetContact(sendCtx, o.ContactID)
+	if err != nil {
+		log.Error().Err(err).Msg("opt-out last reply not sent: the contact could not be read")
+		return "failed"
+	}
+	if c.UnreachableOnPlatform() {
+		// Twilio's STOP handling, a LINE unfollow: the platform refuses
+		// sends to the user (and may have confirmed the opt-out itself).
+		log.Info().Str("platform_status", c.PlatformStatus).Msg("the platform says the contact can not be written to: no last reply")
+		return "unreachable"
+	}
+	text := rc.Tenant.Config.OptOut.LastReply
+	id, err := sender.Send(sendCtx, o.ExternalID, text)
+	if err != nil {
+		log.Error().Err(err).Msg("opt-out last reply not sent")
+		return "failed"
+	}
+	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancelRec()
+	m, _, err := h.Ingester.RecordOutbound(recCtx, rc.Ingest(), ingest.Outbound{
+		ContactID: o.ContactID, PlatformID: id, Text: text, Sender: ingest.OptOutBy,
+	})
+	if err != nil {
+		log.Error().Err(err).Str("platform_id", id).Msg("opt-out last reply sent but not stored")
+		return "not_stored"
+	}
+	log.Info().Str("platform_id", id).Int64("message", m.ID).Str("push", string(m.PushStatus)).Msg("opt-out last reply sent")
+	if m.PushStatus == store.Pending && h.Stored != nil {
+		h.Stored()
+	}
+	return "sent"
+}
