@@ -21,6 +21,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/dispatch"
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/registry"
 	"github.com/chatsync/sfconnector/connector/store"
@@ -53,9 +54,13 @@ type Service struct {
 	Metrics    *metrics.Metrics
 	Dispatcher *dispatch.Dispatcher
 	Timers     *timers.Timers
-	server     *http.Server
-	listener   net.Listener
-	serveErr   chan error
+	// Manager runs the business operations the API and the commands use.
+	Manager  *manage.Manager
+	server   *http.Server
+	webhooks *webhook.Handler
+	routes   []string
+	listener net.Listener
+	serveErr chan error
 	// listening runs the store's notifications (PostgreSQL) until Stop.
 	stopListen context.CancelFunc
 	listenDone chan error
@@ -116,31 +121,72 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 				InactivityTimeout: c.InactivityTimeout, IdleClose: c.IdleClose})
 		}
 	}
-	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner}
+	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
+	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
+		RetryNativeBlocks: mgr.RetryNativeBlocks}
 
 	s := &Service{
-		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm,
+		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr,
 		listener: opts.Listener, serveErr: make(chan error, 1),
 	}
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Now: opts.Now}
-	(&webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Wake}).Register(mux)
-	(&api.API{Store: st, Registry: reg, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Now: opts.Now}).Register(mux)
+	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Wake}
+	// The webhook handler registers its own patterns on a mux of its own;
+	// they are mounted here by name, so that Routes lists them.
+	hooks := http.NewServeMux()
+	s.webhooks.Register(hooks)
+	for _, p := range WebhookPatterns {
+		mux.Handle(p, hooks)
+	}
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Now: opts.Now}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.ServeMux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
 	})
+	s.routes = mux.patterns
 	s.server = &http.Server{
-		Handler:           httpx.Middleware(log, mux),
+		Handler:           httpx.Middleware(log, mux.ServeMux),
 		ReadHeaderTimeout: cfg.Server.ReadTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 	}
 	return s, nil
 }
+
+// WebhookPatterns are the webhook handler's routes.
+var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}"}
+
+// NewManager builds the business operations on the configuration's
+// tenants. wake is called when an operation gives the dispatcher work;
+// native block retries back off from dispatcher.backoff_min to
+// dispatcher.backoff_max.
+func NewManager(cfg *config.Config, st store.Store, reg *registry.Registry, log zerolog.Logger, now func() time.Time, wake func()) *manage.Manager {
+	return manage.New(manage.Config{Store: st, Tenants: manage.FromRegistry(reg), Log: log, Now: now, Changed: wake,
+		RetryMin: cfg.Dispatcher.BackoffMin, RetryMax: cfg.Dispatcher.BackoffMax})
+}
+
+// routeMux is a ServeMux that remembers the patterns registered.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes lists the patterns the server serves (the catch-all 404 aside),
+// in the order they were registered.
+func (s *Service) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ready answers 200 while the store answers.
 func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
@@ -205,6 +251,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	var errs []error
 	if err := s.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("http drain: %w", err))
+	}
+	// Opt-out last replies are sent after their delivery was answered.
+	if err := s.webhooks.Wait(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := s.Timers.Stop(ctx); err != nil {
 		errs = append(errs, err)

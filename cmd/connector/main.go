@@ -4,6 +4,11 @@
 //	connector demo   [-dir connector-data]    run the main job on embedded defaults
 //	connector dead list   -config FILE [-tenant T]
 //	connector dead replay -config FILE -tenant T (-id N ... | -all)
+//	connector token create -config FILE (-tenant T -role agent|admin | -operator) -name N
+//	connector token list   -config FILE [-tenant T]
+//	connector token revoke -config FILE -id N
+//	connector excluded-states get -config FILE -org 00D...
+//	connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
 //	connector migrate -config FILE            bring the store's schema up to date
 //	connector check-config -config FILE       validate a configuration file
 //	connector version
@@ -45,6 +50,16 @@ Usage:
                                         list dead messages with Salesforce's error
   connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
                                         put dead messages back in their outboxes
+  connector token create -config FILE -tenant T -role agent|admin -name N
+  connector token create -config FILE -operator -name N
+                                        create an API token; it is printed once
+  connector token list -config FILE [-tenant T]
+                                        list the API tokens (never the tokens themselves)
+  connector token revoke -config FILE -id N
+                                        revoke an API token
+  connector excluded-states get -config FILE -org 00D...
+  connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
+                                        read or set an org's excluded states (as the API does)
   connector migrate -config FILE        bring the store's schema up to date
   connector check-config -config FILE   validate a configuration file
   connector version                     print the version
@@ -67,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(args[1:], stdout, stderr)
 	case "dead":
 		err = dead(args[1:], stdout, stderr)
+	case "token":
+		err = tokenCmd(args[1:], stdout, stderr)
+	case "excluded-states":
+		err = excludedStatesCmd(args[1:], stdout, stderr)
 	case "migrate":
 		err = migrate(args[1:], stdout, stderr)
 	case "check-config":

@@ -1,44 +1,111 @@
-// Package api serves the connector's own HTTP API under /api/v1. This part
-// holds the operator routes: the dead-letter list, replay and per-tenant
-// counts, for the support team's bearer token.
+// Package api serves the connector's own HTTP API under /api/v1, and its
+// reference, the OpenAPI document, at /openapi.yaml.
+//
+// Callers authenticate with "Authorization: Bearer <token>". Tenant tokens
+// (role agent or admin) are created with `connector token create` and
+// stored as their SHA-256; the support team's operator token is
+// api.operator_token in the configuration, or a store token without a
+// tenant. The business rules live in connector/manage; the handlers here
+// read requests, check who may do what, and write answers.
 package api
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/json"
+	_ "embed"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/chatsync/sfconnector/connector/httpx"
-	"github.com/chatsync/sfconnector/connector/registry"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
+// OpenAPI is the API's OpenAPI 3.0 document, served at GET /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
 // API serves the routes.
 type API struct {
-	Store    store.Store
-	Registry *registry.Registry
-	// OperatorToken is the support team's token; empty disables the routes.
+	Store   store.Store
+	Manager *manage.Manager
+	// OperatorToken is the configuration's operator token; empty leaves
+	// operator store tokens only.
 	OperatorToken string
 	// Replayed is called after a replay put messages back (wakes the
 	// dispatcher). Optional.
 	Replayed func()
 	Now      func() time.Time
+
+	operatorHash []byte
+}
+
+// Mux is where Register adds the routes (*http.ServeMux is one).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
+// route is one pattern with who may use it.
+type route struct {
+	pattern string
+	scope   scope
+	roles   roles
+	handler func(*API, http.ResponseWriter, *http.Request)
+}
+
+const (
+	tenantBase = "/api/v1/tenants/{tenant}"
+	convPath   = tenantBase + "/conversations/{conversation}"
+	contPath   = tenantBase + "/contacts/{contact}"
+)
+
+var routes = []route{
+	{"GET " + tenantBase + "/conversations", tenantScope, agent | admin, (*API).listConversations},
+	{"GET " + convPath, tenantScope, agent | admin, (*API).getConversation},
+	{"PUT " + convPath + "/details", tenantScope, agent | admin, (*API).updateDetails},
+	{"PUT " + convPath + "/details/{$}", tenantScope, agent | admin, (*API).updateDetails},
+	{"POST " + convPath + "/messages", tenantScope, agent | admin, (*API).reply},
+	{"GET " + tenantBase + "/contacts", tenantScope, agent | admin, (*API).listContacts},
+	{"GET " + contPath, tenantScope, agent | admin, (*API).getContact},
+	{"PUT " + contPath + "/tags", tenantScope, agent | admin, (*API).setTags},
+	{"POST " + contPath + "/notes", tenantScope, agent | admin, (*API).addNote},
+	{"DELETE " + contPath + "/notes/{note}", tenantScope, agent | admin, (*API).deleteNote},
+	{"PUT " + contPath + "/block", tenantScope, agent | admin, (*API).block},
+	{"DELETE " + contPath + "/block", tenantScope, agent | admin, (*API).unblock},
+	{"POST " + contPath + "/blocked-conversations/unblock-all", tenantScope, agent | admin, (*API).unblockAll},
+	{"POST " + contPath + "/blocked-conversations/delete-all", tenantScope, admin, (*API).deleteAll},
+	{"GET " + tenantBase + "/settings", tenantScope, agent | admin, (*API).getSettings},
+	{"PUT " + tenantBase + "/settings", tenantScope, admin, (*API).putSettings},
+	{"GET " + tenantBase + "/dead-letters", tenantScope, admin | operator, (*API).listDead},
+	{"POST " + tenantBase + "/dead-letters/replay", tenantScope, admin | operator, (*API).replay},
+	{"GET " + tenantBase + "/stats", tenantScope, admin | operator, (*API).stats},
+	{"GET /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).getExcluded},
+	{"PUT /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).putExcluded},
+	{"GET /openapi.yaml", public, 0, (*API).openAPI},
+}
+
+// Patterns lists the patterns Register adds, in order.
+func Patterns() []string {
+	out := make([]string, len(routes))
+	for i, rt := range routes {
+		out[i] = rt.pattern
+	}
+	return out
 }
 
 // Register adds the routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/tenants/{tenant}/dead-letters", a.operator(a.listDead))
-	mux.Handle("POST /api/v1/tenants/{tenant}/dead-letters/replay", a.operator(a.replay))
-	mux.Handle("GET /api/v1/tenants/{tenant}/stats", a.operator(a.stats))
+func (a *API) Register(mux Mux) {
+	if a.OperatorToken != "" {
+		sum := sha256.Sum256([]byte(a.OperatorToken))
+		a.operatorHash = sum[:]
+	}
+	for _, rt := range routes {
+		h := rt.handler
+		mux.Handle(rt.pattern, a.guard(rt.scope, rt.roles, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) }))
+	}
 }
 
 func (a *API) now() time.Time {
@@ -48,128 +115,45 @@ func (a *API) now() time.Time {
 	return time.Now().UTC()
 }
 
-// operator checks the bearer token in constant time and the tenant.
-func (a *API) operator(next http.HandlerFunc) http.Handler {
-	want := sha256.Sum256([]byte(a.OperatorToken))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.OperatorToken == "" {
-			httpx.WriteError(w, r, http.StatusForbidden, "operator_api_disabled", "the operator API is disabled: set api.operator_token")
-			return
+func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(OpenAPI) // a client that left changes nothing
+}
+
+// fail answers an operation's error with its status and code.
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	var me *manage.Error
+	msg := err.Error()
+	if errors.As(err, &me) {
+		msg = me.Msg
+	}
+	switch {
+	case errors.Is(err, manage.ErrInvalid):
+		code := manage.CodeInvalidField
+		if me != nil && me.Code != "" {
+			code = me.Code
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		got := sha256.Sum256([]byte(token))
-		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="connector"`)
-			httpx.WriteError(w, r, http.StatusUnauthorized, "unauthorized", "a valid operator bearer token is required")
-			return
-		}
-		if _, ok := a.Registry.Tenant(r.PathValue("tenant")); !ok {
-			httpx.WriteError(w, r, http.StatusNotFound, "unknown_tenant", fmt.Sprintf("no tenant %q is configured", r.PathValue("tenant")))
-			return
-		}
-		next(w, r)
-	})
-}
-
-// DeadLetter is one dead message in the API.
-type DeadLetter struct {
-	ID             int64     `json:"id"`
-	Channel        string    `json:"channel"`
-	ConversationID int64     `json:"conversation_id"`
-	PlatformID     string    `json:"platform_id"`
-	Kind           string    `json:"kind"`
-	Attempts       int       `json:"attempts"`
-	Error          string    `json:"error"`
-	ReceivedAt     time.Time `json:"received_at"`
-}
-
-func (a *API) listDead(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	after, err1 := intParam(q.Get("after"), 0)
-	limit, err2 := intParam(q.Get("limit"), 100)
-	if err := errors.Join(err1, err2); err != nil || limit < 1 || limit > 1000 {
-		httpx.WriteError(w, r, http.StatusBadRequest, "bad_query", "after must be a message id and limit a number from 1 to 1000")
-		return
+		httpx.WriteError(w, r, http.StatusBadRequest, code, msg)
+	case errors.Is(err, manage.ErrUnknownTenant):
+		httpx.WriteError(w, r, http.StatusNotFound, "unknown_tenant", msg)
+	case errors.Is(err, manage.ErrNotFound):
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", msg)
+	case errors.Is(err, manage.ErrExpired):
+		httpx.WriteError(w, r, http.StatusConflict, "conversation_expired", msg)
+	case errors.Is(err, manage.ErrContactBlocked):
+		httpx.WriteError(w, r, http.StatusConflict, "contact_blocked", msg)
+	case errors.Is(err, manage.ErrUnreachable):
+		httpx.WriteError(w, r, http.StatusConflict, "contact_unreachable", msg)
+	case errors.Is(err, manage.ErrSendUnsupported):
+		httpx.WriteError(w, r, http.StatusConflict, "send_unsupported", msg)
+	case errors.Is(err, manage.ErrBlockingDisabled):
+		httpx.WriteError(w, r, http.StatusForbidden, "blocking_disabled", msg)
+	case errors.Is(err, manage.ErrPlatform):
+		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("the platform failed a request")
+		httpx.WriteError(w, r, http.StatusBadGateway, "platform_error", msg)
+	default:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("request failed")
+		httpx.WriteError(w, r, http.StatusInternalServerError, "store_error", "the request could not be completed; it is logged with its request id")
 	}
-	msgs, err := a.Store.ListDead(r.Context(), store.DeadFilter{Tenant: r.PathValue("tenant"), AfterID: after, Limit: int(limit)})
-	if err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("list dead letters")
-		httpx.WriteError(w, r, http.StatusInternalServerError, "store_error", "the dead letters could not be read")
-		return
-	}
-	out := make([]DeadLetter, len(msgs))
-	for i, m := range msgs {
-		out[i] = DeadLetter{ID: m.ID, Channel: m.Channel, ConversationID: m.ConversationID, PlatformID: m.PlatformID,
-			Kind: m.Kind, Attempts: m.Attempts, Error: m.LastError, ReceivedAt: m.ReceivedAt}
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
-}
-
-// ReplayRequest names the messages to replay: ids, or all.
-type ReplayRequest struct {
-	IDs []int64 `json:"ids"`
-	All bool    `json:"all"`
-}
-
-func (a *API) replay(w http.ResponseWriter, r *http.Request) {
-	var req ReplayRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		httpx.WriteError(w, r, http.StatusBadRequest, "malformed_body", "want {\"ids\": [1, 2]} or {\"all\": true}: "+err.Error())
-		return
-	}
-	if req.All == (len(req.IDs) > 0) {
-		httpx.WriteError(w, r, http.StatusBadRequest, "bad_request", "give either ids or all: true")
-		return
-	}
-	ids, err := a.Store.Replay(r.Context(), r.PathValue("tenant"), req.IDs, a.now())
-	if err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("replay dead letters")
-		httpx.WriteError(w, r, http.StatusInternalServerError, "store_error", "the replay could not be stored")
-		return
-	}
-	if len(ids) > 0 && a.Replayed != nil {
-		a.Replayed()
-	}
-	zerolog.Ctx(r.Context()).Info().Str("tenant", r.PathValue("tenant")).Int("messages", len(ids)).Msg("dead letters replayed")
-	if ids == nil {
-		ids = []int64{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"replayed": ids})
-}
-
-func (a *API) stats(w http.ResponseWriter, r *http.Request) {
-	s, err := a.Store.Stats(r.Context(), r.PathValue("tenant"))
-	if err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("stats")
-		httpx.WriteError(w, r, http.StatusInternalServerError, "store_error", "the counts could not be read")
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, StatsBody(s))
-}
-
-// Stats is the JSON of a tenant's counts.
-type Stats struct {
-	Messages      map[string]int `json:"messages"`
-	Conversations map[string]int `json:"conversations"`
-}
-
-// StatsBody converts store counts to their JSON form, with names for keys.
-func StatsBody(s store.Stats) Stats {
-	out := Stats{Messages: map[string]int{}, Conversations: map[string]int{}}
-	for k, v := range s.Messages {
-		out.Messages[string(k)] = v
-	}
-	for k, v := range s.Conversations {
-		out.Conversations[k.String()] = v
-	}
-	return out
-}
-
-func intParam(s string, def int64) (int64, error) {
-	if s == "" {
-		return def, nil
-	}
-	return strconv.ParseInt(s, 10, 64)
 }

@@ -107,7 +107,9 @@ func Middleware(log zerolog.Logger, next http.Handler) http.Handler {
 		} else if sw.status >= 400 {
 			lvl = zerolog.WarnLevel
 		}
-		l.WithLevel(lvl).Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
+		// The handlers may have added fields (tenant, conversation, actor)
+		// to the request's logger: the request's line carries them.
+		zerolog.Ctx(ctx).WithLevel(lvl).Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
 			Dur("duration", time.Since(start)).Msg("http request")
 	})
 }

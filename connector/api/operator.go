@@ -1,0 +1,182 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// DeadLetter is one dead message in the API.
+type DeadLetter struct {
+	ID             int64     `json:"id"`
+	Channel        string    `json:"channel"`
+	ConversationID int64     `json:"conversation_id"`
+	PlatformID     string    `json:"platform_id"`
+	Kind           string    `json:"kind"`
+	Attempts       int       `json:"attempts"`
+	Error          string    `json:"error"`
+	ReceivedAt     time.Time `json:"received_at"`
+}
+
+func (a *API) listDead(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, "after", "limit")
+	if !ok {
+		return
+	}
+	after, limit, ok := paging(w, r, q)
+	if !ok {
+		return
+	}
+	msgs, err := a.Store.ListDead(r.Context(), store.DeadFilter{Tenant: r.PathValue("tenant"), AfterID: after, Limit: limit})
+	if err != nil {
+		fail(w, r, fmt.Errorf("list dead letters: %w", err))
+		return
+	}
+	out := make([]DeadLetter, len(msgs))
+	for i, m := range msgs {
+		out[i] = DeadLetter{ID: m.ID, Channel: m.Channel, ConversationID: m.ConversationID, PlatformID: m.PlatformID,
+			Kind: m.Kind, Attempts: m.Attempts, Error: m.LastError, ReceivedAt: m.ReceivedAt.UTC()}
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+// ReplayRequest names the messages to replay: ids, or all.
+type ReplayRequest struct {
+	IDs []int64 `json:"ids"`
+	All bool    `json:"all"`
+}
+
+func (a *API) replay(w http.ResponseWriter, r *http.Request) {
+	var req ReplayRequest
+	if !decode(w, r, &req, `{"ids": [1, 2]} or {"all": true}`, false) {
+		return
+	}
+	if req.All == (len(req.IDs) > 0) {
+		httpx.WriteError(w, r, http.StatusBadRequest, "bad_request", "give either ids or all: true")
+		return
+	}
+	tenant := r.PathValue("tenant")
+	replayed, err := a.Store.Replay(r.Context(), tenant, req.IDs, a.now())
+	if err != nil {
+		fail(w, r, fmt.Errorf("replay dead letters: %w", err))
+		return
+	}
+	if len(replayed) > 0 && a.Replayed != nil {
+		a.Replayed()
+	}
+	zerolog.Ctx(r.Context()).Info().Str("by", principalOf(r).Name).Int("messages", len(replayed)).Msg("dead letters replayed")
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"replayed": ids(replayed)})
+}
+
+func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+	s, err := a.Store.Stats(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		fail(w, r, fmt.Errorf("stats: %w", err))
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, StatsBody(s))
+}
+
+// Stats is the JSON of a tenant's counts.
+type Stats struct {
+	Messages      map[string]int `json:"messages"`
+	Conversations map[string]int `json:"conversations"`
+}
+
+// StatsBody converts store counts to their JSON form, with names for keys.
+func StatsBody(s store.Stats) Stats {
+	out := Stats{Messages: map[string]int{}, Conversations: map[string]int{}}
+	for k, v := range s.Messages {
+		out.Messages[string(k)] = v
+	}
+	for k, v := range s.Conversations {
+		out.Conversations[k.String()] = v
+	}
+	return out
+}
+
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	b, err := a.Manager.BlockingEnabled(r.Context(), tenant)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, settingsBody(tenant, b))
+}
+
+// SettingsRequest is the body of PUT .../settings.
+type SettingsRequest struct {
+	BlockingEnabled *bool `json:"blocking_enabled"`
+}
+
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
+	var req SettingsRequest
+	if !decode(w, r, &req, `{"blocking_enabled": true}`, false) {
+		return
+	}
+	if req.BlockingEnabled == nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_field", "blocking_enabled is required (true or false)")
+		return
+	}
+	tenant := r.PathValue("tenant")
+	b, err := a.Manager.SetBlockingEnabled(r.Context(), principalOf(r).Name, tenant, *req.BlockingEnabled)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, settingsBody(tenant, b))
+}
+
+func (a *API) getExcluded(w http.ResponseWriter, r *http.Request) {
+	e, err := a.Manager.ExcludedStates(r.Context(), r.PathValue("org_id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, exclusionsBody(e))
+}
+
+// ExcludedRequest is the body of PUT /api/v1/orgs/{org_id}/excluded-states:
+// states by number or name; [] excludes nothing.
+type ExcludedRequest struct {
+	ExcludedStates *[]json.RawMessage `json:"excluded_states"`
+}
+
+func (a *API) putExcluded(w http.ResponseWriter, r *http.Request) {
+	// The org id first: a wrong one is the clearer error.
+	if _, err := a.Manager.ExcludedStates(r.Context(), r.PathValue("org_id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	var req ExcludedRequest
+	if !decode(w, r, &req, `{"excluded_states": [4, "AUTO_BOT"]}`, false) {
+		return
+	}
+	if req.ExcludedStates == nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_field", `excluded_states is required: a list of states by number or name ([] excludes nothing)`)
+		return
+	}
+	var set statemachine.Set
+	for i, raw := range *req.ExcludedStates {
+		var s statemachine.State
+		if err := json.Unmarshal(raw, &s); err != nil {
+			httpx.WriteError(w, r, http.StatusBadRequest, "invalid_state", fmt.Sprintf("excluded_states[%d]: %v", i, err))
+			return
+		}
+		set = set.With(s)
+	}
+	e, err := a.Manager.SetExcludedStates(r.Context(), principalOf(r).Name, r.PathValue("org_id"), set)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, exclusionsBody(e))
+}

@@ -1,0 +1,162 @@
+package manage
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// Exclusions are an org's excluded states as they are in force.
+type Exclusions struct {
+	// OrgID is the org id's first 15 characters.
+	OrgID  string
+	States statemachine.Set
+	// Source is ingest.SourceAPI, SourceConfig or SourceDefault.
+	Source string
+	// UpdatedBy and UpdatedAt say who set them through the API, and when
+	// (empty and zero for the configuration or the default).
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// configuredExcluded returns the configuration's exclusions of the org:
+// those of its tenants (validation makes them agree), or the default.
+func (m *Manager) configuredExcluded(orgKey string) (statemachine.Set, bool) {
+	for _, t := range m.tenants {
+		if config.OrgKey(t.OrgID) == orgKey && t.ExcludedConfigured {
+			return t.Excluded, true
+		}
+	}
+	return statemachine.DefaultExcluded(), false
+}
+
+func (m *Manager) exclusionsIn(ctx context.Context, tx store.Tx, orgKey string) (Exclusions, error) {
+	configured, fromConfig := m.configuredExcluded(orgKey)
+	set, source, s, err := ingest.EffectiveExcluded(ctx, tx, orgKey, configured, fromConfig)
+	if err != nil {
+		return Exclusions{}, err
+	}
+	return Exclusions{OrgID: orgKey, States: set, Source: source, UpdatedBy: s.UpdatedBy, UpdatedAt: s.UpdatedAt}, nil
+}
+
+// ExcludedStates returns the org's excluded states: those set through
+// the API, else the configuration's, else the default (AUTO_BOT). The org
+// id may have 15 or 18 characters; an org no tenant uses yet is answered
+// too (the support team may set it ahead).
+func (m *Manager) ExcludedStates(ctx context.Context, orgID string) (Exclusions, error) {
+	key, err := CheckOrgID(orgID)
+	if err != nil {
+		return Exclusions{}, err
+	}
+	var out Exclusions
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = m.exclusionsIn(ctx, tx, key)
+		return err
+	})
+	if err != nil {
+		return Exclusions{}, fmt.Errorf("read the excluded states of org %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// SetExcludedStates stores the org's excluded states for every replica
+// (the empty set excludes nothing) and logs who changed them. Messages
+// already stored keep the push decision they got.
+func (m *Manager) SetExcludedStates(ctx context.Context, actor, orgID string, states statemachine.Set) (Exclusions, error) {
+	key, err := CheckOrgID(orgID)
+	if err != nil {
+		return Exclusions{}, err
+	}
+	var before, out Exclusions
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		var err error
+		if before, err = m.exclusionsIn(ctx, tx, key); err != nil {
+			return err
+		}
+		err = tx.PutSetting(ctx, store.Setting{Scope: ingest.OrgScope(key), Key: ingest.SettingExcludedStates,
+			Value: states.String(), UpdatedBy: actor, UpdatedAt: m.now()})
+		if err != nil {
+			return err
+		}
+		out, err = m.exclusionsIn(ctx, tx, key)
+		return err
+	})
+	if err != nil {
+		return Exclusions{}, fmt.Errorf("set the excluded states of org %s: %w", key, err)
+	}
+	m.logger(ctx).Info().Str("org", key).Str("by", actor).Str("states", states.String()).
+		Str("before", before.States.String()).Str("before_source", before.Source).Msg("excluded states changed")
+	return out, nil
+}
+
+// Blocking is a tenant's blocking switch as it is in force.
+type Blocking struct {
+	Enabled bool
+	// Source is ingest.SourceAPI when an admin set it, else
+	// ingest.SourceConfig (the configuration, true by default).
+	Source    string
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+func (m *Manager) blockingIn(ctx context.Context, tx store.Tx, t *Tenant) (bool, Blocking, error) {
+	on, s, err := ingest.BlockingEnabled(ctx, tx, t.ID, t.Blocking)
+	if err != nil {
+		return false, Blocking{}, err
+	}
+	b := Blocking{Enabled: on, Source: ingest.SourceConfig}
+	if s.Scope != "" {
+		b.Source, b.UpdatedBy, b.UpdatedAt = ingest.SourceAPI, s.UpdatedBy, s.UpdatedAt
+	}
+	return on, b, nil
+}
+
+// BlockingEnabled returns the tenant's blocking switch.
+func (m *Manager) BlockingEnabled(ctx context.Context, tenant string) (Blocking, error) {
+	t, err := m.tenant(tenant)
+	if err != nil {
+		return Blocking{}, err
+	}
+	var out Blocking
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		var err error
+		_, out, err = m.blockingIn(ctx, tx, t)
+		return err
+	})
+	if err != nil {
+		return Blocking{}, fmt.Errorf("read the blocking switch of tenant %s: %w", tenant, err)
+	}
+	return out, nil
+}
+
+// SetBlockingEnabled switches blocking on or off for the tenant. Off, block
+// requests (and setting BLOCKED) are refused; blocks in force stay, and
+// unblocking and opt-outs still work.
+func (m *Manager) SetBlockingEnabled(ctx context.Context, actor, tenant string, on bool) (Blocking, error) {
+	t, err := m.tenant(tenant)
+	if err != nil {
+		return Blocking{}, err
+	}
+	var out Blocking
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		err := tx.PutSetting(ctx, store.Setting{Scope: ingest.TenantScope(tenant), Key: ingest.SettingBlockingEnabled,
+			Value: strconv.FormatBool(on), UpdatedBy: actor, UpdatedAt: m.now()})
+		if err != nil {
+			return err
+		}
+		_, out, err = m.blockingIn(ctx, tx, t)
+		return err
+	})
+	if err != nil {
+		return Blocking{}, fmt.Errorf("set the blocking switch of tenant %s: %w", tenant, err)
+	}
+	m.logger(ctx).Info().Str("tenant", tenant).Str("by", actor).Bool("blocking_enabled", on).Msg("blocking switch changed")
+	return out, nil
+}
