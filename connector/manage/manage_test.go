@@ -767,3 +767,31 @@ func TestWebChatNativeBlockIsTheConnectorsOwn(t *testing.T) {
 		t.Fatalf("retry: %d %v", n, err)
 	}
 }
+
+// TestReplyRefusedBecauseTheUserBlockedTheBusinessIsRecorded: a send the
+// platform refuses because the user blocked the business (Twilio's 21610
+// after STOP) is recorded on the contact, and the next reply is refused
+// without calling the platform.
+func TestReplyRefusedBecauseTheUserBlockedTheBusinessIsRecorded(t *testing.T) {
+	f := newFixture(t)
+	convID, contactID := f.inbound("acme", "wa", "316009", "STOPALL")
+	f.wa.mu.Lock()
+	f.wa.sendErr = fmt.Errorf("twilio: error 21610: %w: %w", platform.ErrSendRejected, platform.ErrRecipientBlocked)
+	f.wa.mu.Unlock()
+	_, err := f.m.Reply(f.ctx, "alice", "acme", convID, "are you there?")
+	wantKind(t, err, manage.ErrUnreachable)
+	if c := f.contact(contactID); c.PlatformStatus != "blocked" || !c.UnreachableOnPlatform() {
+		t.Fatalf("contact after the refusal: status %q, want blocked", c.PlatformStatus)
+	}
+	f.wa.mu.Lock()
+	f.wa.sendErr = nil
+	f.wa.mu.Unlock()
+	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, "hello?")
+	wantKind(t, err, manage.ErrUnreachable)
+	if len(f.wa.sent) != 0 {
+		t.Errorf("the platform was called for a contact known to have blocked the business: %v", f.wa.sent)
+	}
+	if n := len(f.messages(convID)); n != 1 {
+		t.Errorf("%d messages, want only the inbound one", n)
+	}
+}

@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chatsync/sfconnector/config"
@@ -49,6 +50,9 @@ func (m *Manager) Reply(ctx context.Context, actor, tenant string, conversationI
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.NativeTimeout)
 	platformID, err := sender.Send(sctx, c.ExternalID, text)
 	cancel()
+	if errors.Is(err, platform.ErrRecipientBlocked) {
+		return store.Message{}, m.recipientBlocked(ctx, c, err)
+	}
 	if err != nil {
 		return store.Message{}, &Error{Kind: ErrPlatform, Cause: err,
 			Msg: fmt.Sprintf("the platform did not take the message: %v", err)}
@@ -109,4 +113,22 @@ func canSend(conv store.Conversation, c store.Contact, ch Channel) error {
 		return fail(ErrSendUnsupported, "channel %s (%s) can not send messages", conv.Channel, ch.Adapter.Platform())
 	}
 	return nil
+}
+
+// recipientBlocked records on the contact that the platform refused a send
+// because the user blocked the business (Twilio's 21610 after STOP, say),
+// so that later sends are refused at once, and returns the ErrUnreachable
+// the caller gets.
+func (m *Manager) recipientBlocked(ctx context.Context, c store.Contact, cause error) error {
+	now := m.now()
+	err := m.withTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		_, err := tx.SetContactPlatformStatus(ctx, c.ID, "blocked", now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record that contact %d blocked the business: %w", c.ID, err)
+	}
+	m.logger(ctx).Info().Str("tenant", c.Tenant).Int64("contact", c.ID).Msg("the platform says the contact blocked the business")
+	return &Error{Kind: ErrUnreachable, Cause: cause,
+		Msg: fmt.Sprintf("contact %d can not be reached: the platform refused the message because the user blocked the business (%v)", c.ID, cause)}
 }

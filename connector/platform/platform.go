@@ -26,6 +26,12 @@ var (
 	ErrHandshake = errors.New("verification handshake refused")
 	// ErrSendRejected: the platform refused a send or block permanently.
 	ErrSendRejected = errors.New("rejected by the platform")
+	// ErrRecipientBlocked: the platform refused a send because the user
+	// blocked the business, unsubscribed or opted out (Telegram's "bot was
+	// blocked by the user", Twilio's 21610, Viber's receiverNotSubscribed).
+	// Adapters wrap it together with ErrSendRejected; the connector records
+	// it on the contact and refuses further sends.
+	ErrRecipientBlocked = errors.New("the recipient blocked the business on the platform")
 )
 
 // Adapter is the interface every platform implements. An Adapter is built

@@ -32,7 +32,7 @@ var (
 	// Send therefore never returns it. It is defined, wrapping
 	// platform.ErrSendRejected, so that callers can test every adapter's
 	// error the same way.
-	ErrUserBlocked = fmt.Errorf("line: the user has blocked the channel: %w", platform.ErrSendRejected)
+	ErrUserBlocked = fmt.Errorf("line: the user has blocked the channel: %w: %w", platform.ErrSendRejected, platform.ErrRecipientBlocked)
 
 	// ErrAlreadyAccepted is returned by Send when LINE answers 409: an
 	// earlier request with the same retry key was accepted, so the message

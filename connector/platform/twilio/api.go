@@ -23,7 +23,7 @@ var (
 	// ErrUserBlocked is wrapped by Send when Twilio refuses the message with
 	// error 21610: the recipient opted out (replied STOP) and can not be
 	// messaged until they opt back in. It wraps platform.ErrSendRejected.
-	ErrUserBlocked = fmt.Errorf("twilio: the recipient opted out of messages from this sender (error %d): %w", CodeUnsubscribed, platform.ErrSendRejected)
+	ErrUserBlocked = fmt.Errorf("twilio: the recipient opted out of messages from this sender (error %d): %w: %w", CodeUnsubscribed, platform.ErrSendRejected, platform.ErrRecipientBlocked)
 )
 
 // IsTransient reports whether err is a failure worth retrying (it wraps

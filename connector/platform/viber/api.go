@@ -21,7 +21,7 @@ var (
 	// ErrUserBlocked is wrapped by a send refused because the user is not
 	// subscribed to the bot (status 6, receiverNotSubscribed: they
 	// unsubscribed, or never wrote). It wraps platform.ErrSendRejected.
-	ErrUserBlocked = fmt.Errorf("%w: the user is not subscribed to the bot", platform.ErrSendRejected)
+	ErrUserBlocked = fmt.Errorf("%w: %w: the user is not subscribed to the bot", platform.ErrSendRejected, platform.ErrRecipientBlocked)
 )
 
 // IsTransient reports whether err is a failure worth retrying (it wraps
