@@ -57,8 +57,8 @@ func TestWhatsAppAndWebChatReachSalesforce(t *testing.T) {
 		t.Fatalf("reaction: answer %+v, want 1 stored and pending", a)
 	}
 	status := whatsapp.StatusDelivery(phone, whatsapp.Status{ID: "wamid.OUTBOUND1", Recipient: ann, Status: "delivered", Time: ts.Add(3 * time.Second)})
-	if a := e.postWhatsApp("acme", "wa", status); a.Stored != 0 || a.Other != 1 {
-		t.Fatalf("status: answer %+v, want nothing stored and 1 other event", a)
+	if a := e.postWhatsApp("acme", "wa", status); a.Stored != 0 || a.Receipts != 1 || a.Other != 0 {
+		t.Fatalf("status: answer %+v, want nothing stored and 1 receipt", a)
 	}
 	if a := e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(phone, ann, "Ann", "wamid.ANN1", "hello there", ts)); a.Stored != 0 || a.Duplicates != 1 {
 		t.Fatalf("duplicate text: answer %+v, want nothing stored and 1 duplicate", a)
