@@ -90,6 +90,8 @@ type tenantSpec struct {
 	// out, which means the default ([AUTO_BOT]).
 	Excluded []string
 	Channels []channelSpec
+	// BlockingEnabled is the tenant's blocking_enabled; left out when nil.
+	BlockingEnabled *bool
 }
 
 // channelSpec describes one channel of a test configuration.
@@ -105,6 +107,10 @@ type channelSpec struct {
 	// during a test unless it asks for it; IdleClose is off when zero.
 	InactivityTimeout time.Duration
 	IdleClose         time.Duration
+	// GraphURL and AccessToken are the WhatsApp channel's graph_url and
+	// access_token (a Graph API stand-in); left out when empty.
+	GraphURL    string
+	AccessToken string
 }
 
 // phoneNumberID returns the channel's WhatsApp phone number id.
@@ -242,11 +248,18 @@ func (e *env) configMap() map[string]any {
 			}
 			switch cs.Platform {
 			case "whatsapp":
-				ch["whatsapp"] = map[string]any{
+				wa := map[string]any{
 					"phone_number_id": cs.phoneNumberID(),
 					"app_secret":      appSecret,
 					"verify_token":    verifyToken,
 				}
+				if cs.GraphURL != "" {
+					wa["graph_url"] = cs.GraphURL
+				}
+				if cs.AccessToken != "" {
+					wa["access_token"] = cs.AccessToken
+				}
+				ch["whatsapp"] = wa
 			case "webchat":
 				ch["webchat"] = map[string]any{"secret": webchatSecret}
 			default:
@@ -256,7 +269,11 @@ func (e *env) configMap() map[string]any {
 			}
 			chans = append(chans, ch)
 		}
-		tenants = append(tenants, map[string]any{"id": ts.ID, "salesforce": sf, "channels": chans})
+		tenant := map[string]any{"id": ts.ID, "salesforce": sf, "channels": chans}
+		if ts.BlockingEnabled != nil {
+			tenant["blocking_enabled"] = *ts.BlockingEnabled
+		}
+		tenants = append(tenants, tenant)
 	}
 	st := map[string]any{"driver": "sqlite", "dsn": e.dbPath}
 	if e.opts.PostgresDSN != "" {
@@ -277,7 +294,7 @@ func (e *env) configMap() map[string]any {
 			"request_timeout":   requestTimeout.String(),
 			"limit_backoff":     "1s",
 		},
-		"timers":  map[string]any{"expiry": "@every 1s", "retry": "@every 1s", "rescue": "@every 1s"},
+		"timers":  map[string]any{"expiry": "@every 1s", "retry": "@every 1s", "rescue": "@every 1s", "native_blocks": "@every 1s"},
 		"log":     map[string]any{"level": "debug", "format": "json"},
 		"api":     map[string]any{"operator_token": operatorToken},
 		"tenants": tenants,
@@ -501,6 +518,7 @@ type ingestAnswer struct {
 	Pending    int `json:"pending"`
 	Excluded   int `json:"excluded"`
 	Duplicates int `json:"duplicates"`
+	Receipts   int `json:"receipts"`
 	Other      int `json:"other"`
 }
 
