@@ -16,24 +16,9 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// maxLimit caps the page size of ListConversations and ListContacts.
-const maxLimit = 1000
-
-// pageSize returns the page size for a filter's Limit: the default for 0
-// (or less), at most maxLimit.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
 // SetNativeBlock records where the platform's block of the contact stands.
 func (x *tx) SetNativeBlock(ctx context.Context, contactID int64, nb store.NativeBlock) error {
-	if err := checkNativeBlock(nb); err != nil {
+	if err := store.CheckNativeBlock(nb); err != nil {
 		return fmt.Errorf("set contact %d native block: %w", contactID, err)
 	}
 	tag, err := x.t.Exec(ctx, `
@@ -45,25 +30,6 @@ func (x *tx) SetNativeBlock(ctx context.Context, contactID int64, nb store.Nativ
 		return fmt.Errorf("set contact %d native block: %w", contactID, err)
 	}
 	return mustAffect(tag, fmt.Sprintf("set native block of contact %d", contactID))
-}
-
-// checkNativeBlock refuses a native block whose Want or Status is not one
-// the store knows.
-func checkNativeBlock(nb store.NativeBlock) error {
-	switch nb.Want {
-	case "", "block", "unblock":
-	default:
-		return fmt.Errorf("want %q is not block, unblock or empty", nb.Want)
-	}
-	switch nb.Status {
-	case store.NativeNone, store.NativeApplied, store.NativePending, store.NativeFailed, store.NativeUnsupported:
-	default:
-		return fmt.Errorf("status %q is not a native block status", nb.Status)
-	}
-	if nb.Attempts < 0 {
-		return fmt.Errorf("attempts %d is negative", nb.Attempts)
-	}
-	return nil
 }
 
 // GetContact returns one contact, without its tags, and locks its row
@@ -132,29 +98,12 @@ func (x *tx) DeleteConversations(ctx context.Context, ids []int64) (int, error) 
 	return int(tag.RowsAffected()), nil
 }
 
-// normTags checks and deduplicates tags, sorted.
-func normTags(tags []string) ([]string, error) {
-	out := make([]string, 0, len(tags))
-	seen := make(map[string]bool, len(tags))
-	for _, t := range tags {
-		if strings.TrimSpace(t) == "" {
-			return nil, errors.New("a tag is empty")
-		}
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // SetTags replaces the contact's tags. A tag that is empty (or blank) is
 // an error, and so is an unknown contact (ErrNotFound). The contact's row
 // is locked first: two transactions setting its tags run one after the
 // other.
 func (x *tx) SetTags(ctx context.Context, contactID int64, tags []string) error {
-	norm, err := normTags(tags)
+	norm, err := store.NormalizeTags(tags)
 	if err != nil {
 		return fmt.Errorf("set tags of contact %d: %w", contactID, err)
 	}
@@ -312,7 +261,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	if !f.UpdatedSince.IsZero() {
 		w.add("c.updated_at >= ", ts(f.UpdatedSince))
 	}
-	limit := w.param(pageSize(f.Limit))
+	limit := w.param(store.PageSize(f.Limit, defaultLimit))
 	cs, err := listConversations(ctx, s.pool, conversationSelect+`WHERE `+w.String()+`
 		ORDER BY c.id LIMIT `+limit, w.args...)
 	if err != nil {
@@ -409,7 +358,7 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 	if f.Tag != "" {
 		w.cond("id IN (SELECT contact_id FROM contact_tags WHERE tenant = " + tenant + " AND tag = " + w.param(f.Tag) + ")")
 	}
-	limit := w.param(pageSize(f.Limit))
+	limit := w.param(store.PageSize(f.Limit, defaultLimit))
 	rows, err := s.pool.Query(ctx, `SELECT `+contactWithTags+` FROM contacts
 		WHERE `+w.String()+` ORDER BY id LIMIT `+limit, w.args...)
 	if err != nil {
@@ -518,38 +467,10 @@ func scanToken(row pgx.Row) (store.APIToken, error) {
 	return t, err
 }
 
-// checkToken refuses a token the store would not keep: a new token needs
-// a name, a hash, a creation time and a role that fits its tenant (the
-// operator's role exactly when it has no tenant), and is not revoked.
-func checkToken(t store.APIToken) error {
-	if t.Name == "" || t.Hash == "" {
-		return errors.New("the name and hash are required")
-	}
-	if t.CreatedAt.IsZero() {
-		return errors.New("CreatedAt is required")
-	}
-	if !t.RevokedAt.IsZero() {
-		return errors.New("a new token can not be revoked")
-	}
-	switch t.Role {
-	case store.RoleAgent, store.RoleAdmin:
-		if t.Tenant == "" {
-			return fmt.Errorf("a token of role %s needs a tenant", t.Role)
-		}
-	case store.RoleOperator:
-		if t.Tenant != "" {
-			return fmt.Errorf("an operator token has no tenant (got %q)", t.Tenant)
-		}
-	default:
-		return fmt.Errorf("role %q is not agent, admin or operator", t.Role)
-	}
-	return nil
-}
-
 // CreateToken stores a new, valid token. A name taken by a valid token of
 // the same tenant, or a hash stored already, is ErrConflict.
 func (s *Store) CreateToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
-	if err := checkToken(t); err != nil {
+	if err := store.CheckNewToken(t); err != nil {
 		return store.APIToken{}, fmt.Errorf("create token %q: %w", t.Name, err)
 	}
 	out, err := scanToken(s.pool.QueryRow(ctx, `

@@ -13,24 +13,9 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// maxLimit caps the page size of ListConversations and ListContacts.
-const maxLimit = 1000
-
-// pageSize returns the page size for a filter's Limit: the default for 0
-// (or less), at most maxLimit.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
 // SetNativeBlock records where the platform's block of the contact stands.
 func (x *tx) SetNativeBlock(ctx context.Context, contactID int64, nb store.NativeBlock) error {
-	if err := checkNativeBlock(nb); err != nil {
+	if err := store.CheckNativeBlock(nb); err != nil {
 		return fmt.Errorf("set contact %d native block: %w", contactID, err)
 	}
 	res, err := x.t.ExecContext(ctx, `
@@ -42,25 +27,6 @@ func (x *tx) SetNativeBlock(ctx context.Context, contactID int64, nb store.Nativ
 		return fmt.Errorf("set contact %d native block: %w", contactID, err)
 	}
 	return mustAffect(res, fmt.Sprintf("set native block of contact %d", contactID))
-}
-
-// checkNativeBlock refuses a native block whose Want or Status is not one
-// the store knows.
-func checkNativeBlock(nb store.NativeBlock) error {
-	switch nb.Want {
-	case "", "block", "unblock":
-	default:
-		return fmt.Errorf("want %q is not block, unblock or empty", nb.Want)
-	}
-	switch nb.Status {
-	case store.NativeNone, store.NativeApplied, store.NativePending, store.NativeFailed, store.NativeUnsupported:
-	default:
-		return fmt.Errorf("status %q is not a native block status", nb.Status)
-	}
-	if nb.Attempts < 0 {
-		return fmt.Errorf("attempts %d is negative", nb.Attempts)
-	}
-	return nil
 }
 
 // getContact reads one contact, without its tags.
@@ -137,27 +103,10 @@ func (x *tx) DeleteConversations(ctx context.Context, ids []int64) (int, error) 
 	return int(n), nil
 }
 
-// normTags checks and deduplicates tags, sorted.
-func normTags(tags []string) ([]string, error) {
-	out := make([]string, 0, len(tags))
-	seen := make(map[string]bool, len(tags))
-	for _, t := range tags {
-		if strings.TrimSpace(t) == "" {
-			return nil, errors.New("a tag is empty")
-		}
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // SetTags replaces the contact's tags. A tag that is empty (or blank) is
 // an error, and so is an unknown contact (ErrNotFound).
 func (x *tx) SetTags(ctx context.Context, contactID int64, tags []string) error {
-	norm, err := normTags(tags)
+	norm, err := store.NormalizeTags(tags)
 	if err != nil {
 		return fmt.Errorf("set tags of contact %d: %w", contactID, err)
 	}
@@ -315,7 +264,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 		where = append(where, "c.updated_at >= ?")
 		args = append(args, micros(f.UpdatedSince))
 	}
-	args = append(args, pageSize(f.Limit))
+	args = append(args, store.PageSize(f.Limit, defaultLimit))
 	cs, err := listConversations(ctx, s.r, conversationSelect+`WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY c.id LIMIT ?`, args...)
 	if err != nil {
@@ -422,7 +371,7 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 		where = append(where, "id IN (SELECT contact_id FROM contact_tags WHERE tenant = ? AND tag = ?)")
 		args = append(args, f.Tenant, f.Tag)
 	}
-	args = append(args, pageSize(f.Limit))
+	args = append(args, store.PageSize(f.Limit, defaultLimit))
 
 	t, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -516,38 +465,10 @@ func scanToken(sc scanner) (store.APIToken, error) {
 	return t, err
 }
 
-// checkToken refuses a token the store would not keep: a new token needs
-// a name, a hash, a creation time and a role that fits its tenant (the
-// operator's role exactly when it has no tenant), and is not revoked.
-func checkToken(t store.APIToken) error {
-	if t.Name == "" || t.Hash == "" {
-		return errors.New("the name and hash are required")
-	}
-	if t.CreatedAt.IsZero() {
-		return errors.New("CreatedAt is required")
-	}
-	if !t.RevokedAt.IsZero() {
-		return errors.New("a new token can not be revoked")
-	}
-	switch t.Role {
-	case store.RoleAgent, store.RoleAdmin:
-		if t.Tenant == "" {
-			return fmt.Errorf("a token of role %s needs a tenant", t.Role)
-		}
-	case store.RoleOperator:
-		if t.Tenant != "" {
-			return fmt.Errorf("an operator token has no tenant (got %q)", t.Tenant)
-		}
-	default:
-		return fmt.Errorf("role %q is not agent, admin or operator", t.Role)
-	}
-	return nil
-}
-
 // CreateToken stores a new, valid token. A name taken by a valid token of
 // the same tenant, or a hash stored already, is ErrConflict.
 func (s *Store) CreateToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
-	if err := checkToken(t); err != nil {
+	if err := store.CheckNewToken(t); err != nil {
 		return store.APIToken{}, fmt.Errorf("create token %q: %w", t.Name, err)
 	}
 	var out store.APIToken
