@@ -77,19 +77,7 @@ func (c *Client) UpsertCollection(ctx context.Context, object, externalIDField s
 	if len(records) > MaxCollectionRecords {
 		return nil, fmt.Errorf("sfclient: %d records (at most %d per call): %w", len(records), MaxCollectionRecords, ErrTooManyRecords)
 	}
-	req := struct {
-		AllOrNone bool             `json:"allOrNone"`
-		Records   []map[string]any `json:"records"`
-	}{Records: make([]map[string]any, len(records))}
-	for i, r := range records {
-		m := make(map[string]any, len(r)+1)
-		for k, v := range r {
-			m[k] = v
-		}
-		m["attributes"] = map[string]string{"type": object}
-		req.Records[i] = m
-	}
-	body, err := json.Marshal(req)
+	body, err := json.Marshal(collectionBody(object, records))
 	if err != nil {
 		return nil, fmt.Errorf("sfclient: encode %s records: %w", object, err)
 	}

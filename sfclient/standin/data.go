@@ -2,6 +2,7 @@ package standin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +52,9 @@ type Stats struct {
 	// CollectionRecords counts the records sent in collections.
 	SingleUpserts     int `json:"singleUpserts"`
 	CollectionUpserts int `json:"collectionUpserts"`
+	// CompositeCalls counts Composite requests (each one API call; the
+	// collections inside them count in CollectionUpserts too).
+	CompositeCalls    int `json:"compositeCalls"`
 	CollectionRecords int `json:"collectionRecords"`
 	// LimitsCalls counts GET .../limits.
 	LimitsCalls int `json:"limitsCalls"`
@@ -134,18 +138,16 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
+	// The latency is spent half before the call is processed and half
+	// after: records become visible in the middle of the call, as a real
+	// org's records do while its answer is still on its way.
 	s.mu.Lock()
 	delay := s.latency
 	s.mu.Unlock()
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !sleepCtx(r.Context(), delay/2) {
+		return
 	}
+	defer sleepCtx(r.Context(), delay-delay/2)
 
 	if f, ok := s.takeFault(); ok {
 		s.mu.Lock()
@@ -199,6 +201,11 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.handleUpsert(w, r, major, rest[1], rest[2], rest[3])
+	case len(rest) == 1 && rest[0] == "composite":
+		if !allowMethod(w, r, http.MethodPost) {
+			return
+		}
+		s.handleComposite(w, r, segs[0])
 	case len(rest) == 4 && rest[0] == "composite" && rest[1] == "sobjects":
 		if !allowMethod(w, r, http.MethodPatch) {
 			return
@@ -206,6 +213,21 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		s.handleCollection(w, r, rest[2], rest[3])
 	default:
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// sleepCtx waits d, or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -280,23 +302,46 @@ type upsertResult struct {
 // resolveObjectAndField finds the object and external id field named in a
 // URL, writing Salesforce's error when they do not exist.
 func (s *Server) resolveObjectAndField(w http.ResponseWriter, object, field string) (*objectSchema, bool) {
-	o := s.schema[strings.ToLower(object)]
-	if o == nil {
-		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
-		return nil, false
-	}
-	canon, known := o.fields[strings.ToLower(field)]
-	if !known {
-		writeErrors(w, http.StatusNotFound, "NOT_FOUND",
-			"Provided external ID field does not exist or is not accessible: "+field)
-		return nil, false
-	}
-	if canon != o.externalID {
-		writeErrors(w, http.StatusBadRequest, "INVALID_FIELD",
-			fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", canon, o.name))
+	o, e := s.lookupObjectAndField(object, field)
+	if e != nil {
+		e.write(w)
 		return nil, false
 	}
 	return o, true
+}
+
+// lookupObjectAndField finds the object and external id field named in a
+// URL, or the error Salesforce answers when they do not exist.
+func (s *Server) lookupObjectAndField(object, field string) (*objectSchema, *apiError) {
+	o := s.schema[strings.ToLower(object)]
+	if o == nil {
+		return nil, &apiError{http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist"}
+	}
+	canon, known := o.fields[strings.ToLower(field)]
+	if !known {
+		return nil, &apiError{http.StatusNotFound, "NOT_FOUND",
+			"Provided external ID field does not exist or is not accessible: " + field}
+	}
+	if canon != o.externalID {
+		return nil, &apiError{http.StatusBadRequest, "INVALID_FIELD",
+			fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", canon, o.name)}
+	}
+	return o, nil
+}
+
+// apiError is a whole-call (or whole-subrequest) error: an HTTP status and
+// Salesforce's one-element error array.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) write(w http.ResponseWriter) { writeErrors(w, e.status, e.code, e.message) }
+
+// body is the JSON error array.
+func (e *apiError) body() []fieldError {
+	return []fieldError{{Message: e.message, ErrorCode: e.code, Fields: []string{}}}
 }
 
 // decodeBody reads a JSON body (already bounded by handleData) into v,
@@ -353,64 +398,88 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, major int,
 	}
 }
 
+// collectionRequest is the body of an sObject Collections upsert.
+type collectionRequest struct {
+	AllOrNone bool             `json:"allOrNone"`
+	Records   []map[string]any `json:"records"`
+}
+
 // handleCollection is PATCH .../composite/sobjects/{object}/{field}.
 func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, object, field string) {
-	o, ok := s.resolveObjectAndField(w, object, field)
-	if !ok {
-		return
-	}
-	var req struct {
-		AllOrNone bool             `json:"allOrNone"`
-		Records   []map[string]any `json:"records"`
-	}
+	var req collectionRequest
 	if err := decodeBody(r, &req); err != nil {
+		if _, e := s.lookupObjectAndField(object, field); e != nil {
+			e.write(w)
+			return
+		}
 		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not a valid sObject Collections request")
 		return
 	}
-	if len(req.Records) > MaxCollectionRecords {
-		writeErrors(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
-			fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", MaxCollectionRecords))
+	o, e := s.checkCollection(object, field, req)
+	if e != nil {
+		e.write(w)
 		return
+	}
+	s.mu.Lock()
+	var journal []func()
+	results, failed := s.upsertCollectionLocked(o, req.Records, &journal)
+	if req.AllOrNone && failed {
+		rollBack(journal, results)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, results)
+}
+
+// checkCollection checks an sObject Collections upsert of object by field
+// before anything is written: the object and field, the record limit and
+// every record's type.
+func (s *Server) checkCollection(object, field string, req collectionRequest) (*objectSchema, *apiError) {
+	o, e := s.lookupObjectAndField(object, field)
+	if e != nil {
+		return nil, e
+	}
+	if len(req.Records) > MaxCollectionRecords {
+		return nil, &apiError{http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+			fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", MaxCollectionRecords)}
 	}
 	for _, rec := range req.Records {
 		typ := recordType(rec)
 		if typ == "" {
-			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE",
-				"When using the sObject Collections API, each record must specify its type in attributes")
-			return
+			return nil, &apiError{http.StatusBadRequest, "INVALID_TYPE",
+				"When using the sObject Collections API, each record must specify its type in attributes"}
 		}
 		ro := s.schema[strings.ToLower(typ)]
 		if ro == nil {
-			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ))
-			return
+			return nil, &apiError{http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ)}
 		}
 		if ro != o {
-			writeErrors(w, http.StatusBadRequest, "INVALID_TYPE",
-				fmt.Sprintf("sObject type '%s' does not match the request's object %s", typ, o.name))
-			return
+			return nil, &apiError{http.StatusBadRequest, "INVALID_TYPE",
+				fmt.Sprintf("sObject type '%s' does not match the request's object %s", typ, o.name)}
 		}
 	}
+	return o, nil
+}
 
+// upsertCollectionLocked upserts records of o in order, one result each,
+// appending undo steps to journal; failed reports whether a record failed.
+// The caller holds s.mu.
+func (s *Server) upsertCollectionLocked(o *objectSchema, records []map[string]any, journal *[]func()) (results []upsertResult, failed bool) {
 	// The same external id twice in one call fails every occurrence.
 	seen := map[string]int{}
-	for _, rec := range req.Records {
+	for _, rec := range records {
 		if k, ok := extKey(o, rec); ok {
 			seen[k]++
 		}
 	}
-
-	s.mu.Lock()
 	s.stats.CollectionUpserts++
-	s.stats.CollectionRecords += len(req.Records)
-	results := make([]upsertResult, len(req.Records))
-	var journal []func()
-	failed := false
-	for i, rec := range req.Records {
+	s.stats.CollectionRecords += len(records)
+	results = make([]upsertResult, len(records))
+	for i, rec := range records {
 		var out outcome
 		if k, ok := extKey(o, rec); ok && seen[k] > 1 {
 			out.err = &recErr{code: "DUPLICATE_VALUE", message: "Duplicate external id specified: " + k, fields: []string{o.externalID}}
 		} else {
-			out = s.upsertLocked(o, rec, &journal)
+			out = s.upsertLocked(o, rec, journal)
 		}
 		s.countOutcome(out)
 		if out.err != nil {
@@ -425,22 +494,25 @@ func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, object
 		created := out.created
 		results[i] = upsertResult{ID: out.id, Success: true, Errors: []collectionError{}, Created: &created}
 	}
-	if req.AllOrNone && failed {
-		for j := len(journal) - 1; j >= 0; j-- {
-			journal[j]()
-		}
-		for i := range results {
-			if results[i].Success {
-				results[i] = upsertResult{Errors: []collectionError{{
-					StatusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-					Message:    "Record rolled back because not all records were valid and the request was using AllOrNone header",
-					Fields:     []string{},
-				}}}
-			}
+	return results, failed
+}
+
+// rollBack undoes journal, newest first, and turns the successes of
+// results into ALL_OR_NONE_OPERATION_ROLLED_BACK failures. The caller holds
+// s.mu.
+func rollBack(journal []func(), results []upsertResult) {
+	for j := len(journal) - 1; j >= 0; j-- {
+		journal[j]()
+	}
+	for i := range results {
+		if results[i].Success {
+			results[i] = upsertResult{Errors: []collectionError{{
+				StatusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+				Message:    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+				Fields:     []string{},
+			}}}
 		}
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, results)
 }
 
 // recordType returns attributes.type of a collection record.

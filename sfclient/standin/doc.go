@@ -26,6 +26,18 @@
 //     Collections upsert of at most 200 records, processed in array order,
 //     answered with one UpsertResult per record in the same order;
 //     allOrNone true rolls every record back when one fails.
+//   - POST /services/data/vXX.X/composite: a Composite request of at most
+//     25 subrequests, at most 5 of them sObject Collections (or queries),
+//     executed in order and counted as ONE call toward the API limit. Its
+//     subrequests may be sObject Collections upserts and single-record
+//     upserts; each answers in compositeResponse with its httpStatusCode,
+//     referenceId and body (the per-record results, or Salesforce's error
+//     array for a subrequest that failed as a whole). With allOrNone false
+//     a failed subrequest leaves the others as they are; with allOrNone true
+//     the first failure (an error status, or a collection with a failed
+//     record) rolls back everything the request wrote and every other
+//     subrequest answers 400 PROCESSING_HALTED. Over the limits, a missing
+//     or repeated referenceId, or a malformed body: 400 and nothing runs.
 //   - GET /services/data/vXX.X/limits: DailyApiRequests only.
 //
 // Every /services/data call needs a Bearer token from the token endpoint;
@@ -73,7 +85,8 @@
 // FailNext and FailAll make /services/data calls fail with a chosen status
 // (503 with a SERVER_UNAVAILABLE body by default, 500 UNKNOWN_EXCEPTION, any
 // other status, or an HTML page instead of JSON); SetLatency delays every
-// call; ExpireTokens invalidates every token issued so far; AddRejectRule
+// call (half before the call is processed and half after, so that records
+// become visible in the middle of the call); ExpireTokens invalidates every token issued so far; AddRejectRule
 // makes records whose field contains a marker fail with a chosen status code
 // and message until RemoveRejectRule; SetUsage sets the API usage counter;
 // Reset clears records, counters, faults, rules and latency (issued tokens
@@ -85,7 +98,9 @@
 // # How it differs from Salesforce
 //
 // It does not model: SOQL queries, record retrieval, deletes and every
-// other REST resource; the composite, batch, tree and Bulk APIs; triggers,
+// other REST resource; Composite subrequests other than upserts, references
+// between subrequests (@{ref.id}), collateSubrequests and the exact wording
+// of the Composite limit errors; the batch, tree, graph and Bulk APIs; triggers,
 // flows, validation rules, duplicate rules, sharing and field-level
 // security; field types (values are only checked loosely: a plain field
 // takes a JSON scalar, a string may have a maximum length; numbers, dates,

@@ -1,0 +1,132 @@
+package standin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+const compositePath = "/services/data/v62.0/composite"
+
+// sub is one subrequest of a Composite request body.
+func sub(ref, method, url string, body any) map[string]any {
+	return map[string]any{"referenceId": ref, "method": method, "url": url, "body": body}
+}
+
+type compositeAnswer struct {
+	CompositeResponse []struct {
+		Body           json.RawMessage `json:"body"`
+		HTTPStatusCode int             `json:"httpStatusCode"`
+		ReferenceID    string          `json:"referenceId"`
+	} `json:"compositeResponse"`
+}
+
+func TestCompositeRunsInOrderAsOneCall(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.token()
+	r := f.do(http.MethodPost, compositePath, map[string]any{"allOrNone": false, "compositeRequest": []any{
+		sub("conv", http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
+			map[string]any{"Conversation_Key__c": "c1", "State__c": "OPEN"})),
+		sub("msgs", http.MethodPatch, msgPath, collection("Chat_Message__c", false,
+			map[string]any{"Message_Key__c": "m1", "Chat_Conversation__r": map[string]any{"Conversation_Key__c": "c1"}},
+			map[string]any{"Message_Key__c": "m2", "Chat_Conversation__r": map[string]any{"Conversation_Key__c": "nope"}})),
+		sub("bad", http.MethodPatch, "/services/data/v62.0/composite/sobjects/Nope__c/Key__c", collection("Nope__c", false)),
+		sub("one", http.MethodPatch, "/services/data/v62.0/sobjects/Chat_Conversation__c/Conversation_Key__c/c2", map[string]any{"State__c": "CLOSED"}),
+	}})
+	if r.status != http.StatusOK {
+		t.Fatalf("HTTP %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("Sforce-Limit-Info"); got != "api-usage=1/15000" {
+		t.Errorf("Sforce-Limit-Info = %q: a Composite request is one call", got)
+	}
+	var a compositeAnswer
+	r.decode(t, &a)
+	if len(a.CompositeResponse) != 4 {
+		t.Fatalf("%d subresponses: %s", len(a.CompositeResponse), r.body)
+	}
+	wantStatus := []int{200, 200, 404, 201}
+	for i, sr := range a.CompositeResponse {
+		if sr.HTTPStatusCode != wantStatus[i] || sr.ReferenceID == "" {
+			t.Errorf("subresponse %d: %d %s, want %d", i, sr.HTTPStatusCode, sr.ReferenceID, wantStatus[i])
+		}
+	}
+	var msgs []rawResult
+	if err := json.Unmarshal(a.CompositeResponse[1].Body, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || !msgs[0].boolean("success") || msgs[1].boolean("success") || msgs[1].errors(t)[0]["statusCode"] != "INVALID_FIELD" {
+		t.Errorf("message results = %s", a.CompositeResponse[1].Body)
+	}
+	var bad []map[string]any
+	if err := json.Unmarshal(a.CompositeResponse[2].Body, &bad); err != nil || len(bad) != 1 || bad[0]["errorCode"] != "NOT_FOUND" {
+		t.Errorf("failed subrequest body = %s", a.CompositeResponse[2].Body)
+	}
+	if n := len(f.s.Records("Chat_Conversation__c")); n != 2 {
+		t.Errorf("%d conversation records, want 2", n)
+	}
+	if st := f.s.Stats(); st.APICalls != 1 || st.CompositeCalls != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestCompositeAllOrNoneRollsBackEverything(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.token()
+	r := f.do(http.MethodPost, compositePath, map[string]any{"allOrNone": true, "compositeRequest": []any{
+		sub("conv", http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
+			map[string]any{"Conversation_Key__c": "c1", "State__c": "OPEN"})),
+		sub("bad", http.MethodPatch, msgPath, collection("Chat_Message__c", false,
+			map[string]any{"Message_Key__c": "m1", "Nope__c": "x"})),
+		sub("after", http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
+			map[string]any{"Conversation_Key__c": "c2"})),
+	}})
+	var a compositeAnswer
+	r.decode(t, &a)
+	if r.status != http.StatusOK || len(a.CompositeResponse) != 3 {
+		t.Fatalf("HTTP %d %s", r.status, r.body)
+	}
+	for _, i := range []int{0, 2} {
+		var errs []map[string]any
+		_ = json.Unmarshal(a.CompositeResponse[i].Body, &errs)
+		if a.CompositeResponse[i].HTTPStatusCode != 400 || len(errs) != 1 || errs[0]["errorCode"] != "PROCESSING_HALTED" {
+			t.Errorf("subresponse %d = %d %s, want PROCESSING_HALTED", i, a.CompositeResponse[i].HTTPStatusCode, a.CompositeResponse[i].Body)
+		}
+	}
+	if n := len(f.s.Records("Chat_Conversation__c")); n != 0 {
+		t.Errorf("%d conversation records after the rollback", n)
+	}
+}
+
+func TestCompositeLimits(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.token()
+	var subs, colls []any
+	for i := range MaxCompositeSubrequests + 1 {
+		subs = append(subs, sub(fmt.Sprint("r", i), http.MethodPatch,
+			fmt.Sprintf("/services/data/v62.0/sobjects/Chat_Conversation__c/Conversation_Key__c/c%d", i), map[string]any{}))
+	}
+	for i := range MaxCompositeCollections + 1 {
+		colls = append(colls, sub(fmt.Sprint("r", i), http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
+			map[string]any{"Conversation_Key__c": fmt.Sprint("c", i)})))
+	}
+	dup := []any{sub("x", http.MethodPatch, convPath, collection("Chat_Conversation__c", false)),
+		sub("x", http.MethodPatch, convPath, collection("Chat_Conversation__c", false))}
+	for name, body := range map[string]any{
+		"26 subrequests": map[string]any{"compositeRequest": subs},
+		"6 collections":  map[string]any{"compositeRequest": colls},
+		"duplicate ref":  map[string]any{"compositeRequest": dup},
+		"malformed":      "{",
+		"no subrequests": map[string]any{},
+	} {
+		r := f.do(http.MethodPost, compositePath, body)
+		var errs []map[string]any
+		r.decode(t, &errs)
+		if r.status != http.StatusBadRequest || len(errs) != 1 || errs[0]["message"] == "" {
+			t.Errorf("%s: HTTP %d %s", name, r.status, r.body)
+		}
+	}
+	if n := len(f.s.Records("Chat_Conversation__c")); n != 0 {
+		t.Errorf("%d records written by refused requests", n)
+	}
+}
