@@ -212,6 +212,11 @@ type Conversation struct {
 	SyncedVersion int64
 	// NotBefore holds the conversation's outbox back until then (backoff).
 	NotBefore time.Time
+	// SyncedHash fingerprints the conversation record as last written to
+	// Salesforce (the dispatcher's choice of hash over the mapped fields);
+	// empty when nothing was recorded. The dispatcher skips the record's
+	// upsert while the record it would write has the same fingerprint.
+	SyncedHash string
 }
 
 // InSalesforce reports whether the conversation's record exists in Salesforce.
@@ -363,6 +368,12 @@ type ClaimParams struct {
 	MaxConversations int
 	// MaxMessages is the most pending messages returned per conversation.
 	MaxMessages int
+	// MaxRecords, when positive, bounds the records the claim brings: a
+	// conversation counts its pending messages returned, plus one when its
+	// record may need writing (no record yet, a state change to mirror, or
+	// no SyncedHash). Conversations are taken oldest work first until the
+	// next one would pass MaxRecords; the first one is always taken.
+	MaxRecords int
 	// SkipTenants are tenants whose conversations are not claimed now
 	// (their org is backing off).
 	SkipTenants []string
@@ -385,6 +396,16 @@ type Work struct {
 	Messages     []Message
 }
 
+// ClaimRecords is how many records a claimed conversation counts toward
+// ClaimParams.MaxRecords: its messages, and one for its own record unless
+// that is known to be written already and up to date.
+func ClaimRecords(c Conversation, messages int) int {
+	if c.SyncedVersion == 0 || c.SyncedVersion < c.Version || c.SyncedHash == "" {
+		return messages + 1
+	}
+	return messages
+}
+
 // Outcome of pushing one message.
 type Outcome struct {
 	MessageID int64
@@ -404,6 +425,33 @@ type Settlement struct {
 	// RetryAt, when set, holds the conversation's outbox back until then.
 	// When zero the conversation is ready at once.
 	RetryAt time.Time
+	// SyncedHash, when not empty, records the fingerprint of the
+	// conversation record just written (see Conversation.SyncedHash).
+	SyncedHash string
+	// ForgetRecord clears the stored SyncedHash, so that the record is
+	// written again with the next push (Salesforce lost it, say). It wins
+	// over SyncedHash.
+	ForgetRecord bool
+}
+
+// SettleItem is one claim to end in SettleBatch.
+type SettleItem struct {
+	Lease      Lease
+	Settlement Settlement
+}
+
+// Batcher runs several units of work in one transaction, each with its own
+// outcome: a unit that fails is rolled back alone (a savepoint) and never
+// fails or reorders its neighbours. Concurrent webhook deliveries share
+// one commit, and so one fsync, this way (group commit).
+type Batcher interface {
+	// WithTxBatch runs each fn in order in one transaction, each inside a
+	// savepoint of its own: a fn that returns an error has its changes
+	// rolled back and its error reported at its index; the others commit
+	// together. The second result is the transaction's own error (begin or
+	// commit): then nothing of any fn is stored, whatever the first result
+	// says.
+	WithTxBatch(ctx context.Context, fns []func(Tx) error) ([]error, error)
 }
 
 // DeadFilter selects dead messages.
@@ -474,6 +522,8 @@ type Store interface {
 	// WithTx runs fn in one transaction, committing when fn returns nil
 	// and rolling back otherwise. The error of fn is returned as is.
 	WithTx(ctx context.Context, fn func(Tx) error) error
+	// Batcher runs several units of work in one transaction.
+	Batcher
 
 	// Claim leases conversations whose outbox is ready (a pending message
 	// and NotBefore reached, or a Salesforce record behind its Version) and
@@ -484,6 +534,17 @@ type Store interface {
 	// their error; dead ones their error. It returns ErrLeaseLost, changing
 	// nothing, when the lease's token no longer holds the conversation.
 	Settle(ctx context.Context, l Lease, s Settlement) error
+	// SettleBatch ends several claims in one transaction, each as Settle
+	// would, with one error per item (nil, ErrLeaseLost, or why the item
+	// was refused): an item that fails changes nothing and never fails its
+	// neighbours. The second result is the transaction's own error: then
+	// nothing is settled.
+	SettleBatch(ctx context.Context, items []SettleItem) ([]error, error)
+	// RenewLeases extends the leases still held by their tokens to
+	// now+ttl (a heartbeat of a worker whose calls are in flight) and
+	// returns the conversation ids of those no longer held (expired and
+	// taken by another worker, or settled, or deleted).
+	RenewLeases(ctx context.Context, leases []Lease, now time.Time, ttl time.Duration) (lost []int64, err error)
 	// RescueLeases clears leases that expired before now and returns how many.
 	RescueLeases(ctx context.Context, now time.Time) (int, error)
 	// NextWake returns the earliest NotBefore in the future among

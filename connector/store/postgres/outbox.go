@@ -132,13 +132,32 @@ func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, e
 		if len(picked) == 0 {
 			return nil
 		}
-		tokens := make([]string, len(picked))
+		// The picked rows are locked: read them and their messages, then
+		// lease the ones within MaxRecords.
+		convs, err := conversationsByID(ctx, t, picked)
+		if err != nil {
+			return err
+		}
+		msgs, err := pendingMessages(ctx, t, picked, maxMsg)
+		if err != nil {
+			return err
+		}
+		var taken []int64
+		records := 0
+		for _, id := range picked {
+			n := store.ClaimRecords(convs[id], len(msgs[id]))
+			if p.MaxRecords > 0 && len(taken) > 0 && records+n > p.MaxRecords {
+				break
+			}
+			taken, records = append(taken, id), records+n
+		}
+		tokens := make([]string, len(taken))
 		for i := range tokens {
 			if tokens[i], err = newToken(); err != nil {
 				return err
 			}
 		}
-		rows, err = t.Query(ctx, leaseQuery, picked, tokens, p.Owner, expires)
+		rows, err = t.Query(ctx, leaseQuery, taken, tokens, p.Owner, expires)
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
@@ -146,26 +165,8 @@ func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, e
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
-		leased := map[int64]bool{}
-		for _, id := range leasedIDs {
-			leased[id] = true
-		}
-		ids := []int64{}
-		for _, id := range picked {
-			if leased[id] {
-				ids = append(ids, id)
-			}
-		}
-		convs, err := conversationsByID(ctx, t, ids)
-		if err != nil {
-			return err
-		}
-		msgs, err := pendingMessages(ctx, t, ids, maxMsg)
-		if err != nil {
-			return err
-		}
-		for i, id := range picked {
-			if !leased[id] {
+		for i, id := range taken {
+			if !slices.Contains(leasedIDs, id) {
 				continue
 			}
 			out = append(out, store.Work{
@@ -228,13 +229,15 @@ func pendingMessages(ctx context.Context, q querier, ids []int64, limit int) (ma
 }
 
 // releaseQuery ends the lease $2 on conversation $1, recording its
-// SyncedVersion $3 (never lower than the stored one) and its hold $4. It
+// SyncedVersion $3 (never lower than the stored one), its hold $4 and its
+// SyncedHash ($5 forgets it, else a non-empty $6 replaces it). It
 // changes nothing (and returns no row) when the token does not hold the
 // conversation any more. The row lock it takes keeps any claim off the
 // conversation until the settlement commits.
 const releaseQuery = `
 	UPDATE conversations SET
 		synced_version   = GREATEST(synced_version, $3),
+		synced_hash      = CASE WHEN $5 THEN '' WHEN $6 <> '' THEN $6 ELSE synced_hash END,
 		not_before       = $4,
 		lease_owner      = NULL,
 		lease_token      = NULL,
@@ -271,6 +274,31 @@ const pendingSinceQuery = `
 // twice, or a status other than Pushed, Pending or Dead is an error: nothing
 // changes and the lease stays. st.Now is required when a message is pushed.
 func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
+	if err := s.inTx(ctx, func(t pgx.Tx) error { return settle(ctx, t, l, st) }); err != nil {
+		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
+	}
+	return nil
+}
+
+// SettleBatch settles every item in one transaction, each in a savepoint
+// of its own. An item that meets a deadlock or a serialization failure
+// retries the whole transaction (as inTx does); other errors stay the
+// item's.
+func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	errs, err := s.eachInTx(ctx, len(items), func(i int, t pgx.Tx) error {
+		if err := settle(ctx, t, items[i].Lease, items[i].Settlement); err != nil {
+			return fmt.Errorf("settle conversation %d: %w", items[i].Lease.ConversationID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	return errs, nil
+}
+
+// settle ends one claim within t.
+func settle(ctx context.Context, t pgx.Tx, l store.Lease, st store.Settlement) error {
 	n := len(st.Outcomes)
 	ids, statuses := make([]int64, n), make([]string, n)
 	errs, sfIDs := make([]string, n), make([]string, n)
@@ -281,26 +309,24 @@ func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) 
 		switch o.Status {
 		case store.Pushed:
 			if st.Now.IsZero() {
-				return fmt.Errorf("settle conversation %d: message %d is pushed: the settlement's Now is required",
-					l.ConversationID, o.MessageID)
+				return fmt.Errorf("message %d is pushed: the settlement's Now is required", o.MessageID)
 			}
 			left = true
 		case store.Dead:
 			left = true
 		case store.Pending:
 		default:
-			return fmt.Errorf("settle conversation %d: message %d: outcome status %q is not pushed, pending or dead",
-				l.ConversationID, o.MessageID, o.Status)
+			return fmt.Errorf("message %d: outcome status %q is not pushed, pending or dead", o.MessageID, o.Status)
 		}
 		if seen[o.MessageID] {
-			return fmt.Errorf("settle conversation %d: message %d has two outcomes", l.ConversationID, o.MessageID)
+			return fmt.Errorf("message %d has two outcomes", o.MessageID)
 		}
 		seen[o.MessageID] = true
 		ids[i], statuses[i], errs[i], sfIDs[i] = o.MessageID, string(o.Status), o.Error, o.SalesforceID
 	}
 
-	err := s.inTx(ctx, func(t pgx.Tx) error {
-		tag, err := t.Exec(ctx, releaseQuery, l.ConversationID, l.Token, st.SyncedVersion, nullTS(st.RetryAt))
+	{
+		tag, err := t.Exec(ctx, releaseQuery, l.ConversationID, l.Token, st.SyncedVersion, nullTS(st.RetryAt), st.ForgetRecord, st.SyncedHash)
 		if err != nil {
 			return fmt.Errorf("release the lease: %w", err)
 		}
@@ -334,11 +360,42 @@ func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) 
 			}
 		}
 		return nil
+	}
+}
+
+// RenewLeases extends the leases still held to now+ttl, in one statement,
+// and returns the ids of the conversations whose lease is lost.
+func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.Time, ttl time.Duration) ([]int64, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	ids, tokens := make([]int64, len(leases)), make([]string, len(leases))
+	for i, l := range leases {
+		ids[i], tokens[i] = l.ConversationID, l.Token
+	}
+	var held []int64
+	err := s.inTx(ctx, func(t pgx.Tx) error {
+		rows, err := t.Query(ctx, `
+			UPDATE conversations c SET lease_expires_at = $3
+			FROM unnest($1::bigint[], $2::text[]) AS l (id, token)
+			WHERE c.id = l.id AND c.lease_token = l.token
+			RETURNING c.id`, ids, tokens, ts(now.Add(ttl)))
+		if err != nil {
+			return err
+		}
+		held, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
+		return nil, fmt.Errorf("renew leases: %w", err)
 	}
-	return nil
+	var lost []int64
+	for _, l := range leases {
+		if !slices.Contains(held, l.ConversationID) {
+			lost = append(lost, l.ConversationID)
+		}
+	}
+	return lost, nil
 }
 
 // RescueLeases clears the leases that expired at or before now.

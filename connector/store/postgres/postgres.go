@@ -356,6 +356,66 @@ func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
 	})
 }
 
+// WithTxBatch runs each fn in one transaction, each in a savepoint of its
+// own (see store.Batcher). A fn that meets a deadlock or a serialization
+// failure retries the whole transaction, as WithTx does.
+func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	notify := false
+	errs, err := s.eachInTx(ctx, len(fns), func(i int, t pgx.Tx) error {
+		x := &tx{t: t}
+		if err := fns[i](x); err != nil {
+			return err
+		}
+		notify = notify || x.outboxWork
+		return nil
+	}, func(t pgx.Tx) error {
+		if notify {
+			return notifyOutbox(ctx, t)
+		}
+		return nil
+	})
+	return errs, err
+}
+
+// eachInTx runs fn for 0..n-1 in one transaction, each call inside a
+// savepoint: a call that fails is rolled back alone and its error kept at
+// its index, unless the error is retryable, which retries the whole
+// transaction. Each of then runs after the calls, before the commit.
+func (s *Store) eachInTx(ctx context.Context, n int, fn func(i int, t pgx.Tx) error, then ...func(pgx.Tx) error) ([]error, error) {
+	var errs []error
+	err := s.inTx(ctx, func(t pgx.Tx) error {
+		errs = make([]error, n)
+		for i := range n {
+			sp, err := t.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			if errs[i] = fn(i, sp); errs[i] != nil {
+				if retryable(errs[i]) {
+					return errs[i]
+				}
+				if err := sp.Rollback(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+		}
+		for _, f := range then {
+			if err := f(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
 // inTx runs fn in a transaction, retried as WithTx says.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {

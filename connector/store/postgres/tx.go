@@ -170,7 +170,7 @@ func (x *tx) MessageExists(ctx context.Context, tenant, channel, platformID stri
 // conversationColumns reads a conversation from "c" joined with its
 // contact as "ct".
 const conversationColumns = `c.id, c.tenant, c.channel, c.contact_id, ct.external_id,
-	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before`
+	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before, c.synced_hash`
 
 const conversationSelect = `SELECT ` + conversationColumns + `
 	FROM conversations c JOIN contacts ct ON ct.id = c.contact_id `
@@ -180,7 +180,7 @@ func scanConversation(row pgx.Row) (store.Conversation, error) {
 	var state int16
 	var created, updated, activity, notBefore pgtype.Timestamptz
 	err := row.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ContactID, &c.ContactExternalID,
-		&state, &created, &updated, &activity, &c.Version, &c.SyncedVersion, &notBefore)
+		&state, &created, &updated, &activity, &c.Version, &c.SyncedVersion, &notBefore, &c.SyncedHash)
 	c.State = statemachine.State(state)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	c.LastActivityAt, c.NotBefore = fromTS(activity), fromTS(notBefore)

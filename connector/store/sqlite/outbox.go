@@ -72,8 +72,11 @@ const tenantWorkQuery = `
 	LIMIT ?3`
 
 // Claim leases up to p.MaxConversations (default 50) ready conversations to
-// p.Owner for p.LeaseTTL and returns them with up to p.MaxMessages (default
-// 200) pending messages each, in ID order.
+// p.Owner for p.LeaseTTL, within p.MaxRecords, and returns them with up to
+// p.MaxMessages (default 200) pending messages each, in ID order. It reads
+// the candidates' messages and conversations with one query each and
+// writes the leases with one statement, so that a claim of a thousand
+// conversations holds the writer for milliseconds.
 func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, error) {
 	if p.Now.IsZero() || p.LeaseTTL <= 0 {
 		return nil, fmt.Errorf("claim: Now and a positive LeaseTTL are required")
@@ -95,33 +98,77 @@ func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, e
 	err = s.write(ctx, func(t *sql.Tx) error {
 		out = nil
 		ids, err := readyIDs(ctx, t, micros(p.Now), string(skip), maxConv)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		idsJSON, err := json.Marshal(ids)
 		if err != nil {
 			return err
 		}
+		msgs, err := listMessages(ctx, t, `SELECT `+messageColumns+` FROM (
+				SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.conversation_id ORDER BY m.id) AS n
+				FROM messages m
+				WHERE m.conversation_id IN (SELECT value FROM json_each(?1)) AND m.push_status = 'pending')
+			WHERE n <= ?2 ORDER BY conversation_id, id`, string(idsJSON), maxMsg)
+		if err != nil {
+			return fmt.Errorf("pending messages: %w", err)
+		}
+		byConv := map[int64][]store.Message{}
+		for _, m := range msgs {
+			byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+		}
+		convs, err := listConversations(ctx, t, conversationSelect+`WHERE c.id IN (SELECT value FROM json_each(?))`, string(idsJSON))
+		if err != nil {
+			return fmt.Errorf("claimed conversations: %w", err)
+		}
+		byID := make(map[int64]store.Conversation, len(convs))
+		for _, c := range convs {
+			byID[c.ID] = c
+		}
+		taken := ids[:0:0]
+		records := 0
 		for _, id := range ids {
-			token, err := newToken()
-			if err != nil {
-				return err
+			n := store.ClaimRecords(byID[id], len(byConv[id]))
+			if p.MaxRecords > 0 && len(taken) > 0 && records+n > p.MaxRecords {
+				break
 			}
-			_, err = t.ExecContext(ctx, `
-				UPDATE conversations SET lease_owner = ?, lease_token = ?, lease_expires_at = ?
-				WHERE id = ?`, p.Owner, token, micros(expires), id)
-			if err != nil {
-				return fmt.Errorf("lease conversation %d: %w", id, err)
+			taken, records = append(taken, id), records+n
+		}
+		takenJSON, err := json.Marshal(taken)
+		if err != nil {
+			return err
+		}
+		// Each lease gets a random token of its own (SQLite's randomblob
+		// draws from a CSPRNG seeded by the operating system).
+		rows, err := t.QueryContext(ctx, `
+			UPDATE conversations SET lease_owner = ?1, lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2
+			WHERE id IN (SELECT value FROM json_each(?3))
+			RETURNING id, lease_token`, p.Owner, micros(expires), string(takenJSON))
+		if err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		tokens := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var token string
+			if err := rows.Scan(&id, &token); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("lease: %w", err)
 			}
-			conv, err := getConversation(ctx, t, id)
-			if err != nil {
-				return err
-			}
-			msgs, err := listMessages(ctx, t, `SELECT `+messageColumns+` FROM messages
-				WHERE conversation_id = ? AND push_status = 'pending' ORDER BY id LIMIT ?`, id, maxMsg)
-			if err != nil {
-				return fmt.Errorf("pending messages of conversation %d: %w", id, err)
+			tokens[id] = token
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		for _, id := range taken {
+			m := byConv[id]
+			if m == nil {
+				m = []store.Message{}
 			}
 			out = append(out, store.Work{
-				Lease:        store.Lease{ConversationID: id, Token: token, Owner: p.Owner, ExpiresAt: expires},
-				Conversation: conv,
-				Messages:     msgs,
+				Lease:        store.Lease{ConversationID: id, Token: tokens[id], Owner: p.Owner, ExpiresAt: expires},
+				Conversation: byID[id],
+				Messages:     m,
 			})
 		}
 		return nil
@@ -177,6 +224,11 @@ func queryColumn[T any](ctx context.Context, q querier, query string, args ...an
 	if err != nil {
 		return nil, err
 	}
+	return collect[T](rows)
+}
+
+// collect reads one column of every row and closes rows.
+func collect[T any](rows *sql.Rows) ([]T, error) {
 	var out []T
 	for rows.Next() {
 		var v T
@@ -194,41 +246,108 @@ func queryColumn[T any](ctx context.Context, q querier, query string, args ...an
 // that is not a pending message of the leased conversation, or with a status
 // other than Pushed, Pending or Dead, is an error and nothing changes.
 func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
-	err := s.write(ctx, func(t *sql.Tx) error {
-		var token string
-		err := t.QueryRowContext(ctx, `SELECT lease_token FROM conversations WHERE id = ?`, l.ConversationID).Scan(&token)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && (token == "" || token != l.Token)) {
-			return store.ErrLeaseLost
-		}
-		if err != nil {
-			return err
-		}
-		left := false // a message left the outbox: pending_since changes
-		for _, o := range st.Outcomes {
-			if err := settleMessage(ctx, t, l.ConversationID, o, st.Now); err != nil {
-				return err
-			}
-			left = left || o.Status != store.Pending
-		}
-		if left {
-			if err := setPendingSince(ctx, t, l.ConversationID); err != nil {
-				return err
-			}
-		}
-		_, err = t.ExecContext(ctx, `
-			UPDATE conversations SET
-				synced_version   = MAX(synced_version, ?),
-				not_before       = ?,
-				lease_owner      = '',
-				lease_token      = '',
-				lease_expires_at = 0
-			WHERE id = ?`, st.SyncedVersion, micros(st.RetryAt), l.ConversationID)
-		return err
-	})
+	err := s.write(ctx, func(t *sql.Tx) error { return settle(ctx, t, l, st) })
 	if err != nil {
 		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
 	}
 	return nil
+}
+
+// SettleBatch settles every item in one transaction, each in a savepoint
+// of its own.
+func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	errs, err := s.writeEach(ctx, len(items), func(i int, t *sql.Tx) error {
+		if err := settle(ctx, t, items[i].Lease, items[i].Settlement); err != nil {
+			return fmt.Errorf("settle conversation %d: %w", items[i].Lease.ConversationID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	return errs, nil
+}
+
+// settle ends one claim within t.
+func settle(ctx context.Context, t *sql.Tx, l store.Lease, st store.Settlement) error {
+	var token string
+	err := t.QueryRowContext(ctx, `SELECT lease_token FROM conversations WHERE id = ?`, l.ConversationID).Scan(&token)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (token == "" || token != l.Token)) {
+		return store.ErrLeaseLost
+	}
+	if err != nil {
+		return err
+	}
+	left := false // a message left the outbox: pending_since changes
+	for _, o := range st.Outcomes {
+		if err := settleMessage(ctx, t, l.ConversationID, o, st.Now); err != nil {
+			return err
+		}
+		left = left || o.Status != store.Pending
+	}
+	if left {
+		if err := setPendingSince(ctx, t, l.ConversationID); err != nil {
+			return err
+		}
+	}
+	_, err = t.ExecContext(ctx, `
+		UPDATE conversations SET
+			synced_version   = MAX(synced_version, ?1),
+			synced_hash      = CASE WHEN ?2 THEN '' WHEN ?3 <> '' THEN ?3 ELSE synced_hash END,
+			not_before       = ?4,
+			lease_owner      = '',
+			lease_token      = '',
+			lease_expires_at = 0
+		WHERE id = ?5`, st.SyncedVersion, st.ForgetRecord, st.SyncedHash, micros(st.RetryAt), l.ConversationID)
+	return err
+}
+
+// RenewLeases extends the leases still held to now+ttl, in one statement,
+// and returns the ids of the conversations whose lease is lost.
+func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.Time, ttl time.Duration) ([]int64, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	type pair struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	pairs := make([]pair, len(leases))
+	for i, l := range leases {
+		pairs[i] = pair{l.ConversationID, l.Token}
+	}
+	js, err := json.Marshal(pairs)
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	held := map[int64]bool{}
+	err = s.write(ctx, func(t *sql.Tx) error {
+		clear(held)
+		rows, err := t.QueryContext(ctx, `
+			UPDATE conversations SET lease_expires_at = ?1
+			WHERE lease_token <> '' AND EXISTS (
+				SELECT 1 FROM json_each(?2) j
+				WHERE j.value->>'id' = conversations.id AND j.value->>'token' = conversations.lease_token)
+			RETURNING id`, micros(now.Add(ttl)), string(js))
+		if err != nil {
+			return err
+		}
+		ids, err := collect[int64](rows)
+		for _, id := range ids {
+			held[id] = true
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	var lost []int64
+	for _, l := range leases {
+		if !held[l.ConversationID] {
+			lost = append(lost, l.ConversationID)
+		}
+	}
+	return lost, nil
 }
 
 // setPendingSince sets the conversation's pending_since from its pending

@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path"
@@ -68,8 +69,20 @@ const (
 // writer connection of this store (another write transaction held it).
 var ErrBusy = errors.New("database is busy")
 
+// ErrOwned is returned by Open with Options.Owner when another process
+// owns the database file.
+var ErrOwned = errors.New("the database file is owned by another process")
+
 // Options tune Open. The zero value is usable.
 type Options struct {
+	// Owner marks the process that runs the connector on the file (serve):
+	// Open takes an exclusive lock on "<file>-owner" that the kernel holds
+	// until the process ends, and fails with ErrOwned while another process
+	// holds it. One owner at a time is what lets a restarted owner take
+	// back its previous run's leases at once (see TakeBackLeases). Tools
+	// that open the file beside a running owner (token, dead, migrate)
+	// leave it false.
+	Owner bool
 	// BusyTimeout is how long a write waits for the database when another
 	// transaction holds it. Default DefaultBusyTimeout.
 	BusyTimeout time.Duration
@@ -80,7 +93,8 @@ type Options struct {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
-	w           *sql.DB // one connection: every write goes through it
+	owner       *os.File // the owner lock, when Options.Owner
+	w           *sql.DB  // one connection: every write goes through it
 	r           *sql.DB // read-only connections
 	busyTimeout time.Duration
 }
@@ -104,6 +118,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("open sqlite store: create directory: %w", err)
 	}
+	var owner *os.File
+	if opts.Owner {
+		if owner, err = lockFile(abs + "-owner"); err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+	}
+	st, err := open(ctx, abs, opts)
+	if err != nil {
+		if owner != nil {
+			_ = owner.Close()
+		}
+		return nil, err
+	}
+	st.owner = owner
+	return st, nil
+}
+
+// open opens the file at the absolute path abs.
+func open(ctx context.Context, abs string, opts Options) (*Store, error) {
 	// The file holds personal data: create it readable by its owner only.
 	// SQLite gives the -wal and -shm files the database file's permissions.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
@@ -162,9 +195,23 @@ func dsn(absPath string, params url.Values) string {
 	return u.String()
 }
 
-// Close releases both connection pools.
+// TakeBackLeases clears every lease on the file, expired or not, and
+// returns how many: the leases of this owner's previous run, which died
+// with its process. Only an Owner may call it; it errs otherwise.
+func (s *Store) TakeBackLeases(ctx context.Context) (int, error) {
+	if s.owner == nil {
+		return 0, errors.New("take back leases: the store was not opened as the file's owner")
+	}
+	return s.RescueLeases(ctx, time.UnixMicro(math.MaxInt64))
+}
+
+// Close releases both connection pools, and the owner lock.
 func (s *Store) Close() error {
-	if err := errors.Join(s.r.Close(), s.w.Close()); err != nil {
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if s.owner != nil {
+		err = errors.Join(err, s.owner.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("close sqlite store: %w", err)
 	}
 	return nil
@@ -276,6 +323,39 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 // the store (GetConversation, ...) are fine but see only committed data.
 func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.write(ctx, func(t *sql.Tx) error { return fn(&tx{t: t}) })
+}
+
+// WithTxBatch runs each fn in one IMMEDIATE transaction, each in a
+// savepoint of its own (see store.Batcher).
+func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	return s.writeEach(ctx, len(fns), func(i int, t *sql.Tx) error { return fns[i](&tx{t: t}) })
+}
+
+// writeEach runs fn for 0..n-1 in one write transaction, each call inside
+// a savepoint: a call that fails is rolled back alone and its error kept
+// at its index. The second result is the transaction's own error.
+func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t *sql.Tx) error) ([]error, error) {
+	errs := make([]error, n)
+	err := s.write(ctx, func(t *sql.Tx) error {
+		for i := range n {
+			if _, err := t.ExecContext(ctx, `SAVEPOINT item`); err != nil {
+				return err
+			}
+			if errs[i] = fn(i, t); errs[i] != nil {
+				if _, err := t.ExecContext(ctx, `ROLLBACK TO item`); err != nil {
+					return err
+				}
+			}
+			if _, err := t.ExecContext(ctx, `RELEASE item`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // write runs fn in a write transaction on the writer connection: it commits

@@ -163,14 +163,14 @@ func (x *tx) MessageExists(ctx context.Context, tenant, channel, platformID stri
 }
 
 const conversationSelect = `SELECT c.id, c.tenant, c.channel, c.contact_id, ct.external_id,
-	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before
+	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before, c.synced_hash
 	FROM conversations c JOIN contacts ct ON ct.id = c.contact_id `
 
 func scanConversation(sc scanner) (store.Conversation, error) {
 	var c store.Conversation
 	var state, created, updated, activity, notBefore int64
 	err := sc.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ContactID, &c.ContactExternalID,
-		&state, &created, &updated, &activity, &c.Version, &c.SyncedVersion, &notBefore)
+		&state, &created, &updated, &activity, &c.Version, &c.SyncedVersion, &notBefore, &c.SyncedHash)
 	c.State = statemachine.State(state)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	c.LastActivityAt, c.NotBefore = fromMicros(activity), fromMicros(notBefore)

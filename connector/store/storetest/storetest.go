@@ -76,6 +76,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryStatusRoundTrip", testDeliveryStatusRoundTrip},
 		{"Settings", testSettings},
 		{"Tokens", testTokens},
+		{"SyncedHash", testSyncedHash},
+		{"ClaimMaxRecords", testClaimMaxRecords},
+		{"SettleBatch", testSettleBatch},
+		{"RenewLeases", testRenewLeases},
+		{"WithTxBatch", testWithTxBatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
