@@ -95,7 +95,7 @@ type Options struct {
 type Store struct {
 	owner       *os.File // the owner lock, when Options.Owner
 	w           *sql.DB  // one connection: every write goes through it
-	r           *sql.DB // read-only connections
+	r           *sql.DB  // read-only connections
 	busyTimeout time.Duration
 }
 
