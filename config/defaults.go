@@ -38,10 +38,14 @@ const (
 	DefaultStoreDriver = DriverSQLite
 	DefaultSQLiteDSN   = "data/connector.db"
 
-	DefaultWorkers          = 2
+	DefaultWorkers          = 4
+	DefaultConcurrency      = 4
+	MaxConcurrency          = 25
 	DefaultBatchSize        = 200
-	DefaultMaxConversations = 50
-	DefaultLeaseTTL         = 2 * time.Minute
+	DefaultMaxConversations = 1000
+	DefaultClaimRecords     = 2000
+	DefaultBatchWindow      = 300 * time.Millisecond
+	DefaultLeaseTTL         = 15 * time.Second
 	DefaultMaxAttempts      = 10
 	DefaultBackoffMin       = time.Second
 	DefaultBackoffMax       = 5 * time.Minute
@@ -71,7 +75,8 @@ const (
 
 // DefaultMapping returns the default Salesforce objects and fields:
 // Chat_Conversation__c keyed by Conversation_Key__c and Chat_Message__c
-// keyed by Message_Key__c.
+// keyed by Message_Key__c. The conversation's last message time is not
+// written by default (see ConversationMapping.LastMessageAt).
 func DefaultMapping() Mapping {
 	return Mapping{
 		Conversation: ConversationMapping{
@@ -80,7 +85,6 @@ func DefaultMapping() Mapping {
 			State:         "State__c",
 			Channel:       "Channel__c",
 			Contact:       "Contact_Id__c",
-			LastMessageAt: "Last_Message_At__c",
 			Blocked:       "Blocked__c",
 		},
 		Message: MessageMapping{
@@ -120,7 +124,10 @@ func (c *Config) ApplyDefaults() {
 	d := &c.Dispatcher
 	setInt(&d.Workers, DefaultWorkers)
 	setInt(&d.BatchSize, DefaultBatchSize)
+	setInt(&d.Concurrency, DefaultConcurrency)
 	setInt(&d.MaxConversations, DefaultMaxConversations)
+	setInt(&d.ClaimRecords, DefaultClaimRecords)
+	setDuration(&d.BatchWindow, DefaultBatchWindow)
 	setDuration(&d.LeaseTTL, DefaultLeaseTTL)
 	setInt(&d.MaxAttempts, DefaultMaxAttempts)
 	setDuration(&d.BackoffMin, DefaultBackoffMin)
@@ -175,7 +182,6 @@ func (m *Mapping) applyDefaults() {
 	setString(&c.State, dc.State)
 	setString(&c.Channel, dc.Channel)
 	setString(&c.Contact, dc.Contact)
-	setString(&c.LastMessageAt, dc.LastMessageAt)
 	setString(&c.Blocked, dc.Blocked)
 
 	msg, dm := &m.Message, def.Message

@@ -43,15 +43,43 @@ type Store struct {
 }
 
 // Dispatcher pushes the outboxes to Salesforce.
+//
+// A worker claims conversations with work (up to ClaimRecords records),
+// sends their records in Composite calls of up to five sObject Collections
+// of BatchSize records each (1,000 records per API call at the default),
+// and settles what Salesforce answered. A commit wakes the workers; under
+// light load they wait up to BatchWindow for more records, so that calls
+// travel full without holding a lone message back for long.
 type Dispatcher struct {
-	// Workers is how many claim loops run. Default 2.
+	// Workers is how many claim loops run: the rounds in flight at once
+	// across every org. Default 4.
 	Workers int `yaml:"workers"`
-	// BatchSize is the most records in one sObject Collections call
+	// Concurrency is the most Salesforce calls in flight at once per org
+	// (Salesforce allows 25 concurrent long-running calls per org; keep
+	// room for the org's other integrations). Default 4, at most 25.
+	Concurrency int `yaml:"concurrency"`
+	// BatchSize is the most records in one sObject Collections subrequest
 	// (1..200). Default 200.
 	BatchSize int `yaml:"batch_size"`
-	// MaxConversations is the most conversations one claim takes. Default 50.
+	// MaxConversations is the most conversations one claim takes. Default
+	// 1000.
 	MaxConversations int `yaml:"max_conversations"`
-	// LeaseTTL is how long a claim holds a conversation. Default 2m.
+	// ClaimRecords is the most records one claim takes (messages, and the
+	// conversation records that may need writing): two full Composite
+	// calls at the default, so that a backlog of new conversations travels
+	// as one call of conversation records and one of their messages.
+	// Default 2000.
+	ClaimRecords int `yaml:"claim_records"`
+	// BatchWindow is how long a worker woken by a commit waits for more
+	// records before it claims, unless a full call's worth (1,000 records)
+	// is committed sooner. Default 300ms (an explicit 0 takes the default
+	// too; 1ms claims almost at once).
+	BatchWindow time.Duration `yaml:"batch_window"`
+	// LeaseTTL is how long a claim holds a conversation without a renewal;
+	// a worker renews its leases every third of it while its calls are in
+	// flight (a heartbeat), so the lease outlives slow calls but not a dead
+	// process: another replica takes a dead replica's conversations within
+	// LeaseTTL. Default 15s.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// MaxAttempts is how many times a message is tried before it is dead.
 	// Default 10.
@@ -61,7 +89,8 @@ type Dispatcher struct {
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
 	// PollInterval is how often an idle worker looks for work when nothing
-	// wakes it. Default 1s.
+	// wakes it (due retries, another replica's expired leases). Commits
+	// wake the workers at once; polling is only the fallback. Default 1s.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// RequestTimeout bounds one Salesforce call. Default 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
@@ -185,7 +214,13 @@ type ConversationMapping struct {
 	State         string `yaml:"state"`           // State__c
 	Channel       string `yaml:"channel"`         // Channel__c
 	Contact       string `yaml:"contact"`         // Contact_Id__c
-	LastMessageAt string `yaml:"last_message_at"` // Last_Message_At__c
+	// LastMessageAt, when set, is written with the time of the
+	// conversation's last message: the record is then written again with
+	// every round that pushes a message of it (a second record per
+	// conversation per call). Empty by default: let Salesforce compute it
+	// as a roll-up summary (MAX of the messages' Sent_At__c) over the
+	// master-detail relationship from the message object.
+	LastMessageAt string `yaml:"last_message_at"` // optional, e.g. Last_Message_At__c
 	Blocked       string `yaml:"blocked"`         // Blocked__c
 }
 

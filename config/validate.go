@@ -229,6 +229,11 @@ func (c *Config) checkDispatcher(k *checker) {
 		k.add("dispatcher.batch_size", "%d is out of range 1..%d", d.BatchSize, MaxBatchSize)
 	}
 	k.atLeastOne("dispatcher.max_conversations", d.MaxConversations)
+	k.atLeastOne("dispatcher.claim_records", d.ClaimRecords)
+	if d.Concurrency < 1 || d.Concurrency > MaxConcurrency {
+		k.add("dispatcher.concurrency", "%d is out of range 1..%d (Salesforce allows %d concurrent long-running calls per org)", d.Concurrency, MaxConcurrency, MaxConcurrency)
+	}
+	k.positive("dispatcher.batch_window", d.BatchWindow)
 	k.positive("dispatcher.lease_ttl", d.LeaseTTL)
 	k.atLeastOne("dispatcher.max_attempts", d.MaxAttempts)
 	k.positive("dispatcher.backoff_min", d.BackoffMin)
@@ -407,7 +412,9 @@ func checkMapping(k *checker, path string, m Mapping) {
 		for i, f := range g.fields {
 			p := g.prefix + "." + f.key
 			if f.name == "" {
-				k.add(p, "is required")
+				if f.key != "last_message_at" { // optional: see ConversationMapping
+					k.add(p, "is required")
+				}
 				continue
 			}
 			if !apiNamePattern.MatchString(f.name) {

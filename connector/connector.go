@@ -70,10 +70,16 @@ type Service struct {
 // the store reports on its own (a PostgreSQL notification session that
 // ended and is being re-established).
 func OpenStore(ctx context.Context, cfg config.Store, log zerolog.Logger) (store.Store, error) {
+	return openStore(ctx, cfg, log, false)
+}
+
+// openStore opens and migrates the store; owner marks the process that
+// runs the connector on a SQLite file (see sqlite.Options.Owner).
+func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner bool) (store.Store, error) {
 	var st store.Store
 	switch cfg.Driver {
 	case "sqlite":
-		s, err := sqlite.Open(ctx, cfg.DSN.Value(), sqlite.Options{})
+		s, err := sqlite.Open(ctx, cfg.DSN.Value(), sqlite.Options{Owner: owner})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store: %w", err)
 		}
@@ -100,9 +106,27 @@ func OpenStore(ctx context.Context, cfg config.Store, log zerolog.Logger) (store
 // neither listens nor calls out; Start does.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error) {
 	log := opts.Logger
-	st, err := OpenStore(ctx, cfg.Store, log)
+	st, err := openStore(ctx, cfg.Store, log, true)
 	if err != nil {
 		return nil, err
+	}
+	var group *ingest.GroupCommitter
+	if sq, ok := st.(*sqlite.Store); ok {
+		// One process owns the file: the leases on it are its previous
+		// run's, which died with it. Take them back at once rather than
+		// wait for them to expire.
+		n, err := sq.TakeBackLeases(ctx)
+		if err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+		if n > 0 {
+			log.Info().Int("conversations", n).Msg("took back the leases of the previous run")
+		}
+		// SQLite has one writer: concurrent deliveries share its commits.
+		// PostgreSQL flushes concurrent commits together on its own, and
+		// a delivery there keeps its own transaction, so that replicas'
+		// transactions hold their row locks no longer than one delivery.
+		group = &ingest.GroupCommitter{Store: st}
 	}
 	reg, err := registry.Build(cfg, registry.Options{Logger: log, HTTPClient: opts.HTTPClient, PublicBaseURL: cfg.Server.PublicBaseURL})
 	if err != nil {
@@ -130,8 +154,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		listener: opts.Listener, serveErr: make(chan error, 1),
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
-	ing := &ingest.Ingester{Store: st, Now: opts.Now}
-	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Wake}
+	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
+	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
 	hooks := http.NewServeMux()
@@ -230,7 +254,7 @@ func (s *Service) Start(ctx context.Context) error {
 		// stays as the fallback.
 		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		s.stopListen, s.listenDone = cancel, make(chan error, 1)
-		go func() { s.listenDone <- n.Listen(lctx, s.Dispatcher.Wake) }()
+		go func() { s.listenDone <- n.Listen(lctx, func() { s.Dispatcher.Notify(1) }) }()
 	}
 	if err := s.Timers.Start(ctx); err != nil {
 		return fmt.Errorf("start timers: %w", err)

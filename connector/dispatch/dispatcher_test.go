@@ -28,8 +28,16 @@ type fakeSF struct {
 	callErr error
 	// recordErr maps a message body to the per-record error code it gets.
 	recordErr map[string]string
-	calls     []call
-	used, max int
+	// recordMsg, when set for a body, is the message of its error.
+	recordMsg map[string]string
+	// collectionErr, when set, fails the collections it returns an error
+	// for as a whole (k counts every collection sent, from 0).
+	collectionErr func(k int, object string) error
+	// calls are the collections sent, in order; composites counts the
+	// Composite calls and sizes their collections.
+	calls      []call
+	composites [][]int
+	used, max  int
 }
 
 type call struct {
@@ -37,26 +45,45 @@ type call struct {
 	keys   []string
 }
 
-func (f *fakeSF) UpsertCollection(_ context.Context, object, field string, recs []sfclient.Record) ([]sfclient.Result, error) {
+func (f *fakeSF) UpsertComposite(_ context.Context, cols []sfclient.Collection) ([]sfclient.CollectionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := call{object: object}
-	for _, r := range recs {
-		c.keys = append(c.keys, fmt.Sprint(r[field]))
-	}
-	f.calls = append(f.calls, c)
 	f.used++
+	var sizes []int
+	for _, c := range cols {
+		sizes = append(sizes, len(c.Records))
+	}
+	f.composites = append(f.composites, sizes)
 	if f.callErr != nil {
 		return nil, f.callErr
 	}
-	out := make([]sfclient.Result, len(recs))
-	for i, r := range recs {
-		body, _ := r["Body__c"].(string)
-		if code, ok := f.recordErr[body]; ok {
-			out[i] = sfclient.Result{Errors: []sfclient.RecordError{{StatusCode: code, Message: "rejected " + body, Fields: []string{"Body__c"}}}}
-			continue
+	out := make([]sfclient.CollectionResult, len(cols))
+	for k, col := range cols {
+		c := call{object: col.Object}
+		for _, r := range col.Records {
+			c.keys = append(c.keys, fmt.Sprint(r[col.ExternalIDField]))
 		}
-		out[i] = sfclient.Result{Success: true, ID: fmt.Sprintf("a02%012d", i), Created: true}
+		f.calls = append(f.calls, c)
+		if f.collectionErr != nil {
+			if err := f.collectionErr(len(f.calls)-1, col.Object); err != nil {
+				out[k].Err = err
+				continue
+			}
+		}
+		res := make([]sfclient.Result, len(col.Records))
+		for i, r := range col.Records {
+			body, _ := r["Body__c"].(string)
+			if code, ok := f.recordErr[body]; ok {
+				msg := "rejected " + body
+				if m, ok := f.recordMsg[body]; ok {
+					msg = m
+				}
+				res[i] = sfclient.Result{Errors: []sfclient.RecordError{{StatusCode: code, Message: msg, Fields: []string{"Body__c"}}}}
+				continue
+			}
+			res[i] = sfclient.Result{Success: true, ID: fmt.Sprintf("a02%012d", i), Created: true}
+		}
+		out[k].Results = res
 	}
 	return out, nil
 }
@@ -206,8 +233,10 @@ func TestPermanentRecordErrorParksOnlyThatMessage(t *testing.T) {
 func TestTransientRecordErrorHoldsBackItsConversationOnly(t *testing.T) {
 	e := newEnv(t)
 	e.sf.recordErr["a"] = "UNABLE_TO_LOCK_ROW"
-	// BatchSize 3: the first call carries u0-p, u0-q, u1-a; the second
-	// would carry u1-b, u1-c, which must be held back behind a.
+	// BatchSize 3 and two collections a call: the first call carries the
+	// three conversation records and u0-p, u0-q, u1-a; the second would
+	// carry u1-b, u1-c, which must be held back behind a.
+	e.d.maxCollections = 2
 	e.send("u0", "p", "q")
 	e.send("u1", "a", "b", "c")
 	e.send("u2", "x")

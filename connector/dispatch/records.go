@@ -1,6 +1,9 @@
 package dispatch
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -64,4 +67,16 @@ func put(r sfclient.Record, field string, v any) {
 	if field != "" {
 		r[field] = v
 	}
+}
+
+// recordHash fingerprints a record: the hex SHA-256 of its JSON (whose
+// object keys encoding/json sorts), so that the same fields and values
+// always give the same hash.
+func recordHash(r sfclient.Record) string {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return "" // never equal to a stored hash: the record is written
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
 }

@@ -156,8 +156,19 @@ type Result struct {
 // Ingester stores deliveries.
 type Ingester struct {
 	Store store.Store
+	// Group, when set, makes concurrent deliveries share a transaction
+	// (group commit); each still commits or fails on its own.
+	Group *GroupCommitter
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+}
+
+// withTx runs fn in a transaction of its own, or in the next group.
+func (in *Ingester) withTx(ctx context.Context, fn func(store.Tx) error) error {
+	if in.Group != nil {
+		return in.Group.Do(ctx, fn)
+	}
+	return in.Store.WithTx(ctx, fn)
 }
 
 func (in *Ingester) now() time.Time {
@@ -187,7 +198,7 @@ func (in *Ingester) Ingest(ctx context.Context, ch Channel, events []platform.Ev
 func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result, error) {
 	var res Result
 	now := in.now()
-	err := in.Store.WithTx(ctx, func(tx store.Tx) error {
+	err := in.withTx(ctx, func(tx store.Tx) error {
 		res = Result{}
 		for _, b := range batches {
 			bs := &batchState{ch: b.Channel}

@@ -106,7 +106,7 @@ func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registr
 	}
 	log.Info().Str("platform_id", id).Int64("message", m.ID).Str("push", string(m.PushStatus)).Msg("opt-out last reply sent")
 	if m.PushStatus == store.Pending && h.Stored != nil {
-		h.Stored()
+		h.Stored(1)
 	}
 	return "sent"
 }

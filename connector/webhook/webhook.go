@@ -34,10 +34,10 @@ type Handler struct {
 	// MaxBodyBytes caps a delivery's body.
 	MaxBodyBytes int64
 	Metrics      *metrics.Metrics
-	// Stored is called after a delivery with messages to push committed
-	// (it wakes the dispatcher), and after a last reply to push is stored.
-	// Optional.
-	Stored func()
+	// Stored is called with the number of messages to push after a
+	// delivery with such messages committed (it notifies the dispatcher),
+	// and after a last reply to push is stored. Optional.
+	Stored func(pending int)
 	// ReplyTimeout bounds sending an opt-out last reply;
 	// DefaultReplyTimeout when zero.
 	ReplyTimeout time.Duration
@@ -176,7 +176,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 	h.Metrics.MessagesStored.WithLabelValues(tenant, "pending").Add(float64(res.Pending))
 	h.Metrics.MessagesStored.WithLabelValues(tenant, "excluded").Add(float64(res.Excluded))
 	if res.Pending > 0 && h.Stored != nil {
-		h.Stored()
+		h.Stored(res.Pending)
 	}
 	log.Debug().Int("stored", res.Stored).Int("pending", res.Pending).Int("excluded", res.Excluded).
 		Int("duplicates", res.Duplicates).Int("receipts", res.Receipts).Int("receipts_recorded", res.ReceiptsRecorded).

@@ -132,7 +132,7 @@ func newEnv(t *testing.T, optOut config.OptOut) *env {
 	ch.Adapter = fs
 	e := &env{t: t, st: st, wa: fs, logs: &syncBuffer{}, m: metrics.New()}
 	e.h = &wh.Handler{Registry: reg, Ingester: &ingest.Ingester{Store: st}, MaxBodyBytes: 1 << 20, Metrics: e.m,
-		Stored: func() { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
+		Stored: func(int) { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
 	mux := http.NewServeMux()
 	e.h.Register(mux)
 	e.srv = httpx.Middleware(zerolog.New(e.logs), mux)

@@ -1,0 +1,103 @@
+package ingest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/store"
+)
+
+// DefaultGroupSize is the most deliveries one group commit holds.
+const DefaultGroupSize = 256
+
+// groupTimeout bounds one group's transaction.
+const groupTimeout = 30 * time.Second
+
+// GroupCommitter makes concurrent deliveries share one transaction, and so
+// one commit and one fsync: the SQLite store's writer does one thing at a
+// time, and an fsync per delivery bounds ingestion far below what the
+// disk can do in a batch. A delivery that arrives while a group commits
+// waits for the next group, which takes everything queued by then (no
+// timer: a lone delivery commits at once). Each delivery runs in a
+// savepoint of its own (store.Batcher): one that fails is rolled back
+// alone and never fails its neighbours, and each caller learns its own
+// outcome only after the group's commit.
+type GroupCommitter struct {
+	Store store.Batcher
+	// Size is the most deliveries in one group; DefaultGroupSize when 0.
+	Size int
+
+	mu      sync.Mutex
+	queue   []*groupJob
+	running bool
+}
+
+type groupJob struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// Do runs fn in the next group's transaction and returns once that
+// transaction committed (nil: fn's writes are durable) or fn's own error,
+// or the transaction's.
+func (g *GroupCommitter) Do(ctx context.Context, fn func(store.Tx) error) error {
+	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, j)
+	if !g.running {
+		g.running = true
+		go g.run()
+	}
+	g.mu.Unlock()
+	// Waited for even when ctx ends: the group may commit fn's writes, and
+	// the caller must not answer before it knows.
+	return <-j.done
+}
+
+// run commits groups until the queue is empty.
+func (g *GroupCommitter) run() {
+	size := g.Size
+	if size <= 0 {
+		size = DefaultGroupSize
+	}
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), size)
+		if n == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		batch := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
+
+		var live []*groupJob
+		for _, j := range batch {
+			if err := j.ctx.Err(); err != nil {
+				j.done <- err // the client left before its turn: nothing stored
+				continue
+			}
+			live = append(live, j)
+		}
+		if len(live) == 0 {
+			continue
+		}
+		fns := make([]func(store.Tx) error, len(live))
+		for i, j := range live {
+			fns[i] = j.fn
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		errs, err := g.Store.WithTxBatch(ctx, fns)
+		cancel()
+		for i, j := range live {
+			if err != nil {
+				j.done <- err
+			} else {
+				j.done <- errs[i]
+			}
+		}
+	}
+}
