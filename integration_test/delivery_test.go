@@ -37,6 +37,9 @@ func TestWhatsAppAndWebChatReachSalesforce(t *testing.T) {
 	e := newEnv(t, envOptions{Tenants: []tenantSpec{{
 		ID: "acme", Org: acme,
 		Channels: []channelSpec{{ID: "wa", Platform: "whatsapp"}, {ID: "web", Platform: "webchat"}},
+		// The optional last message time, mapped, as the default
+		// objects' Last_Message_At__c accepts it.
+		LastMessageAt: "Last_Message_At__c",
 	}}})
 	e.start()
 

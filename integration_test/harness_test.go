@@ -92,6 +92,9 @@ type tenantSpec struct {
 	Channels []channelSpec
 	// BlockingEnabled is the tenant's blocking_enabled; left out when nil.
 	BlockingEnabled *bool
+	// LastMessageAt, when set, maps the conversation's last message time
+	// onto that field (not written by default).
+	LastMessageAt string
 }
 
 // channelSpec describes one channel of a test configuration.
@@ -232,6 +235,9 @@ func (e *env) configMap() map[string]any {
 		}
 		if ts.Excluded != nil {
 			sf["excluded_states"] = ts.Excluded
+		}
+		if ts.LastMessageAt != "" {
+			sf["mapping"] = map[string]any{"conversation": map[string]any{"last_message_at": ts.LastMessageAt}}
 		}
 		var chans []any
 		for _, cs := range ts.Channels {

@@ -18,8 +18,9 @@ import (
 )
 
 // callWatch wraps a stand-in and records, as each call arrives and before
-// the stand-in handles it, the message keys of every sObject Collections
-// upsert of messages.
+// the stand-in handles it, the message keys of every call that upserts
+// messages: an sObject Collections upsert of messages, or a Composite
+// request with such collections.
 type callWatch struct {
 	next  http.Handler
 	mu    sync.Mutex
@@ -27,27 +28,52 @@ type callWatch struct {
 }
 
 func (w *callWatch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/composite/sobjects/"+msgObject+"/") {
+	collection := r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/composite/sobjects/"+msgObject+"/")
+	composite := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/composite")
+	if collection || composite {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(rw, "read the body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var req struct {
+		type records struct {
 			Records []map[string]any `json:"records"`
 		}
+		var colls []records
+		if collection {
+			var req records
+			if json.Unmarshal(body, &req) == nil {
+				colls = append(colls, req)
+			}
+		} else {
+			var req struct {
+				CompositeRequest []struct {
+					URL  string  `json:"url"`
+					Body records `json:"body"`
+				} `json:"compositeRequest"`
+			}
+			if json.Unmarshal(body, &req) == nil {
+				for _, sr := range req.CompositeRequest {
+					if strings.Contains(sr.URL, "/composite/sobjects/"+msgObject+"/") {
+						colls = append(colls, sr.Body)
+					}
+				}
+			}
+		}
 		var keys []string
-		if json.Unmarshal(body, &req) == nil {
-			for _, rec := range req.Records {
+		for _, c := range colls {
+			for _, rec := range c.Records {
 				if k, ok := rec["Message_Key__c"].(string); ok {
 					keys = append(keys, k)
 				}
 			}
 		}
-		w.mu.Lock()
-		w.calls = append(w.calls, keys)
-		w.mu.Unlock()
+		if len(keys) > 0 {
+			w.mu.Lock()
+			w.calls = append(w.calls, keys)
+			w.mu.Unlock()
+		}
 	}
 	w.next.ServeHTTP(rw, r)
 }
@@ -72,7 +98,7 @@ func TestSIGTERMDrainsTheBatchInFlight(t *testing.T) {
 	acme := newOrg(t, "", func(h http.Handler) http.Handler { watch.next = h; return watch })
 	e := newEnv(t, envOptions{
 		ShutdownTimeout: 15 * time.Second,
-		// Two 2 s calls (conversations, then messages) fit in one round.
+		// A 2 s call (conversations, then messages) fits in one round.
 		LeaseTTL: 20 * time.Second,
 		Tenants: []tenantSpec{{
 			ID: "acme", Org: acme,
