@@ -319,9 +319,11 @@ func (r *run) writeConfig(dsn, appSecret string) (*config.Config, error) {
 	}
 	for _, s := range r.o.Set {
 		m := setPattern.FindStringSubmatch(s)
-		var v any
+		// A YAML scalar (200, true, 50ms), else the text as written
+		// (@every 1s is not valid plain YAML).
+		var v any = m[3]
 		if err := yaml.Unmarshal([]byte(m[3]), &v); err != nil {
-			return nil, fmt.Errorf("bench: set %q: %w", s, err)
+			v = m[3]
 		}
 		sections[m[1]][m[2]] = v
 	}
@@ -566,11 +568,11 @@ func (r *run) report(gen, nop *generator, keys []string, kill *killRun) *Report 
 
 // killReport measures how soon pushing resumed after the restart: among
 // the messages the killed process acknowledged whose record was not
-// written when it was killed, the first record written, counted from the
-// restarted process's readiness.
+// written when it was killed, the first and the last record written,
+// counted from the restarted process's readiness.
 func (r *run) killReport(gen *generator, keys []string, kill *killRun) *Kill {
 	k := &Kill{After: Millis(r.o.KillAfter)}
-	var first time.Time
+	var first, last time.Time
 	for i, d := range gen.deliveries {
 		if !d.accepted || d.replica != 0 || !d.answered.Before(kill.killedAt) {
 			continue
@@ -583,10 +585,13 @@ func (r *run) killReport(gen *generator, keys []string, kill *killRun) *Kill {
 		if ok && (first.IsZero() || at.Before(first)) {
 			first = at
 		}
+		if ok && at.After(last) {
+			last = at
+		}
 	}
 	if !first.IsZero() && kill.restart != nil {
-		m := Millis(first.Sub(kill.restart.ready))
-		k.Resumed = &m
+		resumed, caught := Millis(first.Sub(kill.restart.ready)), Millis(last.Sub(kill.restart.ready))
+		k.Resumed, k.Caught = &resumed, &caught
 	}
 	return k
 }

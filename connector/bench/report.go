@@ -21,9 +21,9 @@ func (m Millis) MarshalJSON() ([]byte, error) {
 func (m Millis) String() string {
 	d := time.Duration(m)
 	switch {
-	case d >= time.Second:
+	case d.Abs() >= time.Second:
 		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
+	case d.Abs() >= time.Millisecond:
 		return d.Round(100 * time.Microsecond).String()
 	default:
 		return d.String()
@@ -78,8 +78,11 @@ type Kill struct {
 	// whose record was not written when it was killed.
 	Waiting int `json:"waiting"`
 	// Resumed is the time from the restarted process's readiness to the
-	// first write of one of those records; nil when none was waiting.
+	// first write of one of those records, and Caught the time to the last
+	// one; nil when none was waiting (or none was written). Negative when
+	// another replica wrote them before the restarted process was ready.
 	Resumed *Millis `json:"resumed_ms"`
+	Caught  *Millis `json:"caught_up_ms"`
 }
 
 // Settings are the exact settings of a run.
@@ -163,9 +166,10 @@ func (r *Report) Print(w io.Writer) {
 	row("peak RSS, largest", "%.1f MB", float64(r.MaxRSS)/1e6)
 	if k := r.Kill; k != nil {
 		if k.Resumed != nil {
-			row("pushing resumed after restart", "%s (%d messages were waiting)", *k.Resumed, k.Waiting)
+			row("pushing resumed after restart", "%s (%d acknowledged messages were waiting)", *k.Resumed, k.Waiting)
+			row("all of them written after restart", "%s", *k.Caught)
 		} else {
-			row("pushing resumed after restart", "n/a: no acknowledged message was waiting")
+			row("pushing resumed after restart", "n/a: %d acknowledged messages were waiting", k.Waiting)
 		}
 	}
 	fmt.Fprintln(w)
