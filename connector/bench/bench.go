@@ -603,6 +603,9 @@ func (o Options) progressf(newline bool, format string, args ...any) {
 	}
 	if newline {
 		format += "\n"
+		if o.Terminal {
+			format = "\r\x1b[K" + format // over the progress line
+		}
 	}
 	fmt.Fprintf(o.Progress, format, args...)
 }

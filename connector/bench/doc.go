@@ -53,7 +53,8 @@
 //     same for the no-op handler; the ratio is the first divided by the
 //     second (meaningful when -rate is 0).
 //   - Salesforce calls: every /services/data call the connectors made,
-//     failed ones (not 2xx, injected faults included) too; per 1,000
+//     failed ones (not 2xx, injected faults included, and calls
+//     the client gave up on) too; per 1,000
 //     messages: calls × 1000 / accepted deliveries.
 //   - records written per message: records of every object written
 //     successfully (conversations and messages, rewrites included) divided
