@@ -2,6 +2,7 @@
 //
 //	connector serve  -config connector.yaml   run the connector
 //	connector demo   [-dir connector-data]    run the main job on embedded defaults
+//	connector bench  [-messages N ...]        measure the connector under load
 //	connector dead list   -config FILE [-tenant T]
 //	connector dead replay -config FILE -tenant T (-id N ... | -all)
 //	connector token create -config FILE (-tenant T -role agent|admin | -operator) -name N
@@ -46,6 +47,9 @@ Usage:
   connector demo [-dir DIR]             run the main job on embedded defaults: SQLite in DIR,
                                         a local Salesforce stand-in, signed webhook traffic,
                                         and a summary of what reached Salesforce
+  connector bench [-messages N] [-contacts N] [-rate R] [-store sqlite|postgres] ...
+                                        measure the connector under load against a local
+                                        Salesforce stand-in (connector bench -h lists the flags)
   connector dead list -config FILE [-tenant T] [-limit N]
                                         list dead messages with Salesforce's error
   connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
@@ -80,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stderr)
 	case "demo":
 		err = runDemo(args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr)
 	case "dead":
 		err = dead(args[1:], stdout, stderr)
 	case "token":

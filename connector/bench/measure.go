@@ -1,0 +1,270 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// dataPrefix is the path prefix of Salesforce's REST data calls.
+const dataPrefix = "/services/data/"
+
+// written is one record a call wrote successfully.
+type written struct {
+	Object  string
+	Key     string // the external id value
+	Created bool
+}
+
+// meter wraps the Salesforce stand-in: it counts every data call and reads
+// each call's request and answer to learn which records it wrote, and when.
+type meter struct {
+	next http.Handler
+	// msgObject and msgKey name the message object and its external id
+	// field (the mapping's); their records are the messages tracked.
+	msgObject, msgKey string
+
+	mu          sync.Mutex
+	calls       int
+	failedCalls int                  // answered other than 2xx
+	records     int                  // records written, every object
+	created     int                  // message records created
+	rewrites    int                  // message records written again after the first time
+	first       map[string]time.Time // message key -> when first written
+}
+
+func newMeter(next http.Handler, msgObject, msgKey string) *meter {
+	return &meter{next: next, msgObject: msgObject, msgKey: msgKey, first: map[string]time.Time{}}
+}
+
+// recorder keeps a copy of the answer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, dataPrefix) {
+		m.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	reqBody, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	rec := &recorder{ResponseWriter: w}
+	m.next.ServeHTTP(rec, r)
+	end := time.Now()
+	// A record counts as written at the midpoint of the call that wrote it.
+	at := start.Add(end.Sub(start) / 2)
+	writes := parseCall(r.Method, r.URL.Path, reqBody, rec.status, rec.body.Bytes())
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if rec.status/100 != 2 {
+		m.failedCalls++
+	}
+	m.records += len(writes)
+	for _, wr := range writes {
+		if !strings.EqualFold(wr.Object, m.msgObject) {
+			continue
+		}
+		if wr.Created {
+			m.created++
+		}
+		if _, ok := m.first[wr.Key]; ok {
+			m.rewrites++
+			continue
+		}
+		m.first[wr.Key] = at
+	}
+}
+
+// meterStats is a consistent snapshot of a meter's counters.
+type meterStats struct {
+	Calls, FailedCalls, Records, Created, Rewrites, Messages int
+}
+
+func (m *meter) stats() meterStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return meterStats{Calls: m.calls, FailedCalls: m.failedCalls, Records: m.records,
+		Created: m.created, Rewrites: m.rewrites, Messages: len(m.first)}
+}
+
+// firstWrite returns when the message record with this key was first
+// written.
+func (m *meter) firstWrite(key string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.first[key]
+	return t, ok
+}
+
+// collectionTarget parses the path of an sObject Collections upsert,
+// /services/data/vXX.X/composite/sobjects/{object}/{field}, into the object
+// and its external id field.
+func collectionTarget(path string) (object, field string, ok bool) {
+	if u, err := url.Parse(path); err == nil {
+		path = u.Path
+	}
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, dataPrefix), "/"), "/")
+	if len(segs) != 5 || !strings.HasPrefix(segs[0], "v") || segs[1] != "composite" || segs[2] != "sobjects" {
+		return "", "", false
+	}
+	return segs[3], segs[4], true
+}
+
+// isComposite reports whether path is /services/data/vXX.X/composite.
+func isComposite(path string) bool {
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, dataPrefix), "/"), "/")
+	return len(segs) == 2 && strings.HasPrefix(segs[0], "v") && segs[1] == "composite"
+}
+
+// collectionBody is the body of an sObject Collections upsert.
+type collectionBody struct {
+	Records []map[string]any `json:"records"`
+}
+
+// upsertResult is one record's result in a collection's answer.
+type upsertResult struct {
+	Success bool `json:"success"`
+	Created bool `json:"created"`
+}
+
+// parseCall returns the records a data call wrote successfully, read from
+// its request and its answer. It understands the sObject Collections upsert
+// (PATCH .../composite/sobjects/{object}/{field}) and the Composite request
+// (POST .../composite) whose subrequests are such upserts; any other call
+// writes nothing it can see.
+func parseCall(method, path string, reqBody []byte, status int, respBody []byte) []written {
+	if status/100 != 2 {
+		return nil
+	}
+	if object, field, ok := collectionTarget(path); ok && method == http.MethodPatch {
+		return collectionWrites(object, field, reqBody, respBody)
+	}
+	if !isComposite(path) || method != http.MethodPost {
+		return nil
+	}
+	var req struct {
+		CompositeRequest []struct {
+			Method      string          `json:"method"`
+			URL         string          `json:"url"`
+			ReferenceID string          `json:"referenceId"`
+			Body        json.RawMessage `json:"body"`
+		} `json:"compositeRequest"`
+	}
+	var resp struct {
+		CompositeResponse []struct {
+			Body           json.RawMessage `json:"body"`
+			HTTPStatusCode int             `json:"httpStatusCode"`
+			ReferenceID    string          `json:"referenceId"`
+		} `json:"compositeResponse"`
+	}
+	if json.Unmarshal(reqBody, &req) != nil || json.Unmarshal(respBody, &resp) != nil {
+		return nil
+	}
+	var out []written
+	for _, sub := range resp.CompositeResponse {
+		if sub.HTTPStatusCode/100 != 2 {
+			continue
+		}
+		for _, sr := range req.CompositeRequest {
+			if sr.ReferenceID != sub.ReferenceID || !strings.EqualFold(sr.Method, http.MethodPatch) {
+				continue
+			}
+			if object, field, ok := collectionTarget(sr.URL); ok {
+				out = append(out, collectionWrites(object, field, sr.Body, sub.Body)...)
+			}
+			break
+		}
+	}
+	return out
+}
+
+// collectionWrites pairs a collection's records with their results, in
+// order, and returns the successful ones.
+func collectionWrites(object, field string, reqBody, respBody []byte) []written {
+	var req collectionBody
+	var results []upsertResult
+	if json.Unmarshal(reqBody, &req) != nil || json.Unmarshal(respBody, &results) != nil {
+		return nil
+	}
+	var out []written
+	for i, res := range results {
+		if i >= len(req.Records) || !res.Success {
+			continue
+		}
+		out = append(out, written{Object: object, Key: fieldString(req.Records[i], field), Created: res.Created})
+	}
+	return out
+}
+
+// fieldString returns a record's field as a string; field names are
+// matched ignoring case, as Salesforce does.
+func fieldString(rec map[string]any, field string) string {
+	v, ok := rec[field]
+	if !ok {
+		for k, kv := range rec {
+			if strings.EqualFold(k, field) {
+				v = kv
+				break
+			}
+		}
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// faults answers a share of the data calls with 503 SERVER_UNAVAILABLE,
+// after the same latency as the stand-in's, instead of passing them on.
+type faults struct {
+	next    http.Handler
+	rate    float64
+	latency time.Duration
+}
+
+func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.rate <= 0 || !strings.HasPrefix(r.URL.Path, dataPrefix) || rand.Float64() >= f.rate {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
+	t := time.NewTimer(f.latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, `[{"message":"Server temporarily unavailable. Please try again later.","errorCode":"SERVER_UNAVAILABLE"}]`)
+}
