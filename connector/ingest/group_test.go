@@ -1,0 +1,121 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// groupWatch is a store that counts group transactions and says when each
+// one has committed; the first group waits for release before it runs, so
+// that the deliveries sent meanwhile queue up for the next one.
+type groupWatch struct {
+	store.Store
+	release   chan struct{}
+	once      sync.Once
+	groups    atomic.Int32
+	committed atomic.Int32 // deliveries committed so far
+}
+
+func (g *groupWatch) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	g.once.Do(func() { <-g.release })
+	errs, err := g.Store.WithTxBatch(ctx, fns)
+	g.groups.Add(1)
+	if err == nil {
+		g.committed.Add(int32(len(fns)))
+	}
+	return errs, err
+}
+
+// Concurrent deliveries share group commits; none is answered before the
+// commit that holds it, and one that fails fails alone.
+func TestGroupCommit(t *testing.T) {
+	st := newStore(t)
+	watch := &groupWatch{Store: st, release: make(chan struct{})}
+	in := &ingest.Ingester{Store: st, Group: &ingest.GroupCommitter{Store: watch}, Now: func() time.Time { return t0 }}
+	ch := ingest.Channel{Tenant: "acme", ID: "wa", OrgID: "00D000000000001", Excluded: statemachine.DefaultExcluded()}
+
+	const n = 20
+	type answer struct {
+		i         int
+		err       error
+		committed int32
+	}
+	answers := make(chan answer, n+1)
+	deliver := func(i int, ev platform.Event) {
+		_, err := in.Ingest(context.Background(), ch, []platform.Event{ev})
+		answers <- answer{i, err, watch.committed.Load()}
+	}
+	// The first delivery holds the first group until release.
+	go deliver(0, msg("m0", "c0", "first"))
+	for i := 1; i < n; i++ {
+		go deliver(i, msg(fmt.Sprint("m", i), fmt.Sprint("c", i), "hello"))
+	}
+	// A delivery whose event cannot be stored: a message without an id.
+	go deliver(n, platform.Event{Kind: platform.KindMessage, Contact: "bad", Timestamp: t0, Message: &platform.Message{Kind: platform.Text, Text: "x"}})
+	close(watch.release)
+
+	failed := 0
+	for range n + 1 {
+		a := <-answers
+		if a.committed == 0 {
+			t.Errorf("delivery %d was answered before any commit", a.i)
+		}
+		if a.err != nil {
+			failed++
+			if a.i != n {
+				t.Errorf("delivery %d failed: %v", a.i, a.err)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d deliveries failed, want 1 (the bad one)", failed)
+	}
+	if g := watch.groups.Load(); g >= n {
+		t.Errorf("%d groups for %d concurrent deliveries: no grouping", g, n+1)
+	}
+	stats, err := st.Stats(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Messages[store.Pending] != n {
+		t.Errorf("%d messages stored, want %d (the bad delivery stores nothing)", stats.Messages[store.Pending], n)
+	}
+	cs, err := st.ListContacts(context.Background(), store.ContactFilter{Tenant: "acme", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.ExternalID == "bad" {
+			t.Errorf("the failed delivery's contact was kept: its savepoint must be rolled back")
+		}
+	}
+}
+
+// A delivery whose client left before its group ran is not stored.
+func TestGroupCommitSkipsCancelledDeliveries(t *testing.T) {
+	st := newStore(t)
+	g := &ingest.GroupCommitter{Store: st}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := g.Do(ctx, func(tx store.Tx) error {
+		_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: "gone"}, "", t0)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do with a cancelled context: %v", err)
+	}
+	cs, _ := st.ListContacts(context.Background(), store.ContactFilter{Tenant: "acme"})
+	if len(cs) != 0 {
+		t.Fatalf("contacts stored: %v", cs)
+	}
+}
