@@ -80,12 +80,12 @@ const (
 func DefaultMapping() Mapping {
 	return Mapping{
 		Conversation: ConversationMapping{
-			Object:        "Chat_Conversation__c",
-			ExternalID:    "Conversation_Key__c",
-			State:         "State__c",
-			Channel:       "Channel__c",
-			Contact:       "Contact_Id__c",
-			Blocked:       "Blocked__c",
+			Object:     "Chat_Conversation__c",
+			ExternalID: "Conversation_Key__c",
+			State:      "State__c",
+			Channel:    "Channel__c",
+			Contact:    "Contact_Id__c",
+			Blocked:    "Blocked__c",
 		},
 		Message: MessageMapping{
 			Object:     "Chat_Message__c",

@@ -209,11 +209,11 @@ type Mapping struct {
 
 // ConversationMapping maps a conversation onto a record.
 type ConversationMapping struct {
-	Object        string `yaml:"object"`          // Chat_Conversation__c
-	ExternalID    string `yaml:"external_id"`     // Conversation_Key__c
-	State         string `yaml:"state"`           // State__c
-	Channel       string `yaml:"channel"`         // Channel__c
-	Contact       string `yaml:"contact"`         // Contact_Id__c
+	Object     string `yaml:"object"`      // Chat_Conversation__c
+	ExternalID string `yaml:"external_id"` // Conversation_Key__c
+	State      string `yaml:"state"`       // State__c
+	Channel    string `yaml:"channel"`     // Channel__c
+	Contact    string `yaml:"contact"`     // Contact_Id__c
 	// LastMessageAt, when set, is written with the time of the
 	// conversation's last message: the record is then written again with
 	// every round that pushes a message of it (a second record per
