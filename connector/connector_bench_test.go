@@ -36,6 +36,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 			}
 			b.ResetTimer()
 			if parallel {
+				b.SetParallelism(32) // many platforms posting at once, as in production
 				b.RunParallel(func(pb *testing.PB) {
 					s := &demo.Sender{BaseURL: base}
 					for pb.Next() {

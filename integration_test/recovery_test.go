@@ -50,9 +50,10 @@ func TestRestartTakesBackLeasesAtOnce(t *testing.T) {
 	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", id))
 	st = e.openStore()
 	defer st.Close()
-	if ms := messagesOf(t, st, c.ID); len(ms) != 1 || ms[0].PushStatus != store.Pushed {
-		t.Fatalf("messages after the restart: %+v", ms)
-	}
+	waitFor(t, waitTimeout, "the message pushed in the store", func() (bool, string) {
+		ms := messagesOf(t, st, c.ID)
+		return len(ms) == 1 && ms[0].PushStatus == store.Pushed, fmt.Sprintf("%+v", ms)
+	})
 }
 
 // TestReplicaHeartbeatAndRescueOnPostgres runs two replicas on PostgreSQL

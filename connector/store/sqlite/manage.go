@@ -472,7 +472,7 @@ func (s *Store) CreateToken(ctx context.Context, t store.APIToken) (store.APITok
 		return store.APIToken{}, fmt.Errorf("create token %q: %w", t.Name, err)
 	}
 	var out store.APIToken
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx cachedTx) error {
 		var nameTaken, hashTaken bool
 		err := tx.QueryRowContext(ctx, `
 			SELECT EXISTS (SELECT 1 FROM api_tokens WHERE tenant = ?1 AND name = ?2 AND revoked_at = 0),
@@ -537,7 +537,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64, now time.Time) error 
 	if now.IsZero() {
 		return fmt.Errorf("revoke token %d: the time is required", id)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx cachedTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`,
 			micros(now), id)
 		if err != nil {

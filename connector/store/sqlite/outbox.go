@@ -95,7 +95,7 @@ func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, e
 	expires := fromMicros(micros(p.Now.Add(p.LeaseTTL)))
 
 	var out []store.Work
-	err = s.write(ctx, func(t *sql.Tx) error {
+	err = s.write(ctx, func(t cachedTx) error {
 		out = nil
 		ids, err := readyIDs(ctx, t, micros(p.Now), string(skip), maxConv)
 		if err != nil || len(ids) == 0 {
@@ -246,7 +246,7 @@ func collect[T any](rows *sql.Rows) ([]T, error) {
 // that is not a pending message of the leased conversation, or with a status
 // other than Pushed, Pending or Dead, is an error and nothing changes.
 func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
-	err := s.write(ctx, func(t *sql.Tx) error { return settle(ctx, t, l, st) })
+	err := s.write(ctx, func(t cachedTx) error { return settle(ctx, t, l, st) })
 	if err != nil {
 		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
 	}
@@ -256,7 +256,7 @@ func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) 
 // SettleBatch settles every item in one transaction, each in a savepoint
 // of its own.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
-	errs, err := s.writeEach(ctx, len(items), func(i int, t *sql.Tx) error {
+	errs, err := s.writeEach(ctx, len(items), func(i int, t cachedTx) error {
 		if err := settle(ctx, t, items[i].Lease, items[i].Settlement); err != nil {
 			return fmt.Errorf("settle conversation %d: %w", items[i].Lease.ConversationID, err)
 		}
@@ -269,7 +269,7 @@ func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]er
 }
 
 // settle ends one claim within t.
-func settle(ctx context.Context, t *sql.Tx, l store.Lease, st store.Settlement) error {
+func settle(ctx context.Context, t cachedTx, l store.Lease, st store.Settlement) error {
 	var token string
 	err := t.QueryRowContext(ctx, `SELECT lease_token FROM conversations WHERE id = ?`, l.ConversationID).Scan(&token)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (token == "" || token != l.Token)) {
@@ -321,7 +321,7 @@ func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.
 		return nil, fmt.Errorf("renew leases: %w", err)
 	}
 	held := map[int64]bool{}
-	err = s.write(ctx, func(t *sql.Tx) error {
+	err = s.write(ctx, func(t cachedTx) error {
 		clear(held)
 		rows, err := t.QueryContext(ctx, `
 			UPDATE conversations SET lease_expires_at = ?1
@@ -352,7 +352,7 @@ func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.
 
 // setPendingSince sets the conversation's pending_since from its pending
 // messages.
-func setPendingSince(ctx context.Context, t *sql.Tx, conversationID int64) error {
+func setPendingSince(ctx context.Context, t cachedTx, conversationID int64) error {
 	_, err := t.ExecContext(ctx, `
 		UPDATE conversations SET pending_since = (
 			SELECT MIN(received_at) FROM messages WHERE conversation_id = ?1 AND push_status = 'pending')
@@ -363,7 +363,7 @@ func setPendingSince(ctx context.Context, t *sql.Tx, conversationID int64) error
 	return nil
 }
 
-func settleMessage(ctx context.Context, t *sql.Tx, conversationID int64, o store.Outcome, now time.Time) error {
+func settleMessage(ctx context.Context, t cachedTx, conversationID int64, o store.Outcome, now time.Time) error {
 	var res sql.Result
 	var err error
 	switch o.Status {
@@ -390,7 +390,7 @@ func settleMessage(ctx context.Context, t *sql.Tx, conversationID int64, o store
 // RescueLeases clears the leases that expired at or before now.
 func (s *Store) RescueLeases(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.write(ctx, func(t *sql.Tx) error {
+	err := s.write(ctx, func(t cachedTx) error {
 		res, err := t.ExecContext(ctx, `
 			UPDATE conversations SET lease_owner = '', lease_token = '', lease_expires_at = 0
 			WHERE lease_token <> '' AND lease_expires_at <= ?`, micros(now))
@@ -452,7 +452,7 @@ func (s *Store) Replay(ctx context.Context, tenant string, ids []int64, now time
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	var replayed []int64
-	err = s.write(ctx, func(t *sql.Tx) error {
+	err = s.write(ctx, func(t cachedTx) error {
 		rows, err := t.QueryContext(ctx, `
 			UPDATE messages SET push_status = 'pending', attempts = 0, last_error = ''
 			WHERE tenant = ?1 AND push_status = 'dead'

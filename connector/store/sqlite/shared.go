@@ -31,7 +31,7 @@ func (s *Store) UpdateOrgGate(ctx context.Context, org string, now time.Time, fn
 		return store.OrgGate{}, errors.New("update org gate: org, the time and fn are required")
 	}
 	var out store.OrgGate
-	err := s.write(ctx, func(t *sql.Tx) error {
+	err := s.write(ctx, func(t cachedTx) error {
 		g, err := scanOrgGate(t.QueryRowContext(ctx, `SELECT `+orgGateColumns+` FROM org_gates WHERE org = ?`, org))
 		if errors.Is(err, sql.ErrNoRows) {
 			g, err = store.OrgGate{Org: org}, nil
@@ -95,7 +95,7 @@ func (s *Store) TryLease(ctx context.Context, name, owner string, now time.Time,
 		return false, errors.New("try lease: name, owner, the time and a positive ttl are required")
 	}
 	held := false
-	err := s.write(ctx, func(t *sql.Tx) error {
+	err := s.write(ctx, func(t cachedTx) error {
 		var got string
 		err := t.QueryRowContext(ctx, `
 			INSERT INTO job_leases (name, owner, expires_at) VALUES (?1, ?2, ?3)

@@ -93,7 +93,8 @@ type Options struct {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
-	owner       *os.File // the owner lock, when Options.Owner
+	stmts       *stmtCache // the write transactions' prepared statements
+	owner       *os.File   // the owner lock, when Options.Owner
 	w           *sql.DB  // one connection: every write goes through it
 	r           *sql.DB  // read-only connections
 	busyTimeout time.Duration
@@ -186,7 +187,7 @@ func open(ctx context.Context, abs string, opts Options) (*Store, error) {
 		_ = errors.Join(r.Close(), w.Close())
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	return &Store{w: w, r: r, busyTimeout: opts.BusyTimeout}, nil
+	return &Store{w: w, r: r, busyTimeout: opts.BusyTimeout, stmts: newStmtCache(w)}, nil
 }
 
 // dsn builds a file: URI for the driver, escaping the path.
@@ -207,6 +208,7 @@ func (s *Store) TakeBackLeases(ctx context.Context) (int, error) {
 
 // Close releases both connection pools, and the owner lock.
 func (s *Store) Close() error {
+	s.stmts.close()
 	err := errors.Join(s.r.Close(), s.w.Close())
 	if s.owner != nil {
 		err = errors.Join(err, s.owner.Close())
@@ -273,7 +275,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // migrate applies the migrations of ms (in version order) not applied yet.
 func (s *Store) migrate(ctx context.Context, ms []migration) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx cachedTx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,
@@ -295,14 +297,15 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range ms {
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx cachedTx) error {
 			var applied bool
 			err := tx.QueryRowContext(ctx,
 				`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied)
 			if err != nil || applied {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			// Not through the statement cache: a migration runs once.
+			if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx,
@@ -322,21 +325,21 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 // it would wait for the connection fn holds and fail with ErrBusy. Reads of
 // the store (GetConversation, ...) are fine but see only committed data.
 func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.write(ctx, func(t *sql.Tx) error { return fn(&tx{t: t}) })
+	return s.write(ctx, func(t cachedTx) error { return fn(&tx{t: t}) })
 }
 
 // WithTxBatch runs each fn in one IMMEDIATE transaction, each in a
 // savepoint of its own (see store.Batcher).
 func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
-	return s.writeEach(ctx, len(fns), func(i int, t *sql.Tx) error { return fns[i](&tx{t: t}) })
+	return s.writeEach(ctx, len(fns), func(i int, t cachedTx) error { return fns[i](&tx{t: t}) })
 }
 
 // writeEach runs fn for 0..n-1 in one write transaction, each call inside
 // a savepoint: a call that fails is rolled back alone and its error kept
 // at its index. The second result is the transaction's own error.
-func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t *sql.Tx) error) ([]error, error) {
+func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t cachedTx) error) ([]error, error) {
 	errs := make([]error, n)
-	err := s.write(ctx, func(t *sql.Tx) error {
+	err := s.write(ctx, func(t cachedTx) error {
 		for i := range n {
 			if _, err := t.ExecContext(ctx, `SAVEPOINT item`); err != nil {
 				return err
@@ -361,7 +364,7 @@ func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t *sql.Tx) 
 // write runs fn in a write transaction on the writer connection: it commits
 // when fn returns nil and rolls back otherwise (and when fn panics),
 // returning fn's error as is.
-func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) {
 	wait, cancel := context.WithTimeout(ctx, s.busyTimeout)
 	conn, err := s.w.Conn(wait)
 	cancel()
@@ -387,13 +390,14 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 			_ = t.Rollback()
 		}
 	}()
-	if err := fn(t); err != nil {
+	if err := fn(cachedTx{t, s.stmts}); err != nil {
 		return err
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	s.stmts.prepareMisses()
 	return nil
 }
 

@@ -19,8 +19,9 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tx implements store.Tx on one write transaction.
-type tx struct{ t *sql.Tx }
+// tx implements store.Tx on one write transaction, its statements
+// prepared once (stmtCache).
+type tx struct{ t cachedTx }
 
 var _ store.Tx = (*tx)(nil)
 
