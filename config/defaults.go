@@ -44,7 +44,7 @@ const (
 	DefaultBatchSize        = 200
 	DefaultMaxConversations = 1000
 	DefaultClaimRecords     = 2000
-	DefaultBatchWindow      = 300 * time.Millisecond
+	DefaultBatchWindow      = 350 * time.Millisecond
 	DefaultLeaseTTL         = 15 * time.Second
 	DefaultMaxAttempts      = 10
 	DefaultBackoffMin       = time.Second

@@ -12,14 +12,15 @@ import (
 // records they left in the outboxes; a worker claims when a full call's
 // worth (sfclient.MaxCompositeRecords) is waiting, when the batch window
 // has passed since the first record it has not claimed yet, at once after
-// a Wake, and otherwise every poll interval (due retries, leases of a
-// process that died). The records a worker goes for are taken off the
+// a Wake, and otherwise when no worker went for a poll interval (due
+// retries, leases of a process that died). The records a worker goes for are taken off the
 // count as it goes, so that the next worker waits for new ones.
 type trigger struct {
 	mu      sync.Mutex
 	pending int       // records notified since the last worker went
 	first   time.Time // when the first of them was notified
 	now     bool      // a Wake: go at once
+	lastGo  time.Time // when a worker last went
 	changed chan struct{}
 }
 
@@ -52,19 +53,23 @@ func (t *trigger) wake() {
 // wait blocks until the worker should claim (true) or stop is closed
 // (false).
 func (t *trigger) wait(stop <-chan struct{}, window, poll time.Duration) bool {
-	deadline := time.Now().Add(poll)
 	for {
 		t.mu.Lock()
 		now := time.Now()
+		// The poll is due a poll interval after any worker last went.
+		deadline := t.lastGo.Add(poll)
+		// Records waiting have their window; the poll is for when none
+		// were notified (due retries, another replica's expired leases).
 		goNow := t.now || t.pending >= sfclient.MaxCompositeRecords ||
-			(t.pending > 0 && !now.Before(t.first.Add(window))) || !now.Before(deadline)
+			(t.pending > 0 && !now.Before(t.first.Add(window))) ||
+			(t.pending == 0 && !now.Before(deadline))
 		if goNow {
-			t.now, t.pending, t.first = false, 0, time.Time{}
+			t.now, t.pending, t.first, t.lastGo = false, 0, time.Time{}, now
 			t.mu.Unlock()
 			return true
 		}
 		until := deadline
-		if t.pending > 0 && t.first.Add(window).Before(until) {
+		if t.pending > 0 {
 			until = t.first.Add(window)
 		}
 		changed := t.changed
