@@ -34,6 +34,11 @@ type Record struct {
 	// UpdateCount is how many upserts updated the record after it was
 	// created.
 	UpdateCount int `json:"updateCount"`
+	// SystemModstamp is when the record was last written (by the
+	// connector or an agent), to the second as on Salesforce;
+	// LastModifiedByID is who wrote it last.
+	SystemModstamp   time.Time `json:"systemModstamp"`
+	LastModifiedByID string    `json:"lastModifiedById"`
 }
 
 // Stats counts what the stand-in was asked, by kind of call.
@@ -54,6 +59,12 @@ type Stats struct {
 	CollectionRecords int `json:"collectionRecords"`
 	// LimitsCalls counts GET .../limits.
 	LimitsCalls int `json:"limitsCalls"`
+	// DescribeCalls counts GET .../sobjects/{object}/describe, QueryCalls
+	// GET .../query (first pages and nextRecordsUrl pages alike), and
+	// AgentEdits the records edited through the agent hook.
+	DescribeCalls int `json:"describeCalls"`
+	QueryCalls    int `json:"queryCalls"`
+	AgentEdits    int `json:"agentEdits"`
 	// RecordsCreated, RecordsUpdated and RecordErrors count record outcomes
 	// (rolled-back records included in the first two).
 	RecordsCreated int `json:"recordsCreated"`
@@ -205,7 +216,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		}
 		s.handleCollection(w, r, rest[2], rest[3])
 	default:
-		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		s.handleRead(w, r, segs[0], rest)
 	}
 }
 
@@ -590,6 +601,7 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 				r.Fields[k] = v
 			}
 		}
+		s.touchLocked(r, s.opts.UserID, nil)
 		t.records = append(t.records, r)
 		t.byExt[key] = r
 		t.byID[r.ID] = r
@@ -612,6 +624,7 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 		}
 	}
 	existing.UpdateCount++
+	s.touchLocked(existing, s.opts.UserID, journal)
 	if journal != nil {
 		*journal = append(*journal, func() {
 			existing.Fields, existing.UpdateCount = before, beforeCount

@@ -27,6 +27,47 @@
 //     answered with one UpsertResult per record in the same order;
 //     allOrNone true rolls every record back when one fails.
 //   - GET /services/data/vXX.X/limits: DailyApiRequests only.
+//   - GET /services/data/: the API versions served (31.0 to 62.0), without
+//     authentication, as on Salesforce.
+//   - GET /services/data/vXX.X/sobjects/{object}/describe: the object's
+//     describe, built from Options.Metadata (by default the salesforce/
+//     folder's XML, salesforce.Objects()): the standard fields (Id,
+//     OwnerId unless the object is the detail of a master-detail, Name,
+//     CreatedDate, CreatedById, LastModifiedDate, LastModifiedById,
+//     SystemModstamp) and each custom field with its type as describe
+//     names it (string, textarea, picklist with its values and whether it
+//     is restricted, boolean, datetime, double, reference with referenceTo
+//     and relationshipName), length, precision and scale, createable,
+//     updateable, nillable, externalId, unique and caseSensitive.
+//   - GET /services/data/vXX.X/query?q=SOQL and its nextRecordsUrl pages
+//     GET /services/data/vXX.X/query/{locator}-{offset}: SELECT of fields,
+//     Id, SystemModstamp, LastModifiedDate, LastModifiedById and
+//     LastModifiedBy.Name, FROM one object, an optional WHERE of
+//     conditions field op value (=, !=, <>, <, <=, >, >=; datetimes such
+//     as 2026-12-05T10:00:00Z, 'strings', numbers, true, false, null)
+//     joined by AND, ORDER BY fields ASC or DESC (nulls first), and LIMIT.
+//     Answers are {"totalSize","done","nextRecordsUrl","records"}, each
+//     record with its "attributes" {type, url}, LastModifiedBy as a nested
+//     User record. A page holds Options.QueryBatchSize records (2,000 by
+//     default), fewer when Sforce-Query-Options: batchSize=N asks.
+//     Unknown columns are INVALID_FIELD, unknown objects INVALID_TYPE,
+//     anything else it cannot read MALFORMED_QUERY (400); an unknown or
+//     used-up locator is 404 INVALID_QUERY_LOCATOR.
+//
+// Every record carries SystemModstamp (when it was last written, to the
+// second, as Salesforce keeps it) and LastModifiedById: the integration
+// user (Options.UserID) for the connector's upserts, the agent for an
+// agent's edit.
+//
+// # Agents' edits
+//
+// EditAsAgent, or POST /__standin/agent-edits with the same JSON
+// ({"object","externalId" or "id","fields","userId","userName"}), changes
+// a record as a support agent would from a record page: the fields are
+// set, SystemModstamp becomes now and LastModifiedById the agent (default
+// DefaultAgentID, "Support Agent"), whose name LastModifiedBy.Name then
+// reads. The field names must exist; values are stored as given, as if an
+// admin had added a picklist value.
 //
 // Every /services/data call needs a Bearer token from the token endpoint;
 // every authenticated call within the limit counts one against the daily
@@ -84,12 +125,20 @@
 //
 // # How it differs from Salesforce
 //
-// It does not model: SOQL queries, record retrieval, deletes and every
-// other REST resource; the composite, batch, tree and Bulk APIs; triggers,
+// It does not model: SOQL beyond the subset above (OR, NOT, IN, LIKE,
+// functions, date literals such as TODAY, relationship queries other than
+// LastModifiedBy.Name, aggregates; the batchSize header below 200 is
+// honoured where Salesforce raises it to 200), record retrieval, deletes
+// and every other REST resource; describe beyond the subset above (record
+// types, child relationships, layouts, field-level security: every field
+// is described as visible and, but for roll-up summaries and master-detail
+// fields, createable and updateable); the composite, batch, tree and Bulk APIs; triggers,
 // flows, validation rules, duplicate rules, sharing and field-level
-// security; field types (values are only checked loosely: a plain field
-// takes a JSON scalar, a string may have a maximum length; numbers, dates,
-// picklists and checkboxes are stored as sent); case-insensitive external
+// security; roll-up summaries (described, never computed); field types:
+// describe reports the metadata's types, but upserts check values only
+// loosely (a plain field takes a JSON scalar, a text field's length is
+// enforced when the schema has it; numbers, dates, picklists, restricted
+// or not, and checkboxes are stored as sent); case-insensitive external
 // id matching (keys match exactly); the 24-hour rolling window of the API
 // limit (the counter only grows until SetUsage or Reset) and per-app,
 // concurrency and payload-size limits; sessions timing out on inactivity

@@ -536,7 +536,7 @@ func TestCollectionRequestErrors(t *testing.T) {
 		{"no type", convPath, map[string]any{"records": []any{map[string]any{"Conversation_Key__c": "x"}}}, 400, "INVALID_TYPE"},
 		{"unknown type", convPath, collection("Nope__c", false, map[string]any{"Conversation_Key__c": "x"}), 400, "INVALID_TYPE"},
 		{"malformed", convPath, "{", 400, "JSON_PARSER_ERROR"},
-		{"unknown resource", "/services/data/v62.0/query", nil, 404, "NOT_FOUND"},
+		{"unknown resource", "/services/data/v62.0/tooling/query", nil, 404, "NOT_FOUND"},
 		{"bad version", "/services/data/62/composite/sobjects/Chat_Conversation__c/Conversation_Key__c", collection("Chat_Conversation__c", false), 404, "NOT_FOUND"},
 	}
 	for _, tc := range cases {
