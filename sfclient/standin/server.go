@@ -44,9 +44,9 @@ type Server struct {
 	ruleSeq int
 	stats   Stats
 	// The additions of describe.go, query.go and agent.go.
-	metadata map[string]salesforce.Object // lower-cased object name -> metadata
-	users    map[string]string            // user id -> name
-	cursors  map[string]*cursor           // query locator -> the rest of a result
+	metadata  map[string]salesforce.Object // lower-cased object name -> metadata
+	users     map[string]string            // user id -> name
+	cursors   map[string]*cursor           // query locator -> the rest of a result
 	cursorSeq int64
 }
 
