@@ -23,6 +23,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/metrics"
+	"github.com/chatsync/sfconnector/connector/preflight"
 	"github.com/chatsync/sfconnector/connector/registry"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/postgres"
@@ -55,12 +56,14 @@ type Service struct {
 	Dispatcher *dispatch.Dispatcher
 	Timers     *timers.Timers
 	// Manager runs the business operations the API and the commands use.
-	Manager  *manage.Manager
-	server   *http.Server
-	webhooks *webhook.Handler
-	routes   []string
-	listener net.Listener
-	serveErr chan error
+	Manager *manage.Manager
+	// Preflight checks each org at start-up (shown in /readyz).
+	Preflight *preflight.Runner
+	server    *http.Server
+	webhooks  *webhook.Handler
+	routes    []string
+	listener  net.Listener
+	serveErr  chan error
 	// listening runs the store's notifications (PostgreSQL) until Stop.
 	stopListen context.CancelFunc
 	listenDone chan error
@@ -125,8 +128,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
 		RetryNativeBlocks: mgr.RetryNativeBlocks}
 
+	targets, err := preflight.Targets(cfg, "")
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	pf := &preflight.Runner{Targets: targets, Clients: PreflightClients(reg), Timeout: cfg.Dispatcher.RequestTimeout * 4,
+		Log: log.With().Str("component", "preflight").Logger(), Registerer: m.Registry, Now: opts.Now}
 	s := &Service{
-		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr,
+		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr, Preflight: pf,
 		listener: opts.Listener, serveErr: make(chan error, 1),
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
@@ -188,14 +197,16 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 // in the order they were registered.
 func (s *Service) Routes() []string { return append([]string(nil), s.routes...) }
 
-// ready answers 200 while the store answers.
+// ready answers 200 while the store answers, with each org's start-up
+// check in "salesforce" (an org with problems does not make the connector
+// unready: the other orgs work).
 func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.Store.Stats(r.Context(), "-"); err != nil {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("readiness: store does not answer")
 		httpx.WriteError(w, r, http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "salesforce": s.Preflight.Statuses()})
 }
 
 // Addr is the address the server listens on, once started.
@@ -235,6 +246,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.Timers.Start(ctx); err != nil {
 		return fmt.Errorf("start timers: %w", err)
 	}
+	if err := s.Preflight.Start(ctx); err != nil {
+		return fmt.Errorf("start the org checks: %w", err)
+	}
 	s.log.Info().Str("addr", s.Addr()).Int("tenants", len(s.Registry.Tenants())).Str("store", s.cfg.Store.Driver).Msg("connector started")
 	return nil
 }
@@ -254,6 +268,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	// Opt-out last replies are sent after their delivery was answered.
 	if err := s.webhooks.Wait(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Preflight.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.Timers.Stop(ctx); err != nil {

@@ -52,23 +52,26 @@ type FieldDescribe struct {
 	Name string `json:"name"`
 	// Type is "string", "textarea", "picklist", "boolean", "datetime",
 	// "double", "reference", "id", ...
-	Type               string   `json:"type"`
-	Length             int      `json:"length"`
-	Precision          int      `json:"precision"`
-	Scale              int      `json:"scale"`
-	Createable         bool     `json:"createable"`
-	Updateable         bool     `json:"updateable"`
-	Nillable           bool     `json:"nillable"`
-	ExternalID         bool     `json:"externalId"`
-	Unique             bool     `json:"unique"`
-	CaseSensitive      bool     `json:"caseSensitive"`
-	ReferenceTo        []string `json:"referenceTo"`
-	RelationshipName   string   `json:"relationshipName"`
-	RestrictedPicklist bool     `json:"restrictedPicklist"`
-	PicklistValues     []struct {
-		Value  string `json:"value"`
-		Active bool   `json:"active"`
-	} `json:"picklistValues"`
+	Type               string          `json:"type"`
+	Length             int             `json:"length"`
+	Precision          int             `json:"precision"`
+	Scale              int             `json:"scale"`
+	Createable         bool            `json:"createable"`
+	Updateable         bool            `json:"updateable"`
+	Nillable           bool            `json:"nillable"`
+	ExternalID         bool            `json:"externalId"`
+	Unique             bool            `json:"unique"`
+	CaseSensitive      bool            `json:"caseSensitive"`
+	ReferenceTo        []string        `json:"referenceTo"`
+	RelationshipName   string          `json:"relationshipName"`
+	RestrictedPicklist bool            `json:"restrictedPicklist"`
+	PicklistValues     []PicklistValue `json:"picklistValues"`
+}
+
+// PicklistValue is one value of a picklist field.
+type PicklistValue struct {
+	Value  string `json:"value"`
+	Active bool   `json:"active"`
 }
 
 // ObjectDescribe is an object's describe (the subset the connector

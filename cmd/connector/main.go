@@ -11,6 +11,7 @@
 //	connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
 //	connector migrate -config FILE            bring the store's schema up to date
 //	connector check-config -config FILE       validate a configuration file
+//	connector check-salesforce -config FILE [-tenant T]   check the orgs against the mapping
 //	connector version
 package main
 
@@ -62,6 +63,9 @@ Usage:
                                         read or set an org's excluded states (as the API does)
   connector migrate -config FILE        bring the store's schema up to date
   connector check-config -config FILE   validate a configuration file
+  connector check-salesforce -config FILE [-tenant T]
+                                        log in to each org and check its objects and fields
+                                        against the mapping; exit 1 on a blocking problem
   connector version                     print the version
 `
 
@@ -90,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = migrate(args[1:], stdout, stderr)
 	case "check-config":
 		err = checkConfig(args[1:], stdout, stderr)
+	case "check-salesforce":
+		err = checkSalesforce(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "connector", version)
 	case "help", "-h", "-help", "--help":
