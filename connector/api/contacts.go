@@ -22,7 +22,10 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := store.ContactFilter{Channel: q.Get("channel"), Tag: q.Get("tag")}
+	f := store.ContactFilter{Tag: q.Get("tag")}
+	if f.Channel, ok = a.channelFilter(w, r, q); !ok {
+		return
+	}
 	if v := q.Get("blocked"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -415,6 +415,10 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	}
 	e.do(req{method: "GET", path: acmeConvs + "?limit=0", token: "alice", want: 400, invalid: true})
 	e.do(req{method: "GET", path: acmeConvs + "?colour=red", token: "alice", want: 400})
+	if b := e.do(req{method: "GET", path: acmeConvs + "?channel=whatsapp", token: "alice", want: 400}); errCode(t, b) != "bad_query" ||
+		!strings.Contains(string(b), `channel \"whatsapp\" is not a channel of tenant acme; its channels: `) {
+		t.Fatalf("unknown channel: %s", b)
+	}
 	e.do(req{method: "GET", path: acmeConvs + "?updated_since=yesterday", token: "alice", want: 400, invalid: true})
 	e.do(req{method: "GET", path: conv(annConv), token: "alice", want: 200})
 	e.do(req{method: "GET", path: fmt.Sprintf("%s/%d", acmeConvs, globexConv), token: "alice", want: 404})
@@ -488,6 +492,10 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa&limit=10", token: "alice", want: 200})
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?blocked=maybe", token: "alice", want: 400, invalid: true})
+	if b := e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa2", token: "alice", want: 400}); errCode(t, b) != "bad_query" ||
+		!strings.Contains(string(b), "wa2") {
+		t.Fatalf("unknown channel: %s", b)
+	}
 	e.do(req{method: "GET", path: contact(ann), token: "alice", want: 200})
 	e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/contacts/%d", globexContact), token: "alice", want: 404})
 	cb := decodeAs[contactBody](t, e.do(req{method: "PUT", path: contact(ann) + "/tags", token: "alice", body: map[string]any{"tags": []string{"vip", " b2b", "vip"}}, want: 200}))
