@@ -9,6 +9,7 @@
 //	connector token revoke -config FILE -id N
 //	connector excluded-states get -config FILE -org 00D...
 //	connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
+//	connector sign -config FILE -channel C [BODY]  print a delivery's signature header
 //	connector migrate -config FILE            bring the store's schema up to date
 //	connector check-config -config FILE       validate a configuration file
 //	connector check-salesforce -config FILE [-tenant T]   check the orgs against the mapping
@@ -61,6 +62,9 @@ Usage:
   connector excluded-states get -config FILE -org 00D...
   connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
                                         read or set an org's excluded states (as the API does)
+  connector sign -config FILE [-tenant T] -channel C [-url URL] [BODY]
+                                        print the signature header a platform would send with
+                                        BODY (or standard input) on the channel: "Name: value"
   connector migrate -config FILE        bring the store's schema up to date
   connector check-config -config FILE   validate a configuration file
   connector check-salesforce -config FILE [-tenant T]
@@ -90,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = tokenCmd(args[1:], stdout, stderr)
 	case "excluded-states":
 		err = excludedStatesCmd(args[1:], stdout, stderr)
+	case "sign":
+		err = signCmd(args[1:], os.Stdin, stdout, stderr)
 	case "migrate":
 		err = migrate(args[1:], stdout, stderr)
 	case "check-config":
