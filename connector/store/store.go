@@ -552,6 +552,13 @@ type Store interface {
 	ListTokens(ctx context.Context, tenant string) ([]APIToken, error)
 	// RevokeToken revokes a token; ErrNotFound when no valid token has id.
 	RevokeToken(ctx context.Context, id int64, now time.Time) error
+
+	// SyncWatermark returns an org's watermark for the object polled for
+	// agents' changes, or ErrNotFound.
+	SyncWatermark(ctx context.Context, org, object string) (SyncWatermark, error)
+	// PutSyncWatermark writes (creates or replaces) an org's watermark for
+	// its object.
+	PutSyncWatermark(ctx context.Context, w SyncWatermark) error
 }
 
 // ConversationFilter selects conversations for ListConversations. Zero

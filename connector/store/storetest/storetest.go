@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryStatusRoundTrip", testDeliveryStatusRoundTrip},
 		{"Settings", testSettings},
 		{"Tokens", testTokens},
+		{"SyncWatermarks", testSyncWatermarks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
