@@ -84,6 +84,10 @@ type Timers struct {
 	// NativeBlocks retries the platforms' native blocks (and unblocks) that
 	// failed for now and are due. Default "@every 30s".
 	NativeBlocks string `yaml:"native_blocks"`
+	// SalesforceChanges polls each org for agents' changes to conversation
+	// records (state, blocked) and applies them; "off" disables it.
+	// Default "@every 30s".
+	SalesforceChanges string `yaml:"salesforce_changes"`
 }
 
 // Log is the logger.

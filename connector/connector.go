@@ -25,6 +25,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/preflight"
 	"github.com/chatsync/sfconnector/connector/registry"
+	"github.com/chatsync/sfconnector/connector/sfsync"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/postgres"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
@@ -125,8 +126,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		}
 	}
 	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
+	changes, err := sfsync.NewChangesMetric(m.Registry)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	poller := &sfsync.Poller{Store: st, Manager: mgr, Orgs: SyncOrgs(reg), Now: opts.Now, Changes: changes,
+		Log: log.With().Str("component", "sfsync").Logger()}
 	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
-		RetryNativeBlocks: mgr.RetryNativeBlocks}
+		RetryNativeBlocks: mgr.RetryNativeBlocks, PollSalesforce: poller.Poll}
 
 	targets, err := preflight.Targets(cfg, "")
 	if err != nil {
