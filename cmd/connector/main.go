@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -45,9 +46,11 @@ const usage = `connector: the Salesforce sync connector worker
 
 Usage:
   connector serve -config FILE          run the connector (webhooks, API, push to Salesforce)
-  connector demo [-dir DIR]             run the main job on embedded defaults: SQLite in DIR,
+  connector demo [-dir DIR] [-keep] [-v]
+                                        run the main job on embedded defaults: SQLite in DIR,
                                         a local Salesforce stand-in, signed webhook traffic,
-                                        and a summary of what reached Salesforce
+                                        the product's flows through the API, and a summary of
+                                        what reached Salesforce; -keep leaves it running
   connector dead list -config FILE [-tenant T] [-limit N]
                                         list dead messages with Salesforce's error
   connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
@@ -177,9 +180,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "connector-data", "folder for the SQLite store")
-	contacts := fs.Int("contacts", 20, "WhatsApp contacts writing in")
+	contacts := fs.Int("contacts", 20, "WhatsApp contacts writing in (at least 4)")
 	perContact := fs.Int("messages", 5, "text messages per contact")
-	verbose := fs.Bool("v", false, "show the connector's log")
+	keep := fs.Bool("keep", false, "leave the connector and the stand-in running, and print how to reach them")
+	verbose := fs.Bool("v", false, "show the connector's log (colours on a terminal only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -194,15 +198,52 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	logging.RedirectStdLog(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	sum, err := demo.Run(ctx, demo.Options{Dir: *dir, Contacts: *contacts, MessagesPerContact: *perContact, Logger: log, Progress: stdout})
+	d, err := demo.Start(ctx, demo.Options{Dir: *dir, Contacts: *contacts, MessagesPerContact: *perContact, Logger: log, Progress: stdout})
 	if err != nil {
 		return err
 	}
-	sum.Print(stdout)
-	if !sum.OK() {
-		return errors.New("the demo's checks failed (see the summary)")
+	d.Summary.Print(stdout)
+	if *keep {
+		printReach(ctx, d, stdout)
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "stopping the connector and the stand-in")
 	}
-	return nil
+	closeErr := d.Close(context.Background())
+	if !d.Summary.OK() {
+		return errors.Join(errors.New("the demo's checks failed (see the summary)"), closeErr)
+	}
+	return closeErr
+}
+
+// printReach says how to reach a demo left running.
+func printReach(ctx context.Context, d *demo.Demo, w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("")
+	p("The connector and the stand-in keep running; Ctrl-C stops them.")
+	p("  API            %s/api/v1/tenants/%s (reference: %s/openapi.yaml)", d.ConnectorURL, d.Tenant, d.ConnectorURL)
+	p("  admin token    %s", d.AdminToken)
+	p("  operator token %s", d.OperatorToken)
+	if consoleExists(ctx, d.ConnectorURL+"/console") {
+		p("  console        %s/console", d.ConnectorURL)
+	}
+	p("  Salesforce     %s (the stand-in; records: %s/__standin/records/Chat_Message__c)", d.StandinURL, d.StandinURL)
+	p("")
+	p("For example:")
+	p("  curl -H 'Authorization: Bearer %s' '%s/api/v1/tenants/%s/conversations?state=BLOCKED'", d.AdminToken, d.ConnectorURL, d.Tenant)
+}
+
+// consoleExists reports whether the connector serves a page at url.
+func consoleExists(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func dead(args []string, stdout, stderr io.Writer) error {
