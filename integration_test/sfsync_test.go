@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/postgres"
 	"github.com/chatsync/sfconnector/sfclient/standin"
 	"github.com/chatsync/sfconnector/statemachine"
 )
@@ -226,4 +227,58 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestAgentsChangesOnceAcrossReplicas runs two replicas on one PostgreSQL
+// schema, both polling Salesforce every second. Each agent's change is
+// applied once: a refused value is recorded once and written back, and a
+// state change appears once in the history.
+func TestAgentsChangesOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	dsn := postgresSchema(t)
+	acme := newOrg(t, "", nil)
+	tenants := []tenantSpec{{ID: "acme", Org: acme, Channels: []channelSpec{{ID: "wa", Platform: "whatsapp"}}}}
+	a := newEnv(t, envOptions{Tenants: tenants, PostgresDSN: dsn})
+	b := newEnv(t, envOptions{Tenants: tenants, PostgresDSN: dsn})
+	a.startWithSalesforceChanges()
+	b.startWithSalesforceChanges()
+	st, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	const users = 3
+	keys := make([]string, users)
+	ids := make([]int64, users)
+	for i := range users {
+		wa := fmt.Sprintf("3160000090%d", i)
+		a.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, wa, "U", fmt.Sprintf("wamid.R%d", i), "hi", time.Now()))
+		waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", fmt.Sprintf("wamid.R%d", i)))
+		c := onlyConversation(t, st, "acme", "wa", wa)
+		ids[i], keys[i] = c.ID, convKey("acme", "wa", c.ID)
+	}
+	waitForPolls(t, acme.SF, 2)
+	agentEdit(t, acme.SF, keys[0], map[string]any{"State__c": "ESCALATED"})
+	agentEdit(t, acme.SF, keys[1], map[string]any{"State__c": "CLOSED"})
+	agentEdit(t, acme.SF, keys[2], map[string]any{"State__c": "AUTO_BOT"})
+	waitForState(t, st, ids[1], statemachine.Closed)
+	waitForState(t, st, ids[2], statemachine.AutoBot)
+	waitForConnectorWrite(t, acme.SF, keys[0])
+	// More polls by both replicas read the same records again.
+	waitForPolls(t, acme.SF, 4)
+	for i, id := range ids {
+		n := 0
+		for _, tr := range history(t, st, id) {
+			if tr.Actor == agentActor {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("conversation %d: %d entries by the agent, want 1: %s", i, n, historyString(history(t, st, id)))
+		}
+	}
+	if r, _ := findRecord(acme.SF, convObject, "Conversation_Key__c", keys[0]); field(r, "State__c") != "OPEN" {
+		t.Errorf("the refused value was not written back: %v", r.Fields)
+	}
 }

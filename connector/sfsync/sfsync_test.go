@@ -36,6 +36,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, standin.Options{})
+}
+
+func newFixtureWith(t *testing.T, opts standin.Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sync.db"), sqlite.Options{})
 	if err != nil {
@@ -45,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sf := standin.New(standin.Options{})
+	sf := standin.New(opts)
 	ts := httptest.NewServer(sf)
 	t.Cleanup(ts.Close)
 	c, err := sfclient.New(sfclient.Config{OrgID: standin.DefaultOrgID, LoginURL: ts.URL, Flow: sfclient.FlowClientCredentials,
@@ -261,5 +266,37 @@ func TestFailedWriteBackIsRetried(t *testing.T) {
 	}
 	if refused != 2 {
 		t.Errorf("%d refusals recorded, want 2 (the first poll's and the retry's)", refused)
+	}
+}
+
+// TestChangesAcrossPages: with query answers of two records, five agents'
+// changes are read in one poll of three calls (nextRecordsUrl), all
+// applied, and the watermark moves to the last one.
+func TestChangesAcrossPages(t *testing.T) {
+	f := newFixtureWith(t, standin.Options{QueryBatchSize: 2})
+	var convs []store.Conversation
+	var keys []string
+	for i := range 5 {
+		c, k := f.conversation("u" + strconv.Itoa(i))
+		convs, keys = append(convs, c), append(keys, k)
+	}
+	f.poll()
+	for _, k := range keys {
+		f.agentEdit(k, map[string]any{"State__c": "CLOSED"})
+	}
+	before := f.sf.Stats().QueryCalls
+	f.poll()
+	if q := f.sf.Stats().QueryCalls - before; q != 3 {
+		t.Errorf("%d query calls for 5 records in pages of 2, want 3", q)
+	}
+	for _, c := range convs {
+		if s := f.state(c.ID); s != statemachine.Closed {
+			t.Errorf("conversation %d is %s, want CLOSED", c.ID, s)
+		}
+	}
+	recs := f.sf.Records(f.mp.Object)
+	wm, _ := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
+	if last := recs[len(recs)-1].SystemModstamp; !wm.Modstamp.Equal(last) {
+		t.Errorf("watermark %s, want the last change's %s", wm.Modstamp, last)
 	}
 }
