@@ -39,9 +39,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 const usage = `connector: the Salesforce sync connector worker
 
 Usage:
@@ -73,7 +70,7 @@ Usage:
   connector check-salesforce -config FILE [-tenant T]
                                         log in to each org and check its objects and fields
                                         against the mapping; exit 1 on a blocking problem
-  connector version                     print the version
+  connector version                     print the version, commit and build date
 `
 
 func main() {
@@ -106,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check-salesforce":
 		err = checkSalesforce(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "connector", version)
+		printVersion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
