@@ -58,33 +58,11 @@ type imageConfig struct {
 // the stamped version. Where this machine can run containers, it also runs
 // the image, gets /readyz and stops it with SIGTERM (a drained exit 0).
 func TestImage(t *testing.T) {
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Fatal("podman is not installed: the image can not be built or checked. " +
-			"make test installs it (bash .ci/podman.sh, from Debian's packages); run that first")
-	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := fmt.Sprintf("0.0.0-imagetest.%d", time.Now().UnixNano())
+	root, version, revision := imageTestStamps(t)
 	name := "localhost/sfconnector-imagetest"
-	ref := name + ":" + version
-	t.Cleanup(func() {
-		if out, err := exec.Command("podman", "rmi", "--force", ref, name+":latest").CombinedOutput(); err != nil {
-			t.Logf("remove the test image: %v: %s", err, out)
-		}
-	})
-	mk := exec.Command("make", "-C", root, "image", "VERSION="+version, "IMAGE="+name)
-	mk.Env = cleanEnviron()
-	if out, err := mk.CombinedOutput(); err != nil {
-		t.Fatalf("make image: %v\n%s", err, tail(out, 4000))
-	}
-	revision := strings.TrimSpace(runOut(t, root, "git", "rev-parse", "HEAD"))
-
+	ref := buildImage(t, root, "image", name, version)
 	dir := t.TempDir()
-	archive := filepath.Join(dir, "image.tar")
-	runOut(t, dir, "podman", "image", "save", "--format", "docker-archive", "-o", archive, ref)
-	cfg, entries, files := readImageArchive(t, archive)
+	cfg, entries, files := saveImage(t, dir, ref)
 
 	// The files: the binary and the CA bundle, nothing else.
 	var fileNames, dirNames []string
@@ -165,21 +143,101 @@ func TestImage(t *testing.T) {
 	runImage(t, ref)
 }
 
-// runImage runs the image with a configuration on the host's network, gets
-// /readyz and stops it with SIGTERM. A machine that can not start
-// containers (no usable cgroups, as in some sandboxes) is reported in the
-// log: the checks above did not need one.
-func runImage(t *testing.T, ref string) {
-	var runtime []string
-	if _, err := exec.LookPath("runc"); err == nil {
-		// crun, podman's default, can not start containers under a
-		// hybrid cgroup hierarchy; runc can.
-		runtime = []string{"--runtime", "runc"}
+// imageTestStamps checks that podman is there and returns the repository's
+// root, a version to stamp and the commit make image will stamp.
+func imageTestStamps(t *testing.T) (root, version, revision string) {
+	t.Helper()
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatal("podman is not installed: the image can not be built or checked. " +
+			"make test installs it (bash .ci/podman.sh, from Debian's packages); run that first")
 	}
-	podman := func(args ...string) ([]byte, error) {
-		return exec.Command("podman", append(slices.Clone(runtime), args...)...).CombinedOutput()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version = fmt.Sprintf("0.0.0-imagetest.%d", time.Now().UnixNano())
+	revision = strings.TrimSpace(runOut(t, root, "git", "rev-parse", "HEAD"))
+	return root, version, revision
+}
+
+// buildImage runs `make TARGET VERSION=version IMAGE=name` and returns the
+// reference of the image it built (the stand-in's is name-sfstandin); the
+// image is removed when the test ends.
+func buildImage(t *testing.T, root, target, name, version string) string {
+	t.Helper()
+	if target == "image-standin" {
+		name += "-sfstandin"
+	}
+	ref := name + ":" + version
+	t.Cleanup(func() {
+		if out, err := exec.Command("podman", "rmi", "--force", ref, name+":latest").CombinedOutput(); err != nil {
+			t.Logf("remove the test image: %v: %s", err, out)
+		}
+	})
+	mk := exec.Command("make", "-C", root, target, "VERSION="+version, "IMAGE="+strings.TrimSuffix(name, "-sfstandin"))
+	mk.Env = cleanEnviron()
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make %s: %v\n%s", target, err, tail(out, 4000))
+	}
+	return ref
+}
+
+// saveImage saves the image as a docker-archive in dir and reads it.
+func saveImage(t *testing.T, dir, ref string) (imageConfig, map[string]*tar.Header, map[string][]byte) {
+	t.Helper()
+	archive := filepath.Join(dir, "image.tar")
+	runOut(t, dir, "podman", "image", "save", "--format", "docker-archive", "-o", archive, ref)
+	return readImageArchive(t, archive)
+}
+
+// TestStandinImage builds the stand-in's image for compose.yaml with
+// `make image-standin` and checks it holds only the static stand-in, runs
+// as non-root, and, where containers can run, serves.
+func TestStandinImage(t *testing.T) {
+	root, version, revision := imageTestStamps(t)
+	ref := buildImage(t, root, "image-standin", "localhost/sfconnector-imagetest", version)
+	dir := t.TempDir()
+	cfg, entries, files := saveImage(t, dir, ref)
+	var names []string
+	for name, hdr := range entries {
+		if hdr.Typeflag != tar.TypeDir {
+			names = append(names, name)
+		}
+	}
+	if !slices.Equal(names, []string{"usr/local/bin/sfstandin"}) {
+		t.Errorf("the stand-in's image holds the files %q; want only usr/local/bin/sfstandin", names)
+	}
+	bin := filepath.Join(dir, "sfstandin")
+	if err := os.WriteFile(bin, files["usr/local/bin/sfstandin"], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if interp := elfInterpreter(t, bin); interp != "" {
+		t.Errorf("the image's sfstandin is dynamically linked (interpreter %s)", interp)
+	}
+	c := cfg.Config
+	if uid, _, _ := strings.Cut(c.User, ":"); uid == "" || uid == "0" {
+		t.Errorf("the stand-in's image runs as %q; want a non-root user", c.User)
+	}
+	if !slices.Equal(c.Entrypoint, []string{"/usr/local/bin/sfstandin"}) || !slices.Contains(c.Cmd, "0.0.0.0:8443") {
+		t.Errorf("entrypoint %q, command %q; want sfstandin listening on 0.0.0.0:8443", c.Entrypoint, c.Cmd)
+	}
+	if c.Labels["org.opencontainers.image.version"] != version || c.Labels["org.opencontainers.image.revision"] != revision {
+		t.Errorf("labels %v; want version %s, revision %s", c.Labels, version, revision)
 	}
 
+	addr := freeAddr(t)
+	p := newPodman(t)
+	name, ok := p.start("--network", "host", ref, "-listen", addr)
+	if !ok {
+		return
+	}
+	p.waitOK(name, "http://"+addr+"/__standin/records/Chat_Message__c")
+	p.stopDrained(name)
+}
+
+// runImage runs the image with a configuration on the host's network, gets
+// /readyz and stops it with SIGTERM.
+func runImage(t *testing.T, ref string) {
 	sf := newOrg(t, "", nil)
 	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: sf, Channels: []channelSpec{{ID: "web", Platform: "webchat"}}}}})
 	m := e.configMap()
@@ -196,43 +254,86 @@ func runImage(t *testing.T, ref string) {
 	if err := os.WriteFile(filepath.Join(cfgDir, "connector.yaml"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	name := fmt.Sprintf("sfconnector-imagetest-%d", time.Now().UnixNano())
-	out, err := podman("run", "--detach", "--name", name, "--network", "host",
-		"--volume", cfgDir+":/etc/connector:ro", ref)
-	if err != nil {
-		_, _ = podman("rm", "--force", name)
-		t.Logf("this machine can not run containers (%v: %s); the image was checked through its saved archive only", err, bytes.TrimSpace(out))
+	p := newPodman(t)
+	name, ok := p.start("--network", "host", "--volume", cfgDir+":/etc/connector:ro", ref)
+	if !ok {
 		return
 	}
-	t.Cleanup(func() { _, _ = podman("rm", "--force", "--volumes", name) })
+	p.waitOK(name, e.base()+"/readyz")
+	p.stopDrained(name)
+}
 
+// podman runs containers. A machine that can not start them (no usable
+// cgroups, as in some sandboxes) is reported in the test's log: the
+// image's checks through its saved archive do not need one.
+type podman struct {
+	t       *testing.T
+	runtime []string
+}
+
+func newPodman(t *testing.T) *podman {
+	p := &podman{t: t}
+	if _, err := exec.LookPath("runc"); err == nil {
+		// crun, podman's default, can not start containers under a
+		// hybrid cgroup hierarchy; runc can.
+		p.runtime = []string{"--runtime", "runc"}
+	}
+	return p
+}
+
+func (p *podman) run(args ...string) ([]byte, error) {
+	return exec.Command("podman", append(slices.Clone(p.runtime), args...)...).CombinedOutput()
+}
+
+// start runs a detached container with args (podman run's options, the
+// image and its arguments) and returns its name; false when this machine
+// can not run containers.
+func (p *podman) start(args ...string) (string, bool) {
+	name := fmt.Sprintf("sfconnector-imagetest-%d", time.Now().UnixNano())
+	out, err := p.run(append([]string{"run", "--detach", "--name", name}, args...)...)
+	if err != nil {
+		_, _ = p.run("rm", "--force", name)
+		p.t.Logf("this machine can not run containers (%v: %s); the image was checked through its saved archive only", err, bytes.TrimSpace(out))
+		return "", false
+	}
+	p.t.Cleanup(func() { _, _ = p.run("rm", "--force", "--volumes", name) })
+	return name, true
+}
+
+// waitOK polls url until it answers 200.
+func (p *podman) waitOK(name, url string) {
+	p.t.Helper()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(startTimeout)
 	for {
-		resp, err := client.Get(e.base() + "/readyz")
+		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			logs, _ := podman("logs", name)
-			t.Fatalf("the container's /readyz did not answer 200 within %s (last error: %v); its log:\n%s", startTimeout, err, tail(logs, 4000))
+			logs, _ := p.run("logs", name)
+			p.t.Fatalf("the container's %s did not answer 200 within %s (last error: %v); its log:\n%s", url, startTimeout, err, tail(logs, 4000))
 		}
 		time.Sleep(pollEvery)
 	}
-	if out, err := podman("stop", "--time", strconv.Itoa(int(stopTimeout.Seconds())), name); err != nil {
-		t.Fatalf("podman stop: %v: %s", err, out)
+}
+
+// stopDrained stops the container with SIGTERM and checks it exited 0.
+func (p *podman) stopDrained(name string) {
+	p.t.Helper()
+	if out, err := p.run("stop", "--time", strconv.Itoa(int(stopTimeout.Seconds())), name); err != nil {
+		p.t.Fatalf("podman stop: %v: %s", err, out)
 	}
-	code, err := podman("inspect", "--format", "{{.State.ExitCode}}", name)
+	code, err := p.run("inspect", "--format", "{{.State.ExitCode}}", name)
 	if err != nil || strings.TrimSpace(string(code)) != "0" {
-		logs, _ := podman("logs", name)
-		t.Fatalf("the container exited with %q (%v) after SIGTERM; want a drained 0. Its log:\n%s", code, err, tail(logs, 4000))
+		logs, _ := p.run("logs", name)
+		p.t.Fatalf("the container exited with %q (%v) after SIGTERM; want 0. Its log:\n%s", code, err, tail(logs, 4000))
 	}
-	t.Logf("the container answered /readyz and exited 0 on SIGTERM")
+	p.t.Logf("the container served and exited 0 on SIGTERM")
 }
 
 // readImageArchive reads a docker-archive: the image's configuration, and

@@ -66,7 +66,11 @@ if [ "$what" = connector ]; then
   chmod 0750 "$ctx/data"
 fi
 
+# No layer cache: a cached LABEL step can keep an earlier build's version
+# (seen with buildah 1.28 when only the build arguments change), and the
+# image is two COPYs of files already built.
 args=(
+  --no-cache --layers=false
   --file "$containerfile"
   --build-arg "VERSION=$version" --build-arg "REVISION=$commit"
   --build-arg "CREATED=$created" --build-arg "SOURCE=$source"
