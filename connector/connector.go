@@ -18,6 +18,7 @@ import (
 
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/api"
+	"github.com/chatsync/sfconnector/connector/console"
 	"github.com/chatsync/sfconnector/connector/dispatch"
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
@@ -68,6 +69,11 @@ type Service struct {
 	// listening runs the store's notifications (PostgreSQL) until Stop.
 	stopListen context.CancelFunc
 	listenDone chan error
+	// pushed measures the push rate for the API's overview; sampling
+	// runs from Start until Stop.
+	pushed     *metrics.Rate
+	stopSample context.CancelFunc
+	sampleDone chan struct{}
 }
 
 // OpenStore opens and migrates the configured store. log receives what
@@ -155,7 +161,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	for _, p := range WebhookPatterns {
 		mux.Handle(p, hooks)
 	}
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Now: opts.Now}).Register(mux)
+	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now}).Register(mux)
+	console.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -172,6 +180,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	return s, nil
 }
+
+// rateSampleEvery is how often the push rate of the API's overview is
+// sampled.
+const rateSampleEvery = 5 * time.Second
 
 // WebhookPatterns are the webhook handler's routes.
 var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}"}
@@ -256,6 +268,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.Preflight.Start(ctx); err != nil {
 		return fmt.Errorf("start the org checks: %w", err)
 	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSample, s.sampleDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.sampleDone)
+		s.pushed.Run(sctx, s.Registry.Tenants(), rateSampleEvery)
+	}()
 	s.log.Info().Str("addr", s.Addr()).Int("tenants", len(s.Registry.Tenants())).Str("store", s.cfg.Store.Driver).Msg("connector started")
 	return nil
 }
@@ -285,6 +303,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	if err := s.Dispatcher.Stop(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if s.stopSample != nil {
+		s.stopSample()
+		<-s.sampleDone
 	}
 	if s.stopListen != nil {
 		s.stopListen()
