@@ -3,7 +3,7 @@
 // conversations (unblock all; delete all for admins).
 
 import { api, tenantPath, query } from './api.js';
-import { h, act, when, field, select, table, details, form, notify, badge, confirmAction } from './ui.js';
+import { h, fill, act, when, field, select, table, details, form, notify, badge, confirmAction } from './ui.js';
 import { blockForm, blockedText } from './conversations.js';
 
 function tabs(current) {
@@ -53,7 +53,7 @@ export async function list(main, { me, params, refresh }) {
     cells: [name(c), c.external_id, c.channel, c.tags.join(', ') || '—', directions(c.blocked),
       c.blocked ? unblockButton(me, c, refresh) : h('button', { type: 'button', onclick: () => blockDialog(me, c, refresh) }, 'Block…')],
   }));
-  main.replaceChildren(h('h1', {}, 'Contacts'), tabs('all'), filtersForm(me, base, f),
+  fill(main, h('h1', {}, 'Contacts'), tabs('all'), filtersForm(me, base, f),
     table('Contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Tags', 'Blocked', 'Action'], rows, 'No contact matches.'),
     pager);
 }
@@ -66,7 +66,7 @@ export async function blocked(main, { me, params, refresh }) {
     cells: [name(c), c.external_id, c.channel, directions(c.blocked), c.blocked.note || '—', c.blocked.by, when(c.blocked.at),
       c.native_block.status ? badge(c.native_block.status) : '—', unblockButton(me, c, refresh)],
   }));
-  main.replaceChildren(h('h1', {}, 'Blocked contacts'), tabs('blocked'), filtersForm(me, base, f),
+  fill(main, h('h1', {}, 'Blocked contacts'), tabs('blocked'), filtersForm(me, base, f),
     table('Blocked contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Blocked', 'Note', 'By', 'When', 'Native block', 'Action'],
       rows, 'No contact is blocked.'),
     pager);
@@ -169,7 +169,7 @@ export async function one(main, { me, arg, refresh }) {
     cells: [h('a', { href: '#/conversations/' + x.id }, '#' + x.id), x.channel, badge(x.state_name), when(x.updated_at)],
   }));
 
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Contact ' + (c.display_name || c.external_id)),
     details([
       ['Platform id', c.external_id],

@@ -2,7 +2,7 @@
 // messages, history and actions (change state, block, reply).
 
 import { api, tenantPath, query } from './api.js';
-import { h, act, when, field, checkbox, select, table, details, form, notify, badge, stateOptions } from './ui.js';
+import { h, fill, act, when, field, checkbox, select, table, details, form, notify, badge, stateOptions } from './ui.js';
 
 // list renders the tenant's conversations with filters and paging.
 export async function list(main, { me, params }) {
@@ -45,7 +45,7 @@ export async function list(main, { me, params }) {
   const pager = h('div', { class: 'pager' },
     filters.after ? h('a', { href: '#/conversations' + query({ ...filters, after: '' }) }, 'First page') : null,
     page.next_after ? h('a', { href: '#/conversations' + query({ ...filters, after: page.next_after }), id: 'next-page' }, 'Next page') : null);
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Conversations'),
     filterForm,
     table('Conversations of tenant ' + me.tenant, ['Conversation', 'Contact', 'Channel', 'State', 'Updated', 'In Salesforce'], rows,
@@ -119,7 +119,7 @@ export async function one(main, { me, arg, refresh }) {
     cells: [when(e.at), (e.from_name ? e.from_name + ' → ' : '') + e.to_name, e.event, e.actor, e.reason || '—'],
   }));
 
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Conversation #' + c.id),
     details([
       ['Contact', h('a', { href: '#/contacts/' + c.contact_id }, (contact.display_name ? contact.display_name + ' · ' : '') + c.contact)],

@@ -2,7 +2,7 @@
 // states per org with their history, and dead letters with replay.
 
 import { api, tenantPath, query } from './api.js';
-import { h, act, when, field, checkbox, select, table, details, form, notify, badge, STATES, showError, describe } from './ui.js';
+import { h, fill, act, when, field, checkbox, select, table, details, form, notify, badge, STATES, showError, describe } from './ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -29,7 +29,7 @@ export async function overview(main) {
     stamp.replaceChildren('Updated ', when(o.at), ` · refreshed every ${REFRESH_MS / 1000} s · pushed per minute as this replica counts them`);
   };
   draw(await api('GET', '/api/v1/overview'));
-  main.replaceChildren(h('h1', {}, 'Overview'), stamp, body);
+  fill(main, h('h1', {}, 'Overview'), stamp, body);
   const timer = setInterval(() => {
     api('GET', '/api/v1/overview').then(draw, showError);
   }, REFRESH_MS);
@@ -59,7 +59,7 @@ export async function exclusions(main, { params, refresh }) {
     location.hash = '#/exclusions' + query({ org: String(data.get('org')).trim() });
   });
   if (!org) {
-    main.replaceChildren(h('h1', {}, 'Excluded states'), pick);
+    fill(main, h('h1', {}, 'Excluded states'), pick);
     return;
   }
   const path = '/api/v1/orgs/' + encodeURIComponent(org) + '/excluded-states';
@@ -68,16 +68,16 @@ export async function exclusions(main, { params, refresh }) {
   const edit = form({ id: 'excluded', 'aria-labelledby': 'excluded-h' }, [
     h('h2', { id: 'excluded-h' }, 'Change'),
     h('fieldset', {}, h('legend', {}, 'States whose messages are not pushed'),
-      STATES.map((n, i) => checkbox(`${i} ${n}`, 'state', excluded.has(n)))),
+      STATES.map((n, i) => checkbox(`${i} ${n}`, 'state', excluded.has(n), i))),
     h('button', { type: 'submit' }, 'Save excluded states'),
   ], async (data, f) => {
-    const states = [...f.querySelectorAll('input[name=state]')].map((box, i) => box.checked && i).filter((i) => i !== false);
+    const states = [...f.querySelectorAll('input[name=state]:checked')].map((box) => Number(box.value));
     const r = await api('PUT', path, { excluded_states: states });
     await refresh();
     notify(`Org ${r.org_id} now excludes ${names(r.excluded_states)}. It applies to messages stored from now on.`);
   });
   const rows = hist.history.slice().reverse().map((c) => ({ cells: [when(c.updated_at), c.updated_by, names(c.excluded_states)] }));
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Excluded states of org ' + now.org_id),
     pick,
     details([
@@ -133,7 +133,7 @@ export async function deadLetters(main, { me, params, refresh }) {
   const replayAll = tenants.map((t) => h('button', {
     type: 'button', onclick: (ev) => replay(ev.target, t, { all: true }),
   }, 'Replay all of tenant ' + t));
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Dead letters'),
     filter,
     h('p', {}, 'Messages Salesforce refused for good or too often, with its error. A replay puts them back in their outbox.'),
@@ -158,7 +158,7 @@ export async function deadLetters(main, { me, params, refresh }) {
           const s = await api('GET', tenantPath(d.tenant, '/push-status') + query({ conversation: d.conversation_id }));
           const m = s.messages.find((x) => x.id === d.id);
           if (!m) return;
-          line.replaceChildren(`#${d.id} ${d.platform_id} (tenant ${d.tenant}): `, badge(m.push_status),
+          fill(line, `#${d.id} ${d.platform_id} (tenant ${d.tenant}): `, badge(m.push_status),
             m.pushed_at ? [' ', when(m.pushed_at)] : null, m.last_error ? h('span', { class: 'why' }, ' ' + m.last_error) : null);
           if (m.push_status === 'pending') setTimeout(check, 1000);
         } catch (err) {

@@ -2,7 +2,7 @@
 // opt-out keywords of the configuration.
 
 import { api, tenantPath } from './api.js';
-import { h, when, details, form, checkbox, notify } from './ui.js';
+import { h, fill, when, details, form, checkbox, notify } from './ui.js';
 
 export async function show(main, { me, refresh }) {
   const path = tenantPath(me.tenant, '/settings');
@@ -19,7 +19,7 @@ export async function show(main, { me, refresh }) {
       notify('Blocking is now ' + (r.blocking_enabled ? 'enabled' : 'disabled') + '.');
     })
     : h('p', {}, 'Only an admin changes these settings.');
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Settings of tenant ' + s.tenant),
     details([
       ['Blocking', [s.blocking_enabled ? 'enabled' : 'disabled', ' (', source, ')']],

@@ -13,14 +13,28 @@ export function h(tag, attrs, ...children) {
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  return append(el, children);
+}
+
+// append adds children to el as h() does: nested arrays are flattened,
+// null, undefined and false skipped, strings added as text.
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZoneName: 'short' });
+// fill replaces el's children with children, as h() takes them.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+});
 
 // when shows a time of the API in the viewer's time zone.
 export function when(iso) {
@@ -44,8 +58,8 @@ export function field(label, control, hint) {
 }
 
 // checkbox is a labelled checkbox.
-export function checkbox(label, name, checked) {
-  const box = h('input', { type: 'checkbox', name, checked: !!checked, id: 'f' + ++ids });
+export function checkbox(label, name, checked, value) {
+  const box = h('input', { type: 'checkbox', name, value, checked: !!checked, id: 'f' + ++ids });
   return h('div', { class: 'check' }, box, h('label', { for: box.id }, label));
 }
 
