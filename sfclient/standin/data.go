@@ -558,6 +558,9 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 			}
 			v = id
 		}
+		if e := s.checkValue(o, canon, v); e != nil {
+			return outcome{err: e}
+		}
 		if max, ok := o.maxLength[canon]; ok {
 			if str, isStr := v.(string); isStr && utf8.RuneCountInString(str) > max {
 				return fail("STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", canon, truncate(str, 40), max), canon)

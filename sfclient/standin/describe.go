@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/chatsync/sfconnector/salesforce"
 )
@@ -260,4 +261,49 @@ func supportedVersions() []map[string]string {
 // (no authentication, as on Salesforce).
 func (s *Server) handleVersions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, supportedVersions())
+}
+
+// checkValue checks a written value against the field's metadata, as
+// Salesforce does: a restricted picklist takes only its values, a checkbox
+// only true or false, a date/time only an ISO 8601 time. Fields the
+// metadata does not declare take any scalar.
+func (s *Server) checkValue(o *objectSchema, field string, v any) *recErr {
+	m, ok := s.metadata[strings.ToLower(o.name)]
+	if !ok || v == nil {
+		return nil
+	}
+	f, ok := m.Field(field)
+	if !ok {
+		return nil
+	}
+	bad := func() *recErr {
+		return &recErr{code: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+			message: fmt.Sprintf("%s: value not of required type: %v", f.Name, v), fields: []string{f.Name}}
+	}
+	switch f.Type {
+	case "Picklist":
+		str, isStr := v.(string)
+		if !isStr {
+			return bad()
+		}
+		if f.Restricted && !slices.Contains(f.Picklist, str) {
+			return &recErr{code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+				message: f.Label + ": bad value for restricted picklist field: " + str, fields: []string{f.Name}}
+		}
+	case "Checkbox":
+		if _, isBool := v.(bool); !isBool {
+			return bad()
+		}
+	case "DateTime":
+		str, isStr := v.(string)
+		if !isStr {
+			return bad()
+		}
+		if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
+			if _, err := time.Parse("2006-01-02T15:04:05.000-0700", str); err != nil {
+				return bad()
+			}
+		}
+	}
+	return nil
 }

@@ -134,11 +134,14 @@
 // is described as visible and, but for roll-up summaries and master-detail
 // fields, createable and updateable); the composite, batch, tree and Bulk APIs; triggers,
 // flows, validation rules, duplicate rules, sharing and field-level
-// security; roll-up summaries (described, never computed); field types:
-// describe reports the metadata's types, but upserts check values only
-// loosely (a plain field takes a JSON scalar, a text field's length is
-// enforced when the schema has it; numbers, dates, picklists, restricted
-// or not, and checkboxes are stored as sent); case-insensitive external
+// security; roll-up summaries (described, never computed); most of field
+// types: upserts check, from the metadata, that a restricted picklist
+// gets one of its values (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), a
+// checkbox a JSON boolean and a date/time an ISO 8601 string
+// (INVALID_TYPE_ON_FIELD_IN_RECORD per record, where Salesforce fails the
+// whole request with JSON_PARSER_ERROR), and a text field's length when
+// the schema has one; numbers, dates, unrestricted picklists and the
+// fields the metadata does not declare take any JSON scalar; case-insensitive external
 // id matching (keys match exactly); the 24-hour rolling window of the API
 // limit (the counter only grows until SetUsage or Reset) and per-app,
 // concurrency and payload-size limits; sessions timing out on inactivity

@@ -97,3 +97,53 @@ func token(t *testing.T, base string) string {
 	}
 	return tok.AccessToken
 }
+
+// TestValuesAreCheckedAgainstTheMetadata: a value outside a restricted
+// picklist, a checkbox that is not a boolean and a date/time that is not
+// ISO 8601 are refused per record, as Salesforce refuses them; good values
+// pass.
+func TestValuesAreCheckedAgainstTheMetadata(t *testing.T) {
+	sf := standin.New(standin.Options{})
+	ts := httptest.NewServer(sf)
+	defer ts.Close()
+	tok := token(t, ts.URL)
+	recs := []map[string]any{
+		{"Conversation_Key__c": "ok", "State__c": "BLOCKED", "Blocked__c": true, "Last_Message_At__c": "2026-12-05T10:00:00Z"},
+		{"Conversation_Key__c": "p", "State__c": "ESCALATED"},
+		{"Conversation_Key__c": "b", "Blocked__c": "yes"},
+		{"Conversation_Key__c": "d", "Last_Message_At__c": "yesterday"},
+	}
+	for _, r := range recs {
+		r["attributes"] = map[string]string{"type": "Chat_Conversation__c"}
+	}
+	body, _ := json.Marshal(map[string]any{"allOrNone": false, "records": recs})
+	req, _ := http.NewRequest(http.MethodPatch, ts.URL+"/services/data/v62.0/composite/sobjects/Chat_Conversation__c/Conversation_Key__c", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res []struct {
+		Success bool `json:"success"`
+		Errors  []struct {
+			StatusCode string `json:"statusCode"`
+		} `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || len(res) != 4 {
+		t.Fatalf("answer: %v %+v", err, res)
+	}
+	want := []string{"", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "INVALID_TYPE_ON_FIELD_IN_RECORD", "INVALID_TYPE_ON_FIELD_IN_RECORD"}
+	for i, w := range want {
+		got := ""
+		if len(res[i].Errors) > 0 {
+			got = res[i].Errors[0].StatusCode
+		}
+		if got != w || res[i].Success != (w == "") {
+			t.Errorf("record %d: success %v, error %q; want %q", i, res[i].Success, got, w)
+		}
+	}
+	if n := len(sf.Records("Chat_Conversation__c")); n != 1 {
+		t.Errorf("%d records stored, want the good one only", n)
+	}
+}
