@@ -258,7 +258,12 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	// The other main screens of an agent.
 	b.do("the contacts", open("/contacts"), waitText("main table", ann, bob))
 	b.shot("contacts")
-	b.do("Ann's contact", chromedp.Click(fmt.Sprintf(`tr[data-contact=%q] a`, ann)), chromedp.WaitVisible(`#add-note`),
+	b.do("search the contacts", chromedp.SendKeys(`.filters input[name=q]`, "BOB"+kb.Enter),
+		waitGone(fmt.Sprintf(`tr[data-contact=%q]`, ann)), waitText(row, "Bob"))
+	if got := b.text("main table"); strings.Contains(got, ann) {
+		t.Errorf("searching BOB lists Ann:\n%s", got)
+	}
+	b.do("Ann's contact", open("/contacts?q=ann"), chromedp.Click(fmt.Sprintf(`tr[data-contact=%q] a`, ann)), chromedp.WaitVisible(`#add-note`),
 		chromedp.SendKeys(`#add-note textarea`, "prefers English"), chromedp.Click(`#add-note button`),
 		waitText("main .notes", "prefers English", "alice"))
 	b.shot("contact")

@@ -499,6 +499,10 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 		} `json:"notes"`
 	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa&limit=10", token: "alice", want: 200})
+	found := decodeAs[struct{ Contacts []contactBody }](t, e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?search=0001", token: "alice", want: 200}))
+	if len(found.Contacts) != 1 || found.Contacts[0].ID != ann {
+		t.Fatalf("search 0001: %+v", found)
+	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?blocked=maybe", token: "alice", want: 400, invalid: true})
 	if b := e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa2", token: "alice", want: 400}); errCode(t, b) != "bad_query" ||
 		!strings.Contains(string(b), "wa2") {

@@ -584,6 +584,9 @@ type ContactFilter struct {
 	// others, nil for all.
 	Blocked *bool
 	Tag     string
+	// Search: the display name or the platform id contains it, ignoring
+	// case.
+	Search  string
 	AfterID int64 // paging
 	Limit   int   // 0 for 100
 }
