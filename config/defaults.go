@@ -58,6 +58,10 @@ const (
 	DefaultRetrySchedule        = "@every 5s"
 	DefaultRescueSchedule       = "@every 30s"
 	DefaultNativeBlocksSchedule = "@every 30s"
+	// DefaultSalesforceChangesSchedule polls the orgs for agents' changes.
+	DefaultSalesforceChangesSchedule = "@every 30s"
+	// ScheduleOff disables timers.salesforce_changes.
+	ScheduleOff = "off"
 
 	DefaultBlockingEnabled = true
 	// MaxLastReply is the most characters of opt_out.last_reply.
@@ -143,6 +147,7 @@ func (c *Config) ApplyDefaults() {
 	setString(&c.Timers.Retry, DefaultRetrySchedule)
 	setString(&c.Timers.Rescue, DefaultRescueSchedule)
 	setString(&c.Timers.NativeBlocks, DefaultNativeBlocksSchedule)
+	setString(&c.Timers.SalesforceChanges, DefaultSalesforceChangesSchedule)
 
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)

@@ -113,6 +113,10 @@ type Timers struct {
 	// NativeBlocks retries the platforms' native blocks (and unblocks) that
 	// failed for now and are due. Default "@every 30s".
 	NativeBlocks string `yaml:"native_blocks"`
+	// SalesforceChanges polls each org for agents' changes to conversation
+	// records (state, blocked) and applies them; "off" disables it.
+	// Default "@every 30s".
+	SalesforceChanges string `yaml:"salesforce_changes"`
 }
 
 // Log is the logger.
@@ -217,9 +221,9 @@ type ConversationMapping struct {
 	// LastMessageAt, when set, is written with the time of the
 	// conversation's last message: the record is then written again with
 	// every round that pushes a message of it (a second record per
-	// conversation per call). Empty by default: let Salesforce compute it
-	// as a roll-up summary (MAX of the messages' Sent_At__c) over the
-	// master-detail relationship from the message object.
+	// conversation per call). Empty by default: Salesforce computes it as a
+	// roll-up summary (Latest_Message_Sent_At__c, MAX of the messages'
+	// Sent_At__c) over the master-detail relationship from the message.
 	LastMessageAt string `yaml:"last_message_at"` // optional, e.g. Last_Message_At__c
 	Blocked       string `yaml:"blocked"`         // Blocked__c
 }

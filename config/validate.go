@@ -255,7 +255,11 @@ func (c *Config) checkTimers(k *checker) {
 		{"timers.retry", c.Timers.Retry},
 		{"timers.rescue", c.Timers.Rescue},
 		{"timers.native_blocks", c.Timers.NativeBlocks},
+		{"timers.salesforce_changes", c.Timers.SalesforceChanges},
 	} {
+		if t.path == "timers.salesforce_changes" && t.spec == ScheduleOff {
+			continue
+		}
 		if _, err := cron.ParseStandard(t.spec); err != nil {
 			k.addErr(t.path, fmt.Sprintf("%q is not a cron schedule", t.spec), err)
 		}

@@ -18,12 +18,15 @@ import (
 
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/api"
+	"github.com/chatsync/sfconnector/connector/console"
 	"github.com/chatsync/sfconnector/connector/dispatch"
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/metrics"
+	"github.com/chatsync/sfconnector/connector/preflight"
 	"github.com/chatsync/sfconnector/connector/registry"
+	"github.com/chatsync/sfconnector/connector/sfsync"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/postgres"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
@@ -55,15 +58,22 @@ type Service struct {
 	Dispatcher *dispatch.Dispatcher
 	Timers     *timers.Timers
 	// Manager runs the business operations the API and the commands use.
-	Manager  *manage.Manager
-	server   *http.Server
-	webhooks *webhook.Handler
-	routes   []string
-	listener net.Listener
-	serveErr chan error
+	Manager *manage.Manager
+	// Preflight checks each org at start-up (shown in /readyz).
+	Preflight *preflight.Runner
+	server    *http.Server
+	webhooks  *webhook.Handler
+	routes    []string
+	listener  net.Listener
+	serveErr  chan error
 	// listening runs the store's notifications (PostgreSQL) until Stop.
 	stopListen context.CancelFunc
 	listenDone chan error
+	// pushed measures the push rate for the API's overview; sampling
+	// runs from Start until Stop.
+	pushed     *metrics.Rate
+	stopSample context.CancelFunc
+	sampleDone chan struct{}
 }
 
 // OpenStore opens and migrates the configured store. log receives what
@@ -146,11 +156,23 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		}
 	}
 	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
+	changes, err := sfsync.NewChangesMetric(m.Registry)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	poller := &sfsync.Poller{Store: st, Manager: mgr, Orgs: SyncOrgs(reg), Now: opts.Now, Changes: changes,
+		Log: log.With().Str("component", "sfsync").Logger()}
 	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
-		RetryNativeBlocks: mgr.RetryNativeBlocks}
+		RetryNativeBlocks: mgr.RetryNativeBlocks, PollSalesforce: poller.Poll}
 
+	targets, err := preflight.Targets(cfg, "")
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	pf := &preflight.Runner{Targets: targets, Clients: PreflightClients(reg), Timeout: cfg.Dispatcher.RequestTimeout * 4,
+		Log: log.With().Str("component", "preflight").Logger(), Registerer: m.Registry, Now: opts.Now}
 	s := &Service{
-		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr,
+		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr, Preflight: pf,
 		listener: opts.Listener, serveErr: make(chan error, 1),
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
@@ -163,7 +185,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	for _, p := range WebhookPatterns {
 		mux.Handle(p, hooks)
 	}
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Now: opts.Now}).Register(mux)
+	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now}).Register(mux)
+	console.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -180,6 +204,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	return s, nil
 }
+
+// rateSampleEvery is how often the push rate of the API's overview is
+// sampled.
+const rateSampleEvery = 5 * time.Second
 
 // WebhookPatterns are the webhook handler's routes.
 var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}"}
@@ -212,14 +240,16 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 // in the order they were registered.
 func (s *Service) Routes() []string { return append([]string(nil), s.routes...) }
 
-// ready answers 200 while the store answers.
+// ready answers 200 while the store answers, with each org's start-up
+// check in "salesforce" (an org with problems does not make the connector
+// unready: the other orgs work).
 func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.Store.Stats(r.Context(), "-"); err != nil {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("readiness: store does not answer")
 		httpx.WriteError(w, r, http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "salesforce": s.Preflight.Statuses()})
 }
 
 // Addr is the address the server listens on, once started.
@@ -259,6 +289,15 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.Timers.Start(ctx); err != nil {
 		return fmt.Errorf("start timers: %w", err)
 	}
+	if err := s.Preflight.Start(ctx); err != nil {
+		return fmt.Errorf("start the org checks: %w", err)
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSample, s.sampleDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.sampleDone)
+		s.pushed.Run(sctx, s.Registry.Tenants(), rateSampleEvery)
+	}()
 	s.log.Info().Str("addr", s.Addr()).Int("tenants", len(s.Registry.Tenants())).Str("store", s.cfg.Store.Driver).Msg("connector started")
 	return nil
 }
@@ -280,11 +319,18 @@ func (s *Service) Stop(ctx context.Context) error {
 	if err := s.webhooks.Wait(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.Preflight.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.Timers.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.Dispatcher.Stop(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if s.stopSample != nil {
+		s.stopSample()
+		<-s.sampleDone
 	}
 	if s.stopListen != nil {
 		s.stopListen()

@@ -78,6 +78,8 @@ type Client struct {
 type session struct {
 	token       string
 	instanceURL string
+	// userID is the integration user's id, from the identity URL.
+	userID string
 }
 
 // New checks cfg (see Config.Validate) and returns a client. It does no
@@ -254,7 +256,7 @@ func (c *Client) fetchToken(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("sfclient: the token is for org %s but the configured org is %s: %w", org, c.cfg.OrgID, ErrWrongOrg)
 	}
 	c.log.Debug().Str("instance_url", instanceURL).Str("flow", c.cfg.Flow).Msg("salesforce token acquired")
-	return &session{token: tok.AccessToken, instanceURL: strings.TrimRight(instanceURL, "/")}, nil
+	return &session{token: tok.AccessToken, instanceURL: strings.TrimRight(instanceURL, "/"), userID: userFromIdentity(identity)}, nil
 }
 
 // tokenError turns a failed token request into ErrAuth (refused) or

@@ -10,8 +10,10 @@
 //	connector token revoke -config FILE -id N
 //	connector excluded-states get -config FILE -org 00D...
 //	connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
+//	connector sign -config FILE -channel C [BODY]  print a delivery's signature header
 //	connector migrate -config FILE            bring the store's schema up to date
 //	connector check-config -config FILE       validate a configuration file
+//	connector check-salesforce -config FILE [-tenant T]   check the orgs against the mapping
 //	connector version
 package main
 
@@ -21,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -37,16 +40,15 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 const usage = `connector: the Salesforce sync connector worker
 
 Usage:
   connector serve -config FILE          run the connector (webhooks, API, push to Salesforce)
-  connector demo [-dir DIR]             run the main job on embedded defaults: SQLite in DIR,
+  connector demo [-dir DIR] [-keep] [-v]
+                                        run the main job on embedded defaults: SQLite in DIR,
                                         a local Salesforce stand-in, signed webhook traffic,
-                                        and a summary of what reached Salesforce
+                                        the product's flows through the API, and a summary of
+                                        what reached Salesforce; -keep leaves it running
   connector bench [-messages N] [-contacts N] [-rate R] [-store sqlite|postgres] ...
                                         measure the connector under load against a local
                                         Salesforce stand-in (connector bench -h lists the flags)
@@ -64,9 +66,15 @@ Usage:
   connector excluded-states get -config FILE -org 00D...
   connector excluded-states set -config FILE -org 00D... -states AUTO_BOT,BLOCKED [-by NAME]
                                         read or set an org's excluded states (as the API does)
+  connector sign -config FILE [-tenant T] -channel C [-url URL] [BODY]
+                                        print the signature header a platform would send with
+                                        BODY (or standard input) on the channel: "Name: value"
   connector migrate -config FILE        bring the store's schema up to date
   connector check-config -config FILE   validate a configuration file
-  connector version                     print the version
+  connector check-salesforce -config FILE [-tenant T]
+                                        log in to each org and check its objects and fields
+                                        against the mapping; exit 1 on a blocking problem
+  connector version                     print the version, commit and build date
 `
 
 func main() {
@@ -92,12 +100,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = tokenCmd(args[1:], stdout, stderr)
 	case "excluded-states":
 		err = excludedStatesCmd(args[1:], stdout, stderr)
+	case "sign":
+		err = signCmd(args[1:], os.Stdin, stdout, stderr)
 	case "migrate":
 		err = migrate(args[1:], stdout, stderr)
 	case "check-config":
 		err = checkConfig(args[1:], stdout, stderr)
+	case "check-salesforce":
+		err = checkSalesforce(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "connector", version)
+		printVersion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -171,9 +183,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "connector-data", "folder for the SQLite store")
-	contacts := fs.Int("contacts", 20, "WhatsApp contacts writing in")
+	contacts := fs.Int("contacts", 20, "WhatsApp contacts writing in (at least 4)")
 	perContact := fs.Int("messages", 5, "text messages per contact")
-	verbose := fs.Bool("v", false, "show the connector's log")
+	keep := fs.Bool("keep", false, "leave the connector and the stand-in running, and print how to reach them")
+	verbose := fs.Bool("v", false, "show the connector's log (colours on a terminal only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -188,15 +201,52 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	logging.RedirectStdLog(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	sum, err := demo.Run(ctx, demo.Options{Dir: *dir, Contacts: *contacts, MessagesPerContact: *perContact, Logger: log, Progress: stdout})
+	d, err := demo.Start(ctx, demo.Options{Dir: *dir, Contacts: *contacts, MessagesPerContact: *perContact, Logger: log, Progress: stdout})
 	if err != nil {
 		return err
 	}
-	sum.Print(stdout)
-	if !sum.OK() {
-		return errors.New("the demo's checks failed (see the summary)")
+	d.Summary.Print(stdout)
+	if *keep {
+		printReach(ctx, d, stdout)
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "stopping the connector and the stand-in")
 	}
-	return nil
+	closeErr := d.Close(context.Background())
+	if !d.Summary.OK() {
+		return errors.Join(errors.New("the demo's checks failed (see the summary)"), closeErr)
+	}
+	return closeErr
+}
+
+// printReach says how to reach a demo left running.
+func printReach(ctx context.Context, d *demo.Demo, w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("")
+	p("The connector and the stand-in keep running; Ctrl-C stops them.")
+	p("  API            %s/api/v1/tenants/%s (reference: %s/openapi.yaml)", d.ConnectorURL, d.Tenant, d.ConnectorURL)
+	p("  admin token    %s", d.AdminToken)
+	p("  operator token %s", d.OperatorToken)
+	if consoleExists(ctx, d.ConnectorURL+"/console") {
+		p("  console        %s/console", d.ConnectorURL)
+	}
+	p("  Salesforce     %s (the stand-in; records: %s/__standin/records/Chat_Message__c)", d.StandinURL, d.StandinURL)
+	p("")
+	p("For example:")
+	p("  curl -H 'Authorization: Bearer %s' '%s/api/v1/tenants/%s/conversations?state=BLOCKED'", d.AdminToken, d.ConnectorURL, d.Tenant)
+}
+
+// consoleExists reports whether the connector serves a page at url.
+func consoleExists(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func dead(args []string, stdout, stderr io.Writer) error {

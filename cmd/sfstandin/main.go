@@ -2,8 +2,12 @@
 // github.com/chatsync/sfconnector/sfclient/standin) as a separate process,
 // for demos and end-to-end tests:
 //
-//	sfstandin -listen 127.0.0.1:0 -org-id 00D000000000001AAA \
+//	sfstandin -listen 127.0.0.1:8443 -org-id 00D000000000001AAA \
 //	    -client-id demo -client-secret demo-secret -token-lifetime 0 -daily-limit 15000
+//
+// With no flags it listens on 127.0.0.1:8443 for the org 00D000000000001AAA
+// and accepts any client id and secret: what the repository's
+// connector.dev.yaml expects. -listen 127.0.0.1:0 picks a free port.
 //
 // Once listening it prints one line to stdout,
 // "sfstandin listening on http://127.0.0.1:PORT", which a test reads to find
@@ -43,7 +47,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sfstandin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	listen := fs.String("listen", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
 	orgID := fs.String("org-id", standin.DefaultOrgID, "org id tokens are issued for")
 	clientID := fs.String("client-id", "", "accepted client id / JWT issuer (empty accepts any)")
 	clientSecret := fs.String("client-secret", "", "accepted client secret (empty accepts any)")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/manage"
+	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
@@ -38,7 +39,9 @@ type API struct {
 	// Replayed is called after a replay put messages back (wakes the
 	// dispatcher). Optional.
 	Replayed func()
-	Now      func() time.Time
+	// Pushed measures the messages pushed per minute, for the overview.
+	Pushed *metrics.Rate
+	Now    func() time.Time
 
 	operatorHash []byte
 }
@@ -84,6 +87,11 @@ var routes = []route{
 	{"GET " + tenantBase + "/stats", tenantScope, admin | operator, (*API).stats},
 	{"GET /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).getExcluded},
 	{"PUT /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).putExcluded},
+	{"GET /api/v1/orgs/{org_id}/excluded-states/history", orgScope, operator, (*API).excludedHistory},
+	{"GET " + tenantBase + "/push-status", tenantScope, admin | operator, (*API).pushStatus},
+	{"GET /api/v1/me", anyScope, agent | admin | operator, (*API).me},
+	{"GET /api/v1/overview", anyScope, operator, (*API).overview},
+	{"GET /api/v1/dead-letters", anyScope, operator, (*API).listAllDead},
 	{"GET /openapi.yaml", public, 0, (*API).openAPI},
 }
 

@@ -127,6 +127,7 @@ const (
 	public      scope = iota // no token
 	tenantScope              // /api/v1/tenants/{tenant}/...
 	orgScope                 // /api/v1/orgs/{org_id}/...
+	anyScope                 // no tenant or org in the path: roles decide
 )
 
 type principalKey struct{}
@@ -186,6 +187,12 @@ func (a *API) guard(sc scope, allowed roles, h http.HandlerFunc) http.Handler {
 // allow decides whether p may use the route; when not, it returns the
 // error's code and message.
 func (a *API) allow(sc scope, allowed roles, p Principal, r *http.Request) (string, string, bool) {
+	if sc == anyScope {
+		if !allowed.has(p.Role) {
+			return "forbidden", "this route needs an operator token (the support team's)", false
+		}
+		return "", "", true
+	}
 	if sc == orgScope {
 		if p.Role != store.RoleOperator {
 			return "forbidden", "this route needs an operator token (the support team's)", false

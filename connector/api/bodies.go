@@ -141,6 +141,8 @@ type Settings struct {
 	Source          string     `json:"source"`
 	UpdatedBy       string     `json:"updated_by"`
 	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
+	// OptOutKeywords are the configuration's opt-out keywords (read-only).
+	OptOutKeywords []string `json:"opt_out_keywords"`
 }
 
 // Exclusions are an org's excluded states.
@@ -248,14 +250,24 @@ func noteBody(n store.Note) Note {
 	return Note{ID: n.ID, Text: n.Text, Author: n.Author, CreatedAt: n.CreatedAt.UTC()}
 }
 
-func settingsBody(tenant string, b manage.Blocking) Settings {
-	return Settings{Tenant: tenant, BlockingEnabled: b.Enabled, Source: b.Source, UpdatedBy: b.UpdatedBy, UpdatedAt: timePtr(b.UpdatedAt)}
+func (a *API) settingsBody(tenant string, b manage.Blocking) Settings {
+	t, _ := a.Manager.Tenant(tenant) // the guard checked it is configured
+	kw := t.OptOutKeywords
+	if kw == nil {
+		kw = []string{}
+	}
+	return Settings{Tenant: tenant, BlockingEnabled: b.Enabled, Source: b.Source, UpdatedBy: b.UpdatedBy, UpdatedAt: timePtr(b.UpdatedAt),
+		OptOutKeywords: kw}
 }
 
 func exclusionsBody(e manage.Exclusions) Exclusions {
-	out := Exclusions{OrgID: e.OrgID, ExcludedStates: []StateName{}, Source: e.Source, UpdatedBy: e.UpdatedBy, UpdatedAt: timePtr(e.UpdatedAt)}
-	for _, s := range e.States.States() {
-		out.ExcludedStates = append(out.ExcludedStates, StateName{State: s, Name: s.String()})
+	return Exclusions{OrgID: e.OrgID, ExcludedStates: stateNames(e.States), Source: e.Source, UpdatedBy: e.UpdatedBy, UpdatedAt: timePtr(e.UpdatedAt)}
+}
+
+func stateNames(set statemachine.Set) []StateName {
+	out := []StateName{}
+	for _, s := range set.States() {
+		out = append(out, StateName{State: s, Name: s.String()})
 	}
 	return out
 }

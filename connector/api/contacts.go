@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/manage"
@@ -18,11 +19,14 @@ type ContactList struct {
 }
 
 func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, "blocked", "tag", "channel", "after", "limit")
+	q, ok := query(w, r, "blocked", "tag", "channel", "search", "after", "limit")
 	if !ok {
 		return
 	}
-	f := store.ContactFilter{Channel: q.Get("channel"), Tag: q.Get("tag")}
+	f := store.ContactFilter{Tag: q.Get("tag"), Search: strings.TrimSpace(q.Get("search"))}
+	if f.Channel, ok = a.channelFilter(w, r, q); !ok {
+		return
+	}
 	if v := q.Get("blocked"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

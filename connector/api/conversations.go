@@ -25,7 +25,10 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := store.ConversationFilter{Channel: q.Get("channel")}
+	var f store.ConversationFilter
+	if f.Channel, ok = a.channelFilter(w, r, q); !ok {
+		return
+	}
 	for _, v := range q["state"] {
 		for _, part := range strings.Split(v, ",") {
 			s, err := statemachine.Parse(part)

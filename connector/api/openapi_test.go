@@ -179,6 +179,13 @@ func startWith(t *testing.T, log zerolog.Logger) *env {
 	return e
 }
 
+func init() {
+	// The console's page, script and style sheet are checked as text.
+	for _, ct := range []string{"text/html", "text/javascript", "text/css"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
+}
+
 func loadDoc(t *testing.T, base string) (*openapi3.T, routers.Router) {
 	t.Helper()
 	loader := openapi3.NewLoader()
@@ -261,7 +268,8 @@ func (e *env) do(r req) []byte {
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil && !r.invalid {
 		e.t.Fatalf("%s %s: the request does not match openapi.yaml: %v", r.method, r.path, err)
 	}
-	resp, err := http.DefaultClient.Do(build())
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(build())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -415,6 +423,10 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	}
 	e.do(req{method: "GET", path: acmeConvs + "?limit=0", token: "alice", want: 400, invalid: true})
 	e.do(req{method: "GET", path: acmeConvs + "?colour=red", token: "alice", want: 400})
+	if b := e.do(req{method: "GET", path: acmeConvs + "?channel=whatsapp", token: "alice", want: 400}); errCode(t, b) != "bad_query" ||
+		!strings.Contains(string(b), `channel \"whatsapp\" is not a channel of tenant acme; its channels: `) {
+		t.Fatalf("unknown channel: %s", b)
+	}
 	e.do(req{method: "GET", path: acmeConvs + "?updated_since=yesterday", token: "alice", want: 400, invalid: true})
 	e.do(req{method: "GET", path: conv(annConv), token: "alice", want: 200})
 	e.do(req{method: "GET", path: fmt.Sprintf("%s/%d", acmeConvs, globexConv), token: "alice", want: 404})
@@ -487,7 +499,15 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 		} `json:"notes"`
 	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa&limit=10", token: "alice", want: 200})
+	found := decodeAs[struct{ Contacts []contactBody }](t, e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?search=0001", token: "alice", want: 200}))
+	if len(found.Contacts) != 1 || found.Contacts[0].ID != ann {
+		t.Fatalf("search 0001: %+v", found)
+	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?blocked=maybe", token: "alice", want: 400, invalid: true})
+	if b := e.do(req{method: "GET", path: "/api/v1/tenants/acme/contacts?channel=wa2", token: "alice", want: 400}); errCode(t, b) != "bad_query" ||
+		!strings.Contains(string(b), "wa2") {
+		t.Fatalf("unknown channel: %s", b)
+	}
 	e.do(req{method: "GET", path: contact(ann), token: "alice", want: 200})
 	e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/contacts/%d", globexContact), token: "alice", want: 404})
 	cb := decodeAs[contactBody](t, e.do(req{method: "PUT", path: contact(ann) + "/tags", token: "alice", body: map[string]any{"tags": []string{"vip", " b2b", "vip"}}, want: 200}))
@@ -608,6 +628,58 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/replay", token: "boss", body: map[string]any{}, want: 400})
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/stats", token: "boss", want: 200})
 	e.do(req{method: "GET", path: "/api/v1/tenants/globex/stats", token: "boss", want: 403})
+
+	// The excluded states' history, newest last.
+	hist := decodeAs[struct {
+		OrgID   string `json:"org_id"`
+		History []struct {
+			States []struct{ Name string } `json:"excluded_states"`
+			By     string                  `json:"updated_by"`
+		} `json:"history"`
+	}](t, e.do(req{method: "GET", path: org + "/history", token: "operator", want: 200}))
+	if hist.OrgID != "00D000000000002" || len(hist.History) != 2 || len(hist.History[0].States) != 2 || hist.History[0].By != "support" ||
+		len(hist.History[1].States) != 0 || hist.History[1].By != "operator" {
+		t.Fatalf("history %+v", hist)
+	}
+	e.do(req{method: "GET", path: "/api/v1/orgs/00X1/excluded-states/history", token: "operator", want: 400})
+	e.do(req{method: "GET", path: org + "/history", token: "boss", want: 403})
+
+	// Who a token is.
+	me := decodeAs[api.Me](t, e.do(req{method: "GET", path: "/api/v1/me", token: "alice", want: 200}))
+	if me.Name != "alice" || me.Role != "agent" || me.Tenant != "acme" || strings.Join(me.Channels, ",") != "wa,web" {
+		t.Fatalf("me %+v", me)
+	}
+	if me := decodeAs[api.Me](t, e.do(req{method: "GET", path: "/api/v1/me", token: "operator", want: 200})); me.Role != "operator" || me.Tenant != "" {
+		t.Fatalf("operator me %+v", me)
+	}
+	e.do(req{method: "GET", path: "/api/v1/me", want: 401})
+
+	// The overview and every tenant's dead letters (operator).
+	ov := decodeAs[api.Overview](t, e.do(req{method: "GET", path: "/api/v1/overview", token: "support", want: 200}))
+	if len(ov.Orgs) != 2 || len(ov.Orgs[0].Tenants) != 1 || ov.Orgs[0].Tenants[0].Tenant != "acme" || ov.Orgs[1].Tenants[0].Tenant != "globex" ||
+		ov.Orgs[1].OrgID != "00D000000000002" {
+		t.Fatalf("overview %+v", ov)
+	}
+	e.do(req{method: "GET", path: "/api/v1/overview", token: "boss", want: 403})
+	e.do(req{method: "GET", path: "/api/v1/overview?x=1", token: "operator", want: 400})
+	e.do(req{method: "GET", path: "/api/v1/dead-letters?tenant=globex&limit=5", token: "operator", want: 200})
+	e.do(req{method: "GET", path: "/api/v1/dead-letters?tenant=nope", token: "operator", want: 404})
+	e.do(req{method: "GET", path: "/api/v1/dead-letters", token: "boss", want: 403})
+
+	// A conversation's push status (admin and operator), without content.
+	ps := decodeAs[api.PushStatus](t, e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/push-status?conversation=%d", annConv), token: "operator", want: 200}))
+	if ps.ConversationID != annConv || len(ps.Messages) == 0 {
+		t.Fatalf("push status %+v", ps)
+	}
+	e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/push-status?conversation=%d", globexConv), token: "boss", want: 404})
+	e.do(req{method: "GET", path: "/api/v1/tenants/acme/push-status?conversation=x", token: "boss", want: 400, invalid: true})
+	e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/push-status?conversation=%d", annConv), token: "alice", want: 403})
+
+	// The console's files.
+	e.do(req{method: "GET", path: "/console", want: 301})
+	e.do(req{method: "GET", path: "/console/", want: 200})
+	e.do(req{method: "GET", path: "/console/assets/app.js", want: 200})
+	e.do(req{method: "GET", path: "/console/assets/nope.js", want: 404})
 
 	// Every operation of the document was called.
 	var missing []string

@@ -16,6 +16,7 @@ import (
 // DeadLetter is one dead message in the API.
 type DeadLetter struct {
 	ID             int64     `json:"id"`
+	Tenant         string    `json:"tenant"`
 	Channel        string    `json:"channel"`
 	ConversationID int64     `json:"conversation_id"`
 	PlatformID     string    `json:"platform_id"`
@@ -34,17 +35,31 @@ func (a *API) listDead(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	msgs, err := a.Store.ListDead(r.Context(), store.DeadFilter{Tenant: r.PathValue("tenant"), AfterID: after, Limit: limit})
+	a.writeDead(w, r, store.DeadFilter{Tenant: r.PathValue("tenant"), AfterID: after, Limit: limit})
+}
+
+// DeadLetterList answers the dead-letter lists.
+type DeadLetterList struct {
+	DeadLetters []DeadLetter `json:"dead_letters"`
+	// NextAfter is the after of the next page; absent on the last page.
+	NextAfter int64 `json:"next_after,omitempty"`
+}
+
+func (a *API) writeDead(w http.ResponseWriter, r *http.Request, f store.DeadFilter) {
+	msgs, err := a.Store.ListDead(r.Context(), f)
 	if err != nil {
 		fail(w, r, fmt.Errorf("list dead letters: %w", err))
 		return
 	}
-	out := make([]DeadLetter, len(msgs))
+	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(msgs))}
 	for i, m := range msgs {
-		out[i] = DeadLetter{ID: m.ID, Channel: m.Channel, ConversationID: m.ConversationID, PlatformID: m.PlatformID,
+		out.DeadLetters[i] = DeadLetter{ID: m.ID, Tenant: m.Tenant, Channel: m.Channel, ConversationID: m.ConversationID, PlatformID: m.PlatformID,
 			Kind: m.Kind, Attempts: m.Attempts, Error: m.LastError, ReceivedAt: m.ReceivedAt.UTC()}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+	if len(msgs) > 0 {
+		out.NextAfter = nextAfter(len(msgs), f.Limit, msgs[len(msgs)-1].ID)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // ReplayRequest names the messages to replay: ids, or all.
@@ -109,7 +124,7 @@ func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, settingsBody(tenant, b))
+	httpx.WriteJSON(w, http.StatusOK, a.settingsBody(tenant, b))
 }
 
 // SettingsRequest is the body of PUT .../settings.
@@ -132,7 +147,7 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, settingsBody(tenant, b))
+	httpx.WriteJSON(w, http.StatusOK, a.settingsBody(tenant, b))
 }
 
 func (a *API) getExcluded(w http.ResponseWriter, r *http.Request) {

@@ -123,6 +123,32 @@ func query(w http.ResponseWriter, r *http.Request, known ...string) (url.Values,
 	return q, true
 }
 
+// channelFilter reads the channel query parameter: empty, or one of the
+// tenant's configured channels. It answers 400 bad_query, naming the
+// tenant's channels, and returns false for another one (an unknown tenant
+// is left to the operation, which answers 404).
+func (a *API) channelFilter(w http.ResponseWriter, r *http.Request, q url.Values) (string, bool) {
+	ch := q.Get("channel")
+	if ch == "" {
+		return "", true
+	}
+	t, ok := a.Manager.Tenant(r.PathValue("tenant"))
+	if !ok {
+		return ch, true
+	}
+	if _, known := t.Channels[ch]; known {
+		return ch, true
+	}
+	ids := make([]string, 0, len(t.Channels))
+	for id := range t.Channels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	httpx.WriteError(w, r, http.StatusBadRequest, "bad_query",
+		fmt.Sprintf("channel %q is not a channel of tenant %s; its channels: %s", ch, t.ID, strings.Join(ids, ", ")))
+	return "", false
+}
+
 // paging reads after and limit (1 to 1000, default 100).
 func paging(w http.ResponseWriter, r *http.Request, q url.Values) (after int64, limit int, ok bool) {
 	after, limit = 0, 100

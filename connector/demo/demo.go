@@ -1,14 +1,17 @@
 // Package demo runs the connector's main job on embedded defaults, with no
 // set-up: a SQLite store in a local folder, a local Salesforce stand-in,
 // realistic signed webhook traffic sent through the connector's real HTTP
-// endpoints, and a summary of what reached Salesforce, what was held back and
-// why.
+// endpoints, then a walk through the product's flows on the same running
+// connector, through its real API (blocking, exclusions, state changes,
+// opt-outs, unblock and delete, a dead-letter replay), and a summary of
+// what reached Salesforce, what was held back and why.
 package demo
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,12 +33,13 @@ import (
 type Options struct {
 	// Dir holds the SQLite file (demo.db, emptied at each run).
 	Dir string
-	// Contacts writing on the WhatsApp channel, and text messages each.
+	// Contacts writing on the WhatsApp channel (at least 4: the walk
+	// through the flows uses four of them), and text messages each.
 	Contacts           int
 	MessagesPerContact int
 	Logger             zerolog.Logger
 	// Progress receives one line per step; nil for none.
-	Progress interface{ Write([]byte) (int, error) }
+	Progress io.Writer
 }
 
 // The demo's fixed names and secrets (local only).
@@ -44,13 +48,18 @@ const (
 	waChannel      = "whatsapp"
 	botChannel     = "whatsapp-bot"
 	webChannel     = "webchat"
+	tgChannel      = "telegram"
 	waSecret       = "demo-whatsapp-app-secret"
 	webSecret      = "demo-webchat-secret"
+	tgSecret       = "demo-telegram-secret"
 	phoneNumberID  = "106540352242922"
 	botPhoneNumber = "106540352242923"
 	rejectMarker   = "#reject"
 	clientID       = "demo-connected-app"
 	clientSecret   = "demo-client-secret"
+	optOutKeyword  = "STOP"
+	// minContacts is how many WhatsApp contacts the walk-through needs.
+	minContacts = 4
 )
 
 func (o Options) progress(format string, args ...any) {
@@ -59,10 +68,55 @@ func (o Options) progress(format string, args ...any) {
 	}
 }
 
-// Run runs the demo and returns its summary.
+// Demo is a demo that ran and is still running: the stand-in and the
+// connector serve until Close.
+type Demo struct {
+	// Summary is what the run did and found.
+	Summary *Summary
+	// Standin is the Salesforce stand-in, at StandinURL.
+	Standin    *standin.Server
+	StandinURL string
+	// ConnectorURL is the connector's base URL; AdminToken and
+	// OperatorToken are API tokens the demo created (an admin of the
+	// tenant, and the support team's).
+	ConnectorURL  string
+	AdminToken    string
+	OperatorToken string
+	// Tenant is the demo's tenant id.
+	Tenant string
+
+	svc      *connector.Service
+	sfSrv    *http.Server
+	shutdown time.Duration
+}
+
+// Store is the running connector's store.
+func (d *Demo) Store() store.Store { return d.svc.Store }
+
+// Close stops the connector (draining its work) and the stand-in.
+func (d *Demo) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.shutdown)
+	defer cancel()
+	return errors.Join(d.svc.Stop(ctx), d.sfSrv.Close())
+}
+
+// Run runs the demo, stops it and returns its summary.
 func Run(ctx context.Context, o Options) (*Summary, error) {
-	if o.Contacts <= 0 || o.MessagesPerContact <= 0 {
-		return nil, errors.New("demo: contacts and messages must be positive")
+	d, err := Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Close(context.Background()); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return d.Summary, nil
+}
+
+// Start runs the demo and leaves the stand-in and the connector running;
+// the caller must Close it. On error nothing is left running.
+func Start(ctx context.Context, o Options) (*Demo, error) {
+	if o.Contacts < minContacts || o.MessagesPerContact <= 0 {
+		return nil, fmt.Errorf("demo: give at least %d contacts and 1 message each", minContacts)
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -80,54 +134,56 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen for the stand-in: %w", err)
 	}
-	sfSrv := &http.Server{Handler: sf, ReadHeaderTimeout: 10 * time.Second}
-	go sfSrv.Serve(sfLn) //nolint:errcheck // ends with Close below
-	defer sfSrv.Close()
-	sfURL := "http://" + sfLn.Addr().String()
-	o.progress("Salesforce stand-in for org %s at %s (no org is configured)", sf.OrgID(), sfURL)
+	d := &Demo{Standin: sf, StandinURL: "http://" + sfLn.Addr().String(), Tenant: tenantID,
+		sfSrv: &http.Server{Handler: sf, ReadHeaderTimeout: 10 * time.Second}}
+	go d.sfSrv.Serve(sfLn) //nolint:errcheck // ends with Close
+	o.progress("Salesforce stand-in for org %s at %s (no org is configured)", sf.OrgID(), d.StandinURL)
 	// A validation rule in the org: the demo's cancellation request is
 	// refused permanently and parked as dead, with Salesforce's error.
-	sf.AddRejectRule(standin.RejectRule{Object: "Chat_Message__c", Field: "Body__c", Contains: rejectMarker,
+	rule := sf.AddRejectRule(standin.RejectRule{Object: "Chat_Message__c", Field: "Body__c", Contains: rejectMarker,
 		Message: "Cancellations go through the order desk (validation rule Cancel_Via_Desk)."})
 
-	cfg := demoConfig(dbPath, sfURL, sf.OrgID())
+	cfg := demoConfig(dbPath, d.StandinURL, sf.OrgID())
+	d.shutdown = cfg.Server.ShutdownTimeout
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("demo: listen: %w", err)
+		return nil, errors.Join(fmt.Errorf("demo: listen: %w", err), d.sfSrv.Close())
 	}
 	svc, err := connector.New(ctx, cfg, connector.Options{Logger: o.Logger, Listener: ln})
 	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, errors.Join(fmt.Errorf("demo: %w", err), d.sfSrv.Close())
 	}
 	if err := svc.Start(ctx); err != nil {
-		return nil, errors.Join(err, svc.Stop(context.Background()))
+		return nil, errors.Join(fmt.Errorf("demo: %w", err), svc.Stop(context.Background()), d.sfSrv.Close())
 	}
-	base := "http://" + svc.Addr()
-	o.progress("connector listening at %s, store %s", base, dbPath)
+	d.svc = svc
+	d.ConnectorURL = "http://" + svc.Addr()
+	o.progress("connector listening at %s, store %s", d.ConnectorURL, dbPath)
 
 	sum := &Summary{OrgID: sf.OrgID(), Store: dbPath}
-	err = sendTraffic(ctx, o, &Sender{BaseURL: base}, sum)
+	d.Summary = sum
+	err = sendTraffic(ctx, o, &Sender{BaseURL: d.ConnectorURL}, sum)
 	if err == nil {
 		o.progress("waiting for the outbox to drain")
 		err = waitDrained(ctx, svc.Store, 60*time.Second)
 	}
 	if err == nil {
+		t := &tour{o: o, d: d, sum: sum, send: &Sender{BaseURL: d.ConnectorURL}, rule: rule}
+		err = t.run(ctx)
+	}
+	if err == nil {
 		err = sum.collect(ctx, svc.Store, sf)
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
-	defer cancel()
-	if stopErr := svc.Stop(stopCtx); stopErr != nil {
-		err = errors.Join(err, stopErr)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, errors.Join(fmt.Errorf("demo: %w", err), d.Close(context.Background()))
 	}
-	return sum, nil
+	return d, nil
 }
 
 // demoConfig is the embedded configuration: one tenant with a WhatsApp
-// channel, a WhatsApp channel with a bot (AUTO_BOT is excluded by default)
-// and a web chat, on the stand-in's org.
+// channel, a WhatsApp channel with a bot (AUTO_BOT is excluded by default),
+// a web chat and a Telegram bot, the opt-out keyword STOP, on the
+// stand-in's org.
 func demoConfig(dbPath, sfURL, orgID string) *config.Config {
 	cfg := &config.Config{}
 	cfg.Store = config.Store{Driver: "sqlite", DSN: config.NewSecret(dbPath)}
@@ -148,7 +204,9 @@ func demoConfig(dbPath, sfURL, orgID string) *config.Config {
 			{ID: botChannel, Platform: "whatsapp", Bot: true, WhatsApp: &config.WhatsApp{
 				PhoneNumberID: botPhoneNumber, AppSecret: config.NewSecret(waSecret), VerifyToken: config.NewSecret("demo-verify-token")}},
 			{ID: webChannel, Platform: "webchat", WebChat: &config.WebChat{Secret: config.NewSecret(webSecret)}},
+			{ID: tgChannel, Platform: "telegram", Telegram: &config.Telegram{SecretToken: config.NewSecret(tgSecret)}},
 		},
+		OptOut: config.OptOut{Keywords: []string{optOutKeyword}},
 	}}
 	cfg.ApplyDefaults()
 	return cfg
@@ -175,11 +233,10 @@ func sendTraffic(ctx context.Context, o Options, s *Sender, sum *Summary) error 
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		sum.Deliveries++
+		sum.count(resp)
 		if resp.Status/100 != 2 {
 			return fmt.Errorf("delivery to %s answered %d: %s", channel, resp.Status, resp.Body)
 		}
-		sum.Acknowledged++
 		return nil
 	}
 
@@ -200,7 +257,7 @@ func sendTraffic(ctx context.Context, o Options, s *Sender, sum *Summary) error 
 			var pending []whatsapp.Inbound
 			for n := 0; n < o.MessagesPerContact; n++ {
 				text := fmt.Sprintf("Hello, this is message %d of %s", n+1, name)
-				if c == 0 && n == 1 {
+				if c == 0 && n == min(1, o.MessagesPerContact-1) {
 					text = "Please cancel my order " + rejectMarker
 				}
 				pending = append(pending, whatsapp.Inbound{From: waID, Name: name, ID: id(n), Time: at(n), Text: text})

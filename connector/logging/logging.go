@@ -7,23 +7,37 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
-// New returns a JSON (or console) logger at level, with a timestamp.
+// New returns a JSON (or console) logger at level, with a timestamp. The
+// console format writes colour codes only to a terminal (see Colourful).
 func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !Colourful(w)}
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// Colourful reports whether w is a terminal that should get colour codes:
+// a file that is a terminal, unless the NO_COLOR environment variable is
+// set (https://no-color.org). Pipes, files and buffers get none.
+func Colourful(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd())
 }
 
 // RedirectStdLog sends the standard log package's output to l at debug

@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -132,7 +134,9 @@ type Tenant struct {
 	ExcludedConfigured bool
 	// Blocking is the default of the tenant's blocking switch.
 	Blocking bool
-	Channels map[string]Channel
+	// OptOutKeywords are the configuration's opt-out keywords.
+	OptOutKeywords []string
+	Channels       map[string]Channel
 }
 
 // Channel is what the operations need of a channel.
@@ -149,7 +153,7 @@ func FromRegistry(reg *registry.Registry) []Tenant {
 		rt, _ := reg.Tenant(id)
 		t := Tenant{ID: id, OrgID: rt.Config.Salesforce.OrgID, Excluded: rt.Config.Excluded(),
 			ExcludedConfigured: rt.Config.ExcludedConfigured(), Blocking: rt.Config.Blocking(),
-			Channels: map[string]Channel{}}
+			OptOutKeywords: rt.Config.OptOut.Keywords, Channels: map[string]Channel{}}
 		for cid, ch := range rt.Channels {
 			t.Channels[cid] = Channel{ID: cid, HasBot: ch.Config.Bot, Adapter: ch.Adapter}
 		}
@@ -238,6 +242,16 @@ func (m *Manager) Tenant(id string) (Tenant, bool) {
 		return Tenant{}, false
 	}
 	return *t, true
+}
+
+// Tenants lists the configured tenants by id.
+func (m *Manager) Tenants() []Tenant {
+	out := make([]Tenant, 0, len(m.tenants))
+	for _, t := range m.tenants {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b Tenant) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 func (m *Manager) tenant(id string) (*Tenant, error) {

@@ -96,6 +96,37 @@ func (m *Manager) SetExcludedStates(ctx context.Context, actor, orgID string, st
 	return out, nil
 }
 
+// ExclusionChange is one value an org's excluded states were given
+// through the API or the connector command.
+type ExclusionChange struct {
+	States    statemachine.Set
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// ExcludedStatesHistory lists the values the org's excluded states were
+// given, oldest first (none while only the configuration or the default
+// applies).
+func (m *Manager) ExcludedStatesHistory(ctx context.Context, orgID string) (string, []ExclusionChange, error) {
+	key, err := CheckOrgID(orgID)
+	if err != nil {
+		return "", nil, err
+	}
+	h, err := m.cfg.Store.SettingHistory(ctx, ingest.OrgScope(key), ingest.SettingExcludedStates)
+	if err != nil {
+		return "", nil, fmt.Errorf("read the history of the excluded states of org %s: %w", key, err)
+	}
+	out := make([]ExclusionChange, 0, len(h))
+	for _, s := range h {
+		set, err := ingest.ParseExcludedValue(s.Value)
+		if err != nil {
+			return "", nil, fmt.Errorf("the history of the excluded states of org %s: %w", key, err)
+		}
+		out = append(out, ExclusionChange{States: set, UpdatedBy: s.UpdatedBy, UpdatedAt: s.UpdatedAt})
+	}
+	return key, out, nil
+}
+
 // Blocking is a tenant's blocking switch as it is in force.
 type Blocking struct {
 	Enabled bool

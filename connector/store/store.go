@@ -613,6 +613,13 @@ type Store interface {
 	ListTokens(ctx context.Context, tenant string) ([]APIToken, error)
 	// RevokeToken revokes a token; ErrNotFound when no valid token has id.
 	RevokeToken(ctx context.Context, id int64, now time.Time) error
+
+	// SyncWatermark returns an org's watermark for the object polled for
+	// agents' changes, or ErrNotFound.
+	SyncWatermark(ctx context.Context, org, object string) (SyncWatermark, error)
+	// PutSyncWatermark writes (creates or replaces) an org's watermark for
+	// its object.
+	PutSyncWatermark(ctx context.Context, w SyncWatermark) error
 }
 
 // ConversationFilter selects conversations for ListConversations. Zero
@@ -638,6 +645,9 @@ type ContactFilter struct {
 	// others, nil for all.
 	Blocked *bool
 	Tag     string
+	// Search: the display name or the platform id contains it, ignoring
+	// case.
+	Search  string
 	AfterID int64 // paging
 	Limit   int   // 0 for 100
 }

@@ -54,6 +54,11 @@ type Timers struct {
 	// job "native-blocks" on Config.NativeBlocks; nil: the job is not
 	// scheduled.
 	RetryNativeBlocks func(ctx context.Context) (int, error)
+	// PollSalesforce reads the orgs' agents' changes and applies them. It
+	// runs as the shared job "salesforce-changes" on
+	// Config.SalesforceChanges; nil, or the schedule "off": the job is not
+	// scheduled.
+	PollSalesforce func(ctx context.Context) error
 
 	cron *cron.Cron
 }
@@ -74,6 +79,9 @@ func (t *Timers) jobs() []job {
 	}
 	if t.RetryNativeBlocks != nil {
 		jobs = append(jobs, job{"native-blocks", t.Config.NativeBlocks, true, func(ctx context.Context) error { _, err := t.NativeBlocks(ctx); return err }})
+	}
+	if t.PollSalesforce != nil && t.Config.SalesforceChanges != config.ScheduleOff {
+		jobs = append(jobs, job{"salesforce-changes", t.Config.SalesforceChanges, true, t.PollSalesforce})
 	}
 	return jobs
 }

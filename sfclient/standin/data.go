@@ -35,6 +35,11 @@ type Record struct {
 	// UpdateCount is how many upserts updated the record after it was
 	// created.
 	UpdateCount int `json:"updateCount"`
+	// SystemModstamp is when the record was last written (by the
+	// connector or an agent), to the second as on Salesforce;
+	// LastModifiedByID is who wrote it last.
+	SystemModstamp   time.Time `json:"systemModstamp"`
+	LastModifiedByID string    `json:"lastModifiedById"`
 }
 
 // Stats counts what the stand-in was asked, by kind of call.
@@ -58,6 +63,12 @@ type Stats struct {
 	CollectionRecords int `json:"collectionRecords"`
 	// LimitsCalls counts GET .../limits.
 	LimitsCalls int `json:"limitsCalls"`
+	// DescribeCalls counts GET .../sobjects/{object}/describe, QueryCalls
+	// GET .../query (first pages and nextRecordsUrl pages alike), and
+	// AgentEdits the records edited through the agent hook.
+	DescribeCalls int `json:"describeCalls"`
+	QueryCalls    int `json:"queryCalls"`
+	AgentEdits    int `json:"agentEdits"`
 	// RecordsCreated, RecordsUpdated and RecordErrors count record outcomes
 	// (rolled-back records included in the first two).
 	RecordsCreated int `json:"recordsCreated"`
@@ -212,7 +223,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		}
 		s.handleCollection(w, r, rest[2], rest[3])
 	default:
-		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		s.handleRead(w, r, segs[0], rest)
 	}
 }
 
@@ -619,6 +630,9 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 			}
 			v = id
 		}
+		if e := s.checkValue(o, canon, v); e != nil {
+			return outcome{err: e}
+		}
 		if max, ok := o.maxLength[canon]; ok {
 			if str, isStr := v.(string); isStr && utf8.RuneCountInString(str) > max {
 				return fail("STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", canon, truncate(str, 40), max), canon)
@@ -662,6 +676,7 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 				r.Fields[k] = v
 			}
 		}
+		s.touchLocked(r, s.opts.UserID, nil)
 		t.records = append(t.records, r)
 		t.byExt[key] = r
 		t.byID[r.ID] = r
@@ -684,6 +699,7 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 		}
 	}
 	existing.UpdateCount++
+	s.touchLocked(existing, s.opts.UserID, journal)
 	if journal != nil {
 		*journal = append(*journal, func() {
 			existing.Fields, existing.UpdateCount = before, beforeCount

@@ -39,6 +39,47 @@
 //     subrequest answers 400 PROCESSING_HALTED. Over the limits, a missing
 //     or repeated referenceId, or a malformed body: 400 and nothing runs.
 //   - GET /services/data/vXX.X/limits: DailyApiRequests only.
+//   - GET /services/data/: the API versions served (31.0 to 62.0), without
+//     authentication, as on Salesforce.
+//   - GET /services/data/vXX.X/sobjects/{object}/describe: the object's
+//     describe, built from Options.Metadata (by default the salesforce/
+//     folder's XML, salesforce.Objects()): the standard fields (Id,
+//     OwnerId unless the object is the detail of a master-detail, Name,
+//     CreatedDate, CreatedById, LastModifiedDate, LastModifiedById,
+//     SystemModstamp) and each custom field with its type as describe
+//     names it (string, textarea, picklist with its values and whether it
+//     is restricted, boolean, datetime, double, reference with referenceTo
+//     and relationshipName), length, precision and scale, createable,
+//     updateable, nillable, externalId, unique and caseSensitive.
+//   - GET /services/data/vXX.X/query?q=SOQL and its nextRecordsUrl pages
+//     GET /services/data/vXX.X/query/{locator}-{offset}: SELECT of fields,
+//     Id, SystemModstamp, LastModifiedDate, LastModifiedById and
+//     LastModifiedBy.Name, FROM one object, an optional WHERE of
+//     conditions field op value (=, !=, <>, <, <=, >, >=; datetimes such
+//     as 2026-12-05T10:00:00Z, 'strings', numbers, true, false, null)
+//     joined by AND, ORDER BY fields ASC or DESC (nulls first), and LIMIT.
+//     Answers are {"totalSize","done","nextRecordsUrl","records"}, each
+//     record with its "attributes" {type, url}, LastModifiedBy as a nested
+//     User record. A page holds Options.QueryBatchSize records (2,000 by
+//     default), fewer when Sforce-Query-Options: batchSize=N asks.
+//     Unknown columns are INVALID_FIELD, unknown objects INVALID_TYPE,
+//     anything else it cannot read MALFORMED_QUERY (400); an unknown or
+//     used-up locator is 404 INVALID_QUERY_LOCATOR.
+//
+// Every record carries SystemModstamp (when it was last written, to the
+// second, as Salesforce keeps it) and LastModifiedById: the integration
+// user (Options.UserID) for the connector's upserts, the agent for an
+// agent's edit.
+//
+// # Agents' edits
+//
+// EditAsAgent, or POST /__standin/agent-edits with the same JSON
+// ({"object","externalId" or "id","fields","userId","userName"}), changes
+// a record as a support agent would from a record page: the fields are
+// set, SystemModstamp becomes now and LastModifiedById the agent (default
+// DefaultAgentID, "Support Agent"), whose name LastModifiedBy.Name then
+// reads. The field names must exist; values are stored as given, as if an
+// admin had added a picklist value.
 //
 // Every /services/data call needs a Bearer token from the token endpoint;
 // every authenticated call within the limit counts one against the daily
@@ -97,14 +138,26 @@
 //
 // # How it differs from Salesforce
 //
-// It does not model: SOQL queries, record retrieval, deletes and every
-// other REST resource; Composite subrequests other than upserts, references
-// between subrequests (@{ref.id}), collateSubrequests and the exact wording
-// of the Composite limit errors; the batch, tree, graph and Bulk APIs; triggers,
+// It does not model: SOQL beyond the subset above (OR, NOT, IN, LIKE,
+// functions, date literals such as TODAY, relationship queries other than
+// LastModifiedBy.Name, aggregates; the batchSize header below 200 is
+// honoured where Salesforce raises it to 200), record retrieval, deletes
+// and every other REST resource; describe beyond the subset above (record
+// types, child relationships, layouts, field-level security: every field
+// is described as visible and, but for roll-up summaries and master-detail
+// fields, createable and updateable); Composite subrequests other than
+// upserts, references between subrequests (@{ref.id}), collateSubrequests
+// and the exact wording of the Composite limit errors; the batch, tree,
+// graph and Bulk APIs; triggers,
 // flows, validation rules, duplicate rules, sharing and field-level
-// security; field types (values are only checked loosely: a plain field
-// takes a JSON scalar, a string may have a maximum length; numbers, dates,
-// picklists and checkboxes are stored as sent); case-insensitive external
+// security; roll-up summaries (described, never computed); most of field
+// types: upserts check, from the metadata, that a restricted picklist
+// gets one of its values (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), a
+// checkbox a JSON boolean and a date/time an ISO 8601 string
+// (INVALID_TYPE_ON_FIELD_IN_RECORD per record, where Salesforce fails the
+// whole request with JSON_PARSER_ERROR), and a text field's length when
+// the schema has one; numbers, dates, unrestricted picklists and the
+// fields the metadata does not declare take any JSON scalar; case-insensitive external
 // id matching (keys match exactly); the 24-hour rolling window of the API
 // limit (the counter only grows until SetUsage or Reset) and per-app,
 // concurrency and payload-size limits; sessions timing out on inactivity

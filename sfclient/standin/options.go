@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/chatsync/sfconnector/salesforce"
 )
 
 // Defaults applied by New to zero Options fields.
@@ -23,6 +25,8 @@ const (
 	// MaxCollectionRecords is the most records one sObject Collections call
 	// takes.
 	MaxCollectionRecords = 200
+	// DefaultQueryBatchSize is the most records of one query answer.
+	DefaultQueryBatchSize = 2000
 )
 
 // Options configure a Server. The zero value is usable: it gives the
@@ -59,8 +63,19 @@ type Options struct {
 	// one, and calls beyond it get 403 REQUEST_LIMIT_EXCEEDED. Default
 	// DefaultDailyLimit.
 	DailyLimit int
-	// Objects is the org's schema. Nil means DefaultObjects().
+	// Objects is the org's schema. Nil means ObjectsFromMetadata(Metadata)
+	// when Metadata is set, else DefaultObjects().
 	Objects []Object
+	// Metadata are the org's custom objects as their metadata declares
+	// them: describe answers from it (field types, lengths, external ids,
+	// picklists, relationships). Nil means the salesforce/ folder's
+	// (salesforce.Objects()). Objects of the schema it does not declare are
+	// described with every field a nillable string.
+	Metadata []salesforce.Object
+	// QueryBatchSize is the most records one query answer holds before
+	// nextRecordsUrl; a request's Sforce-Query-Options: batchSize=N header
+	// lowers it. Default DefaultQueryBatchSize.
+	QueryBatchSize int
 }
 
 // Object describes one sObject type of the stand-in's schema.
@@ -172,8 +187,17 @@ func (o Options) withDefaults() Options {
 	if o.DailyLimit == 0 {
 		o.DailyLimit = DefaultDailyLimit
 	}
+	if o.Objects == nil && o.Metadata != nil {
+		o.Objects = ObjectsFromMetadata(o.Metadata)
+	}
 	if o.Objects == nil {
 		o.Objects = DefaultObjects()
+	}
+	if o.Metadata == nil {
+		o.Metadata = defaultMetadata()
+	}
+	if o.QueryBatchSize <= 0 {
+		o.QueryBatchSize = DefaultQueryBatchSize
 	}
 	return o
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/chatsync/sfconnector/salesforce"
 )
 
 // jwtBearerGrant is the grant_type of the OAuth 2.0 JWT bearer flow.
@@ -41,6 +43,11 @@ type Server struct {
 	rules   map[int]RejectRule
 	ruleSeq int
 	stats   Stats
+	// The additions of describe.go, query.go and agent.go.
+	metadata  map[string]salesforce.Object // lower-cased object name -> metadata
+	users     map[string]string            // user id -> name
+	cursors   map[string]*cursor           // query locator -> the rest of a result
+	cursorSeq int64
 }
 
 // New returns a stand-in configured by opts (see Options for the defaults).
@@ -71,12 +78,15 @@ func New(opts Options) *Server {
 		_, _ = rand.Read(s.signKey) // crypto/rand.Read never fails
 	}
 	s.resetData()
+	s.initSync()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /services/oauth2/token", s.handleToken)
 	mux.HandleFunc("GET /id/{org}/{user}", s.handleIdentity)
 	mux.HandleFunc("/services/data/", s.handleData)
+	mux.HandleFunc("GET /services/data/{$}", s.handleVersions)
 	s.adminRoutes(mux)
+	s.agentRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	})

@@ -536,7 +536,7 @@ func TestCollectionRequestErrors(t *testing.T) {
 		{"no type", convPath, map[string]any{"records": []any{map[string]any{"Conversation_Key__c": "x"}}}, 400, "INVALID_TYPE"},
 		{"unknown type", convPath, collection("Nope__c", false, map[string]any{"Conversation_Key__c": "x"}), 400, "INVALID_TYPE"},
 		{"malformed", convPath, "{", 400, "JSON_PARSER_ERROR"},
-		{"unknown resource", "/services/data/v62.0/query", nil, 404, "NOT_FOUND"},
+		{"unknown resource", "/services/data/v62.0/tooling/query", nil, 404, "NOT_FOUND"},
 		{"bad version", "/services/data/62/composite/sobjects/Chat_Conversation__c/Conversation_Key__c", collection("Chat_Conversation__c", false), 404, "NOT_FOUND"},
 	}
 	for _, tc := range cases {
@@ -735,21 +735,21 @@ func TestAdminRoutes(t *testing.T) {
 	admin(http.MethodPut, "/latency", `{"latency":"soon"}`, http.StatusBadRequest)
 	admin(http.MethodPut, "/latency", `{"latency":"0s"}`, http.StatusNoContent)
 
-	r := admin(http.MethodPost, "/rules", `{"object":"Chat_Conversation__c","field":"State__c","contains":"X","statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"bad value"}`, http.StatusCreated)
+	r := admin(http.MethodPost, "/rules", `{"object":"Chat_Conversation__c","field":"Channel__c","contains":"X","statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION","message":"bad value"}`, http.StatusCreated)
 	var rule map[string]int
 	r.decode(t, &rule)
-	r = f.do(http.MethodPatch, convPath, collection("Chat_Conversation__c", false, map[string]any{"Conversation_Key__c": "c1", "State__c": "X"}))
-	if !bytes.Contains(r.body, []byte(`"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"`)) {
+	r = f.do(http.MethodPatch, convPath, collection("Chat_Conversation__c", false, map[string]any{"Conversation_Key__c": "c1", "Channel__c": "X"}))
+	if !bytes.Contains(r.body, []byte(`"statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION"`)) {
 		t.Errorf("rule not applied: %s", r.body)
 	}
 	admin(http.MethodDelete, fmt.Sprintf("/rules/%d", rule["id"]), "", http.StatusNoContent)
 	admin(http.MethodDelete, fmt.Sprintf("/rules/%d", rule["id"]), "", http.StatusNotFound)
-	f.do(http.MethodPatch, convPath, collection("Chat_Conversation__c", false, map[string]any{"Conversation_Key__c": "c1", "State__c": "X"}))
+	f.do(http.MethodPatch, convPath, collection("Chat_Conversation__c", false, map[string]any{"Conversation_Key__c": "c1", "Channel__c": "X"}))
 
 	r = admin(http.MethodGet, "/records/Chat_Conversation__c", "", http.StatusOK)
 	var recs []Record
 	r.decode(t, &recs)
-	if len(recs) != 1 || recs[0].Fields["State__c"] != "X" || len(recs[0].ID) != 18 {
+	if len(recs) != 1 || recs[0].Fields["Channel__c"] != "X" || len(recs[0].ID) != 18 {
 		t.Errorf("records = %s", r.body)
 	}
 	admin(http.MethodGet, "/records/Nope__c", "", http.StatusNotFound)
@@ -784,7 +784,7 @@ func TestConcurrentUpsertsNeverDuplicate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			body, _ := json.Marshal(collection("Chat_Conversation__c", false,
-				map[string]any{"Conversation_Key__c": "shared", "State__c": fmt.Sprint(g)},
+				map[string]any{"Conversation_Key__c": "shared", "Channel__c": fmt.Sprint(g)},
 				map[string]any{"Conversation_Key__c": fmt.Sprint("own-", g)},
 			))
 			req, _ := http.NewRequest(http.MethodPatch, f.ts.URL+convPath, bytes.NewReader(body))

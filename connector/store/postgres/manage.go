@@ -358,6 +358,11 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 	if f.Tag != "" {
 		w.cond("id IN (SELECT contact_id FROM contact_tags WHERE tenant = " + tenant + " AND tag = " + w.param(f.Tag) + ")")
 	}
+	if f.Search != "" {
+		// strpos, not LIKE: the text is matched as it is, % and _ included.
+		p := w.param(f.Search)
+		w.cond("(strpos(lower(display_name), lower(" + p + ")) > 0 OR strpos(lower(external_id), lower(" + p + ")) > 0)")
+	}
 	limit := w.param(store.PageSize(f.Limit, defaultLimit))
 	rows, err := s.pool.Query(ctx, `SELECT `+contactWithTags+` FROM contacts
 		WHERE `+w.String()+` ORDER BY id LIMIT `+limit, w.args...)

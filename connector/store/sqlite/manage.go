@@ -371,6 +371,11 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 		where = append(where, "id IN (SELECT contact_id FROM contact_tags WHERE tenant = ? AND tag = ?)")
 		args = append(args, f.Tenant, f.Tag)
 	}
+	if f.Search != "" {
+		// instr, not LIKE: the text is matched as it is, % and _ included.
+		where = append(where, "(instr(lower(display_name), lower(?)) > 0 OR instr(lower(external_id), lower(?)) > 0)")
+		args = append(args, f.Search, f.Search)
+	}
 	args = append(args, store.PageSize(f.Limit, defaultLimit))
 
 	t, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

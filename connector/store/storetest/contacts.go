@@ -390,6 +390,12 @@ func testListContacts(e env) {
 	both := e.contact("t1", "wa", "both")
 	tg := e.contact("t1", "tg", "tg")
 	foreign := e.contact("t2", "wa", "foreign")
+	var named store.Contact
+	e.tx(func(tx store.Tx) error {
+		var err error
+		named, err = tx.UpsertContact(e.ctx, store.ContactKey{Tenant: "t1", Channel: "web", ExternalID: "v-1"}, "Ann Smith", t0)
+		return err
+	})
 	e.setBlock(in.ID, store.Block{Inbound: true}, at(time.Minute))
 	e.setBlock(out.ID, store.Block{Outbound: true}, at(time.Minute))
 	e.setBlock(both.ID, store.Block{Inbound: true, Outbound: true, Note: "spam", By: "alice"}, at(time.Minute))
@@ -413,19 +419,23 @@ func testListContacts(e env) {
 		f    store.ContactFilter
 		want []int64
 	}{
-		{store.ContactFilter{Tenant: "t1"}, []int64{plain.ID, in.ID, out.ID, both.ID, tg.ID}},
+		{store.ContactFilter{Tenant: "t1"}, []int64{plain.ID, in.ID, out.ID, both.ID, tg.ID, named.ID}},
 		{store.ContactFilter{Tenant: "t2"}, []int64{foreign.ID}},
 		{store.ContactFilter{Tenant: "t3"}, []int64{}},
 		{store.ContactFilter{Tenant: "t1", Channel: "tg"}, []int64{tg.ID}},
 		{store.ContactFilter{Tenant: "t1", Blocked: &yes}, []int64{in.ID, out.ID, both.ID}},
-		{store.ContactFilter{Tenant: "t1", Blocked: &no}, []int64{plain.ID, tg.ID}},
+		{store.ContactFilter{Tenant: "t1", Blocked: &no}, []int64{plain.ID, tg.ID, named.ID}},
 		{store.ContactFilter{Tenant: "t1", Tag: "vip"}, []int64{plain.ID, out.ID, tg.ID}},
 		{store.ContactFilter{Tenant: "t1", Tag: "vip", Blocked: &yes}, []int64{out.ID}},
 		{store.ContactFilter{Tenant: "t1", Tag: "vip", Channel: "wa", Blocked: &no}, []int64{plain.ID}},
 		{store.ContactFilter{Tenant: "t1", Tag: "nobody"}, []int64{}},
+		{store.ContactFilter{Tenant: "t1", Search: "OU"}, []int64{out.ID}},
+		{store.ContactFilter{Tenant: "t1", Search: "Ann"}, []int64{named.ID}},
+		{store.ContactFilter{Tenant: "t1", Search: "b", Blocked: &yes}, []int64{both.ID}},
+		{store.ContactFilter{Tenant: "t1", Search: "%"}, []int64{}},
 		{store.ContactFilter{Tenant: "t1", AfterID: in.ID, Limit: 2}, []int64{out.ID, both.ID}},
-		{store.ContactFilter{Tenant: "t1", AfterID: both.ID, Limit: 2}, []int64{tg.ID}},
-		{store.ContactFilter{Tenant: "t1", AfterID: tg.ID}, []int64{}},
+		{store.ContactFilter{Tenant: "t1", AfterID: both.ID, Limit: 2}, []int64{tg.ID, named.ID}},
+		{store.ContactFilter{Tenant: "t1", AfterID: named.ID}, []int64{}},
 	} {
 		if got := contactIDs(list(tc.f)); !slices.Equal(got, tc.want) {
 			e.t.Errorf("ListContacts(%+v) = %v, want %v", tc.f, got, tc.want)

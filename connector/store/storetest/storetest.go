@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SettleBatch", testSettleBatch},
 		{"RenewLeases", testRenewLeases},
 		{"WithTxBatch", testWithTxBatch},
+		{"SyncWatermarks", testSyncWatermarks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,205 @@
+// Contacts: the list (search, tag and channel filters), the Blocked tab,
+// and one contact with its tags, notes, block, and its blocked
+// conversations (unblock all; delete all for admins).
+
+import { api, tenantPath, query } from './api.js';
+import { h, fill, act, when, field, select, table, details, form, notify, badge, confirmAction } from './ui.js';
+import { blockForm, blockedText } from './conversations.js';
+
+function tabs(current) {
+  const tab = (href, text, id) => h('li', {}, h('a', { href, 'aria-current': current === id ? 'page' : false }, text));
+  return h('nav', { class: 'tabs', 'aria-label': 'Contact lists' },
+    h('ul', {}, tab('#/contacts', 'All contacts', 'all'), tab('#/contacts/blocked', 'Blocked', 'blocked')));
+}
+
+function filtersForm(me, base, f) {
+  return form({ class: 'filters', 'aria-label': 'Filter contacts' }, [
+    field('Search', h('input', { type: 'search', name: 'q', value: f.q }), 'Part of a name or platform id.'),
+    field('Tag', h('input', { type: 'text', name: 'tag', value: f.tag })),
+    field('Channel', select('channel', [['', 'Any channel'], ...me.channels.map((c) => [c, c])], f.channel)),
+    h('button', { type: 'submit' }, 'Apply filters'),
+  ], async (data) => {
+    location.hash = base + query({ q: data.get('q'), tag: data.get('tag'), channel: data.get('channel') });
+  });
+}
+
+async function load(me, params, blocked) {
+  const f = { q: params.get('q') || '', tag: params.get('tag') || '', channel: params.get('channel') || '', after: params.get('after') || '' };
+  const page = await api('GET', tenantPath(me.tenant, '/contacts') +
+    query({ blocked: blocked ? 'true' : '', search: f.q, tag: f.tag, channel: f.channel, after: f.after, limit: 50 }));
+  const shown = page.contacts;
+  const base = blocked ? '#/contacts/blocked' : '#/contacts';
+  const pager = h('div', { class: 'pager' },
+    f.after ? h('a', { href: base + query({ ...f, after: '' }) }, 'First page') : null,
+    page.next_after ? h('a', { href: base + query({ ...f, after: page.next_after }) }, 'Next page') : null);
+  return { f, shown, base, pager };
+}
+
+function name(c) {
+  return h('a', { href: '#/contacts/' + c.id }, c.display_name || c.external_id);
+}
+
+function directions(b) {
+  return b ? [b.inbound && 'inbound', b.outbound && 'outbound'].filter(Boolean).join(' + ') : '—';
+}
+
+// list renders every contact; each row can be opened, blocked (with
+// directions and a note) or unblocked.
+export async function list(main, { me, params, refresh }) {
+  const { f, shown, base, pager } = await load(me, params, false);
+  const rows = shown.map((c) => ({
+    attrs: { 'data-contact': c.external_id },
+    cells: [name(c), c.external_id, c.channel, c.tags.join(', ') || '—', directions(c.blocked),
+      c.blocked ? unblockButton(me, c, refresh) : h('button', { type: 'button', onclick: () => blockDialog(me, c, refresh) }, 'Block…')],
+  }));
+  fill(main, h('h1', {}, 'Contacts'), tabs('all'), filtersForm(me, base, f),
+    table('Contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Tags', 'Blocked', 'Action'], rows, 'No contact matches.'),
+    pager);
+}
+
+// blocked renders the Blocked tab: note, who, when and native status.
+export async function blocked(main, { me, params, refresh }) {
+  const { f, shown, base, pager } = await load(me, params, true);
+  const rows = shown.map((c) => ({
+    attrs: { 'data-contact': c.external_id },
+    cells: [name(c), c.external_id, c.channel, directions(c.blocked), c.blocked.note || '—', c.blocked.by, when(c.blocked.at),
+      c.native_block.status ? badge(c.native_block.status) : '—', unblockButton(me, c, refresh)],
+  }));
+  fill(main, h('h1', {}, 'Blocked contacts'), tabs('blocked'), filtersForm(me, base, f),
+    table('Blocked contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Blocked', 'Note', 'By', 'When', 'Native block', 'Action'],
+      rows, 'No contact is blocked.'),
+    pager);
+}
+
+function unblockButton(me, c, refresh) {
+  return h('button', {
+    type: 'button',
+    'aria-label': 'Unblock ' + (c.display_name || c.external_id),
+    onclick: async (ev) => {
+      const ok = await confirmAction('Unblock ' + (c.display_name || c.external_id) + '?',
+        ['Both directions are lifted; their BLOCKED conversations return to OPEN (or AUTO_BOT on a bot channel). Messages received during the block are not reprocessed.'],
+        'Unblock');
+      if (!ok) return;
+      await act(ev.target, async () => {
+        const r = await api('DELETE', tenantPath(me.tenant, '/contacts/' + c.id + '/block'));
+        await refresh();
+        notify(`Contact ${c.external_id} unblocked; ${r.unblocked_conversations.length} conversation(s) left BLOCKED.`);
+      });
+    },
+  }, 'Unblock');
+}
+
+// blockDialog asks for the directions and note, then blocks.
+function blockDialog(me, c, refresh) {
+  const dialog = h('dialog', { 'aria-label': 'Block ' + (c.display_name || c.external_id) });
+  const f = blockForm(me, c, async () => {
+    dialog.close();
+    await refresh();
+  });
+  dialog.append(f, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+// one renders a contact: details, tags, notes, block, conversations.
+export async function one(main, { me, arg, refresh }) {
+  const path = tenantPath(me.tenant, '/contacts/' + arg);
+  const c = await api('GET', path);
+  const convs = await api('GET', tenantPath(me.tenant, '/conversations') + query({ contact: c.id, limit: 100 }));
+  const blockedConvs = convs.conversations.filter((x) => x.state_name === 'BLOCKED');
+
+  const tagsForm = form({ id: 'tags', 'aria-labelledby': 'tags-h' }, [
+    h('h3', { id: 'tags-h' }, 'Tags'),
+    field('Tags', h('input', { type: 'text', name: 'tags', value: c.tags.join(', ') }), 'Separated by commas.'),
+    h('button', { type: 'submit' }, 'Save tags'),
+  ], async (data) => {
+    const tags = String(data.get('tags')).split(',').map((t) => t.trim()).filter(Boolean);
+    const r = await api('PUT', path + '/tags', { tags });
+    await refresh();
+    notify('Tags saved: ' + (r.tags.join(', ') || 'none') + '.');
+  });
+
+  const notes = h('section', { 'aria-labelledby': 'notes-h' },
+    h('h3', { id: 'notes-h' }, 'Notes'),
+    c.notes.length === 0 ? h('p', { class: 'empty' }, 'No notes.') : h('ul', { class: 'notes' }, c.notes.map((n) => h('li', {},
+      h('p', {}, n.text), h('span', { class: 'why' }, n.author, ' · ', when(n.created_at)), ' ',
+      h('button', {
+        type: 'button', 'aria-label': 'Delete note ' + n.id,
+        onclick: (ev) => act(ev.target, async () => {
+          await api('DELETE', path + '/notes/' + n.id);
+          await refresh();
+          notify('Note deleted.');
+        }),
+      }, 'Delete')))),
+    form({ id: 'add-note' }, [
+      field('New note', h('textarea', { name: 'text', rows: 2, maxlength: 4096, required: true })),
+      h('button', { type: 'submit' }, 'Add note'),
+    ], async (data) => {
+      await api('POST', path + '/notes', { text: data.get('text') });
+      await refresh();
+      notify('Note added.');
+    }));
+
+  const block = c.blocked
+    ? h('div', { id: 'block-contact' }, h('h3', {}, 'Blocked'), h('p', {}, blockedText(c)), unblockButton(me, c, refresh))
+    : blockForm(me, c, refresh);
+
+  const result = h('div', { id: 'blocked-result', role: 'status' });
+  const bulk = h('section', { 'aria-labelledby': 'blocked-h' },
+    h('h3', { id: 'blocked-h' }, 'Blocked conversations'),
+    h('p', {}, blockedConvs.length === 0 ? 'None.' : blockedConvs.map((x) => '#' + x.id).join(', ')),
+    h('div', { class: 'buttons' },
+      h('button', {
+        type: 'button', id: 'unblock-all', disabled: blockedConvs.length === 0,
+        onclick: (ev) => act(ev.target, async () => {
+          const r = await api('POST', path + '/blocked-conversations/unblock-all');
+          await refresh();
+          notify(`Unblocked: ${r.unblocked_conversations.map((id) => '#' + id).join(', ') || 'nothing was BLOCKED'}.`);
+        }),
+      }, 'Unblock all'),
+      me.role === 'admin' ? h('button', {
+        type: 'button', id: 'delete-all', class: 'danger', disabled: blockedConvs.length === 0,
+        onclick: (ev) => deleteAll(ev.target, me, c, blockedConvs, path, refresh),
+      }, 'Delete all…') : null),
+    result);
+
+  const convRows = convs.conversations.map((x) => ({
+    cells: [h('a', { href: '#/conversations/' + x.id }, '#' + x.id), x.channel, badge(x.state_name), when(x.updated_at)],
+  }));
+
+  fill(main, 
+    h('h1', {}, 'Contact ' + (c.display_name || c.external_id)),
+    details([
+      ['Platform id', c.external_id],
+      ['Channel', c.channel],
+      ['Created', when(c.created_at)],
+      ['Platform status', c.platform_status ? [c.platform_status, ' · ', when(c.platform_status_at)] : 'nothing reported'],
+      ['Reachable', c.reachable ? 'yes' : 'no: the user blocked the business or unfollowed'],
+      ['Blocked', c.blocked ? blockedText(c) : 'no'],
+      ['Native block', c.native_block.status ? [c.native_block.status, c.native_block.next_attempt_at ? [' · next try ', when(c.native_block.next_attempt_at)] : null] : '—'],
+    ]),
+    h('section', { class: 'actions', 'aria-label': 'Actions' }, tagsForm, block, bulk),
+    notes,
+    h('h2', {}, 'Conversations'),
+    table('Conversations of this contact', ['Conversation', 'Channel', 'State', 'Updated'], convRows, 'No conversations.'));
+}
+
+// deleteAll confirms with what will be removed, deletes, and shows what
+// was removed.
+async function deleteAll(button, me, c, blockedConvs, path, refresh) {
+  await act(button, async () => {
+    const counts = await Promise.all(blockedConvs.map((x) => api('GET', tenantPath(me.tenant, '/conversations/' + x.id))));
+    const lines = counts.map((x) => `Conversation #${x.id} (${x.channel}) with ${x.messages.length} message(s).`);
+    const ok = await confirmAction(`Delete ${blockedConvs.length} BLOCKED conversation(s) of ${c.display_name || c.external_id}?`,
+      [...lines, 'They are removed from the connector with their messages, for good. The contact, its block and its other conversations stay; records already in Salesforce stay there.'],
+      'Delete');
+    if (!ok) return;
+    const r = await api('POST', path + '/blocked-conversations/delete-all');
+    await refresh();
+    const text = `Deleted conversation(s) ${r.deleted_conversations.map((id) => '#' + id).join(', ') || 'none'} with ${r.deleted_messages} message(s).`;
+    notify(text);
+    const box = document.getElementById('blocked-result');
+    if (box) box.replaceChildren(h('p', { class: 'ok' }, text));
+  });
+}

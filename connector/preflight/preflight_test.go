@@ -1,0 +1,146 @@
+package preflight_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/preflight"
+	"github.com/chatsync/sfconnector/salesforce"
+	"github.com/chatsync/sfconnector/sfclient"
+	"github.com/chatsync/sfconnector/sfclient/standin"
+)
+
+func client(t *testing.T, opts standin.Options) *sfclient.Client {
+	t.Helper()
+	ts := httptest.NewServer(standin.New(opts))
+	t.Cleanup(ts.Close)
+	c, err := sfclient.New(sfclient.Config{OrgID: standin.DefaultOrgID, LoginURL: ts.URL, Flow: sfclient.FlowClientCredentials,
+		ClientID: "id", ClientSecret: "secret", HTTPClient: ts.Client(), RetryMax: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func target() preflight.Target {
+	return preflight.Target{Org: standin.DefaultOrgID[:15], Tenants: []string{"acme"}, Mapping: config.DefaultMapping(), Key: "tenants[0].salesforce"}
+}
+
+// TestTheMetadataPasses: an org with the salesforce/ folder deployed has
+// no problem, and the table says so.
+func TestTheMetadataPasses(t *testing.T) {
+	rep := preflight.Run(context.Background(), client(t, standin.Options{}), target(), time.Now())
+	if p := rep.Problems(); len(p) != 0 {
+		t.Fatalf("problems: %+v", p)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Chat_Conversation__c.State__c", "Chat_Message__c.Chat_Conversation__r", "no problems"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// edit returns the metadata with fn applied to one field of an object;
+// fn returning false removes the field.
+func edit(t *testing.T, object, field string, fn func(*salesforce.Field) bool) []salesforce.Object {
+	t.Helper()
+	objs, err := salesforce.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range objs {
+		if objs[i].Name != object {
+			continue
+		}
+		for j := range objs[i].Fields {
+			if objs[i].Fields[j].Name == field {
+				if !fn(&objs[i].Fields[j]) {
+					objs[i].Fields = slices.Delete(objs[i].Fields, j, j+1)
+				}
+				return objs
+			}
+		}
+	}
+	t.Fatalf("no field %s.%s", object, field)
+	return nil
+}
+
+// TestProblemsAreNamedWithTheirFix breaks the org one way at a time: a
+// field removed, a field of the wrong type, an external id that is not
+// unique, the state picklist without BLOCKED, a missing object. Each is a
+// blocking problem that names the field and its fix.
+func TestProblemsAreNamedWithTheirFix(t *testing.T) {
+	cases := []struct {
+		name   string
+		meta   []salesforce.Object
+		item   string
+		detail string
+		fix    string
+	}{
+		{"field removed", edit(t, "Chat_Conversation__c", "Blocked__c", func(*salesforce.Field) bool { return false }),
+			"Chat_Conversation__c.Blocked__c", "missing", "sf project deploy start"},
+		{"wrong type", edit(t, "Chat_Message__c", "Sent_At__c", func(f *salesforce.Field) bool { f.Type = "Checkbox"; return true }),
+			"Chat_Message__c.Sent_At__c", "type boolean", "make it a Date/Time field"},
+		{"external id not unique", edit(t, "Chat_Message__c", "Message_Key__c", func(f *salesforce.Field) bool { f.Unique = false; return true }),
+			"Chat_Message__c.Message_Key__c", "not marked External ID and Unique", "tick External ID and Unique"},
+		{"picklist without BLOCKED", edit(t, "Chat_Conversation__c", "State__c", func(f *salesforce.Field) bool {
+			f.Picklist = slices.DeleteFunc(f.Picklist, func(v string) bool { return v == "BLOCKED" })
+			return true
+		}), "Chat_Conversation__c.State__c", "lacks the values BLOCKED", "add the values BLOCKED"},
+		{"relationship removed", edit(t, "Chat_Message__c", "Chat_Conversation__c", func(*salesforce.Field) bool { return false }),
+			"Chat_Message__c.Chat_Conversation__r", "no relationship", "mapping.message.parent"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := preflight.Run(context.Background(), client(t, standin.Options{Metadata: tc.meta}), target(), time.Now())
+			if !rep.Blocking() {
+				t.Fatalf("no blocking problem: %+v", rep.Checks)
+			}
+			var found *preflight.Check
+			for _, p := range rep.Problems() {
+				if p.Item == tc.item {
+					found = &p
+				}
+			}
+			if found == nil || found.Status != preflight.Blocking || !strings.Contains(found.Detail, tc.detail) || !strings.Contains(found.Fix, tc.fix) {
+				t.Fatalf("problem of %s: %+v; all: %+v", tc.item, found, rep.Problems())
+			}
+			if n := len(rep.Problems()); n != 1 {
+				t.Errorf("%d problems, want only the one made: %+v", n, rep.Problems())
+			}
+			var buf bytes.Buffer
+			_ = rep.WriteTable(&buf)
+			if !strings.Contains(buf.String(), "fix: ") || !strings.Contains(buf.String(), "BLOCKING") {
+				t.Errorf("the table does not show the problem and its fix:\n%s", buf.String())
+			}
+		})
+	}
+
+	m := config.DefaultMapping()
+	m.Conversation.Object = "Nope__c"
+	tg := target()
+	tg.Mapping = m
+	rep := preflight.Run(context.Background(), client(t, standin.Options{}), tg, time.Now())
+	if p := rep.Problems(); len(p) != 1 || p[0].Item != "Nope__c" || !strings.Contains(p[0].Fix, "mapping.conversation.object") {
+		t.Errorf("a missing object: %+v", p)
+	}
+}
+
+// TestLoginFailureIsBlocking: wrong credentials are one blocking problem
+// with a fix naming the configuration keys.
+func TestLoginFailureIsBlocking(t *testing.T) {
+	rep := preflight.Run(context.Background(), client(t, standin.Options{ClientSecret: "other"}), target(), time.Now())
+	if p := rep.Problems(); len(p) != 1 || p[0].Item != "login" || p[0].Status != preflight.Blocking || !strings.Contains(p[0].Fix, "tenants[0].salesforce.auth") {
+		t.Errorf("login failure: %+v", p)
+	}
+}

@@ -1,0 +1,302 @@
+package sfsync_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/manage"
+	"github.com/chatsync/sfconnector/connector/sfsync"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlite"
+	"github.com/chatsync/sfconnector/sfclient"
+	"github.com/chatsync/sfconnector/sfclient/standin"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+const agent = "005000000000077AAA"
+
+type fixture struct {
+	t      *testing.T
+	ctx    context.Context
+	st     *sqlite.Store
+	sf     *standin.Server
+	client *sfclient.Client
+	m      *manage.Manager
+	p      *sfsync.Poller
+	mp     config.ConversationMapping
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, standin.Options{})
+}
+
+func newFixtureWith(t *testing.T, opts standin.Options) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sync.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sf := standin.New(opts)
+	ts := httptest.NewServer(sf)
+	t.Cleanup(ts.Close)
+	c, err := sfclient.New(sfclient.Config{OrgID: standin.DefaultOrgID, LoginURL: ts.URL, Flow: sfclient.FlowClientCredentials,
+		ClientID: "id", ClientSecret: "secret", HTTPClient: ts.Client(), RetryMax: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manage.New(manage.Config{Store: st, Log: zerolog.Nop(), Tenants: []manage.Tenant{{ID: "t1", OrgID: standin.DefaultOrgID, Blocking: true,
+		Excluded: statemachine.DefaultExcluded(), Channels: map[string]manage.Channel{"wa": {ID: "wa"}}}}})
+	mp := config.DefaultMapping().Conversation
+	p := &sfsync.Poller{Store: st, Manager: m, Log: zerolog.Nop(),
+		Orgs: []sfsync.Org{{Key: standin.DefaultOrgID[:15], Client: c, Mapping: mp, Tenants: []string{"t1"}}}}
+	return &fixture{t: t, ctx: ctx, st: st, sf: sf, client: c, m: m, p: p, mp: mp}
+}
+
+// conversation stores an OPEN conversation with one message, writes its
+// record as the connector would and records it as synced.
+func (f *fixture) conversation(user string) (store.Conversation, string) {
+	f.t.Helper()
+	now := time.Now().UTC()
+	var conv store.Conversation
+	err := f.st.WithTx(f.ctx, func(tx store.Tx) error {
+		c, err := tx.UpsertContact(f.ctx, store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: user}, "", now)
+		if err != nil {
+			return err
+		}
+		conv, err = tx.CreateConversation(f.ctx, store.Conversation{Tenant: "t1", Channel: "wa", ContactID: c.ID, State: statemachine.Open,
+			CreatedAt: now, UpdatedAt: now, LastActivityAt: now}, "system", "")
+		if err != nil {
+			return err
+		}
+		_, _, err = tx.InsertMessage(f.ctx, store.Message{Tenant: "t1", Channel: "wa", ConversationID: conv.ID, ContactID: c.ID,
+			PlatformID: "m-" + user, Direction: store.Inbound, Kind: "text", Body: "hi", SentAt: now, ReceivedAt: now,
+			StateAtReceipt: statemachine.Open, PushStatus: store.Pending})
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	key := "t1:wa:" + strconv.FormatInt(conv.ID, 10)
+	f.upsert(key, "OPEN", false)
+	works, err := f.st.Claim(f.ctx, store.ClaimParams{Owner: "test", Now: now, LeaseTTL: time.Minute, MaxConversations: 10, MaxMessages: 10})
+	if err != nil || len(works) != 1 {
+		f.t.Fatalf("claim: %d, %v", len(works), err)
+	}
+	var outs []store.Outcome
+	for _, m := range works[0].Messages {
+		outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: "x"})
+	}
+	if err := f.st.Settle(f.ctx, works[0].Lease, store.Settlement{Now: now, Outcomes: outs, SyncedVersion: works[0].Conversation.Version}); err != nil {
+		f.t.Fatal(err)
+	}
+	conv, _ = f.st.GetConversation(f.ctx, conv.ID)
+	return conv, key
+}
+
+// mirror writes the conversation's state on its record and records it as
+// synced, as the dispatcher does.
+func (f *fixture) mirror(id int64, key string) {
+	f.t.Helper()
+	works, err := f.st.Claim(f.ctx, store.ClaimParams{Owner: "test", Now: time.Now().UTC(), LeaseTTL: time.Minute, MaxConversations: 10, MaxMessages: 10})
+	if err != nil || len(works) != 1 || works[0].Conversation.ID != id {
+		f.t.Fatalf("claim the mirror: %+v, %v", works, err)
+	}
+	c := works[0].Conversation
+	f.upsert(key, c.State.String(), c.State == statemachine.Blocked)
+	if err := f.st.Settle(f.ctx, works[0].Lease, store.Settlement{Now: time.Now().UTC(), SyncedVersion: c.Version}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) upsert(key, state string, blocked bool) {
+	f.t.Helper()
+	res, err := f.client.UpsertCollection(f.ctx, f.mp.Object, f.mp.ExternalID, []sfclient.Record{{f.mp.ExternalID: key, f.mp.State: state, f.mp.Blocked: blocked}})
+	if err != nil || !res[0].Success {
+		f.t.Fatalf("upsert %s: %+v %v", key, res, err)
+	}
+}
+
+func (f *fixture) agentEdit(key string, fields map[string]any) {
+	f.t.Helper()
+	if _, err := f.sf.EditAsAgent(standin.AgentEdit{Object: f.mp.Object, ExternalID: key, Fields: fields, UserID: agent, UserName: "Cy"}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) poll() {
+	f.t.Helper()
+	if err := f.p.Poll(f.ctx); err != nil {
+		f.t.Fatalf("Poll: %v", err)
+	}
+}
+
+func (f *fixture) state(id int64) statemachine.State {
+	f.t.Helper()
+	c, err := f.st.GetConversation(f.ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c.State
+}
+
+// TestOneQueryPerPollWhenNothingChanged: the first poll sets the
+// watermark; later polls with nothing changed make one query each and
+// change nothing.
+func TestOneQueryPerPollWhenNothingChanged(t *testing.T) {
+	f := newFixture(t)
+	conv, _ := f.conversation("u1")
+	f.poll()
+	wm, err := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
+	if err != nil || wm.Modstamp.IsZero() {
+		t.Fatalf("watermark after the first poll: %+v, %v", wm, err)
+	}
+	for range 3 {
+		before := f.sf.Stats()
+		f.poll()
+		after := f.sf.Stats()
+		if q := after.QueryCalls - before.QueryCalls; q != 1 || after.APICalls-before.APICalls != 1 {
+			t.Errorf("a poll with nothing changed made %d queries and %d calls, want 1 and 1", q, after.APICalls-before.APICalls)
+		}
+	}
+	if h, _ := f.st.History(f.ctx, conv.ID); len(h) != 1 {
+		t.Errorf("history %+v, want the creation only", h)
+	}
+}
+
+// TestStaleRecordIsNoChange: while the connector's own change is not yet
+// on the record, an agent's edit of another field leaves the record's old
+// state, which is not read as the agent's wish.
+func TestStaleRecordIsNoChange(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	if _, err := f.m.ChangeState(f.ctx, "api-user", "t1", conv.ID, statemachine.Closed, "done"); err != nil {
+		t.Fatal(err)
+	}
+	f.agentEdit(key, map[string]any{"Channel__c": "renamed"})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Closed {
+		t.Errorf("the stale OPEN on the record moved the conversation to %s", s)
+	}
+	// An explicit change by the agent is applied.
+	f.agentEdit(key, map[string]any{"State__c": "AUTO_BOT"})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.AutoBot {
+		t.Errorf("the agent's AUTO_BOT left the conversation %s", s)
+	}
+}
+
+// TestBlockedCheckboxAloneBlocksAndUnblocks: the agent ticks Blocked only
+// (the state field says OPEN): the conversation is BLOCKED and the contact
+// blocked; unticking it returns the conversation to OPEN.
+func TestBlockedCheckboxAloneBlocksAndUnblocks(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	f.agentEdit(key, map[string]any{"Blocked__c": true})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Blocked {
+		t.Fatalf("after Blocked ticked: %s", s)
+	}
+	c, _ := f.st.GetContact(f.ctx, conv.ContactID)
+	if !c.BlockedInbound || !c.BlockedOutbound || c.Block.By != "Cy (Salesforce user "+agent+")" || c.Block.Note != sfsync.Reason {
+		t.Errorf("contact %+v", c)
+	}
+	f.mirror(conv.ID, key)
+	f.agentEdit(key, map[string]any{"Blocked__c": false})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Open {
+		t.Errorf("after Blocked unticked: %s", s)
+	}
+}
+
+// TestRecordsOfOthersAreIgnored: records of another tenant, or with a key
+// the connector does not write, change nothing.
+func TestRecordsOfOthersAreIgnored(t *testing.T) {
+	f := newFixture(t)
+	conv, _ := f.conversation("u1")
+	f.poll()
+	f.upsert("other:wa:"+strconv.FormatInt(conv.ID, 10), "OPEN", false)
+	f.upsert("not-a-key", "OPEN", false)
+	f.agentEdit("other:wa:"+strconv.FormatInt(conv.ID, 10), map[string]any{"State__c": "CLOSED"})
+	f.agentEdit("not-a-key", map[string]any{"State__c": "CLOSED"})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Open {
+		t.Errorf("another tenant's record changed the conversation to %s", s)
+	}
+}
+
+// TestFailedWriteBackIsRetried: when the write-back of a refused change
+// fails, the next poll reads the record again and writes it back.
+func TestFailedWriteBackIsRetried(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	rule := f.sf.AddRejectRule(standin.RejectRule{Object: f.mp.Object, Field: f.mp.State, Contains: "OPEN", StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "no"})
+	f.agentEdit(key, map[string]any{"State__c": "NOPE"})
+	if err := f.p.Poll(f.ctx); err == nil || !strings.Contains(err.Error(), "write back") {
+		t.Fatalf("Poll with a failing write-back: %v", err)
+	}
+	f.sf.RemoveRejectRule(rule)
+	f.poll()
+	recs := f.sf.Records(f.mp.Object)
+	if recs[0].Fields[f.mp.State] != "OPEN" || recs[0].LastModifiedByID != standin.DefaultUserID {
+		t.Errorf("after the retry the record is %+v", recs[0])
+	}
+	refused := 0
+	h, _ := f.st.History(f.ctx, conv.ID)
+	for _, tr := range h {
+		if tr.Event == manage.EventRefused {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d refusals recorded, want 2 (the first poll's and the retry's)", refused)
+	}
+}
+
+// TestChangesAcrossPages: with query answers of two records, five agents'
+// changes are read in one poll of three calls (nextRecordsUrl), all
+// applied, and the watermark moves to the last one.
+func TestChangesAcrossPages(t *testing.T) {
+	f := newFixtureWith(t, standin.Options{QueryBatchSize: 2})
+	var convs []store.Conversation
+	var keys []string
+	for i := range 5 {
+		c, k := f.conversation("u" + strconv.Itoa(i))
+		convs, keys = append(convs, c), append(keys, k)
+	}
+	f.poll()
+	for _, k := range keys {
+		f.agentEdit(k, map[string]any{"State__c": "CLOSED"})
+	}
+	before := f.sf.Stats().QueryCalls
+	f.poll()
+	if q := f.sf.Stats().QueryCalls - before; q != 3 {
+		t.Errorf("%d query calls for 5 records in pages of 2, want 3", q)
+	}
+	for _, c := range convs {
+		if s := f.state(c.ID); s != statemachine.Closed {
+			t.Errorf("conversation %d is %s, want CLOSED", c.ID, s)
+		}
+	}
+	recs := f.sf.Records(f.mp.Object)
+	wm, _ := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
+	if last := recs[len(recs)-1].SystemModstamp; !wm.Modstamp.Equal(last) {
+		t.Errorf("watermark %s, want the last change's %s", wm.Modstamp, last)
+	}
+}

@@ -1,0 +1,409 @@
+package integration_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
+	"github.com/chatsync/sfconnector/sfclient/standin"
+)
+
+// The console's browser tests drive a real headless Chromium (Debian's
+// package chromium; .ci/run installs it) against the connector binary.
+// Each saves a screenshot of every screen it shows under
+// $CONSOLE_ARTIFACTS (integration_test/artifacts/console by default).
+
+// chromiumPath finds the browser: $CHROMIUM, else chromium on the PATH.
+func chromiumPath() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser is one headless Chromium with a fresh profile, showing the
+// console of one connector.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+	mu   sync.Mutex
+	// problems are the page's uncaught exceptions, console errors and
+	// browser log errors (a Content-Security-Policy violation is one).
+	problems []string
+}
+
+func newBrowser(t *testing.T, e *env) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Fatal("Chromium is not installed: the console's browser tests need it (apt-get install -y chromium; .ci/run installs it), or set CHROMIUM to its path")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	dir := os.Getenv("CONSOLE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("artifacts", "console")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{t: t, ctx: ctx, base: e.base(), dir: dir}
+	messages := chromedp.Console(ctx) // starts the browser and subscribes
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				b.mu.Lock()
+				b.problems = append(b.problems, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, p := range b.problems {
+			// An API error the console showed is logged by the browser
+			// as a failed fetch; everything else is the page's fault.
+			if !strings.Contains(p, "Failed to load resource: the server responded with a status of 4") {
+				t.Errorf("the page reported: %s", p)
+			}
+		}
+	})
+	return b
+}
+
+// do runs the actions as one step, failing the test with the step's name.
+func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("console: %s: %v (page text: %s)", step, err, b.text("body"))
+	}
+}
+
+// text returns an element's text ("" when there is none).
+func (b *browser) text(sel string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).innerText || ""`, js(sel))))
+	return s
+}
+
+// js quotes a string for JavaScript.
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// waitText waits until the element sel exists and its text has every one
+// of want.
+func waitText(sel string, want ...string) chromedp.Action[chromedp.Void] {
+	var conds []string
+	for _, w := range want {
+		conds = append(conds, fmt.Sprintf("el.innerText.includes(%s)", js(w)))
+	}
+	return chromedp.PollFunction[chromedp.Void](fmt.Sprintf(`() => { const el = document.querySelector(%s); return !!el && %s; }`,
+		js(sel), strings.Join(append(conds, "true"), " && ")), chromedp.WithPollingTimeout(waitTimeout))
+}
+
+// waitGone waits until no element matches sel.
+func waitGone(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`!document.querySelector(%s)`, js(sel)), chromedp.WithPollingTimeout(waitTimeout))
+}
+
+// open shows a screen of the console, by its address after the #.
+func open(hash string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %s`, js(hash)))(ctx, t)
+		return err
+	})
+}
+
+// signIn opens the console and signs in with the token, with the
+// keyboard: the token field has the focus, Enter submits.
+func (b *browser) signIn(token, shot string) {
+	b.t.Helper()
+	b.do("open the sign-in page", chromedp.Navigate(b.base+"/console"), chromedp.WaitVisible(`#sign-in input[name=token]`))
+	if shot != "" {
+		b.shot(shot)
+	}
+	b.do("sign in", chromedp.SendKeys(`#sign-in input[name=token]`, token+kb.Enter), chromedp.WaitVisible(`#whoami`))
+	if got := b.text("main"); strings.Contains(got, token) {
+		b.t.Fatal("the page shows the token")
+	}
+}
+
+// shot saves a screenshot of the whole page as name.png, after checking
+// that the page shows no value the console failed to format.
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	if bad := regexp.MustCompile(`\bnull\b|\bundefined\b|\[object |NaN|Invalid Date`).FindString(b.text("body")); bad != "" {
+		b.t.Errorf("screen %s shows %q:\n%s", name, bad, b.text("body"))
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// noSidewaysScroll checks that the page fits the window's width.
+func (b *browser) noSidewaysScroll(screen string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	defer cancel()
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	if err != nil || !fits {
+		b.t.Errorf("%s is wider than a phone's screen (err %v)", screen, err)
+	}
+}
+
+// TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks: an
+// agent opens a conversation, blocks its contact with a note, finds it in
+// the Blocked tab with the note, who and when, and unblocks it there.
+func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.T) {
+	acme := newOrg(t, "", nil)
+	g := newGraphStandin(t)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme,
+		Channels: []channelSpec{waChannel("wa", defaultPhoneNumberID, false, g)}}}})
+	e.start()
+	const ann, bob = "31600001201", "31600001202"
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, ann, "Ann", "wamid.C1", "hello, my order?", time.Now()))
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, bob, "Bob", "wamid.C2", "BUY CHEAP WATCHES", time.Now()))
+	alice := e.newCaller("acme", "alice", "agent")
+	conv := alice.conversationOf("wa", bob)
+	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.C2"))
+
+	b := newBrowser(t, e)
+	b.signIn(alice.token, "sign-in")
+	b.do("the conversations", waitText("main table", ann, bob, "OPEN"))
+	b.shot("conversations")
+	b.do("open Bob's conversation", chromedp.Click(fmt.Sprintf(`a[href="#/conversations/%d"]`, conv.ID)),
+		waitText(`tr[data-message="wamid.C2"]`, "BUY CHEAP WATCHES", "pushed"), waitText("main", "State history", "created"))
+	b.shot("conversation")
+
+	const note = "sells watches to everyone"
+	b.do("block Bob with a note", chromedp.SendKeys(`.block-form input[name=note]`, note), chromedp.Click(`.block-form button[type=submit]`),
+		waitText("#status", "blocked"), waitText("main dl", "BLOCKED"), waitText("main", "block", "alice"))
+	blocked := alice.contact(conv.ContactID)
+	if blocked.Blocked == nil || blocked.Blocked.Note != note || blocked.Blocked.By != "alice" || !blocked.Blocked.Inbound || !blocked.Blocked.Outbound {
+		t.Fatalf("after the console's block, the contact's block is %+v, want both directions by alice with the note", blocked.Blocked)
+	}
+	if c := alice.conversation(conv.ID); c.StateName != "BLOCKED" {
+		t.Fatalf("after the console's block, the conversation is %s, want BLOCKED", c.StateName)
+	}
+
+	row := fmt.Sprintf(`tr[data-contact=%q]`, bob)
+	b.do("the Blocked tab", chromedp.Click(`#nav a[href="#/contacts/blocked"]`),
+		waitText(row, note, "alice", "inbound + outbound", "applied"))
+	if strings.Contains(b.text("main table"), ann) {
+		t.Errorf("the Blocked tab lists Ann, who is not blocked:\n%s", b.text("main table"))
+	}
+	b.shot("blocked")
+	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
+	b.noSidewaysScroll("the Blocked tab")
+	b.shot("blocked-phone")
+	b.do("back to 1280 px", chromedp.EmulateViewport(1280, 900))
+
+	b.do("unblock Bob from the Blocked tab", chromedp.Click(row+` button`), chromedp.WaitVisible(`dialog button[value=confirm]`),
+		chromedp.Click(`dialog button[value=confirm]`), waitText("#status", "unblocked"), waitGone(row))
+	if c := alice.contact(conv.ContactID); c.Blocked != nil {
+		t.Fatalf("after the console's unblock, the contact is still blocked: %+v", c.Blocked)
+	}
+	if c := alice.conversation(conv.ID); c.StateName != "OPEN" {
+		t.Fatalf("after the console's unblock, the conversation is %s, want OPEN", c.StateName)
+	}
+
+	// The other main screens of an agent.
+	b.do("the contacts", open("/contacts"), waitText("main table", ann, bob))
+	b.shot("contacts")
+	b.do("search the contacts", chromedp.SendKeys(`.filters input[name=q]`, "BOB"+kb.Enter),
+		waitGone(fmt.Sprintf(`tr[data-contact=%q]`, ann)), waitText(row, "Bob"))
+	if got := b.text("main table"); strings.Contains(got, ann) {
+		t.Errorf("searching BOB lists Ann:\n%s", got)
+	}
+	b.do("Ann's contact", open("/contacts?q=ann"), chromedp.Click(fmt.Sprintf(`tr[data-contact=%q] a`, ann)), chromedp.WaitVisible(`#add-note`),
+		chromedp.SendKeys(`#add-note textarea`, "prefers English"), chromedp.Click(`#add-note button`),
+		waitText("main .notes", "prefers English", "alice"))
+	b.shot("contact")
+	b.do("the settings", open("/settings"), waitText("main", "Blocking", "enabled", "Only an admin"))
+	b.shot("settings")
+}
+
+// TestConsoleAdminDeletesAllBlockedConversations: an admin runs delete
+// all on a blocked contact, is told first what will be removed, and sees
+// what was.
+func TestConsoleAdminDeletesAllBlockedConversations(t *testing.T) {
+	acme := newOrg(t, "", nil)
+	g := newGraphStandin(t)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme,
+		Channels: []channelSpec{waChannel("wa", defaultPhoneNumberID, false, g)}}}})
+	e.start()
+	const spammer = "31600001211"
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, spammer, "Spam", "wamid.D1", "offer 1", time.Now()))
+	boss := e.newCaller("acme", "boss", "admin")
+	conv := boss.conversationOf("wa", spammer)
+	boss.block(conv.ContactID, map[string]any{"note": "spam"})
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, spammer, "Spam", "wamid.D2", "offer 2", time.Now()))
+	if n := len(boss.conversation(conv.ID).Messages); n != 2 {
+		t.Fatalf("the blocked conversation holds %d messages, want 2", n)
+	}
+
+	b := newBrowser(t, e)
+	b.signIn(boss.token, "")
+	b.do("the contact", open(fmt.Sprintf("/contacts/%d", conv.ContactID)), waitText("main", "Blocked conversations", fmt.Sprintf("#%d", conv.ID)),
+		chromedp.Click(`#delete-all`),
+		waitText("dialog", "Delete 1 BLOCKED conversation", fmt.Sprintf("Conversation #%d (wa) with 2 message(s)", conv.ID), "Salesforce"))
+	b.shot("delete-all-confirm")
+	if r := e.call(boss.token, http.MethodGet, fmt.Sprintf("/api/v1/tenants/acme/conversations/%d", conv.ID), nil); r.Status != http.StatusOK {
+		t.Fatalf("before the confirmation, the conversation is gone: %s", r)
+	}
+	want := fmt.Sprintf("Deleted conversation(s) #%d with 2 message(s).", conv.ID)
+	b.do("confirm", chromedp.Click(`dialog button[value=confirm]`), waitText("#status", want), waitText("#blocked-result", want))
+	b.shot("delete-all-done")
+	if r := e.call(boss.token, http.MethodGet, fmt.Sprintf("/api/v1/tenants/acme/conversations/%d", conv.ID), nil); r.Status != http.StatusNotFound {
+		t.Fatalf("after delete all, the conversation answers %s, want 404", r)
+	}
+	if c := boss.contact(conv.ContactID); c.Blocked == nil {
+		t.Fatal("delete all lifted the contact's block")
+	}
+	b.do("the admin's settings", open("/settings"), waitText("#blocking", "Blocking enabled"))
+}
+
+// TestConsoleOperatorExcludesBlockedThenBlockedContactIsNotPushed: the
+// support team excludes BLOCKED for an org in the console; the next
+// message of a blocked contact is stored and not pushed.
+func TestConsoleOperatorExcludesBlockedThenBlockedContactIsNotPushed(t *testing.T) {
+	const orgID = "00D000000000121EAA"
+	acme := newOrg(t, orgID, nil)
+	g := newGraphStandin(t)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme,
+		Channels: []channelSpec{waChannel("wa", defaultPhoneNumberID, false, g)}}}})
+	e.start()
+	const troll = "31600001221"
+	alice := e.newCaller("acme", "alice", "agent")
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, troll, "T", "wamid.E1", "first", time.Now()))
+	conv := alice.conversationOf("wa", troll)
+	alice.block(conv.ContactID, map[string]any{"note": "abusive"})
+	// BLOCKED is not excluded yet: a blocked contact's message is pushed.
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, troll, "T", "wamid.E2", "still here", time.Now()))
+	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.E2"))
+
+	b := newBrowser(t, e)
+	b.signIn(operatorToken, "")
+	b.do("the overview", waitText(fmt.Sprintf(`tr[data-org=%q]`, orgID[:15]), "acme", "running"), waitText("#overview-at", "Updated"))
+	b.shot("overview")
+	b.do("the org's excluded states", chromedp.Click(fmt.Sprintf(`tr[data-org=%q] a`, orgID[:15])),
+		waitText("main dl", "AUTO_BOT", "the default"))
+	b.do("tick BLOCKED and save", chromedp.Click(`#excluded .check:nth-of-type(5) input`), chromedp.Click(`#excluded button[type=submit]`),
+		waitText("#status", "now excludes AUTO_BOT, BLOCKED"), waitText("main table", "operator", "AUTO_BOT, BLOCKED"))
+	b.shot("exclusions")
+
+	if a := e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, troll, "T", "wamid.E3", "and again", time.Now())); a.Excluded != 1 {
+		t.Errorf("the blocked contact's next message: answer %+v, want 1 excluded", a)
+	}
+	m := requireMessage(t, alice.conversation(conv.ID), "wamid.E3")
+	if m.PushStatus != "excluded" || !strings.Contains(m.PushReason, "BLOCKED") {
+		t.Fatalf("the blocked contact's next message: %s (%s), want excluded because of BLOCKED", m.PushStatus, m.PushReason)
+	}
+	if _, ok := messageRecords(t, acme.SF)[msgKey("acme", "wa", "wamid.E3")]; ok {
+		t.Fatal("the blocked contact's next message reached Salesforce")
+	}
+}
+
+// TestConsoleOperatorReplaysDeadMessageAndSeesItPushed: a message
+// Salesforce refused is in the operator's dead letters with Salesforce's
+// error; replayed from the console, it is followed until pushed.
+func TestConsoleOperatorReplaysDeadMessageAndSeesItPushed(t *testing.T) {
+	acme := newOrg(t, "", nil)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme, Channels: []channelSpec{{ID: "wa", Platform: "whatsapp"}}}}})
+	e.start()
+	const msg = "Messages may not mention the competitor"
+	rule := acme.SF.AddRejectRule(standin.RejectRule{Object: msgObject, Field: "Body__c", Contains: "Globex", StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: msg})
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, "31600001231", "Cy", "wamid.F1", "is Globex cheaper?", time.Now()))
+	waitFor(t, waitTimeout, "a dead letter", func() (bool, string) {
+		d := e.deadLetters("acme")
+		return len(d) == 1, fmt.Sprintf("%+v", d)
+	})
+	acme.SF.RemoveRejectRule(rule)
+
+	b := newBrowser(t, e)
+	b.signIn(operatorToken, "")
+	row := `tr[data-dead="wamid.F1"]`
+	b.do("the dead letters", open("/dead-letters"), waitText(row, "acme", "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg))
+	b.shot("dead-letters")
+	b.do("replay it", chromedp.Click(row+` button`), waitText("#status", "Replayed 1 message(s) of tenant acme"),
+		waitText(`li[data-replayed="wamid.F1"]`, "pushed"), waitGone(row))
+	b.shot("dead-letters-replayed")
+	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.F1"))
+}
+
+// TestConsoleAgentCannotSeeOperatorScreens: an agent's console offers no
+// operator screen, and opening one shows the API's refusal, not its data.
+func TestConsoleAgentCannotSeeOperatorScreens(t *testing.T) {
+	acme := newOrg(t, "", nil)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme, Channels: []channelSpec{{ID: "wa", Platform: "whatsapp"}}}}})
+	e.start()
+	alice := e.newCaller("acme", "alice", "agent")
+
+	b := newBrowser(t, e)
+	b.signIn(alice.token, "")
+	b.do("the agent's navigation", waitText("#nav", "Conversations", "Blocked"))
+	for _, operatorOnly := range []string{"Overview", "Excluded states", "Dead letters"} {
+		if strings.Contains(b.text("#nav"), operatorOnly) {
+			t.Errorf("an agent's navigation offers %s", operatorOnly)
+		}
+	}
+	for _, screen := range []struct{ hash, gone string }{
+		{"/overview", "#overview"},
+		{"/exclusions?org=" + acme.SF.OrgID(), "#excluded"},
+		{"/dead-letters", `main table`},
+	} {
+		b.do("open "+screen.hash, open(screen.hash), waitText("#alert", "403 forbidden"))
+		if got := b.text(screen.gone); got != "" {
+			t.Errorf("an agent sees %s on %s: %s", screen.gone, screen.hash, got)
+		}
+	}
+	b.shot("agent-forbidden")
+}
