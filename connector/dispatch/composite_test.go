@@ -206,7 +206,9 @@ func TestMissingParentIsWrittenAgain(t *testing.T) {
 }
 
 // Records fill Composite calls: 1,000 records a call, five collections of
-// at most 200, conversation records before their messages.
+// at most 200, conversation records before their messages; the tail of a
+// round that would make a call less than half full waits for the next
+// round instead.
 func TestCallsAreFilled(t *testing.T) {
 	e := newEnv(t)
 	e.d.cfg.BatchSize = 200
@@ -217,18 +219,28 @@ func TestCallsAreFilled(t *testing.T) {
 	if n := e.round(); n != evs {
 		t.Fatalf("settled %d, want %d", n, evs)
 	}
-	// 600 conversation records and 600 messages: 1,200 records, 2 calls.
-	if len(e.sf.composites) != 2 {
-		t.Fatalf("%d calls, want 2: %v", len(e.sf.composites), e.sf.composites)
-	}
-	if got := fmt.Sprint(e.sf.composites); got != "[[200 200 200 200 200] [200]]" {
-		t.Fatalf("collection sizes %s", got)
+	// 600 conversation records and 600 messages: 1,200 records. The first
+	// call carries the records and 400 messages; 200 messages wait.
+	if got := fmt.Sprint(e.sf.composites); got != "[[200 200 200 200 200]]" {
+		t.Fatalf("first round's collection sizes %s", got)
 	}
 	if e.sf.calls[2].object != "Chat_Conversation__c" || e.sf.calls[3].object != "Chat_Message__c" {
 		t.Fatalf("conversation records must come first")
 	}
-	if s := e.stats(); s[store.Pushed] != evs {
-		t.Fatalf("stats %v", s)
+	if s := e.stats(); s[store.Pushed] != 400 || s[store.Pending] != 200 {
+		t.Fatalf("after the first round: %v", s)
+	}
+	// 150 new conversations meanwhile: the next round fills its call with
+	// their records, theirs and the waiting messages.
+	for i := range 150 {
+		e.send(fmt.Sprint("v", i), "m")
+	}
+	e.round()
+	if got := fmt.Sprint(e.sf.composites[1:]); got != "[[150 200 150]]" {
+		t.Fatalf("second round's collection sizes %s", got)
+	}
+	if s := e.stats(); s[store.Pushed] != 750 || s[store.Pending] != 0 {
+		t.Fatalf("after the second round: %v", s)
 	}
 }
 

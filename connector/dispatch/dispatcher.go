@@ -238,7 +238,7 @@ func (d *Dispatcher) round(ctx context.Context, owner string) (roundResult, erro
 	var all []*plan
 	var errs []error
 	for _, w := range works {
-		p := &plan{work: w}
+		p := &plan{work: w, log: d.log}
 		all = append(all, p)
 		org, ok := d.orgs.Org(w.Conversation.Tenant)
 		if !ok {
@@ -417,7 +417,15 @@ func (d *Dispatcher) pushOrg(ctx context.Context, org *Org, plans []*plan) error
 	}
 	todo := append(convs, msgs...)
 	var errs []error
-	for len(todo) > 0 {
+	for calls := 0; len(todo) > 0; calls++ {
+		if calls > 0 && len(todo) < d.maxCollections*d.cfg.BatchSize/2 && allMessages(todo) {
+			// The tail of a round that spilled over its first call: rather
+			// than a call half empty, these messages (whose conversation
+			// records are written by now) wait for the next round, which
+			// fills its call with them and newer ones.
+			d.trigger.notify(len(todo), time.Now())
+			break
+		}
 		var call []entry
 		call, todo = d.nextCall(org, todo, now)
 		if len(call) == 0 {
@@ -434,6 +442,16 @@ func (d *Dispatcher) pushOrg(ctx context.Context, org *Org, plans []*plan) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// allMessages reports whether every entry is a message record.
+func allMessages(es []entry) bool {
+	for _, e := range es {
+		if e.m == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // nextCall takes the records of the next call from todo, in order: up to

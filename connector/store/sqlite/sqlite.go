@@ -150,7 +150,9 @@ func open(ctx context.Context, abs string, opts Options) (*Store, error) {
 
 	busy := "busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"
 	w, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		// temp_store MEMORY keeps savepoints' journals (group commit, batched
+		// settlements) in memory rather than in temporary files.
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "temp_store(MEMORY)"},
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
@@ -365,6 +367,7 @@ func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t cachedTx)
 // when fn returns nil and rolls back otherwise (and when fn panics),
 // returning fn's error as is.
 func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) {
+	s.stmts.prepareMisses(ctx)
 	wait, cancel := context.WithTimeout(ctx, s.busyTimeout)
 	conn, err := s.w.Conn(wait)
 	cancel()
@@ -397,7 +400,6 @@ func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) 
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
-	s.stmts.prepareMisses()
 	return nil
 }
 

@@ -14,19 +14,20 @@ const maxStatements = 256
 // than running it, and the writer is the store's one bottleneck: a
 // statement is prepared the first time it is seen outside a transaction
 // (a write transaction holds the one writer connection, so a statement it
-// meets for the first time runs unprepared and is prepared after it), then
-// reused by every transaction after.
+// meets for the first time runs unprepared and is prepared before the next
+// write), then reused by every transaction after.
 type stmtCache struct {
 	db *sql.DB
 
 	mu        sync.Mutex
 	stmts     map[string]*sql.Stmt
 	misses    map[string]bool
+	failed    map[string]bool // statements that would not prepare
 	preparing bool
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, misses: map[string]bool{}}
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, misses: map[string]bool{}, failed: map[string]bool{}}
 }
 
 // get returns the prepared statement of query, or nil (and remembers the
@@ -35,47 +36,49 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.stmts[query]
-	if st == nil && len(c.stmts)+len(c.misses) < maxStatements {
+	if st == nil && !c.failed[query] && len(c.stmts)+len(c.misses) < maxStatements {
 		c.misses[query] = true
 	}
 	return st
 }
 
-// prepareMisses prepares the statements missed so far, in the background,
-// once no write holds the connection.
-func (c *stmtCache) prepareMisses() {
+// prepareMisses prepares the statements missed so far, before a write
+// takes the writer connection (a statement prepared on the database is
+// prepared on that connection, the only one). The first write after a
+// miss pays for it; every later one reuses the statement.
+func (c *stmtCache) prepareMisses(ctx context.Context) {
 	c.mu.Lock()
 	if c.preparing || len(c.misses) == 0 {
 		c.mu.Unlock()
 		return
 	}
 	c.preparing = true
+	queries := make([]string, 0, len(c.misses))
+	for q := range c.misses {
+		queries = append(queries, q)
+	}
+	clear(c.misses)
 	c.mu.Unlock()
-	go func() {
-		for {
-			c.mu.Lock()
-			var query string
-			for q := range c.misses {
-				query = q
-				break
-			}
-			if query == "" {
-				c.preparing = false
-				c.mu.Unlock()
-				return
-			}
-			delete(c.misses, query)
-			c.mu.Unlock()
-			// A statement that fails to prepare (a table a later
-			// migration creates) is simply not cached; it runs unprepared.
-			st, err := c.db.PrepareContext(context.Background(), query)
-			c.mu.Lock()
-			if err == nil {
-				c.stmts[query] = st
-			}
-			c.mu.Unlock()
+	prepared := map[string]*sql.Stmt{}
+	for _, q := range queries {
+		// A statement that fails to prepare is not cached: it runs
+		// unprepared from then on.
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil && ctx.Err() != nil {
+			break // the write was given up; the rest waits for another
 		}
-	}()
+		prepared[q] = st
+	}
+	c.mu.Lock()
+	for q, st := range prepared {
+		if st == nil {
+			c.failed[q] = true
+			continue
+		}
+		c.stmts[q] = st
+	}
+	c.preparing = false
+	c.mu.Unlock()
 }
 
 // close closes every prepared statement.

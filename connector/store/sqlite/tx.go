@@ -395,7 +395,11 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 	}
 	var stored store.Message
 	if inserted {
-		stored, err = scanMessage(x.t.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+		// What was written is m with its id, its times as stored.
+		stored, err = m, nil
+		stored.ID = id
+		stored.SentAt, stored.ReceivedAt = fromMicros(micros(m.SentAt)), fromMicros(micros(m.ReceivedAt))
+		stored.PushedAt, stored.DeliveryStatusAt = fromMicros(micros(m.PushedAt)), fromMicros(micros(m.DeliveryStatusAt))
 	} else {
 		stored, err = scanMessage(x.t.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
 			WHERE tenant = ? AND channel = ? AND platform_id = ?`, m.Tenant, m.Channel, m.PlatformID))
