@@ -95,8 +95,8 @@ type Options struct {
 type Store struct {
 	stmts       *stmtCache // the write transactions' prepared statements
 	owner       *os.File   // the owner lock, when Options.Owner
-	w           *sql.DB  // one connection: every write goes through it
-	r           *sql.DB  // read-only connections
+	w           *sql.DB    // one connection: every write goes through it
+	r           *sql.DB    // read-only connections
 	busyTimeout time.Duration
 }
 
