@@ -227,10 +227,11 @@ func readManifests(t *testing.T, file string) []k8sObject {
 // TestKubernetesManifests checks every manifest under deploy/kubernetes
 // against what the connector really reads: each connector container's
 // configuration is the ConfigMap's, loaded and validated by the config
-// package with the keys of its Secret (in the folder's files) as the files its
-// {file: ...} secrets name; the listen port is the container's port and the probes'; the
-// store's file is on a writable volume; the drain fits in the grace
-// period; the user is the image's; resources are the README's.
+// package with the keys of its Secret (in the folder's files) as the files
+// its {file: ...} secrets name; the listen port is the container's port
+// and the probes'; the store's file is on a writable volume; the drain
+// fits in the grace period; the user is the image's; resources are the
+// README's; committed Secrets hold placeholders only.
 func TestKubernetesManifests(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
