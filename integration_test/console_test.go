@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -216,8 +217,13 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.C2"))
 
 	b := newBrowser(t, e)
+	// The viewer is in Tokyo: dates are shown in their time zone.
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
+		t.Fatalf("set the browser's time zone: %v", err)
+	}
+	tokyo := time.FixedZone("JST", 9*60*60)
 	b.signIn(alice.token, "sign-in")
-	b.do("the conversations", waitText("main table", ann, bob, "OPEN"))
+	b.do("the conversations", waitText("main table", ann, bob, "OPEN", "GMT+9", conv.UpdatedAt.In(tokyo).Format("03:04:05 PM")))
 	b.shot("conversations")
 	b.do("open Bob's conversation", chromedp.Click(fmt.Sprintf(`a[href="#/conversations/%d"]`, conv.ID)),
 		waitText(`tr[data-message="wamid.C2"]`, "BUY CHEAP WATCHES", "pushed"), waitText("main", "State history", "created"))

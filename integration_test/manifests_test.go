@@ -227,10 +227,11 @@ func readManifests(t *testing.T, file string) []k8sObject {
 // TestKubernetesManifests checks every manifest under deploy/kubernetes
 // against what the connector really reads: each connector container's
 // configuration is the ConfigMap's, loaded and validated by the config
-// package with the keys of its Secret (in the folder's files) as the files its
-// {file: ...} secrets name; the listen port is the container's port and the probes'; the
-// store's file is on a writable volume; the drain fits in the grace
-// period; the user is the image's; resources are the README's.
+// package with the keys of its Secret (in the folder's files) as the files
+// its {file: ...} secrets name; the listen port is the container's port
+// and the probes'; the store's file is on a writable volume; the drain
+// fits in the grace period; the user is the image's; resources are the
+// README's; committed Secrets hold placeholders only.
 func TestKubernetesManifests(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -319,89 +320,8 @@ func checkDeployment(t *testing.T, d k8sObject, byKind map[string]map[string]k8s
 			continue
 		}
 		cfg := loadContainerConfig(t, where, c, pod, byKind, image)
-		if cfg == nil {
-			continue
-		}
-		if !r.serve {
-			continue
-		}
-
-		// Ports and probes.
-		_, port, err := net.SplitHostPort(cfg.Server.Listen)
-		if err != nil {
-			t.Errorf("%s: server.listen %q: %v", where, cfg.Server.Listen, err)
-			continue
-		}
-		servePorts = map[string]int{}
-		for _, p := range c.Ports {
-			servePorts[p.Name] = p.ContainerPort
-		}
-		if strconv.Itoa(servePorts["http"]) != port {
-			t.Errorf("%s: containerPort http = %d; the connector listens on %s", where, servePorts["http"], cfg.Server.Listen)
-		}
-		for _, p := range []struct {
-			name  string
-			probe *k8sProbe
-			path  string
-		}{
-			{"startupProbe", c.StartupProbe, "/healthz"},
-			{"livenessProbe", c.LivenessProbe, "/healthz"},
-			{"readinessProbe", c.ReadinessProbe, "/readyz"},
-		} {
-			switch {
-			case p.probe == nil || p.probe.HTTPGet == nil:
-				t.Errorf("%s: no %s with httpGet", where, p.name)
-			case p.probe.HTTPGet.Path != p.path:
-				t.Errorf("%s: %s gets %s; want %s", where, p.name, p.probe.HTTPGet.Path, p.path)
-			case strconv.Itoa(servePorts[p.probe.HTTPGet.Port]) != port && p.probe.HTTPGet.Port != port:
-				t.Errorf("%s: %s's port %q is not the listen port %s", where, p.name, p.probe.HTTPGet.Port, port)
-			}
-		}
-
-		// The drain fits in the grace period.
-		grace := 30 // Kubernetes' default
-		if pod.TerminationGracePeriodSeconds != nil {
-			grace = *pod.TerminationGracePeriodSeconds
-		}
-		if float64(grace) <= cfg.Server.ShutdownTimeout.Seconds() {
-			t.Errorf("%s: terminationGracePeriodSeconds %d is not above server.shutdown_timeout %s", where, grace, cfg.Server.ShutdownTimeout)
-		}
-
-		// The store: SQLite on a writable persistent volume, one process;
-		// several replicas only on PostgreSQL.
-		switch cfg.Store.Driver {
-		case "sqlite":
-			dsn := cfg.Store.DSN.Value()
-			m, vol := mountOf(c, pod, dsn)
-			if m == nil || m.ReadOnly || vol == nil || vol.PersistentVolumeClaim == nil {
-				t.Errorf("%s: the SQLite file %s is not on a writable persistent volume", where, dsn)
-			} else if !slices.Contains(image.Volumes, m.MountPath) {
-				t.Errorf("%s: the data volume's mountPath %s is not a VOLUME of the image %v", where, m.MountPath, image.Volumes)
-			}
-			if replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
-				t.Errorf("%s: SQLite is one process: want 1 replica and the Recreate strategy, have %d and %q", where, replicas, d.Spec.Strategy.Type)
-			}
-		case "postgres":
-			if replicas < 2 {
-				t.Errorf("%s: a PostgreSQL Deployment with %d replica(s); want several", where, replicas)
-			}
-		}
-
-		// The image's user, and the README's resources.
-		uid, gid := c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup
-		if uid == nil {
-			uid, gid = pod.SecurityContext.RunAsUser, pod.SecurityContext.RunAsGroup
-		}
-		if uid == nil || *uid != image.UID || gid == nil || *gid != image.GID {
-			t.Errorf("%s: runAsUser/runAsGroup are not the image's user %d:%d", where, image.UID, image.GID)
-		}
-		if fs := pod.SecurityContext.FSGroup; fs == nil || *fs != image.GID {
-			t.Errorf("%s: fsGroup is not the image's group %d (volumes and secrets must be readable by it)", where, image.GID)
-		}
-		res := fmt.Sprintf("requests `cpu: %s` and `memory: %s`, limit `memory: %s`",
-			c.Resources.Requests["cpu"], c.Resources.Requests["memory"], c.Resources.Limits["memory"])
-		if !strings.Contains(readme, res) {
-			t.Errorf("%s: the README does not give its resources, %q", where, res)
+		if cfg != nil && r.serve {
+			servePorts = checkServeContainer(t, where, d, c, cfg, image, readme)
 		}
 	}
 	if serving != 1 {
@@ -442,6 +362,96 @@ func checkDeployment(t *testing.T, d k8sObject, byKind map[string]map[string]k8s
 			t.Errorf("Deployment %s: %d replicas and no PodDisruptionBudget", d.Metadata.Name, replicas)
 		}
 	}
+}
+
+// checkServeContainer checks the container running connector serve with
+// the configuration cfg: ports and probes, the grace period, the store,
+// the user and the resources. It returns the container's ports by name.
+func checkServeContainer(t *testing.T, where string, d k8sObject, c k8sContainer, cfg *config.Config, image imageFacts, readme string) map[string]int {
+	pod := d.Spec.Template.Spec
+	replicas := 1
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+
+	// Ports and probes.
+	_, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		t.Errorf("%s: server.listen %q: %v", where, cfg.Server.Listen, err)
+		return nil
+	}
+	servePorts := map[string]int{}
+	for _, p := range c.Ports {
+		servePorts[p.Name] = p.ContainerPort
+	}
+	if strconv.Itoa(servePorts["http"]) != port {
+		t.Errorf("%s: containerPort http = %d; the connector listens on %s", where, servePorts["http"], cfg.Server.Listen)
+	}
+	for _, p := range []struct {
+		name  string
+		probe *k8sProbe
+		path  string
+	}{
+		{"startupProbe", c.StartupProbe, "/healthz"},
+		{"livenessProbe", c.LivenessProbe, "/healthz"},
+		{"readinessProbe", c.ReadinessProbe, "/readyz"},
+	} {
+		switch {
+		case p.probe == nil || p.probe.HTTPGet == nil:
+			t.Errorf("%s: no %s with httpGet", where, p.name)
+		case p.probe.HTTPGet.Path != p.path:
+			t.Errorf("%s: %s gets %s; want %s", where, p.name, p.probe.HTTPGet.Path, p.path)
+		case strconv.Itoa(servePorts[p.probe.HTTPGet.Port]) != port && p.probe.HTTPGet.Port != port:
+			t.Errorf("%s: %s's port %q is not the listen port %s", where, p.name, p.probe.HTTPGet.Port, port)
+		}
+	}
+
+	// The drain fits in the grace period.
+	grace := 30 // Kubernetes' default
+	if pod.TerminationGracePeriodSeconds != nil {
+		grace = *pod.TerminationGracePeriodSeconds
+	}
+	if float64(grace) <= cfg.Server.ShutdownTimeout.Seconds() {
+		t.Errorf("%s: terminationGracePeriodSeconds %d is not above server.shutdown_timeout %s", where, grace, cfg.Server.ShutdownTimeout)
+	}
+
+	// The store: SQLite on a writable persistent volume, one process;
+	// several replicas only on PostgreSQL.
+	switch cfg.Store.Driver {
+	case "sqlite":
+		dsn := cfg.Store.DSN.Value()
+		m, vol := mountOf(c, pod, dsn)
+		if m == nil || m.ReadOnly || vol == nil || vol.PersistentVolumeClaim == nil {
+			t.Errorf("%s: the SQLite file %s is not on a writable persistent volume", where, dsn)
+		} else if !slices.Contains(image.Volumes, m.MountPath) {
+			t.Errorf("%s: the data volume's mountPath %s is not a VOLUME of the image %v", where, m.MountPath, image.Volumes)
+		}
+		if replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
+			t.Errorf("%s: SQLite is one process: want 1 replica and the Recreate strategy, have %d and %q", where, replicas, d.Spec.Strategy.Type)
+		}
+	case "postgres":
+		if replicas < 2 {
+			t.Errorf("%s: a PostgreSQL Deployment with %d replica(s); want several", where, replicas)
+		}
+	}
+
+	// The image's user, and the README's resources.
+	uid, gid := c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup
+	if uid == nil {
+		uid, gid = pod.SecurityContext.RunAsUser, pod.SecurityContext.RunAsGroup
+	}
+	if uid == nil || *uid != image.UID || gid == nil || *gid != image.GID {
+		t.Errorf("%s: runAsUser/runAsGroup are not the image's user %d:%d", where, image.UID, image.GID)
+	}
+	if fs := pod.SecurityContext.FSGroup; fs == nil || *fs != image.GID {
+		t.Errorf("%s: fsGroup is not the image's group %d (volumes and secrets must be readable by it)", where, image.GID)
+	}
+	res := fmt.Sprintf("requests `cpu: %s` and `memory: %s`, limit `memory: %s`",
+		c.Resources.Requests["cpu"], c.Resources.Requests["memory"], c.Resources.Limits["memory"])
+	if !strings.Contains(readme, res) {
+		t.Errorf("%s: the README does not give its resources, %q", where, res)
+	}
+	return servePorts
 }
 
 // matches reports whether every label of sel is in labels.

@@ -3,7 +3,8 @@
 // for demos and end-to-end tests:
 //
 //	sfstandin -listen 127.0.0.1:8443 -org-id 00D000000000001AAA \
-//	    -client-id demo -client-secret demo-secret -token-lifetime 0 -daily-limit 15000
+//	    -client-id demo -client-secret demo-secret -token-lifetime 0 -daily-limit 15000 \
+//	    -metadata salesforce/force-app/main/default -query-batch-size 2000
 //
 // With no flags it listens on 127.0.0.1:8443 for the org 00D000000000001AAA
 // and accepts any client id and secret: what the repository's
@@ -29,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatsync/sfconnector/salesforce"
 	"github.com/chatsync/sfconnector/sfclient/standin"
 )
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	publicKey := fs.String("jwt-public-key", "", "PEM file with the certificate or public key JWT assertions must be signed for (empty: signatures are not checked)")
 	tokenLifetime := fs.Duration("token-lifetime", 0, "token lifetime (0: tokens never expire)")
 	dailyLimit := fs.Int("daily-limit", standin.DefaultDailyLimit, "api-usage maximum")
+	metadata := fs.String("metadata", "", "a Salesforce DX package folder (objects/...) whose objects the org has, such as an edited copy of salesforce/force-app/main/default (empty: the salesforce/ folder's)")
+	batchSize := fs.Int("query-batch-size", standin.DefaultQueryBatchSize, "most records of one query answer before nextRecordsUrl")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -66,12 +70,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	opts := standin.Options{
-		OrgID:         *orgID,
-		ClientID:      *clientID,
-		ClientSecret:  *clientSecret,
-		Username:      *username,
-		TokenLifetime: *tokenLifetime,
-		DailyLimit:    *dailyLimit,
+		OrgID:          *orgID,
+		ClientID:       *clientID,
+		ClientSecret:   *clientSecret,
+		Username:       *username,
+		TokenLifetime:  *tokenLifetime,
+		DailyLimit:     *dailyLimit,
+		QueryBatchSize: *batchSize,
+	}
+	if *metadata != "" {
+		objs, err := salesforce.ReadObjects(os.DirFS(*metadata), ".")
+		if err != nil {
+			return fmt.Errorf("read -metadata: %w", err)
+		}
+		if len(objs) == 0 {
+			return fmt.Errorf("read -metadata: %s has no objects/ folder with objects", *metadata)
+		}
+		opts.Metadata = objs
+	}
+	if *batchSize <= 0 {
+		return fmt.Errorf("-query-batch-size must be positive")
 	}
 	if *publicKey != "" {
 		pemBytes, err := os.ReadFile(*publicKey)

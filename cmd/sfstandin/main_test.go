@@ -7,8 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/chatsync/sfconnector/salesforce"
 )
 
 func TestRunServesAndShutsDown(t *testing.T) {
@@ -71,9 +76,72 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-daily-limit", "-1"},
 		{"-jwt-public-key", "/nonexistent/key.pem"},
 		{"extra"},
+		{"-metadata", "/nonexistent"},
+		{"-query-batch-size", "0"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+// TestRunServesTheGivenMetadata runs the stand-in with -metadata on an
+// edited copy of the salesforce/ folder: describe follows the copy.
+func TestRunServesTheGivenMetadata(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, salesforce.Files()); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(dir, "force-app", "main", "default")
+	if err := os.Remove(filepath.Join(pkg, "objects", "Chat_Conversation__c", "fields", "Blocked__c.field-meta.xml")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-metadata", pkg}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimPrefix(strings.TrimSpace(line), "sfstandin listening on ")
+	go io.Copy(io.Discard, pr)
+	resp, err := http.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"a"}, "client_secret": {"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/services/data/v62.0/sobjects/Chat_Conversation__c/describe", nil)
+	req.Header.Set("Authorization", "Bearer "+tok["access_token"])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Fields []struct {
+			Name string `json:"name"`
+		} `json:"fields"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&d)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range d.Fields {
+		names = append(names, f.Name)
+	}
+	if slices.Contains(names, "Blocked__c") || !slices.Contains(names, "State__c") {
+		t.Errorf("describe lists %v: want State__c without Blocked__c", names)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -236,8 +236,8 @@ type want struct {
 	values []string
 }
 
-// typesFor are the describe types that hold a kind; the first ones are
-// the natural fit, the others work with a warning.
+// accepts reports whether a field of describe type typ holds what is
+// written, and whether it is the natural fit (the others get a warning).
 func (w want) accepts(typ string) (ok, natural bool) {
 	switch w.kind {
 	case kindKey:

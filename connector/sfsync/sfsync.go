@@ -419,11 +419,11 @@ func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclien
 	} else {
 		_, err = p.Manager.ChangeState(ctx, actor, tenant, id, want, Reason)
 	}
-	var me2 *manage.Error
+	var merr *manage.Error
 	switch {
 	case err == nil:
-	case errors.As(err, &me2) && (errors.Is(err, manage.ErrExpired) || errors.Is(err, manage.ErrBlockingDisabled) || errors.Is(err, manage.ErrInvalid)):
-		return refuse(me2.Msg)
+	case errors.As(err, &merr) && (errors.Is(err, manage.ErrExpired) || errors.Is(err, manage.ErrBlockingDisabled) || errors.Is(err, manage.ErrInvalid)):
+		return refuse(merr.Msg)
 	case errors.Is(err, manage.ErrNotFound):
 		p.count(o.Key, "unknown")
 		return nil, nil
