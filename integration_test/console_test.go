@@ -314,7 +314,18 @@ func TestConsoleAdminDeletesAllBlockedConversations(t *testing.T) {
 	if c := boss.contact(conv.ContactID); c.Blocked == nil {
 		t.Fatal("delete all lifted the contact's block")
 	}
-	b.do("the admin's settings", open("/settings"), waitText("#blocking", "Blocking enabled"))
+
+	// The admin sets an opt-out keyword; the next message that is one
+	// blocks its sender for outbound.
+	b.do("the admin's settings", open("/settings"), chromedp.WaitVisible(`#settings textarea[name=opt_out_keywords]`),
+		chromedp.SendKeys(`#settings textarea[name=opt_out_keywords]`, "Unsubscribe"), chromedp.Click(`#settings button[type=submit]`),
+		waitText("#status", "opt-out keywords: Unsubscribe"), waitText("main dl", "Unsubscribe", "set by boss"))
+	b.shot("settings-admin")
+	const leaver = "31600001212"
+	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, leaver, "Lee", "wamid.D3", " UNSUBSCRIBE ", time.Now()))
+	if c := boss.contact(boss.conversationOf("wa", leaver).ContactID); c.Blocked == nil || !c.Blocked.Outbound || c.Blocked.By != "opt-out" {
+		t.Fatalf("after the keyword set in the console, the contact's block is %+v, want outbound by opt-out", c.Blocked)
+	}
 }
 
 // TestConsoleOperatorExcludesBlockedThenBlockedContactIsNotPushed: the

@@ -141,8 +141,12 @@ type Settings struct {
 	Source          string     `json:"source"`
 	UpdatedBy       string     `json:"updated_by"`
 	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
-	// OptOutKeywords are the configuration's opt-out keywords (read-only).
-	OptOutKeywords []string `json:"opt_out_keywords"`
+	// OptOutKeywords are the tenant's opt-out keywords; OptOutSource is
+	// "api" when an admin set them, else "config".
+	OptOutKeywords  []string   `json:"opt_out_keywords"`
+	OptOutSource    string     `json:"opt_out_source"`
+	OptOutUpdatedBy string     `json:"opt_out_updated_by"`
+	OptOutUpdatedAt *time.Time `json:"opt_out_updated_at,omitempty"`
 }
 
 // Exclusions are an org's excluded states.
@@ -250,14 +254,13 @@ func noteBody(n store.Note) Note {
 	return Note{ID: n.ID, Text: n.Text, Author: n.Author, CreatedAt: n.CreatedAt.UTC()}
 }
 
-func (a *API) settingsBody(tenant string, b manage.Blocking) Settings {
-	t, _ := a.Manager.Tenant(tenant) // the guard checked it is configured
-	kw := t.OptOutKeywords
+func settingsBody(tenant string, b manage.Blocking, o manage.OptOut) Settings {
+	kw := o.Keywords
 	if kw == nil {
 		kw = []string{}
 	}
 	return Settings{Tenant: tenant, BlockingEnabled: b.Enabled, Source: b.Source, UpdatedBy: b.UpdatedBy, UpdatedAt: timePtr(b.UpdatedAt),
-		OptOutKeywords: kw}
+		OptOutKeywords: kw, OptOutSource: o.Source, OptOutUpdatedBy: o.UpdatedBy, OptOutUpdatedAt: timePtr(o.UpdatedAt)}
 }
 
 func exclusionsBody(e manage.Exclusions) Exclusions {

@@ -586,6 +586,22 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 		t.Fatalf("blocking disabled: %s", b)
 	}
 	e.do(req{method: "PUT", path: "/api/v1/tenants/acme/settings", token: "boss", body: map[string]any{"blocking_enabled": true}, want: 200})
+	type settings struct {
+		Blocking bool     `json:"blocking_enabled"`
+		Keywords []string `json:"opt_out_keywords"`
+		Source   string   `json:"opt_out_source"`
+		By       string   `json:"opt_out_updated_by"`
+	}
+	st := decodeAs[settings](t, e.do(req{method: "PUT", path: "/api/v1/tenants/acme/settings", token: "boss", body: map[string]any{"opt_out_keywords": []string{"STOP", "Unsubscribe"}}, want: 200}))
+	if !st.Blocking || strings.Join(st.Keywords, ",") != "STOP,Unsubscribe" || st.Source != "api" || st.By != "boss" {
+		t.Fatalf("opt-out keywords set: %+v", st)
+	}
+	if b := e.do(req{method: "PUT", path: "/api/v1/tenants/acme/settings", token: "boss", body: map[string]any{"blocking_enabled": false, "opt_out_keywords": []string{"STOP", "stop"}}, want: 400}); !strings.Contains(string(b), "opt_out_keywords[1]") {
+		t.Fatalf("a repeated keyword: %s", b)
+	}
+	if st := decodeAs[settings](t, e.do(req{method: "GET", path: "/api/v1/tenants/acme/settings", token: "alice", want: 200})); !st.Blocking || len(st.Keywords) != 2 {
+		t.Fatalf("a refused change changed the settings: %+v", st)
+	}
 
 	// EXPIRED is terminal.
 	e.do(req{method: "PUT", path: conv(annConv) + "/details/", token: "alice", body: map[string]any{"action": "change_state", "state": 1}, want: 200})

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/statemachine"
 )
@@ -118,36 +119,61 @@ func StatsBody(s store.Stats) Stats {
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
-	tenant := r.PathValue("tenant")
+	a.writeSettings(w, r, r.PathValue("tenant"))
+}
+
+// writeSettings answers the tenant's settings as they are in force.
+func (a *API) writeSettings(w http.ResponseWriter, r *http.Request, tenant string) {
 	b, err := a.Manager.BlockingEnabled(r.Context(), tenant)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, a.settingsBody(tenant, b))
-}
-
-// SettingsRequest is the body of PUT .../settings.
-type SettingsRequest struct {
-	BlockingEnabled *bool `json:"blocking_enabled"`
-}
-
-func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
-	var req SettingsRequest
-	if !decode(w, r, &req, `{"blocking_enabled": true}`, false) {
-		return
-	}
-	if req.BlockingEnabled == nil {
-		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_field", "blocking_enabled is required (true or false)")
-		return
-	}
-	tenant := r.PathValue("tenant")
-	b, err := a.Manager.SetBlockingEnabled(r.Context(), principalOf(r).Name, tenant, *req.BlockingEnabled)
+	o, err := a.Manager.OptOutKeywords(r.Context(), tenant)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, a.settingsBody(tenant, b))
+	httpx.WriteJSON(w, http.StatusOK, settingsBody(tenant, b, o))
+}
+
+// SettingsRequest is the body of PUT .../settings: the settings to
+// change (at least one).
+type SettingsRequest struct {
+	BlockingEnabled *bool     `json:"blocking_enabled"`
+	OptOutKeywords  *[]string `json:"opt_out_keywords"`
+}
+
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
+	var req SettingsRequest
+	if !decode(w, r, &req, `{"blocking_enabled": true, "opt_out_keywords": ["STOP"]}`, false) {
+		return
+	}
+	if req.BlockingEnabled == nil && req.OptOutKeywords == nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_field", "give blocking_enabled (true or false), opt_out_keywords (a list of keywords), or both")
+		return
+	}
+	// The keywords are checked before anything is changed.
+	if req.OptOutKeywords != nil {
+		if _, err := manage.CheckOptOutKeywords(*req.OptOutKeywords); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	tenant, actor := r.PathValue("tenant"), principalOf(r).Name
+	if req.BlockingEnabled != nil {
+		if _, err := a.Manager.SetBlockingEnabled(r.Context(), actor, tenant, *req.BlockingEnabled); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	if req.OptOutKeywords != nil {
+		if _, err := a.Manager.SetOptOutKeywords(r.Context(), actor, tenant, *req.OptOutKeywords); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	a.writeSettings(w, r, tenant)
 }
 
 func (a *API) getExcluded(w http.ResponseWriter, r *http.Request) {

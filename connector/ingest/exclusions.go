@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,6 +23,9 @@ const (
 	// SettingBlockingEnabled is a tenant's blocking switch (scope
 	// TenantScope), the value "true" or "false".
 	SettingBlockingEnabled = "blocking_enabled"
+	// SettingOptOutKeywords is a tenant's opt-out keywords (scope
+	// TenantScope), the value a JSON array of strings ("[]" for none).
+	SettingOptOutKeywords = "opt_out_keywords"
 )
 
 // Where an effective setting comes from, as EffectiveExcluded and
@@ -105,4 +109,24 @@ func BlockingEnabled(ctx context.Context, tx store.Tx, tenant string, configured
 		return false, s, fmt.Errorf("tenant %s: stored %s %q is not true or false: %w", tenant, SettingBlockingEnabled, s.Value, perr)
 	}
 	return on, s, nil
+}
+
+// OptOutKeywords returns the tenant's opt-out keywords: the stored
+// setting when there is one, else configured (the configuration's
+// tenants[].opt_out.keywords). The setting is returned as stored (zero
+// when there is none). A stored value that is not a JSON array of strings
+// is an error.
+func OptOutKeywords(ctx context.Context, tx store.Tx, tenant string, configured []string) ([]string, store.Setting, error) {
+	s, err := tx.GetSetting(ctx, TenantScope(tenant), SettingOptOutKeywords)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return configured, store.Setting{}, nil
+	case err != nil:
+		return nil, store.Setting{}, fmt.Errorf("tenant %s: read %s: %w", tenant, SettingOptOutKeywords, err)
+	}
+	kw := []string{}
+	if err := json.Unmarshal([]byte(s.Value), &kw); err != nil {
+		return nil, s, fmt.Errorf("tenant %s: stored %s %q is not a list of keywords: %w", tenant, SettingOptOutKeywords, s.Value, err)
+	}
+	return kw, s, nil
 }

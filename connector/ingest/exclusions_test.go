@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/ingest"
@@ -144,5 +145,43 @@ func TestBlockingEnabledPrecedence(t *testing.T) {
 	putSetting(t, st, store.Setting{Scope: "tenant:acme", Key: ingest.SettingBlockingEnabled, Value: "maybe", UpdatedBy: "admin", UpdatedAt: t0})
 	if _, _, err := get("acme", true); err == nil {
 		t.Fatal("a stored value that is not a boolean must be an error")
+	}
+}
+
+func TestOptOutKeywordsPrecedence(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	get := func(tenant string, configured []string) ([]string, store.Setting, error) {
+		t.Helper()
+		var (
+			kw   []string
+			s    store.Setting
+			ferr error
+		)
+		if err := st.WithTx(ctx, func(tx store.Tx) error {
+			kw, s, ferr = ingest.OptOutKeywords(ctx, tx, tenant, configured)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return kw, s, ferr
+	}
+	if kw, s, err := get("acme", []string{"STOP"}); err != nil || strings.Join(kw, ",") != "STOP" || s != (store.Setting{}) {
+		t.Fatalf("no setting: %v %+v %v", kw, s, err)
+	}
+	putSetting(t, st, store.Setting{Scope: "tenant:acme", Key: ingest.SettingOptOutKeywords, Value: `["UNSUBSCRIBE","Do Not Disturb"]`, UpdatedBy: "admin", UpdatedAt: t0})
+	if kw, s, err := get("acme", []string{"STOP"}); err != nil || strings.Join(kw, ",") != "UNSUBSCRIBE,Do Not Disturb" || s.UpdatedBy != "admin" {
+		t.Fatalf("stored over configured: %v %+v %v", kw, s, err)
+	}
+	putSetting(t, st, store.Setting{Scope: "tenant:acme", Key: ingest.SettingOptOutKeywords, Value: `[]`, UpdatedBy: "admin", UpdatedAt: t0})
+	if kw, _, err := get("acme", []string{"STOP"}); err != nil || kw == nil || len(kw) != 0 {
+		t.Fatalf("stored none over configured: %#v %v", kw, err)
+	}
+	if kw, _, err := get("other", nil); err != nil || len(kw) != 0 {
+		t.Fatalf("another tenant: %v %v", kw, err)
+	}
+	putSetting(t, st, store.Setting{Scope: "tenant:acme", Key: ingest.SettingOptOutKeywords, Value: "STOP", UpdatedBy: "admin", UpdatedAt: t0})
+	if _, _, err := get("acme", nil); err == nil {
+		t.Fatal("a stored value that is not a JSON list must be an error")
 	}
 }

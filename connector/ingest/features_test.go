@@ -216,6 +216,7 @@ func TestChannelExcludedNow(t *testing.T) {
 type countingStore struct {
 	store.Store
 	reads int
+	keys  map[string]int // reads by setting key
 	fail  error
 }
 
@@ -230,6 +231,10 @@ func (c *countingStore) WithTx(ctx context.Context, fn func(store.Tx) error) err
 
 func (c countingTx) GetSetting(ctx context.Context, scope, key string) (store.Setting, error) {
 	c.s.reads++
+	if c.s.keys == nil {
+		c.s.keys = map[string]int{}
+	}
+	c.s.keys[key]++
 	if c.s.fail != nil {
 		return store.Setting{}, c.s.fail
 	}
@@ -249,8 +254,9 @@ func TestExclusionsAreReadOncePerBatchInTheTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs.reads != 2 {
-		t.Fatalf("%d setting reads for two batches, want 2", cs.reads)
+	// The exclusions and the opt-out keywords, once each per batch.
+	if cs.keys[ingest.SettingExcludedStates] != 2 || cs.keys[ingest.SettingOptOutKeywords] != 2 || cs.reads != 4 {
+		t.Fatalf("setting reads for two batches: %v, want the exclusions and the keywords twice each", cs.keys)
 	}
 	// A delivery of receipts only reads no exclusions.
 	cs.reads = 0
@@ -308,6 +314,20 @@ func TestOptOutKeywordBlocksOutbound(t *testing.T) {
 	// The platform's retry of the delivery opts out nothing again.
 	if res := f.ingest(msg("m2", "u1", "  stop \n")); res.Duplicates != 1 || len(res.OptOuts) != 0 {
 		t.Fatalf("retry: %+v", res)
+	}
+}
+
+// Keywords an admin stored replace the configuration's, from the next
+// delivery on.
+func TestOptOutKeywordsStoredReplaceTheConfiguration(t *testing.T) {
+	f := optOutFixture(t)
+	putSetting(t, f.st, store.Setting{Scope: ingest.TenantScope("acme"), Key: ingest.SettingOptOutKeywords, Value: `["Unsubscribe"]`, UpdatedBy: "boss", UpdatedAt: t0})
+	if res := f.ingest(msg("m1", "u1", "STOP")); len(res.OptOuts) != 0 || f.contact("u1").BlockedOutbound {
+		t.Fatalf("a keyword of the configuration only: %+v", res)
+	}
+	res := f.ingest(msg("m2", "u2", "unsubscribe"))
+	if len(res.OptOuts) != 1 || res.OptOuts[0].Keyword != "Unsubscribe" || !f.contact("u2").BlockedOutbound {
+		t.Fatalf("the stored keyword: %+v", res)
 	}
 }
 

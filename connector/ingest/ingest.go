@@ -36,7 +36,9 @@ type Channel struct {
 	// excluded_states (rather than leaving the default): the source
 	// EffectiveExcluded reports.
 	ExcludedFromConfig bool
-	// OptOutKeywords are the tenant's opt-out keywords (see MatchOptOut).
+	// OptOutKeywords are the tenant's opt-out keywords of the
+	// configuration (see MatchOptOut); the tenant's stored setting,
+	// changed through the API, overrides them (see OptOutKeywords).
 	OptOutKeywords []string
 	// RefuseBlocked refuses the messages of contacts blocked for inbound
 	// instead of recording them: the web chat's native block, where the
@@ -222,6 +224,21 @@ type batchState struct {
 	ch       Channel
 	excluded statemachine.Set
 	loaded   bool
+	// keywords are the tenant's opt-out keywords, read once, when the
+	// first text message needs them.
+	keywords       []string
+	keywordsLoaded bool
+}
+
+func (b *batchState) optOutKeywords(ctx context.Context, tx store.Tx) ([]string, error) {
+	if !b.keywordsLoaded {
+		kw, _, err := OptOutKeywords(ctx, tx, b.ch.Tenant, b.ch.OptOutKeywords)
+		if err != nil {
+			return nil, err
+		}
+		b.keywords, b.keywordsLoaded = kw, true
+	}
+	return b.keywords, nil
 }
 
 func (b *batchState) excludedNow(ctx context.Context, tx store.Tx) (statemachine.Set, error) {
@@ -351,7 +368,7 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		res.Excluded++
 	}
 	res.Conversations = append(res.Conversations, conv.ID)
-	return in.optOut(ctx, tx, ch, contact, conv, ev, now, res)
+	return in.optOut(ctx, tx, b, contact, conv, ev, now, res)
 }
 
 // optOut blocks the contact for outbound when the stored message is one
@@ -359,16 +376,21 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 // already blocked for outbound is left as it is (and gets no last reply).
 // Opt-outs apply whether or not blocking is enabled for the tenant: they
 // are the contact's own request.
-func (in *Ingester) optOut(ctx context.Context, tx store.Tx, ch Channel, contact store.Contact, conv store.Conversation, ev *platform.Event, now time.Time, res *Result) error {
+func (in *Ingester) optOut(ctx context.Context, tx store.Tx, b *batchState, contact store.Contact, conv store.Conversation, ev *platform.Event, now time.Time, res *Result) error {
 	if ev.Message.Kind != platform.Text || contact.BlockedOutbound {
 		return nil
 	}
-	kw, ok := MatchOptOut(ch.OptOutKeywords, ev.Message.Text)
+	ch := b.ch
+	keywords, err := b.optOutKeywords(ctx, tx)
+	if err != nil {
+		return err
+	}
+	kw, ok := MatchOptOut(keywords, ev.Message.Text)
 	if !ok {
 		return nil
 	}
-	b := store.Block{Inbound: contact.BlockedInbound, Outbound: true, Note: "opt-out keyword " + kw, By: OptOutBy}
-	if err := tx.SetContactBlock(ctx, contact.ID, b, now); err != nil {
+	block := store.Block{Inbound: contact.BlockedInbound, Outbound: true, Note: "opt-out keyword " + kw, By: OptOutBy}
+	if err := tx.SetContactBlock(ctx, contact.ID, block, now); err != nil {
 		return fmt.Errorf("opt-out of contact %d: %w", contact.ID, err)
 	}
 	res.OptOuts = append(res.OptOuts, OptOut{

@@ -795,3 +795,30 @@ func TestReplyRefusedBecauseTheUserBlockedTheBusinessIsRecorded(t *testing.T) {
 		t.Errorf("%d messages, want only the inbound one", n)
 	}
 }
+
+func TestOptOutKeywordsSetByAnAdmin(t *testing.T) {
+	f := newFixture(t)
+	o, err := f.m.OptOutKeywords(f.ctx, "acme")
+	if err != nil || o.Source != ingest.SourceConfig {
+		t.Fatalf("before: %+v %v", o, err)
+	}
+	o, err = f.m.SetOptOutKeywords(f.ctx, "boss", "acme", []string{" Unsubscribe ", "do  not   disturb"})
+	if err != nil || strings.Join(o.Keywords, "|") != "Unsubscribe|do not disturb" || o.Source != ingest.SourceAPI || o.UpdatedBy != "boss" || o.UpdatedAt.IsZero() {
+		t.Fatalf("set: %+v %v", o, err)
+	}
+	for _, bad := range [][]string{{"STOP", " "}, {"STOP", "stop"}, {strings.Repeat("x", manage.MaxKeywordLen+1)}} {
+		_, err := f.m.SetOptOutKeywords(f.ctx, "boss", "acme", bad)
+		wantKind(t, err, manage.ErrInvalid)
+		if !strings.Contains(err.Error(), "opt_out_keywords[") {
+			t.Fatalf("%q: %v does not name the keyword", bad, err)
+		}
+	}
+	if o, _ := f.m.OptOutKeywords(f.ctx, "acme"); strings.Join(o.Keywords, "|") != "Unsubscribe|do not disturb" {
+		t.Fatalf("a refused change changed the keywords: %+v", o)
+	}
+	if o, err := f.m.SetOptOutKeywords(f.ctx, "boss", "acme", nil); err != nil || o.Keywords == nil || len(o.Keywords) != 0 {
+		t.Fatalf("none: %#v %v", o, err)
+	}
+	_, err = f.m.SetOptOutKeywords(f.ctx, "boss", "nope", nil)
+	wantKind(t, err, manage.ErrUnknownTenant)
+}

@@ -2,9 +2,12 @@ package manage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/ingest"
@@ -189,5 +192,111 @@ func (m *Manager) SetBlockingEnabled(ctx context.Context, actor, tenant string, 
 		return Blocking{}, fmt.Errorf("set the blocking switch of tenant %s: %w", tenant, err)
 	}
 	m.logger(ctx).Info().Str("tenant", tenant).Str("by", actor).Bool("blocking_enabled", on).Msg("blocking switch changed")
+	return out, nil
+}
+
+// Limits of the opt-out keywords an admin sets.
+const (
+	MaxKeywords   = 50
+	MaxKeywordLen = 64
+)
+
+// OptOut is a tenant's opt-out keywords as they are in force.
+type OptOut struct {
+	Keywords []string
+	// Source is ingest.SourceAPI when an admin set them, else
+	// ingest.SourceConfig (the configuration's opt_out.keywords).
+	Source    string
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+func (m *Manager) optOutIn(ctx context.Context, tx store.Tx, t *Tenant) (OptOut, error) {
+	kw, s, err := ingest.OptOutKeywords(ctx, tx, t.ID, t.OptOutKeywords)
+	if err != nil {
+		return OptOut{}, err
+	}
+	out := OptOut{Keywords: append([]string{}, kw...), Source: ingest.SourceConfig}
+	if s.Scope != "" {
+		out.Source, out.UpdatedBy, out.UpdatedAt = ingest.SourceAPI, s.UpdatedBy, s.UpdatedAt
+	}
+	return out, nil
+}
+
+// OptOutKeywords returns the tenant's opt-out keywords.
+func (m *Manager) OptOutKeywords(ctx context.Context, tenant string) (OptOut, error) {
+	t, err := m.tenant(tenant)
+	if err != nil {
+		return OptOut{}, err
+	}
+	var out OptOut
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = m.optOutIn(ctx, tx, t)
+		return err
+	})
+	if err != nil {
+		return OptOut{}, fmt.Errorf("read the opt-out keywords of tenant %s: %w", tenant, err)
+	}
+	return out, nil
+}
+
+// CheckOptOutKeywords trims the keywords and refuses an empty one, one
+// longer than MaxKeywordLen, more than MaxKeywords, or two equal ignoring
+// case.
+func CheckOptOutKeywords(keywords []string) ([]string, error) {
+	if len(keywords) > MaxKeywords {
+		return nil, invalid("opt_out_keywords", CodeInvalidField, "opt_out_keywords has %d keywords; the most is %d", len(keywords), MaxKeywords)
+	}
+	out := make([]string, 0, len(keywords))
+	seen := map[string]int{}
+	for i, kw := range keywords {
+		field := fmt.Sprintf("opt_out_keywords[%d]", i)
+		kw = strings.Join(strings.Fields(kw), " ")
+		key := strings.ToLower(kw)
+		switch j, dup := seen[key]; {
+		case kw == "":
+			return nil, invalid(field, CodeInvalidField, "%s is empty; a keyword is the text a contact sends to opt out, such as STOP", field)
+		case utf8.RuneCountInString(kw) > MaxKeywordLen:
+			return nil, invalid(field, CodeInvalidField, "%s has %d characters; the most is %d", field, utf8.RuneCountInString(kw), MaxKeywordLen)
+		case dup:
+			return nil, invalid(field, CodeInvalidField, "%s %q is already opt_out_keywords[%d] (keywords are matched ignoring case)", field, kw, j)
+		}
+		seen[key] = i
+		out = append(out, kw)
+	}
+	return out, nil
+}
+
+// SetOptOutKeywords replaces the tenant's opt-out keywords for every
+// replica (none: no opt-out), from the next delivery on, and logs who
+// changed them. The keywords are checked by CheckOptOutKeywords.
+func (m *Manager) SetOptOutKeywords(ctx context.Context, actor, tenant string, keywords []string) (OptOut, error) {
+	t, err := m.tenant(tenant)
+	if err != nil {
+		return OptOut{}, err
+	}
+	kw, err := CheckOptOutKeywords(keywords)
+	if err != nil {
+		return OptOut{}, err
+	}
+	value, err := json.Marshal(kw)
+	if err != nil {
+		return OptOut{}, fmt.Errorf("encode the opt-out keywords: %w", err)
+	}
+	var out OptOut
+	err = m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
+		err := tx.PutSetting(ctx, store.Setting{Scope: ingest.TenantScope(tenant), Key: ingest.SettingOptOutKeywords,
+			Value: string(value), UpdatedBy: actor, UpdatedAt: m.now()})
+		if err != nil {
+			return err
+		}
+		out, err = m.optOutIn(ctx, tx, t)
+		return err
+	})
+	if err != nil {
+		return OptOut{}, fmt.Errorf("set the opt-out keywords of tenant %s: %w", tenant, err)
+	}
+	m.logger(ctx).Info().Str("tenant", tenant).Str("by", actor).Strs("opt_out_keywords", kw).Msg("opt-out keywords changed")
 	return out, nil
 }
