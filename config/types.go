@@ -154,7 +154,8 @@ type Tenant struct {
 // contact for outbound (By "opt-out"; an inbound block is kept), in the
 // transaction that stores the message. After the commit, LastReply, when
 // set, is sent once to the contact on channels that can send, and stored
-// as an outbound message.
+// as an outbound message. Keywords an admin sets through the API replace
+// Keywords.
 type OptOut struct {
 	// Keywords such as ["STOP", "Do Not Disturb"]. Each is a non-empty
 	// string; no two may be equal ignoring case. Empty: no opt-out.

@@ -144,6 +144,12 @@ func waitText(sel string, want ...string) chromedp.Action[chromedp.Void] {
 		js(sel), strings.Join(append(conds, "true"), " && ")), chromedp.WithPollingTimeout(waitTimeout))
 }
 
+// screenReady waits until the console has rendered its screen (it marks
+// the screen aria-busy while it loads).
+func screenReady() chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`!document.getElementById('main').hasAttribute('aria-busy')`, chromedp.WithPollingTimeout(waitTimeout))
+}
+
 // waitGone waits until no element matches sel.
 func waitGone(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`!document.querySelector(%s)`, js(sel)), chromedp.WithPollingTimeout(waitTimeout))
@@ -217,9 +223,13 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.C2"))
 
 	b := newBrowser(t, e)
-	// The viewer is in Tokyo: dates are shown in their time zone.
+	// The viewer is in Tokyo, reading US English: dates are shown in
+	// their time zone.
 	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
 		t.Fatalf("set the browser's time zone: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "en_US"}); err != nil {
+		t.Fatalf("set the browser's locale: %v", err)
 	}
 	tokyo := time.FixedZone("JST", 9*60*60)
 	b.signIn(alice.token, "sign-in")
@@ -406,7 +416,22 @@ func TestConsoleAgentCannotSeeOperatorScreens(t *testing.T) {
 
 	b := newBrowser(t, e)
 	b.signIn(alice.token, "")
-	b.do("the agent's navigation", waitText("#nav", "Conversations", "Blocked"))
+	b.do("the agent's navigation", waitText("#nav", "Conversations", "Blocked"), waitText("main h1", "Conversations"), screenReady())
+
+	// The keyboard alone: from the skip link, Tab through the navigation
+	// and open the Blocked tab with Enter; the skip link moves the focus
+	// to the screen.
+	focused := func(js string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(waitTimeout))
+	}
+	b.do("keyboard: the navigation",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('skip').focus()`),
+		chromedp.KeyEvent(kb.Tab), focused(`document.activeElement.textContent === 'Conversations'`),
+		chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), focused(`document.activeElement.textContent === 'Blocked'`),
+		chromedp.KeyEvent(kb.Enter), waitText("main h1", "Blocked contacts"))
+	b.do("keyboard: the skip link",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('skip').focus()`),
+		chromedp.KeyEvent(kb.Enter), focused(`document.activeElement.id === 'main'`))
 	for _, operatorOnly := range []string{"Overview", "Excluded states", "Dead letters"} {
 		if strings.Contains(b.text("#nav"), operatorOnly) {
 			t.Errorf("an agent's navigation offers %s", operatorOnly)

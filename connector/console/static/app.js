@@ -52,6 +52,9 @@ async function render() {
   }
   renderNav(path);
   clearMessages();
+  // aria-busy tells assistive technology (and the tests) that the screen
+  // is loading.
+  main.setAttribute('aria-busy', 'true');
   main.replaceChildren(h('p', {}, 'Loading…'));
   const match = path.match(screen.path);
   try {
@@ -59,12 +62,14 @@ async function render() {
   } catch (err) {
     main.replaceChildren();
     if (err instanceof ApiError && err.status === 401) {
+      main.removeAttribute('aria-busy');
       signOut(err);
       return;
     }
     showError(err);
   }
   main.focus();
+  main.removeAttribute('aria-busy');
 }
 
 function renderNav(path) {
