@@ -131,8 +131,16 @@ const (
 	// KindContact is an event about the contact (follow, unfollow, the user
 	// blocked the business, ...); it is not a message.
 	KindContact EventKind = "contact"
-	// KindIgnored is anything else the platform sends: accepted, dropped.
+	// KindIgnored is anything else the platform sends by design and the
+	// connector does not handle (an event type it does not read, a receipt
+	// of a message it never sent): accepted, counted by Detail, dropped.
 	KindIgnored EventKind = "ignored"
+	// KindUnusable is an event of an authentic delivery that the connector
+	// cannot use as it is configured: another account's event, a chat id of
+	// 0, an id too long to be a deduplication key. It is accepted and kept
+	// in quarantine with Raw and Reason, for an operator to list and replay
+	// once the configuration is fixed.
+	KindUnusable EventKind = "unusable"
 )
 
 // Event is one thing a webhook delivery reports.
@@ -154,6 +162,22 @@ type Event struct {
 	// Detail is a short description for logs (an error code, the type of an
 	// ignored event); never a secret.
 	Detail string
+	// Raw is set for KindUnusable: a body the adapter's Parse accepts that
+	// holds this event alone (the whole body when the platform sends one
+	// event per delivery; otherwise the delivery's envelope around this one
+	// entry or update). Replay re-parses it with the channel's adapter as
+	// configured then; it is kept verbatim, never logged.
+	Raw []byte
+	// Reason is set for KindUnusable: a short, stable, machine-readable
+	// reason ("account_mismatch", "unknown_account", "chat_id_zero",
+	// "id_too_long", ...) optionally followed by ": " and a detail; never a
+	// secret.
+	Reason string
+}
+
+// Unusable returns a KindUnusable event for raw, with the reason.
+func Unusable(raw []byte, reason string) Event {
+	return Event{Kind: KindUnusable, Raw: append([]byte(nil), raw...), Reason: reason, Detail: reason}
 }
 
 // Message kinds. Platforms may add their own.
