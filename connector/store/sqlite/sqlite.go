@@ -336,12 +336,33 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 	return s.writeEach(ctx, len(fns), func(i int, t cachedTx) error { return fns[i](&tx{t: t}) })
 }
 
-// writeEach runs fn for 0..n-1 in one write transaction, each call inside
-// a savepoint: a call that fails is rolled back alone and its error kept
-// at its index. The second result is the transaction's own error.
+// writeEach runs fn for 0..n-1 in one write transaction, each call on its
+// own: a call that fails is rolled back alone and its error kept at its
+// index. The second result is the transaction's own error.
+//
+// It is optimistic: the calls first run one after the other with no
+// savepoint (three statements a call saved, a sixth of a delivery's cost);
+// only when one of them fails is that transaction rolled back and every
+// call run again, each inside a savepoint. The calls must therefore be
+// safe to run twice (as a transaction's body is).
 func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t cachedTx) error) ([]error, error) {
-	errs := make([]error, n)
+	errFailed := errors.New("a call failed")
 	err := s.write(ctx, func(t cachedTx) error {
+		for i := range n {
+			if fn(i, t) != nil {
+				return errFailed
+			}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return make([]error, n), nil
+	case !errors.Is(err, errFailed):
+		return nil, err
+	}
+	errs := make([]error, n)
+	err = s.write(ctx, func(t cachedTx) error {
 		for i := range n {
 			if _, err := t.ExecContext(ctx, `SAVEPOINT item`); err != nil {
 				return err
