@@ -44,7 +44,7 @@ const (
 	DefaultBatchSize        = 200
 	DefaultMaxConversations = 1000
 	DefaultClaimRecords     = 2000
-	DefaultBatchWindow      = 350 * time.Millisecond
+	DefaultBatchWindow      = 340 * time.Millisecond
 	DefaultLeaseTTL         = 15 * time.Second
 	DefaultMaxAttempts      = 10
 	DefaultBackoffMin       = time.Second

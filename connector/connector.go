@@ -162,7 +162,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	poller := &sfsync.Poller{Store: st, Manager: mgr, Orgs: SyncOrgs(reg), Now: opts.Now, Changes: changes,
 		Log: log.With().Str("component", "sfsync").Logger()}
-	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
+	// The timers' work (due retries, expired conversations' records) joins
+	// the next batch rather than making a call of its own.
+	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: func() { d.Notify(1) }, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
 		RetryNativeBlocks: mgr.RetryNativeBlocks, PollSalesforce: poller.Poll}
 
 	targets, err := preflight.Targets(cfg, "")
