@@ -285,7 +285,17 @@ func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) 
 // retries the whole transaction (as inTx does); other errors stay the
 // item's.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
-	errs, err := s.eachInTx(ctx, len(items), func(i int, t pgx.Tx) error {
+	// The usual batch, every outcome valid, settles in three statements
+	// whatever its size; anything out of the ordinary is settled item by
+	// item, each in a savepoint.
+	errs, err := s.settleSet(ctx, items)
+	if err == nil {
+		return errs, nil
+	}
+	if !errors.Is(err, errItemByItem) {
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	errs, err = s.eachInTx(ctx, len(items), func(i int, t pgx.Tx) error {
 		if err := settle(ctx, t, items[i].Lease, items[i].Settlement); err != nil {
 			return fmt.Errorf("settle conversation %d: %w", items[i].Lease.ConversationID, err)
 		}
@@ -293,6 +303,119 @@ func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("settle: %w", err)
+	}
+	return errs, nil
+}
+
+// errItemByItem makes SettleBatch settle item by item.
+var errItemByItem = errors.New("an item needs settling on its own")
+
+// settleSet settles every item in one transaction of three set-based
+// statements: the leases still held are released (with their
+// conversations' synced version, fingerprint and hold), their outcomes
+// recorded, and their outboxes' oldest message recomputed. Items whose
+// lease is lost get ErrLeaseLost. It returns errItemByItem, changing
+// nothing, when an outcome is invalid or does not name a pending message
+// of its conversation: the caller then settles item by item.
+func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	n := len(items)
+	ids, tokens, hashes := make([]int64, n), make([]string, n), make([]string, n)
+	versions, forget := make([]int64, n), make([]bool, n)
+	holds := make([]pgtype.Timestamptz, n)
+	for i, it := range items {
+		st := it.Settlement
+		ids[i], tokens[i], versions[i], forget[i], hashes[i] = it.Lease.ConversationID, it.Lease.Token, st.SyncedVersion, st.ForgetRecord, st.SyncedHash
+		holds[i] = nullTS(st.RetryAt)
+		seen := map[int64]bool{}
+		for _, o := range st.Outcomes {
+			valid := o.Status == store.Pending || o.Status == store.Dead || (o.Status == store.Pushed && !st.Now.IsZero())
+			if !valid || seen[o.MessageID] {
+				return nil, errItemByItem
+			}
+			seen[o.MessageID] = true
+		}
+	}
+	errs := make([]error, n)
+	err := s.inTx(ctx, func(t pgx.Tx) error {
+		rows, err := t.Query(ctx, `
+			UPDATE conversations c SET
+				synced_version   = GREATEST(c.synced_version, u.version),
+				synced_hash      = CASE WHEN u.forget THEN '' WHEN u.hash <> '' THEN u.hash ELSE c.synced_hash END,
+				not_before       = u.hold,
+				lease_owner      = NULL,
+				lease_token      = NULL,
+				lease_expires_at = NULL
+			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bool[], $5::text[], $6::timestamptz[])
+				AS u (id, token, version, forget, hash, hold)
+			WHERE c.id = u.id AND c.lease_token = u.token
+			RETURNING c.id`, ids, tokens, versions, forget, hashes, holds)
+		if err != nil {
+			return fmt.Errorf("release the leases: %w", err)
+		}
+		held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("release the leases: %w", err)
+		}
+		isHeld := make(map[int64]bool, len(held))
+		for _, id := range held {
+			isHeld[id] = true
+		}
+		var mids, convs []int64
+		var statuses, errTexts, sfIDs []string
+		var ats []pgtype.Timestamptz
+		var left []int64
+		for i, it := range items {
+			if !isHeld[it.Lease.ConversationID] {
+				errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
+				continue
+			}
+			errs[i] = nil
+			out := false
+			for _, o := range it.Settlement.Outcomes {
+				mids, convs = append(mids, o.MessageID), append(convs, it.Lease.ConversationID)
+				statuses, errTexts, sfIDs = append(statuses, string(o.Status)), append(errTexts, o.Error), append(sfIDs, o.SalesforceID)
+				ats = append(ats, nullTS(it.Settlement.Now))
+				out = out || o.Status != store.Pending
+			}
+			if out {
+				left = append(left, it.Lease.ConversationID)
+			}
+		}
+		if len(mids) > 0 {
+			tag, err := t.Exec(ctx, `
+				UPDATE messages m SET
+					push_status   = o.status,
+					attempts      = m.attempts + 1,
+					last_error    = CASE WHEN o.status = 'pushed' THEN '' ELSE o.error END,
+					pushed_at     = CASE WHEN o.status = 'pushed' THEN o.at ELSE m.pushed_at END,
+					salesforce_id = CASE WHEN o.status = 'pushed' THEN o.salesforce_id ELSE m.salesforce_id END
+				FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+					AS o (id, conversation_id, status, error, salesforce_id, at)
+				WHERE m.id = o.id AND m.conversation_id = o.conversation_id AND m.push_status = 'pending'`,
+				mids, convs, statuses, errTexts, sfIDs, ats)
+			if err != nil {
+				return fmt.Errorf("record outcomes: %w", err)
+			}
+			if tag.RowsAffected() != int64(len(mids)) {
+				return errItemByItem
+			}
+		}
+		if len(left) > 0 {
+			// The rows are locked since the release: a message stored or
+			// replayed meanwhile waits for this transaction.
+			_, err := t.Exec(ctx, `
+				UPDATE conversations c SET pending_since = (
+					SELECT MIN(m.received_at) FROM messages m
+					WHERE m.conversation_id = c.id AND m.push_status = 'pending')
+				WHERE c.id = ANY ($1)`, left)
+			if err != nil {
+				return fmt.Errorf("record the outboxes' oldest messages: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return errs, nil
 }
