@@ -170,7 +170,7 @@ func serve(args []string, stderr io.Writer) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info().Dur("timeout", cfg.Server.ShutdownTimeout).Msg("signal received; draining")
+		log.Info().Float64("timeout_ms", logging.Millis(cfg.Server.ShutdownTimeout)).Msg("signal received; draining")
 	case serveErr = <-svc.Done():
 		log.Error().Err(serveErr).Msg("server stopped; draining")
 	}

@@ -41,7 +41,11 @@ type API struct {
 	Replayed func()
 	// Pushed measures the messages pushed per minute, for the overview.
 	Pushed *metrics.Rate
-	Now    func() time.Time
+	// Metrics serves the Prometheus metrics at GET /metrics, to operator
+	// tokens only (they name tenants, channels and orgs). Optional: without
+	// it the route answers 404.
+	Metrics http.Handler
+	Now     func() time.Time
 
 	operatorHash []byte
 }
@@ -66,6 +70,7 @@ const (
 )
 
 var routes = []route{
+	{"GET /metrics", anyScope, operator, (*API).metrics},
 	{"GET " + tenantBase + "/conversations", tenantScope, agent | admin, (*API).listConversations},
 	{"GET " + convPath, tenantScope, agent | admin, (*API).getConversation},
 	{"PUT " + convPath + "/details", tenantScope, agent | admin, (*API).updateDetails},
@@ -121,6 +126,14 @@ func (a *API) now() time.Time {
 		return a.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
+	if a.Metrics == nil {
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", "no metrics are served")
+		return
+	}
+	a.Metrics.ServeHTTP(w, r)
 }
 
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {

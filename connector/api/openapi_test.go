@@ -361,7 +361,9 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	// Service routes.
 	e.do(req{method: "GET", path: "/healthz", want: 200})
 	e.do(req{method: "GET", path: "/readyz", want: 200})
-	e.do(req{method: "GET", path: "/metrics", want: 200})
+	e.do(req{method: "GET", path: "/metrics", token: "operator", want: 200})
+	e.do(req{method: "GET", path: "/metrics", want: 401})
+	e.do(req{method: "GET", path: "/metrics", token: "alice", want: 403})
 	if got := e.do(req{method: "GET", path: "/openapi.yaml", want: 200}); !bytes.Equal(got, api.OpenAPI) {
 		t.Fatal("GET /openapi.yaml is not the embedded document")
 	}

@@ -99,9 +99,14 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 }
 
 // query checks the query's parameters against the known ones; it answers
-// 400 bad_query and returns false for an unknown one.
+// 400 bad_query and returns false for an unknown one or a malformed query
+// (a bad percent-escape such as %zz): a filter is never silently dropped.
 func query(w http.ResponseWriter, r *http.Request, known ...string) (url.Values, bool) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "bad_query", "the query is malformed: "+err.Error())
+		return nil, false
+	}
 	var unknown []string
 	for k := range q {
 		found := false

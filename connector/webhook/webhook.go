@@ -3,7 +3,7 @@
 //
 // A delivery is answered 2xx only after its messages are committed. Bad
 // input gets a clear error and stores nothing: unknown tenant or channel
-// 404, body over the limit 413, wrong signature 401, malformed body 400.
+// 404 unknown_channel (the same answer for both), body over the limit 413, wrong signature 401, malformed body 400.
 //
 // A contact who opts out with one of the tenant's keywords is blocked for
 // outbound in the delivery's transaction; after the commit the handler
@@ -52,15 +52,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /webhooks/{tenant}/{channel}", h.deliver)
 }
 
+// channel finds the path's channel. An unknown tenant and an unknown
+// channel get the same 404, so that the answers do not tell which tenants
+// exist; the log says which it was.
 func (h *Handler) channel(w http.ResponseWriter, r *http.Request) (*registry.Channel, bool) {
 	tenant, channel := r.PathValue("tenant"), r.PathValue("channel")
-	if _, ok := h.Registry.Tenant(tenant); !ok {
-		httpx.WriteError(w, r, http.StatusNotFound, "unknown_tenant", "no tenant "+quote(tenant)+" is configured")
-		return nil, false
-	}
+	log := zerolog.Ctx(r.Context())
+	log.UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("tenant", tenant).Str("channel", channel)
+	})
+	detail := ""
 	ch, ok := h.Registry.Channel(tenant, channel)
-	if !ok {
-		httpx.WriteError(w, r, http.StatusNotFound, "unknown_channel", "tenant "+quote(tenant)+" has no channel "+quote(channel))
+	if _, known := h.Registry.Tenant(tenant); !known {
+		detail = "no tenant " + quote(tenant) + " is configured"
+	} else if !ok {
+		detail = "tenant " + quote(tenant) + " has no channel " + quote(channel)
+	}
+	if detail != "" {
+		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("detail", detail) })
+		httpx.WriteError(w, r, http.StatusNotFound, "unknown_channel", "no tenant "+quote(tenant)+" with a channel "+quote(channel)+" is configured")
 		return nil, false
 	}
 	return ch, true
@@ -138,7 +148,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	log := zerolog.Ctx(r.Context()).With().Str("tenant", ch.Tenant.Config.ID).Str("channel", ch.Config.ID).Logger()
+	log := zerolog.Ctx(r.Context()) // channel put the tenant and the channel in it
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
