@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RenewLeases", testRenewLeases},
 		{"WithTxBatch", testWithTxBatch},
 		{"SyncWatermarks", testSyncWatermarks},
+		{"Quarantine", testQuarantine},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
