@@ -3,7 +3,11 @@
 //
 // A delivery is answered 2xx only after its messages are committed. Bad
 // input gets a clear error and stores nothing: unknown tenant or channel
-// 404 unknown_channel (the same answer for both), body over the limit 413, wrong signature 401, malformed body 400.
+// 404 unknown_channel (the same answer for both), body over the limit 413,
+// wrong signature 401, malformed body 400. The events of an authentic delivery that the channel
+// cannot use as configured (another account's, no chat, an unusable id)
+// are answered 2xx and kept in quarantine, for an operator to list and
+// replay (Handler.Replay).
 //
 // A contact who opts out with one of the tenant's keywords is blocked for
 // outbound in the delivery's transaction; after the commit the handler
@@ -80,47 +84,6 @@ func (h *Handler) count(ch *registry.Channel, outcome string) {
 	h.Metrics.Webhooks.WithLabelValues(ch.Tenant.Config.ID, ch.Config.ID, outcome).Inc()
 }
 
-// siblings reads, for a delivery to an account-scoped channel (a Meta
-// platform), the events of the tenant's other channels of the same platform:
-// one Meta app posts all its accounts' events to one callback URL, and each
-// channel's adapter keeps its own account's. The delivery was verified by
-// ch; a sibling's parse only selects. Events for an account of no channel
-// stay ignored.
-func (h *Handler) siblings(r *http.Request, ch *registry.Channel, body []byte) []ingest.Batch {
-	own, ok := ch.Adapter.(platform.AccountScoped)
-	if !ok || own.Account() == "" {
-		return nil
-	}
-	var out []ingest.Batch
-	for _, id := range ch.Tenant.ChannelIDs() {
-		sib := ch.Tenant.Channels[id]
-		if sib == ch || sib.Config.Platform != ch.Config.Platform {
-			continue
-		}
-		scoped, ok := sib.Adapter.(platform.AccountScoped)
-		if !ok || scoped.Account() == "" || scoped.Account() == own.Account() {
-			continue
-		}
-		events, err := sib.Adapter.Parse(r, body)
-		if err != nil {
-			// ch parsed the same body with the same code: a sibling that
-			// can not is configured for another format; it gets nothing.
-			zerolog.Ctx(r.Context()).Warn().Err(err).Str("sibling", sib.Config.ID).Msg("sibling channel could not read the delivery")
-			continue
-		}
-		var mine []platform.Event
-		for _, ev := range events {
-			if ev.Kind != platform.KindIgnored {
-				mine = append(mine, ev)
-			}
-		}
-		if len(mine) > 0 {
-			out = append(out, ingest.Batch{Channel: sib.Ingest(), Events: mine})
-		}
-	}
-	return out
-}
-
 func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
 	ch, ok := h.channel(w, r)
 	if !ok {
@@ -173,8 +136,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, http.StatusBadRequest, "malformed_body", err.Error())
 		return
 	}
-	batches := append([]ingest.Batch{{Channel: ch.Ingest(), Events: events}}, h.siblings(r, ch, body)...)
-	res, err := h.Ingester.IngestBatches(r.Context(), batches)
+	res, err := h.Ingester.IngestBatches(r.Context(), h.route(r, ch, events))
 	if err != nil {
 		h.count(ch, "store_error")
 		log.Error().Err(err).Msg("delivery not stored; the platform will retry it")
@@ -182,16 +144,10 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count(ch, "ok")
-	tenant := ch.Tenant.Config.ID
-	h.Metrics.MessagesStored.WithLabelValues(tenant, "pending").Add(float64(res.Pending))
-	h.Metrics.MessagesStored.WithLabelValues(tenant, "excluded").Add(float64(res.Excluded))
-	if res.Pending > 0 && h.Stored != nil {
-		h.Stored(res.Pending)
-	}
+	h.committed(r, *log, ch, res)
 	log.Debug().Int("stored", res.Stored).Int("pending", res.Pending).Int("excluded", res.Excluded).
 		Int("duplicates", res.Duplicates).Int("receipts", res.Receipts).Int("receipts_recorded", res.ReceiptsRecorded).
-		Int("other", res.Other).Ints64("conversations", res.Conversations).Msg("delivery stored")
-	h.lastReplies(r, res.OptOuts)
+		Int("other", res.Other).Int("quarantined", res.Quarantined).Ints64("conversations", res.Conversations).Msg("delivery stored")
 	if a, ok := ch.Adapter.(platform.Acknowledger); ok {
 		ct, body := a.Acknowledgement()
 		w.Header().Set("Content-Type", ct)

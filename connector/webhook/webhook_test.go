@@ -108,13 +108,21 @@ func newEnv(t *testing.T, optOut config.OptOut) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, optOut, phoneID)
+}
+
+// newEnvOn builds the handler on st for a WhatsApp channel "wa" of the
+// phone number id phone and a web chat "web": a connector restarted with
+// another configuration on the same store.
+func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string) *env {
+	t.Helper()
 	cfg := &config.Config{Tenants: []config.Tenant{{
 		ID: "acme",
 		Salesforce: config.Salesforce{OrgID: "00D000000000001", LoginURL: "http://127.0.0.1",
 			Auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "x", ClientSecret: config.NewSecret("y")}},
 		OptOut: optOut,
 		Channels: []config.Channel{
-			{ID: "wa", Platform: config.PlatformWhatsApp, WhatsApp: &config.WhatsApp{PhoneNumberID: phoneID,
+			{ID: "wa", Platform: config.PlatformWhatsApp, WhatsApp: &config.WhatsApp{PhoneNumberID: phone,
 				AppSecret: config.NewSecret(appSecret), VerifyToken: config.NewSecret("v"), AccessToken: config.NewSecret("access-token-3e9a")}},
 			{ID: "web", Platform: config.PlatformWebChat, WebChat: &config.WebChat{Secret: config.NewSecret(webchatSecret)}},
 		},
