@@ -186,7 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		mux.Handle(p, hooks)
 	}
 	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now,
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})}).Register(mux)
 	console.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -45,7 +45,10 @@ type API struct {
 	// tokens only (they name tenants, channels and orgs). Optional: without
 	// it the route answers 404.
 	Metrics http.Handler
-	Now     func() time.Time
+	// Quarantine replays quarantined events. Optional: without it the
+	// replay route answers 404.
+	Quarantine Quarantine
+	Now        func() time.Time
 
 	operatorHash []byte
 }
@@ -97,6 +100,8 @@ var routes = []route{
 	{"GET /api/v1/me", anyScope, agent | admin | operator, (*API).me},
 	{"GET /api/v1/overview", anyScope, operator, (*API).overview},
 	{"GET /api/v1/dead-letters", anyScope, operator, (*API).listAllDead},
+	{"GET /api/v1/quarantine", anyScope, operator, (*API).listQuarantine},
+	{"POST /api/v1/quarantine/replay", anyScope, operator, (*API).replayQuarantine},
 	{"GET /openapi.yaml", public, 0, (*API).openAPI},
 }
 

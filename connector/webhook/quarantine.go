@@ -121,9 +121,40 @@ type ReplayOutcome struct {
 	// Reason is set when the event is still unusable: it stays in
 	// quarantine with this reason.
 	Reason string `json:"reason,omitempty"`
-	// Result is what ingestion did with it (a message stored, or a
-	// duplicate of one stored already).
-	Result ingest.Result `json:"result"`
+	// Stored and Duplicates count the messages ingestion stored, and found
+	// stored already.
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	// Result is all that ingestion did with it.
+	Result ingest.Result `json:"-"`
+}
+
+// ReplayAll replays every quarantined event f selects (its Limit is the
+// page size), in ID order; an event of a channel no longer configured is
+// left and reported with that reason. It stops at the first other error,
+// returning what it replayed until then.
+func (h *Handler) ReplayAll(ctx context.Context, f store.QuarantineFilter) ([]ReplayOutcome, error) {
+	out := []ReplayOutcome{}
+	for {
+		qs, err := h.Ingester.Store.ListQuarantine(ctx, f)
+		if err != nil {
+			return out, fmt.Errorf("replay quarantine: %w", err)
+		}
+		for _, q := range qs {
+			o, err := h.Replay(ctx, q.ID)
+			switch {
+			case errors.Is(err, ErrChannelGone):
+				o = ReplayOutcome{ID: q.ID, Reason: "channel " + q.Tenant + "/" + q.Channel + " is not configured"}
+			case err != nil:
+				return out, err
+			}
+			out = append(out, o)
+		}
+		if len(qs) < store.PageSize(f.Limit, 100) {
+			return out, nil
+		}
+		f.AfterID = qs[len(qs)-1].ID
+	}
 }
 
 // Replay parses a quarantined event again with its channel's adapter as
@@ -161,7 +192,7 @@ func (h *Handler) Replay(ctx context.Context, id int64) (ReplayOutcome, error) {
 		if err != nil {
 			return err
 		}
-		out.Result = res
+		out.Result, out.Stored, out.Duplicates = res, res.Stored, res.Duplicates
 		for _, qe := range res.QuarantinedEvents {
 			if qe.ID == id {
 				out.Reason = qe.Reason
