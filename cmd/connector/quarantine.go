@@ -79,13 +79,7 @@ func quarantineCmd(args []string, stdout, stderr io.Writer) error {
 	if *all {
 		results, err = h.ReplayAll(ctx, store.QuarantineFilter{Tenant: *tenant})
 	} else {
-		for _, id := range list {
-			var o webhook.ReplayOutcome
-			if o, err = h.Replay(ctx, id); err != nil {
-				break
-			}
-			results = append(results, o)
-		}
+		results, err = h.ReplayIDs(ctx, list)
 	}
 	for _, o := range results {
 		if o.Replayed {

@@ -18,7 +18,7 @@ import (
 // Quarantine replays quarantined events through ingestion (the webhook
 // handler does).
 type Quarantine interface {
-	Replay(ctx context.Context, id int64) (webhook.ReplayOutcome, error)
+	ReplayIDs(ctx context.Context, ids []int64) ([]webhook.ReplayOutcome, error)
 	ReplayAll(ctx context.Context, f store.QuarantineFilter) ([]webhook.ReplayOutcome, error)
 }
 
@@ -90,7 +90,13 @@ func (a *API) replayQuarantine(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
 		return
 	}
-	results, err := a.replayEvents(r.Context(), req)
+	var results []webhook.ReplayOutcome
+	var err error
+	if req.All {
+		results, err = a.Quarantine.ReplayAll(r.Context(), store.QuarantineFilter{Tenant: req.Tenant})
+	} else {
+		results, err = a.Quarantine.ReplayIDs(r.Context(), req.IDs)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		httpx.WriteError(w, r, http.StatusNotFound, "not_found", err.Error())
 		return
@@ -107,24 +113,4 @@ func (a *API) replayQuarantine(w http.ResponseWriter, r *http.Request) {
 	}
 	zerolog.Ctx(r.Context()).Info().Str("by", principalOf(r).Name).Int("events", len(results)).Int("replayed", replayed).Msg("quarantined events replayed")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"results": results})
-}
-
-// replayEvents replays the events req names; an event of a channel no
-// longer configured stays, reported with that reason.
-func (a *API) replayEvents(ctx context.Context, req QuarantineReplayRequest) ([]webhook.ReplayOutcome, error) {
-	if req.All {
-		return a.Quarantine.ReplayAll(ctx, store.QuarantineFilter{Tenant: req.Tenant})
-	}
-	results := []webhook.ReplayOutcome{}
-	for _, id := range req.IDs {
-		o, err := a.Quarantine.Replay(ctx, id)
-		if errors.Is(err, webhook.ErrChannelGone) {
-			o, err = webhook.ReplayOutcome{ID: id, Reason: "its channel is not configured"}, nil
-		}
-		if err != nil {
-			return results, err
-		}
-		results = append(results, o)
-	}
-	return results, nil
 }

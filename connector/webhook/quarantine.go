@@ -129,6 +129,32 @@ type ReplayOutcome struct {
 	Result ingest.Result `json:"-"`
 }
 
+// ReplayIDs replays the quarantined events ids, in order; an event of a
+// channel no longer configured is left and reported with that reason. It
+// stops at the first other error (an unknown id is store.ErrNotFound),
+// returning what it replayed until then.
+func (h *Handler) ReplayIDs(ctx context.Context, ids []int64) ([]ReplayOutcome, error) {
+	out := []ReplayOutcome{}
+	for _, id := range ids {
+		o, err := h.replayOne(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// replayOne is Replay, with a channel no longer configured reported as
+// the outcome's reason.
+func (h *Handler) replayOne(ctx context.Context, id int64) (ReplayOutcome, error) {
+	o, err := h.Replay(ctx, id)
+	if errors.Is(err, ErrChannelGone) {
+		return ReplayOutcome{ID: id, Reason: "its channel is not configured"}, nil
+	}
+	return o, err
+}
+
 // ReplayAll replays every quarantined event f selects (its Limit is the
 // page size), in ID order; an event of a channel no longer configured is
 // left and reported with that reason. It stops at the first other error,
@@ -141,11 +167,8 @@ func (h *Handler) ReplayAll(ctx context.Context, f store.QuarantineFilter) ([]Re
 			return out, fmt.Errorf("replay quarantine: %w", err)
 		}
 		for _, q := range qs {
-			o, err := h.Replay(ctx, q.ID)
-			switch {
-			case errors.Is(err, ErrChannelGone):
-				o = ReplayOutcome{ID: q.ID, Reason: "channel " + q.Tenant + "/" + q.Channel + " is not configured"}
-			case err != nil:
+			o, err := h.replayOne(ctx, q.ID)
+			if err != nil {
 				return out, err
 			}
 			out = append(out, o)
