@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -128,5 +129,48 @@ func TestIgnoredEventsAreCountedByType(t *testing.T) {
 	}
 	if qs := e.quarantine(); len(qs) != 0 {
 		t.Errorf("quarantine = %+v", qs)
+	}
+}
+
+// One Meta app posts every number's events to one URL: a delivery to "wa"
+// holding changes for its number, for the tenant's other number and for a
+// number no channel has stores each known number's message on its own
+// channel and quarantines the third on "wa".
+func TestAnAccountNoChannelReadsIsQuarantinedOnTheChannelPostedTo(t *testing.T) {
+	base := newEnv(t, config.OptOut{})
+	const phone2, phone3 = "2234567890", "3234567890"
+	e := newEnvOn(t, base.st, config.OptOut{}, phoneID, config.Channel{ID: "wa2", Platform: config.PlatformWhatsApp,
+		WhatsApp: &config.WhatsApp{PhoneNumberID: phone2, AppSecret: config.NewSecret(appSecret), VerifyToken: config.NewSecret("v"),
+			AccessToken: config.NewSecret("access-token-3e9a")}})
+	var changes []json.RawMessage
+	for _, d := range []struct{ phone, id string }{{phoneID, "wamid.one"}, {phone2, "wamid.two"}, {phone3, "wamid.three"}} {
+		var w struct {
+			Entry []struct {
+				Changes []json.RawMessage `json:"changes"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(whatsapp.TextDelivery(d.phone, "3161000000"+d.id[len(d.id)-1:], "Ann", d.id, "hi "+d.id, t0), &w); err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, w.Entry[0].Changes...)
+	}
+	body, err := json.Marshal(map[string]any{"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{"id": "1", "changes": changes}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := e.post("wa", body)
+	if code != 200 || out["stored"] != float64(2) || out["quarantined"] != float64(1) {
+		t.Fatalf("answer %d %v, want two stored and one quarantined", code, out)
+	}
+	qs := e.quarantine()
+	if len(qs) != 1 || qs[0].Channel != "wa" || !strings.Contains(qs[0].Reason, phone3) ||
+		!strings.Contains(string(qs[0].Raw), "wamid.three") || strings.Contains(string(qs[0].Raw), "wamid.two") {
+		t.Fatalf("quarantine %+v", qs)
+	}
+	for _, c := range []struct{ channel, contact, id string }{{"wa", "3161000000e", "wamid.one"}, {"wa2", "3161000000o", "wamid.two"}} {
+		if msgs := e.messages(c.channel, c.contact); len(msgs) != 1 || msgs[0].PlatformID != c.id {
+			t.Errorf("%s: messages %+v", c.channel, msgs)
+		}
 	}
 }

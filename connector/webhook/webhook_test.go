@@ -61,6 +61,10 @@ func (f *fakeSender) Send(ctx context.Context, to, text string) (string, error) 
 	return "wamid.reply" + string(rune('0'+n)), nil
 }
 
+// Account is the real adapter's: the channel reads its own number's
+// events of a delivery for several numbers.
+func (f *fakeSender) Account() string { return f.Adapter.(platform.AccountScoped).Account() }
+
 func (f *fakeSender) calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -112,20 +116,20 @@ func newEnv(t *testing.T, optOut config.OptOut) *env {
 }
 
 // newEnvOn builds the handler on st for a WhatsApp channel "wa" of the
-// phone number id phone and a web chat "web": a connector restarted with
-// another configuration on the same store.
-func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string) *env {
+// phone number id phone and a web chat "web", and the extra channels: a
+// connector restarted with another configuration on the same store.
+func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string, extra ...config.Channel) *env {
 	t.Helper()
 	cfg := &config.Config{Tenants: []config.Tenant{{
 		ID: "acme",
 		Salesforce: config.Salesforce{OrgID: "00D000000000001", LoginURL: "http://127.0.0.1",
 			Auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "x", ClientSecret: config.NewSecret("y")}},
 		OptOut: optOut,
-		Channels: []config.Channel{
+		Channels: append([]config.Channel{
 			{ID: "wa", Platform: config.PlatformWhatsApp, WhatsApp: &config.WhatsApp{PhoneNumberID: phone,
 				AppSecret: config.NewSecret(appSecret), VerifyToken: config.NewSecret("v"), AccessToken: config.NewSecret("access-token-3e9a")}},
 			{ID: "web", Platform: config.PlatformWebChat, WebChat: &config.WebChat{Secret: config.NewSecret(webchatSecret)}},
-		},
+		}, extra...),
 	}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
