@@ -68,15 +68,26 @@ func (e *env) cli(args ...string) string {
 // answered 200 and kept in quarantine with their reason. Once the
 // configuration is fixed and the connector restarted, the replayed events
 // reach Salesforce once each, and a platform's retry is a duplicate; the
-// Telegram update, still unusable, stays.
+// Telegram update, still unusable, stays. On both store drivers.
 func TestUnusableEventsAreQuarantinedAndReplayedOnceFixed(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		quarantineAndReplay(t, "")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		quarantineAndReplay(t, postgresSchema(t))
+	})
+}
+
+func quarantineAndReplay(t *testing.T, postgresDSN string) {
 	acme := newOrg(t, "", nil)
 	var chans []channelSpec
 	for _, p := range []string{"whatsapp", "twilio", "messenger", "instagram", "telegram"} {
 		chans = append(chans, channelSpec{ID: p, Platform: p})
 	}
-	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme, Channels: chans}}})
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: acme, Channels: chans}}, PostgresDSN: postgresDSN})
 	e.start()
 	now := time.Now().Add(-time.Minute)
 
