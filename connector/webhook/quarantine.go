@@ -64,7 +64,7 @@ func (h *Handler) claim(r *http.Request, ch *registry.Channel, raw []byte) (*reg
 		if !ok || scoped.Account() == "" || scoped.Account() == own.Account() {
 			continue
 		}
-		events, err := sib.Adapter.Parse(r, raw)
+		events, err := platform.Parse(sib.Adapter, r, raw)
 		if err != nil {
 			// ch parsed the same bytes with the same code: a sibling that
 			// can not is configured for another format; it gets nothing.
@@ -205,7 +205,7 @@ func (h *Handler) Replay(ctx context.Context, id int64) (ReplayOutcome, error) {
 		if err != nil {
 			return fmt.Errorf("quarantined event %d: %w", id, err)
 		}
-		events, err := ch.Adapter.Parse(req, q.Raw)
+		events, err := platform.Parse(ch.Adapter, req, q.Raw)
 		if err != nil {
 			// The channel as configured now reads it as malformed: kept,
 			// with that reason.

@@ -7,7 +7,9 @@
 // wrong signature 401, malformed body 400. The events of an authentic delivery that the channel
 // cannot use as configured (another account's, no chat, an unusable id)
 // are answered 2xx and kept in quarantine, for an operator to list and
-// replay (Handler.Replay).
+// replay (Handler.Replay). Parsed events are normalised (platform.Parse)
+// before ingestion: hostile text is cleaned, and an event with an unusable
+// id is quarantined, never refused.
 //
 // A contact who opts out with one of the tenant's keywords is blocked for
 // outbound in the delivery's transaction; after the commit the handler
@@ -130,7 +132,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, http.StatusUnauthorized, "bad_signature", err.Error())
 		return
 	}
-	events, err := ch.Adapter.Parse(r, body)
+	events, err := platform.Parse(ch.Adapter, r, body)
 	if err != nil {
 		h.count(ch, "malformed")
 		httpx.WriteError(w, r, http.StatusBadRequest, "malformed_body", err.Error())

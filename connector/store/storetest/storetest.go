@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyTransition", testApplyTransition},
 		{"TouchConversation", testTouchConversation},
 		{"InsertMessageAndDedup", testInsertMessage},
+		{"HostileText", testHostileText},
 		{"WithTxRollsBack", testWithTxRollback},
 		{"ListMessagesAndHistory", testListMessagesAndHistory},
 		{"Stats", testStats},
