@@ -1,0 +1,162 @@
+package integration_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
+	"github.com/chatsync/sfconnector/connector/sanitize"
+)
+
+// storedMessage is what a hostile delivery left in the store, as the API
+// shows it: comparable across drivers (a 1 MiB body by its hash).
+type storedMessage struct {
+	Channel, Contact, PlatformID, Body string
+	BodyLen                            int
+}
+
+// TestHostileDeliveriesAreStoredTheSameOnBothDrivers posts signed web chat
+// and WhatsApp deliveries with NUL characters and invalid UTF-8 in texts
+// and ids, an id of 3,000 characters and a 1 MiB text, each beside a
+// valid neighbour, to the connector on SQLite and on PostgreSQL: every
+// delivery is answered 200, both stores end up with the same messages
+// (cleaned, the overlong id's event kept out), and every message reaches
+// Salesforce, the 1 MiB text cut to its field with the marker.
+func TestHostileDeliveriesAreStoredTheSameOnBothDrivers(t *testing.T) {
+	t.Parallel()
+	results := map[string][]storedMessage{}
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			results[driver] = hostileDeliveries(t, driver)
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	if !slices.Equal(results["sqlite"], results["postgres"]) {
+		t.Errorf("the drivers stored different messages:\nsqlite   %+v\npostgres %+v", results["sqlite"], results["postgres"])
+	}
+}
+
+func hostileDeliveries(t *testing.T, driver string) []storedMessage {
+	acme := newOrg(t, "", nil)
+	opts := envOptions{
+		Tenants: []tenantSpec{{ID: "acme", Org: acme,
+			Channels: []channelSpec{{ID: "wa", Platform: "whatsapp"}, {ID: "web", Platform: "webchat"}}}},
+		MaxBodyBytes: 4 << 20,
+	}
+	if driver == "postgres" {
+		opts.PostgresDSN = postgresSchema(t)
+	}
+	e := newEnv(t, opts)
+	e.start()
+
+	long := incompressible(3000) // PostgreSQL's index compresses a repetitive id
+	mib := strings.Repeat("a 1 MiB message ", 1<<20/16)
+	web := func(events ...string) []byte {
+		return []byte(`{"events":[` + strings.Join(events, ",") + `]}`)
+	}
+	msg := func(id, visitor, text string) string {
+		return fmt.Sprintf(`{"id":%s,"type":"message","visitor":{"id":%s,"name":"V"},"message":{"text":%s}}`, id, visitor, text)
+	}
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	// JSON escapes for NUL; raw invalid UTF-8 bytes inside strings.
+	e.postWebChat("acme", "web", web(msg(`"web-1\u0000"`, `"visitor\u0000-1"`, "\"hello\\u0000 there \xff\""), msg(`"web-2"`, `"visitor-2"`, `"a valid neighbour"`)))
+	e.postWebChat("acme", "web", web(msg(q(long), `"visitor-3"`, `"an overlong id"`), msg(`"web-3"`, `"visitor-3"`, `"beside an overlong id"`)))
+	e.postWebChat("acme", "web", web(msg(`"web-4"`, q(long), `"an overlong visitor id"`), msg(`"web-5"`, `"visitor-3"`, `"beside an overlong visitor"`)))
+	e.postWebChat("acme", "web", web(msg(`"web-6"`, `"visitor-4"`, q(mib))))
+
+	phone, ts := defaultPhoneNumberID, time.Now().Add(-time.Minute)
+	e.postWhatsApp("acme", "wa", whatsapp.Delivery(phone,
+		whatsapp.Inbound{From: "31600000001", Name: "Ann\x00", ID: "wamid.NUL\x001", Time: ts, Text: "nul\x00 text"},
+		whatsapp.Inbound{From: "31600000001", Name: "Ann", ID: long, Time: ts, Text: "an overlong id"},
+		whatsapp.Inbound{From: "31600000002", Name: "Bob", ID: "wamid.OK1", Time: ts, Text: "a valid neighbour"},
+		whatsapp.Inbound{From: "31600000002", Name: "Bob", ID: "wamid.MIB", Time: ts, Text: mib},
+	))
+
+	wantIDs := []string{"wa:wamid.MIB", "wa:wamid.NUL1", "wa:wamid.OK1", "web:web-1", "web:web-2", "web:web-3", "web:web-5", "web:web-6"}
+	waitFor(t, waitTimeout, "every stored message pushed", func() (bool, string) {
+		s := e.stats("acme")
+		return s.Messages["pushed"] == len(wantIDs), fmt.Sprintf("messages %v", s.Messages)
+	})
+
+	got := storedMessages(e.newCaller("acme", "agent", "agent"))
+	var ids []string
+	byID := map[string]storedMessage{}
+	for _, m := range got {
+		ids = append(ids, m.Channel+":"+m.PlatformID)
+		byID[m.Channel+":"+m.PlatformID] = m
+	}
+	if !slices.Equal(ids, wantIDs) {
+		t.Fatalf("stored messages %q, want %q", ids, wantIDs)
+	}
+	for id, want := range map[string]storedMessage{
+		"web:web-1":     {Channel: "web", Contact: "visitor-1", PlatformID: "web-1", Body: "hello there \uFFFD"},
+		"web:web-3":     {Channel: "web", Contact: "visitor-3", PlatformID: "web-3", Body: "beside an overlong id"},
+		"wa:wamid.NUL1": {Channel: "wa", Contact: "31600000001", PlatformID: "wamid.NUL1", Body: "nul text"},
+		"wa:wamid.OK1":  {Channel: "wa", Contact: "31600000002", PlatformID: "wamid.OK1", Body: "a valid neighbour"},
+		"web:web-6":     {Channel: "web", Contact: "visitor-4", PlatformID: "web-6", Body: bodyDigest(mib)},
+		"wa:wamid.MIB":  {Channel: "wa", Contact: "31600000002", PlatformID: "wamid.MIB", Body: bodyDigest(mib)},
+	} {
+		want.BodyLen = byID[id].BodyLen
+		if byID[id] != want {
+			t.Errorf("%s stored as %+v, want %+v", id, byID[id], want)
+		}
+	}
+	if n := byID["web:web-6"].BodyLen; n != len(mib) {
+		t.Errorf("the 1 MiB text is stored with %d bytes, want all %d", n, len(mib))
+	}
+
+	recs := messageRecords(t, acme.SF)
+	for _, key := range []string{msgKey("acme", "web", "web-6"), msgKey("acme", "wa", "wamid.MIB")} {
+		body := field(recs[key], "Body__c")
+		if n := sanitize.Length(body); n > 131072 || !strings.HasPrefix(body, mib[:1000]) || !strings.Contains(body, fmt.Sprintf("the full text of %d characters is kept", len(mib))) {
+			t.Errorf("%s: Salesforce's body has %d characters, ends %q; want the text cut to 131072 with the marker", key, n, body[max(0, len(body)-120):])
+		}
+	}
+	if d := e.deadLetters("acme"); len(d) != 0 {
+		t.Errorf("dead letters: %+v", d)
+	}
+	return got
+}
+
+// incompressible returns n hex digits of a SHA-256 chain.
+func incompressible(n int) string {
+	var b strings.Builder
+	sum := sha256.Sum256([]byte("seed"))
+	for b.Len() < n {
+		b.WriteString(hex.EncodeToString(sum[:]))
+		sum = sha256.Sum256(sum[:])
+	}
+	return b.String()[:n]
+}
+
+func bodyDigest(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// storedMessages lists the tenant's messages through the API, by channel
+// and platform id.
+func storedMessages(c *caller) []storedMessage {
+	var out []storedMessage
+	for _, conv := range c.conversations("limit=1000") {
+		d := c.conversation(conv.ID)
+		for _, m := range d.Messages {
+			out = append(out, storedMessage{Channel: d.Channel, Contact: m.Sender, PlatformID: m.PlatformID, Body: bodyDigest(m.Body), BodyLen: len(m.Body)})
+		}
+	}
+	slices.SortFunc(out, func(a, b storedMessage) int {
+		return strings.Compare(a.Channel+":"+a.PlatformID, b.Channel+":"+b.PlatformID)
+	})
+	return out
+}
