@@ -1,15 +1,18 @@
 package integration_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatsync/sfconnector/connector/demo"
 	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
 	"github.com/chatsync/sfconnector/connector/sanitize"
 )
@@ -67,18 +70,27 @@ func hostileDeliveries(t *testing.T, driver string) []storedMessage {
 	}
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	// JSON escapes for NUL; raw invalid UTF-8 bytes inside strings.
-	e.postWebChat("acme", "web", web(msg(`"web-1\u0000"`, `"visitor\u0000-1"`, "\"hello\\u0000 there \xff\""), msg(`"web-2"`, `"visitor-2"`, `"a valid neighbour"`)))
-	e.postWebChat("acme", "web", web(msg(q(long), `"visitor-3"`, `"an overlong id"`), msg(`"web-3"`, `"visitor-3"`, `"beside an overlong id"`)))
-	e.postWebChat("acme", "web", web(msg(`"web-4"`, q(long), `"an overlong visitor id"`), msg(`"web-5"`, `"visitor-3"`, `"beside an overlong visitor"`)))
-	e.postWebChat("acme", "web", web(msg(`"web-6"`, `"visitor-4"`, q(mib))))
+	for _, d := range []struct {
+		body                []byte
+		stored, quarantined int
+	}{
+		{web(msg(`"web-1\u0000"`, `"visitor\u0000-1"`, "\"hello\\u0000 there \xff\""), msg(`"web-2"`, `"visitor-2"`, `"a valid neighbour"`)), 2, 0},
+		{web(msg(q(long), `"visitor-3"`, `"an overlong id"`), msg(`"web-3"`, `"visitor-3"`, `"beside an overlong id"`)), 1, 1},
+		{web(msg(`"web-4"`, q(long), `"an overlong visitor id"`), msg(`"web-5"`, `"visitor-3"`, `"beside an overlong visitor"`)), 1, 1},
+		{web(msg(`"web-6"`, `"visitor-4"`, q(mib))), 1, 0},
+	} {
+		resp, err := e.sender().WebChat(context.Background(), "acme", "web", webchatSecret, d.body)
+		e.checkHostileAnswer("web chat", resp, err, d.stored, d.quarantined)
+	}
 
 	phone, ts := defaultPhoneNumberID, time.Now().Add(-time.Minute)
-	e.postWhatsApp("acme", "wa", whatsapp.Delivery(phone,
+	resp, err := e.sender().WhatsApp(context.Background(), "acme", "wa", appSecret, whatsapp.Delivery(phone,
 		whatsapp.Inbound{From: "31600000001", Name: "Ann\x00", ID: "wamid.NUL\x001", Time: ts, Text: "nul\x00 text"},
 		whatsapp.Inbound{From: "31600000001", Name: "Ann", ID: long, Time: ts, Text: "an overlong id"},
 		whatsapp.Inbound{From: "31600000002", Name: "Bob", ID: "wamid.OK1", Time: ts, Text: "a valid neighbour"},
 		whatsapp.Inbound{From: "31600000002", Name: "Bob", ID: "wamid.MIB", Time: ts, Text: mib},
 	))
+	e.checkHostileAnswer("whatsapp", resp, err, 3, 1)
 
 	wantIDs := []string{"wa:wamid.MIB", "wa:wamid.NUL1", "wa:wamid.OK1", "web:web-1", "web:web-2", "web:web-3", "web:web-5", "web:web-6"}
 	waitFor(t, waitTimeout, "every stored message pushed", func() (bool, string) {
@@ -124,6 +136,25 @@ func hostileDeliveries(t *testing.T, driver string) []storedMessage {
 		t.Errorf("dead letters: %+v", d)
 	}
 	return got
+}
+
+// checkHostileAnswer requires a 200 answer that counts stored messages
+// and quarantined events.
+func (e *env) checkHostileAnswer(what string, resp demo.Response, err error, stored, quarantined int) {
+	e.t.Helper()
+	if err != nil || resp.Status != http.StatusOK {
+		e.t.Fatalf("%s delivery: %v status %d: %.300s", what, err, resp.Status, resp.Body)
+	}
+	var a struct {
+		Stored      int `json:"stored"`
+		Quarantined int `json:"quarantined"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		e.t.Fatalf("%s delivery: answer %.300s: %v", what, resp.Body, err)
+	}
+	if a.Stored != stored || a.Quarantined != quarantined {
+		e.t.Errorf("%s delivery: answer %s, want %d stored and %d quarantined", what, resp.Body, stored, quarantined)
+	}
 }
 
 // incompressible returns n hex digits of a SHA-256 chain.
