@@ -30,7 +30,9 @@ type storedMessage struct {
 // valid neighbour, to the connector on SQLite and on PostgreSQL: every
 // delivery is answered 200, both stores end up with the same messages
 // (cleaned, the overlong id's event kept out), and every message reaches
-// Salesforce, the 1 MiB text cut to its field with the marker.
+// Salesforce, the 1 MiB text cut to its field with the marker. The API
+// refuses a NUL in a tag, a note, a block note, a reply or a filter with
+// 400 on both drivers.
 func TestHostileDeliveriesAreStoredTheSameOnBothDrivers(t *testing.T) {
 	t.Parallel()
 	results := map[string][]storedMessage{}
@@ -98,7 +100,9 @@ func hostileDeliveries(t *testing.T, driver string) []storedMessage {
 		return s.Messages["pushed"] == len(wantIDs), fmt.Sprintf("messages %v", s.Messages)
 	})
 
-	got := storedMessages(e.newCaller("acme", "agent", "agent"))
+	agent := e.newCaller("acme", "agent", "agent")
+	got := storedMessages(agent)
+	checkNULRefused(t, agent)
 	var ids []string
 	byID := map[string]storedMessage{}
 	for _, m := range got {
@@ -136,6 +140,35 @@ func hostileDeliveries(t *testing.T, driver string) []storedMessage {
 		t.Errorf("dead letters: %+v", d)
 	}
 	return got
+}
+
+// checkNULRefused sends the API a NUL in a tag, a note, a block note, a
+// reply and filters: each gets 400 invalid_text (on PostgreSQL too, whose
+// text columns refuse a NUL), and the contact is left as it was.
+func checkNULRefused(t *testing.T, c *caller) {
+	t.Helper()
+	conv := c.conversationOf("web", "visitor-2")
+	contact := fmt.Sprintf("/contacts/%d", conv.ContactID)
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodPut, contact + "/tags", `{"tags": ["v\u0000ip"]}`},
+		{http.MethodPost, contact + "/notes", `{"text": "call\u0000 back"}`},
+		{http.MethodPut, contact + "/block", `{"inbound": true, "note": "spam\u0000"}`},
+		{http.MethodPost, fmt.Sprintf("/conversations/%d/messages", conv.ID), `{"text": "hello\u0000"}`},
+		{http.MethodGet, "/contacts?tag=vip%00", ""},
+		{http.MethodGet, "/conversations?contact=%00", ""},
+	} {
+		var body any
+		if r.body != "" {
+			body = r.body
+		}
+		if res := c.do(r.method, r.path, body); res.Status != http.StatusBadRequest || res.errorCode() != "invalid_text" {
+			t.Errorf("%s %s %s: %s, want 400 invalid_text", r.method, r.path, r.body, res)
+		}
+	}
+	after := c.contact(conv.ContactID)
+	if len(after.Tags) != 0 || after.Blocked != nil {
+		t.Errorf("a refused request changed the contact: %+v", after)
+	}
 }
 
 // checkHostileAnswer requires a 200 answer that counts stored messages
