@@ -75,6 +75,9 @@ const (
 
 	DefaultInactivityTimeout = 24 * time.Hour
 	DefaultGraphURL          = "https://graph.facebook.com/v21.0"
+	// DefaultBodyLength is the length of the default mapping's body field
+	// (Body__c), the most a Salesforce Long Text Area holds.
+	DefaultBodyLength = 131072
 )
 
 // DefaultMapping returns the default Salesforce objects and fields:
@@ -95,6 +98,7 @@ func DefaultMapping() Mapping {
 			Object:     "Chat_Message__c",
 			ExternalID: "Message_Key__c",
 			Body:       "Body__c",
+			BodyLength: DefaultBodyLength,
 			Direction:  "Direction__c",
 			SentAt:     "Sent_At__c",
 			Sender:     "Sender__c",
@@ -193,6 +197,7 @@ func (m *Mapping) applyDefaults() {
 	setString(&msg.Object, dm.Object)
 	setString(&msg.ExternalID, dm.ExternalID)
 	setString(&msg.Body, dm.Body)
+	setInt(&msg.BodyLength, dm.BodyLength)
 	setString(&msg.Direction, dm.Direction)
 	setString(&msg.SentAt, dm.SentAt)
 	setString(&msg.Sender, dm.Sender)

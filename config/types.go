@@ -245,6 +245,21 @@ type MessageMapping struct {
 	// Parent is the relationship name to the conversation object, written
 	// as {"<Parent>": {"<conversation external id>": key}}.
 	Parent string `yaml:"parent"` // Chat_Conversation__r
+	// BodyLength is the most characters the body field holds (UTF-16
+	// code units, as Salesforce counts them). A longer text is cut to fit
+	// with a visible marker saying how long the whole text is; the store
+	// keeps it whole. Default DefaultBodyLength (Body__c's length, the
+	// most a Long Text Area holds); at most DefaultBodyLength.
+	BodyLength int `yaml:"body_length"`
+}
+
+// MaxBody is the longest body written, in characters: BodyLength, or
+// DefaultBodyLength when it is unset (a mapping built without defaults).
+func (m MessageMapping) MaxBody() int {
+	if m.BodyLength > 0 {
+		return m.BodyLength
+	}
+	return DefaultBodyLength
 }
 
 // Channel is one platform account of a tenant.

@@ -411,6 +411,9 @@ func checkMapping(k *checker, path string, m Mapping) {
 			{"state", msg.State}, {"sequence", msg.Sequence}, {"parent", msg.Parent},
 		}},
 	}
+	if msg.BodyLength < 1 || msg.BodyLength > DefaultBodyLength {
+		k.add(path+".message.body_length", "%d is not between 1 and %d (the most a Salesforce Long Text Area holds)", msg.BodyLength, DefaultBodyLength)
+	}
 	for _, g := range groups {
 		used := map[string]string{}
 		for i, f := range g.fields {

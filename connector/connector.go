@@ -188,9 +188,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		mux.Handle(p, hooks)
 	}
 	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now}).Register(mux)
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
+		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})}).Register(mux)
 	console.Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

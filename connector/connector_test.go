@@ -95,6 +95,12 @@ func TestOperatorRoutesNeedTheOperatorToken(t *testing.T) {
 			t.Errorf("%s with the token: %d %s", path, code, body)
 		}
 	}
+	// A malformed filter is refused, never dropped into an unfiltered list.
+	for _, path := range []string{"/api/v1/tenants/acme/dead-letters?limit=%zz", "/api/v1/dead-letters?tenant=acme&after=%"} {
+		if code, body := get(t, base+path, operatorToken); code != http.StatusBadRequest || !strings.Contains(body, `"code":"bad_query"`) {
+			t.Errorf("%s: %d %s, want 400 bad_query", path, code, body)
+		}
+	}
 	if code, _ := get(t, base+"/api/v1/tenants/nope/stats", operatorToken); code != http.StatusNotFound {
 		t.Errorf("unknown tenant: %d", code)
 	}
@@ -156,7 +162,11 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("%s: %d", p, code)
 		}
 	}
-	code, body := get(t, base+"/metrics", "")
+	// The metrics name tenants and orgs: an operator token only.
+	if code, _ := get(t, base+"/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("metrics without a token: %d, want 401", code)
+	}
+	code, body := get(t, base+"/metrics", operatorToken)
 	if code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("metrics: %d", code)
 	}

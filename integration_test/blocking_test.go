@@ -338,7 +338,7 @@ func TestMessagesDuringBlockAreRecordedNotPushedNorReprocessed(t *testing.T) {
 
 	// Let the timers run a few rounds: nothing of the block is pushed or
 	// reprocessed.
-	time.Sleep(3 * time.Second)
+	waitForTimerRounds(t, e, 2)
 	msgs := messageRecords(t, acme.SF)
 	for _, c := range cases {
 		for n := 2; n <= 3; n++ {

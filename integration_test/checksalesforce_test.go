@@ -125,7 +125,7 @@ func TestCheckSalesforce(t *testing.T) {
 			t.Errorf("/readyz org %s: %+v, want %s", org, got, state)
 		}
 	}
-	metrics := bad.call("", "GET", "/metrics", nil)
+	metrics := bad.call(operatorToken, "GET", "/metrics", nil)
 	if !strings.Contains(string(metrics.Body), `connector_salesforce_preflight_problems{org="`+removed.SF.OrgID()[:15]+`",status="blocking"} 1`) {
 		t.Errorf("the metric is missing:\n%s", metrics.Body)
 	}

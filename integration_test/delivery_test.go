@@ -306,7 +306,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"wrong web chat signature", "acme", "web", webBody, webchat.SignatureHeader, webchat.Sign("not-the-secret", webBody), http.StatusUnauthorized, "bad_signature"},
 		{"malformed JSON", "acme", "wa", malformed, whatsapp.SignatureHeader, whatsapp.Sign(appSecret, malformed), http.StatusBadRequest, "malformed_body"},
 		{"body over max_body_bytes", "acme", "wa", big, whatsapp.SignatureHeader, whatsapp.Sign(appSecret, big), http.StatusRequestEntityTooLarge, "body_too_large"},
-		{"unknown tenant", "nobody", "wa", good, whatsapp.SignatureHeader, whatsapp.Sign(appSecret, good), http.StatusNotFound, "unknown_tenant"},
+		{"unknown tenant", "nobody", "wa", good, whatsapp.SignatureHeader, whatsapp.Sign(appSecret, good), http.StatusNotFound, "unknown_channel"}, // the same answer as an unknown channel: no enumeration
 		{"unknown channel", "acme", "telegram", good, whatsapp.SignatureHeader, whatsapp.Sign(appSecret, good), http.StatusNotFound, "unknown_channel"},
 	}
 	s := e.sender()
@@ -335,6 +335,14 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	status, body := get("not-the-verify-token")
 	checkError(t, "handshake with a wrong token", status, body, http.StatusForbidden, "handshake_refused")
+
+	// The metrics name tenants and orgs: not without the operator token.
+	if r := e.call("", http.MethodGet, "/metrics", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token: %s, want 401", r)
+	}
+	if r := e.call(operatorToken, http.MethodGet, "/metrics", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "connector_webhooks_total") {
+		t.Errorf("/metrics with the operator token: %s", r)
+	}
 	status, body = get(verifyToken)
 	if status != http.StatusOK || string(body) != "1158201444" {
 		t.Errorf("handshake with the right token: %d %q, want 200 with the challenge", status, body)

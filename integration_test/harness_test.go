@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -792,4 +794,48 @@ func waitForField(t *testing.T, sf *standin.Server, object, externalID, key, nam
 		return field(r, name) == want, fmt.Sprintf("%s = %q", name, field(r, name))
 	})
 	return rec
+}
+
+var timerRunsLine = regexp.MustCompile(`^connector_timer_runs_total\{[^}]*timer="([^"]+)"[^}]*\} ([0-9.e+]+)$`)
+
+// timerRuns reads connector_timer_runs_total of a running replica: the
+// runs of each timer, whatever their result.
+func timerRuns(t *testing.T, e *env) map[string]float64 {
+	t.Helper()
+	code, body := e.api("GET", "/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics: status %d: %s", code, body)
+	}
+	runs := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if m := timerRunsLine.FindStringSubmatch(line); m != nil {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				t.Fatalf("metrics line %q", line)
+			}
+			runs[m[1]] += v
+		}
+	}
+	return runs
+}
+
+// waitForTimerRounds waits until every timer of the replica has run n more
+// times: a check that something did not happen is made after the rounds
+// in which it could have.
+func waitForTimerRounds(t *testing.T, e *env, n int) {
+	t.Helper()
+	var before map[string]float64
+	waitFor(t, 30*time.Second, "the timers' first runs", func() (bool, string) {
+		before = timerRuns(t, e)
+		return len(before) > 0, fmt.Sprint(before)
+	})
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d more runs of every timer", n), func() (bool, string) {
+		now := timerRuns(t, e)
+		for name, v := range before {
+			if now[name] < v+float64(n) {
+				return false, fmt.Sprintf("before %v, now %v", before, now)
+			}
+		}
+		return true, ""
+	})
 }

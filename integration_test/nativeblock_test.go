@@ -128,7 +128,7 @@ func TestWhatsAppNativeBlockThroughGraphAPI(t *testing.T) {
 	if m := requireMessage(t, conv, "wamid.N2."+ben); conv.StateName != "BLOCKED" || m.StateAtReceipt != 4 {
 		t.Errorf("while the native block is pending: conversation %s, message state_at_receipt %d; want BLOCKED and 4", conv.StateName, m.StateAtReceipt)
 	}
-	time.Sleep(2 * time.Second) // some timer rounds against the failing Graph API
+	waitForTimerRounds(t, e, 2) // some timer rounds against the failing Graph API
 	if c := alice.contact(benConv.ContactID); c.nativeStatus() != "pending" || c.Blocked == nil {
 		t.Errorf("with the Graph API still down: native_block %+v, blocked %+v; want pending and the local block", c.NativeBlock, c.Blocked)
 	}
@@ -176,7 +176,7 @@ func TestWhatsAppNativeBlockThroughGraphAPI(t *testing.T) {
 	if ans.Contact.Blocked == nil || !ans.Contact.Blocked.Inbound {
 		t.Errorf("PUT block refused by the platform: the contact's block is %+v, want the local block in force", ans.Contact.Blocked)
 	}
-	time.Sleep(2 * time.Second)
+	waitForTimerRounds(t, e, 2) // the rounds that would have retried it
 	if n := len(blockUsersCalls(t, g, http.MethodPost, cal)); n != 1 {
 		t.Errorf("a refused native block was called %d times, want once (no retry of a permanent refusal): %s", n, g.allCalls())
 	}

@@ -2,7 +2,6 @@ package integration_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -122,14 +121,9 @@ func TestReplicaHeartbeatAndRescueOnPostgres(t *testing.T) {
 // metricValue reads an unlabelled counter or gauge of a running replica.
 func metricValue(t *testing.T, e *env, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(e.base() + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	code, body := e.api("GET", "/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics: status %d: %s", code, body)
 	}
 	for _, line := range strings.Split(string(body), "\n") {
 		if f := strings.Fields(line); len(f) == 2 && f[0] == name {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -318,14 +317,9 @@ func checkReplicaOrder(t *testing.T, recs []standin.Record) {
 // pushedCounter reads connector_messages_pushed_total of a running replica.
 func pushedCounter(t *testing.T, e *env) int {
 	t.Helper()
-	resp, err := http.Get(e.base() + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	code, b := e.api("GET", "/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics: status %d: %s", code, b)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, `connector_messages_pushed_total{tenant="acme"}`) {

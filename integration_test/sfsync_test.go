@@ -107,7 +107,7 @@ func TestAgentsChangesInSalesforceFlowBack(t *testing.T) {
 	if h := historyString(history(t, st, conv.ID)); h != "-->OPEN created by system" {
 		t.Fatalf("after the connector's own pushes were polled, the history is %s", h)
 	}
-	metrics := string(e.call("", "GET", "/metrics", nil).Body)
+	metrics := string(e.call(operatorToken, "GET", "/metrics", nil).Body)
 	if !regexp.MustCompile(`connector_salesforce_changes_total\{org="[0-9A-Za-z]+",result="own"\} [1-9]`).MatchString(metrics) {
 		t.Errorf("no record counted as the connector's own:\n%s", grepLines(metrics, "connector_salesforce_changes_total"))
 	}

@@ -116,6 +116,12 @@ func New(cfg Config) (*Client, error) {
 	rc.Backoff = boundedBackoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.Logger = retryLogger{log: c.log}
+	rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) {
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			c.log.Warn().Int("status", resp.StatusCode).Str("method", resp.Request.Method).Str("path", resp.Request.URL.Path).
+				Str("class", Transient.String()).Msg("Salesforce answered with a server error; the call is retried within its budget")
+		}
+	}
 	c.transport = rc.StandardClient().Transport
 
 	tokenURL := cfg.LoginURL + "/services/oauth2/token"
@@ -326,7 +332,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 	if !errors.Is(err, ErrInvalidSession) {
 		return status, data, err
 	}
-	c.log.Info().Msg("salesforce session expired or invalid; fetching a new token")
+	c.log.Warn().Str("class", Auth.String()).Msg("Salesforce session expired or invalid; fetching a new token")
 	if s, err = c.renew(ctx, s); err != nil {
 		return 0, nil, err
 	}
@@ -442,11 +448,16 @@ func boundedBackoff(waitMin, waitMax time.Duration, attempt int, resp *http.Resp
 	return min(retryablehttp.DefaultBackoff(waitMin, waitMax, attempt, resp), waitMax)
 }
 
-// retryLogger adapts zerolog to retryablehttp.LeveledLogger; every line
-// goes out at debug level.
+// retryLogger adapts zerolog to retryablehttp.LeveledLogger: a failed
+// attempt (no answer: a connection error) goes out at warn level with its
+// class, the retries' own bookkeeping at debug level.
 type retryLogger struct{ log zerolog.Logger }
 
-func (l retryLogger) Error(msg string, kv ...any) { l.log.Debug().Fields(kv).Msg(msg) }
+func (l retryLogger) Error(msg string, kv ...any) {
+	l.log.Warn().Fields(kv).Str("class", Transient.String()).Msg("Salesforce " + msg)
+}
 func (l retryLogger) Info(msg string, kv ...any)  { l.log.Debug().Fields(kv).Msg(msg) }
 func (l retryLogger) Debug(msg string, kv ...any) { l.log.Debug().Fields(kv).Msg(msg) }
-func (l retryLogger) Warn(msg string, kv ...any)  { l.log.Debug().Fields(kv).Msg(msg) }
+func (l retryLogger) Warn(msg string, kv ...any) {
+	l.log.Warn().Fields(kv).Str("class", Transient.String()).Msg("Salesforce " + msg)
+}

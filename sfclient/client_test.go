@@ -636,14 +636,31 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(out, "retrying request") {
 		t.Errorf("the retry layer's lines are missing:\n%s", out)
 	}
+	// The expired session and the 503 are what an operator acts on: each
+	// at warn level with its class; nothing else above info.
+	warned := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var entry map[string]any
 		if err := json.Unmarshal([]byte(line), &entry); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
 		}
-		if entry["level"] != "debug" && entry["level"] != "info" {
-			t.Errorf("log line above info: %s", line)
+		switch entry["level"] {
+		case "debug", "info":
+		case "warn":
+			class, _ := entry["class"].(string)
+			if class == "" {
+				t.Errorf("a warning without its class: %s", line)
+			}
+			if entry["status"] == float64(503) {
+				class += " 503"
+			}
+			warned[class] = true
+		default:
+			t.Errorf("log line above warn: %s", line)
 		}
+	}
+	if !warned["auth"] || !warned["transient 503"] {
+		t.Errorf("the expired session and the 503 are not both at warn with their class (%v):\n%s", warned, out)
 	}
 	if len(tokens) == 0 {
 		t.Fatal("no token seen")

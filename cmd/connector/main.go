@@ -5,6 +5,8 @@
 //	connector bench  [-messages N ...]        measure the connector under load
 //	connector dead list   -config FILE [-tenant T]
 //	connector dead replay -config FILE -tenant T (-id N ... | -all)
+//	connector quarantine list   -config FILE [-tenant T] [-channel C]
+//	connector quarantine replay -config FILE (-id N ... | -all [-tenant T])
 //	connector token create -config FILE (-tenant T -role agent|admin | -operator) -name N
 //	connector token list   -config FILE [-tenant T]
 //	connector token revoke -config FILE -id N
@@ -56,6 +58,11 @@ Usage:
                                         list dead messages with Salesforce's error
   connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
                                         put dead messages back in their outboxes
+  connector quarantine list -config FILE [-tenant T] [-channel C] [-limit N]
+                                        list the events kept in quarantine, with their reason
+  connector quarantine replay -config FILE (-id N[,N...] | -all [-tenant T])
+                                        parse quarantined events again with the configuration
+                                        as it is now and store them through ingestion
   connector token create -config FILE -tenant T -role agent|admin -name N
   connector token create -config FILE -operator -name N
                                         create an API token; it is printed once
@@ -96,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = benchCmd(args[1:], stdout, stderr)
 	case "dead":
 		err = dead(args[1:], stdout, stderr)
+	case "quarantine":
+		err = quarantineCmd(args[1:], stdout, stderr)
 	case "token":
 		err = tokenCmd(args[1:], stdout, stderr)
 	case "excluded-states":
@@ -170,7 +179,7 @@ func serve(args []string, stderr io.Writer) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info().Dur("timeout", cfg.Server.ShutdownTimeout).Msg("signal received; draining")
+		log.Info().Float64("timeout_ms", logging.Millis(cfg.Server.ShutdownTimeout)).Msg("signal received; draining")
 	case serveErr = <-svc.Done():
 		log.Error().Err(serveErr).Msg("server stopped; draining")
 	}
@@ -291,16 +300,9 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	if *tenant == "" {
 		return errors.New("dead replay: -tenant is required")
 	}
-	var list []int64
-	for _, s := range strings.Split(*ids, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return fmt.Errorf("dead replay: -id %q is not a message id", s)
-		}
-		list = append(list, n)
+	list, err := parseIDs(*ids)
+	if err != nil {
+		return fmt.Errorf("dead replay: %w", err)
 	}
 	if *all == (len(list) > 0) {
 		return errors.New("dead replay: give either -id or -all")
@@ -311,6 +313,22 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
 	return nil
+}
+
+// parseIDs reads the comma-separated ids of an -id flag.
+func parseIDs(ids string) ([]int64, error) {
+	var list []int64
+	for _, s := range strings.Split(ids, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("-id %q is not an id", s)
+		}
+		list = append(list, n)
+	}
+	return list, nil
 }
 
 func migrate(args []string, stdout, stderr io.Writer) error {

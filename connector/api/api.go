@@ -41,7 +41,14 @@ type API struct {
 	Replayed func()
 	// Pushed measures the messages pushed per minute, for the overview.
 	Pushed *metrics.Rate
-	Now    func() time.Time
+	// Metrics serves the Prometheus metrics at GET /metrics, to operator
+	// tokens only (they name tenants, channels and orgs). Optional: without
+	// it the route answers 404.
+	Metrics http.Handler
+	// Quarantine replays quarantined events. Optional: without it the
+	// replay route answers 404.
+	Quarantine Quarantine
+	Now        func() time.Time
 
 	operatorHash []byte
 }
@@ -66,6 +73,7 @@ const (
 )
 
 var routes = []route{
+	{"GET /metrics", anyScope, operator, (*API).metrics},
 	{"GET " + tenantBase + "/conversations", tenantScope, agent | admin, (*API).listConversations},
 	{"GET " + convPath, tenantScope, agent | admin, (*API).getConversation},
 	{"PUT " + convPath + "/details", tenantScope, agent | admin, (*API).updateDetails},
@@ -92,6 +100,8 @@ var routes = []route{
 	{"GET /api/v1/me", anyScope, agent | admin | operator, (*API).me},
 	{"GET /api/v1/overview", anyScope, operator, (*API).overview},
 	{"GET /api/v1/dead-letters", anyScope, operator, (*API).listAllDead},
+	{"GET /api/v1/quarantine", anyScope, operator, (*API).listQuarantine},
+	{"POST /api/v1/quarantine/replay", anyScope, operator, (*API).replayQuarantine},
 	{"GET /openapi.yaml", public, 0, (*API).openAPI},
 }
 
@@ -121,6 +131,14 @@ func (a *API) now() time.Time {
 		return a.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
+	if a.Metrics == nil {
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", "no metrics are served")
+		return
+	}
+	a.Metrics.ServeHTTP(w, r)
 }
 
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {

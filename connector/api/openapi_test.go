@@ -361,7 +361,9 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	// Service routes.
 	e.do(req{method: "GET", path: "/healthz", want: 200})
 	e.do(req{method: "GET", path: "/readyz", want: 200})
-	e.do(req{method: "GET", path: "/metrics", want: 200})
+	e.do(req{method: "GET", path: "/metrics", token: "operator", want: 200})
+	e.do(req{method: "GET", path: "/metrics", want: 401})
+	e.do(req{method: "GET", path: "/metrics", token: "alice", want: 403})
 	if got := e.do(req{method: "GET", path: "/openapi.yaml", want: 200}); !bytes.Equal(got, api.OpenAPI) {
 		t.Fatal("GET /openapi.yaml is not the embedded document")
 	}
@@ -681,6 +683,31 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	e.do(req{method: "GET", path: "/api/v1/dead-letters?tenant=globex&limit=5", token: "operator", want: 200})
 	e.do(req{method: "GET", path: "/api/v1/dead-letters?tenant=nope", token: "operator", want: 404})
 	e.do(req{method: "GET", path: "/api/v1/dead-letters", token: "boss", want: 403})
+
+	// The quarantine (operator): an event for a phone number id no channel
+	// has is answered 200 and kept; replayed as configured, it stays.
+	other := whatsapp.TextDelivery("9999999999", "31600000009", "Zed", "wamid.Q1", "to a number no channel has", time.Now())
+	b := e.do(req{method: "POST", path: "/webhooks/acme/wa", body: other,
+		header: map[string]string{whatsapp.SignatureHeader: whatsapp.Sign(appSecret, other)}, want: 200})
+	if !strings.Contains(string(b), `"quarantined":1`) {
+		t.Fatalf("delivery answer %s", b)
+	}
+	ql := decodeAs[api.QuarantineList](t, e.do(req{method: "GET", path: "/api/v1/quarantine?tenant=acme&channel=wa&limit=10", token: "operator", want: 200}))
+	if len(ql.Events) != 1 || !strings.HasPrefix(ql.Events[0].Reason, "other_account: phone_number_id 9999999999") ||
+		!strings.Contains(ql.Events[0].Raw, "wamid.Q1") || ql.Events[0].Platform != "whatsapp" {
+		t.Fatalf("quarantine %+v", ql)
+	}
+	e.do(req{method: "GET", path: "/api/v1/quarantine?limit=0", token: "operator", want: 400, invalid: true})
+	e.do(req{method: "GET", path: "/api/v1/quarantine", token: "boss", want: 403})
+	e.do(req{method: "GET", path: "/api/v1/quarantine", want: 401})
+	qr := e.do(req{method: "POST", path: "/api/v1/quarantine/replay", token: "operator", body: map[string]any{"ids": []int64{ql.Events[0].ID}}, want: 200})
+	if !strings.Contains(string(qr), `"replayed":false`) || !strings.Contains(string(qr), "other_account") {
+		t.Fatalf("replay answer %s", qr)
+	}
+	e.do(req{method: "POST", path: "/api/v1/quarantine/replay", token: "operator", body: map[string]any{"all": true, "tenant": "acme"}, want: 200})
+	e.do(req{method: "POST", path: "/api/v1/quarantine/replay", token: "operator", body: map[string]any{"ids": []int64{ql.Events[0].ID + 1000}}, want: 404})
+	e.do(req{method: "POST", path: "/api/v1/quarantine/replay", token: "operator", body: map[string]any{}, want: 400})
+	e.do(req{method: "POST", path: "/api/v1/quarantine/replay", token: "boss", body: map[string]any{"all": true}, want: 403})
 
 	// A conversation's push status (admin and operator), without content.
 	ps := decodeAs[api.PushStatus](t, e.do(req{method: "GET", path: fmt.Sprintf("/api/v1/tenants/acme/push-status?conversation=%d", annConv), token: "operator", want: 200}))

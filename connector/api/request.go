@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/sanitize"
 )
 
 // maxBody caps a request body of the API.
@@ -28,6 +29,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any, want string, allowEmp
 	err := decodeBody(w, r, v)
 	if err == nil || allowEmpty && errors.Is(err, errEmptyBody) {
 		return true
+	}
+	if errors.Is(err, sanitize.ErrNUL) || errors.Is(err, sanitize.ErrInvalidUTF8) {
+		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_text", err.Error()+", which the connector does not store; remove it")
+		return false
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -68,7 +73,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.New("the body holds data after its JSON object")
 	}
-	return nil
+	return checkText(v)
 }
 
 // jsonType names a Go kind as JSON calls it.
@@ -99,9 +104,14 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 }
 
 // query checks the query's parameters against the known ones; it answers
-// 400 bad_query and returns false for an unknown one.
+// 400 bad_query and returns false for an unknown one or a malformed query
+// (a bad percent-escape such as %zz): a filter is never silently dropped.
 func query(w http.ResponseWriter, r *http.Request, known ...string) (url.Values, bool) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "bad_query", "the query is malformed: "+err.Error())
+		return nil, false
+	}
 	var unknown []string
 	for k := range q {
 		found := false
@@ -118,6 +128,10 @@ func query(w http.ResponseWriter, r *http.Request, known ...string) (url.Values,
 		sort.Strings(unknown)
 		httpx.WriteError(w, r, http.StatusBadRequest, "bad_query",
 			fmt.Sprintf("unknown query parameter %q; known: %s", unknown[0], strings.Join(known, ", ")))
+		return nil, false
+	}
+	if err := checkQuery(q); err != nil {
+		httpx.WriteError(w, r, http.StatusBadRequest, "invalid_text", err.Error()+", which the connector does not store; remove it")
 		return nil, false
 	}
 	return q, true

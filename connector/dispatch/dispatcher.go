@@ -38,6 +38,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/logging"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/sfclient"
@@ -100,7 +101,7 @@ func New(cfg Config, st store.Store, orgs Orgs, m *metrics.Metrics, log zerolog.
 		cfg: cfg, store: st, orgs: orgs, metrics: m,
 		log:            log.With().Str("component", "dispatcher").Logger(),
 		maxCollections: sfclient.MaxCompositeCollections,
-		gates:          newGates(st),
+		gates:          newGates(st, log.With().Str("component", "dispatcher").Logger()),
 		trigger:        newTrigger(),
 		slots:          newOrgSlots(max(cfg.Concurrency, 1)),
 		stopping:       make(chan struct{}),
@@ -179,7 +180,7 @@ func (d *Dispatcher) worker(ctx context.Context, n int) {
 		}
 		failures++
 		wait := backoff{d.cfg.BackoffMin, d.cfg.BackoffMax}.delay(failures)
-		d.log.Error().Err(err).Str("worker", owner).Dur("retry_in", wait).Msg("dispatch round failed")
+		d.log.Error().Err(err).Str("worker", owner).Float64("retry_in_ms", logging.Millis(wait)).Msg("dispatch round failed")
 		t := time.NewTimer(wait)
 		select {
 		case <-d.stopping:
@@ -207,7 +208,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context, owner string) (int, error) {
 
 func (d *Dispatcher) round(ctx context.Context, owner string) (roundResult, error) {
 	now := d.now()
-	if err := d.gates.refresh(ctx); err != nil {
+	if err := d.gates.refresh(ctx, d.now()); err != nil {
 		return roundResult{}, err
 	}
 	works, err := d.store.Claim(ctx, store.ClaimParams{
@@ -616,7 +617,7 @@ func (d *Dispatcher) call(ctx context.Context, org *Org, cols []sfclient.Collect
 	if err == nil {
 		d.metrics.SalesforceCall.WithLabelValues(org.Key, "composite", "ok").Inc()
 		d.log.Debug().Str("org", org.Key).Int("collections", len(cols)).Int("records", records).
-			Dur("took", time.Since(started)).Msg("Salesforce call")
+			Float64("took_ms", logging.Millis(time.Since(started))).Msg("Salesforce call")
 		return results, time.Time{}, gateErr
 	}
 	until := gate.PausedUntil
@@ -630,7 +631,7 @@ func (d *Dispatcher) call(ctx context.Context, org *Org, cols []sfclient.Collect
 	if class == sfclient.Auth || class == sfclient.Permanent {
 		ev = d.log.Error()
 	}
-	ev.Err(err).Str("org", org.Key).Int("records", records).Time("resume_at", until).Msg("Salesforce call failed; org paused, messages stay pending")
+	ev.Err(err).Str("org", org.Key).Str("class", class.String()).Int("records", records).Time("resume_at", until).Msg("Salesforce call failed; org paused, messages stay pending")
 	return nil, until, gateErr
 }
 

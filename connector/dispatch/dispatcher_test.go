@@ -1,7 +1,9 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -298,6 +300,53 @@ func TestOutagePausesOrgWithoutCountingAttempts(t *testing.T) {
 	e.round()
 	if s := e.stats(); s[store.Pushed] != 2 {
 		t.Fatalf("after recovery %v (calls before %d)", s, calls)
+	}
+}
+
+func TestOrgPauseAndResumeAreLoggedOnce(t *testing.T) {
+	e := newEnv(t)
+	var logs bytes.Buffer
+	e.d.log = zerolog.New(&logs)
+	e.d.gates.log = e.d.log
+	e.sf.callErr = &sfclient.APIError{HTTPStatus: 403, Code: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."}
+	e.send("u1", "a")
+	for i := 0; i < 4; i++ { // paused, then called again and paused again
+		e.round()
+		e.now = e.now.Add(10 * time.Second)
+	}
+	e.sf.callErr = nil
+	e.now = e.now.Add(2 * time.Minute)
+	e.round()
+	e.round()
+	var paused, resumed, failed int
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch l["message"] {
+		case "Salesforce org paused; its messages wait":
+			paused++
+			if l["level"] != "warn" || l["reason"] != "REQUEST_LIMIT_EXCEEDED" || l["org"] != "00D000000000001" {
+				t.Errorf("pause line %s", line)
+			}
+		case "Salesforce org resumed; pushing again":
+			resumed++
+			if l["level"] != "info" || l["reason"] != "REQUEST_LIMIT_EXCEEDED" {
+				t.Errorf("resume line %s", line)
+			}
+		case "Salesforce call failed; org paused, messages stay pending":
+			failed++
+			if l["level"] != "warn" || l["class"] != sfclient.RateLimited.String() {
+				t.Errorf("failure line %s", line)
+			}
+		}
+	}
+	if paused != 1 || resumed != 1 || failed != 1 {
+		t.Fatalf("paused %d, resumed %d, failed %d times, want once each:\n%s", paused, resumed, failed, logs.String())
+	}
+	if s := e.stats(); s[store.Pushed] != 1 {
+		t.Fatalf("stats %v", s)
 	}
 }
 

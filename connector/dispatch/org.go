@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
@@ -18,19 +20,37 @@ import (
 // one database sees one org's pause and failure count: N replicas do not
 // multiply the calls an org receives. Each round reads the gates once; a
 // decision is written at once.
+//
+// An org's pause and its end are each logged once by every replica that
+// sees them: the pause at warn level with its reason and when it ends, the
+// resumption at info level with the reason it had been paused for.
 type gates struct {
-	st store.Store
+	st  store.Store
+	log zerolog.Logger
 
 	mu    sync.Mutex
 	cache map[string]store.OrgGate
+	// paused holds the orgs whose pause was logged, with its reason,
+	// until their resumption is logged.
+	paused map[string]string
 }
 
-func newGates(st store.Store) *gates {
-	return &gates{st: st, cache: map[string]store.OrgGate{}}
+func newGates(st store.Store, log zerolog.Logger) *gates {
+	return &gates{st: st, log: log, cache: map[string]store.OrgGate{}, paused: map[string]string{}}
 }
 
-// refresh reads every org's gate from the store.
-func (g *gates) refresh(ctx context.Context) error {
+// observe logs org's pause the first time it is seen; g.mu is held.
+func (g *gates) observe(o store.OrgGate, now time.Time) {
+	if _, logged := g.paused[o.Org]; logged || !now.Before(o.PausedUntil) {
+		return
+	}
+	g.paused[o.Org] = o.Reason
+	g.log.Warn().Str("org", o.Org).Str("reason", o.Reason).Int("failures", o.Failures).Time("resume_at", o.PausedUntil).
+		Msg("Salesforce org paused; its messages wait")
+}
+
+// refresh reads every org's gate from the store at now.
+func (g *gates) refresh(ctx context.Context, now time.Time) error {
 	list, err := g.st.OrgGates(ctx)
 	if err != nil {
 		return fmt.Errorf("read org gates: %w", err)
@@ -40,6 +60,7 @@ func (g *gates) refresh(ctx context.Context) error {
 	clear(g.cache)
 	for _, o := range list {
 		g.cache[o.Org] = o
+		g.observe(o, now)
 	}
 	return nil
 }
@@ -52,6 +73,10 @@ func (g *gates) ready(org string, now time.Time) (bool, time.Time, string) {
 	if now.Before(o.PausedUntil) {
 		return false, o.PausedUntil, o.Reason
 	}
+	if reason, logged := g.paused[org]; logged {
+		delete(g.paused, org)
+		g.log.Info().Str("org", org).Str("reason", reason).Msg("Salesforce org resumed; pushing again")
+	}
 	return true, time.Time{}, ""
 }
 
@@ -63,6 +88,7 @@ func (g *gates) update(ctx context.Context, org string, now time.Time, fn func(*
 	}
 	g.mu.Lock()
 	g.cache[org] = o
+	g.observe(o, now)
 	g.mu.Unlock()
 	return o, nil
 }

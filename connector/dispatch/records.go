@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatsync/sfconnector/config"
+	"github.com/chatsync/sfconnector/connector/sanitize"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/sfclient"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -19,10 +20,22 @@ func ConversationKey(c store.Conversation) string {
 	return c.Tenant + ":" + c.Channel + ":" + strconv.FormatInt(c.ID, 10)
 }
 
+// MaxKeyLength is the most characters of a Salesforce text field, an
+// external id's included.
+const MaxKeyLength = 255
+
 // MessageKey is the message record's external id:
-// <tenant>:<channel>:<platform message id>.
+// <tenant>:<channel>:<platform message id>. A key longer than
+// MaxKeyLength (a long platform id behind long tenant and channel ids)
+// ends instead with "sha256:" and the hex of the first 16 bytes of the
+// platform id's SHA-256, which still names one message.
 func MessageKey(m store.Message) string {
-	return m.Tenant + ":" + m.Channel + ":" + m.PlatformID
+	key := m.Tenant + ":" + m.Channel + ":" + m.PlatformID
+	if sanitize.Length(key) <= MaxKeyLength {
+		return key
+	}
+	sum := sha256.Sum256([]byte(m.PlatformID))
+	return m.Tenant + ":" + m.Channel + ":sha256:" + hex.EncodeToString(sum[:16])
 }
 
 // conversationRecord maps a conversation onto its Salesforce record. A
@@ -46,7 +59,7 @@ func messageRecord(mp config.Mapping, c store.Conversation, m store.Message) sfc
 	mm := mp.Message
 	r := sfclient.Record{}
 	put(r, mm.ExternalID, MessageKey(m))
-	put(r, mm.Body, m.Body)
+	put(r, mm.Body, sanitize.Truncate(m.Body, mm.MaxBody()))
 	put(r, mm.Direction, string(m.Direction))
 	put(r, mm.SentAt, m.SentAt.UTC().Format(time.RFC3339))
 	put(r, mm.Sender, m.Sender)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/connector/logging"
 )
 
 // ErrorBody is the JSON body of every error answer:
@@ -37,8 +39,13 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// WriteError writes an ErrorBody with status.
+// WriteError writes an ErrorBody with status. The request's line in the
+// log (Middleware) carries the code and the message as error_code and
+// reason: a refused request is logged with why, not with its status only.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("error_code", code).Str("reason", message)
+	})
 	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message, RequestID: RequestID(r.Context())}})
 }
 
@@ -88,7 +95,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Middleware gives every request an id (the caller's X-Request-Id when it
 // is a sane one, else a new one), echoes it in the answer, puts a logger with
 // it in the context (zerolog.Ctx) and logs one line per request: method,
-// path, status and duration; never a header or a body.
+// path, status and duration (duration_ms, in milliseconds); never a header
+// or a body. A 4xx line is at warn level, a 5xx line at error level, with
+// the error's code and reason (WriteError).
 func Middleware(log zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
@@ -110,7 +119,7 @@ func Middleware(log zerolog.Logger, next http.Handler) http.Handler {
 		// The handlers may have added fields (tenant, conversation, actor)
 		// to the request's logger: the request's line carries them.
 		zerolog.Ctx(ctx).WithLevel(lvl).Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
-			Dur("duration", time.Since(start)).Msg("http request")
+			Float64("duration_ms", logging.Millis(time.Since(start))).Msg("http request")
 	})
 }
 

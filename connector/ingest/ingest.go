@@ -23,6 +23,9 @@ import (
 type Channel struct {
 	Tenant string
 	ID     string
+	// Platform is the channel's platform ("whatsapp"): the quarantine
+	// records it.
+	Platform string
 	// HasBot makes new conversations start in AUTO_BOT.
 	HasBot bool
 	// OrgID is the tenant's Salesforce org: the scope of its stored
@@ -143,6 +146,15 @@ type Result struct {
 	// name no one message (a watermark), event types not handled;
 	// accepted and not turned into messages.
 	Other int `json:"other"`
+	// Quarantined events could not be used as the channel is configured
+	// (another account's, no chat, an unusable id): kept in quarantine
+	// for an operator to replay.
+	Quarantined int `json:"quarantined,omitempty"`
+	// QuarantinedEvents are the events quarantined, for logs and metrics.
+	QuarantinedEvents []QuarantinedEvent `json:"-"`
+	// Ignored counts the events accepted and dropped by design by type
+	// (IgnoredType), for the metric.
+	Ignored map[string]int `json:"-"`
 	// Refused lists the message events of contacts blocked at the door
 	// (the web chat): not stored, so that the sender can tell the contact.
 	Refused []Refusal `json:"refused,omitempty"`
@@ -153,6 +165,17 @@ type Result struct {
 	// OptOuts are the contacts who opted out in this delivery (their
 	// outbound block is committed with it), for the last reply.
 	OptOuts []OptOut `json:"-"`
+}
+
+// QuarantinedEvent is an event a delivery put in quarantine.
+type QuarantinedEvent struct {
+	// ID is the quarantined event's id in the store.
+	ID                        int64
+	Tenant, Channel, Platform string
+	Reason                    string
+	// New is false when the event was in quarantine already (a retry, a
+	// replay that failed again): its reason was updated.
+	New bool
 }
 
 // Ingester stores deliveries.
@@ -199,21 +222,30 @@ func (in *Ingester) Ingest(ctx context.Context, ch Channel, events []platform.Ev
 // as Ingest does for one channel.
 func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result, error) {
 	var res Result
-	now := in.now()
 	err := in.withTx(ctx, func(tx store.Tx) error {
-		res = Result{}
-		for _, b := range batches {
-			bs := &batchState{ch: b.Channel}
-			for i := range b.Events {
-				if err := in.event(ctx, tx, bs, &b.Events[i], now, &res); err != nil {
-					return fmt.Errorf("%s/%s event %d (%s): %w", b.Channel.Tenant, b.Channel.ID, i, b.Events[i].ID, err)
-				}
-			}
-		}
-		return nil
+		var err error
+		res, err = in.IngestIn(ctx, tx, batches)
+		return err
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
+	}
+	return res, nil
+}
+
+// IngestIn stores the batches' events in tx, as IngestBatches does in a
+// transaction of its own: replaying a quarantined event uses it to remove
+// the event from quarantine in the same transaction.
+func (in *Ingester) IngestIn(ctx context.Context, tx store.Tx, batches []Batch) (Result, error) {
+	res := Result{}
+	now := in.now()
+	for _, b := range batches {
+		bs := &batchState{ch: b.Channel}
+		for i := range b.Events {
+			if err := in.event(ctx, tx, bs, &b.Events[i], now, &res); err != nil {
+				return Result{}, fmt.Errorf("%s/%s event %d (%s): %w", b.Channel.Tenant, b.Channel.ID, i, b.Events[i].ID, err)
+			}
+		}
 	}
 	return res, nil
 }
@@ -263,9 +295,84 @@ func (in *Ingester) event(ctx context.Context, tx store.Tx, b *batchState, ev *p
 		if id, ok := ReceiptMessageID(ev); ok {
 			return in.receipt(ctx, tx, b.ch, id, ev, now, res)
 		}
+	case ev.Kind == platform.KindUnusable:
+		return in.quarantine(ctx, tx, b.ch, ev, now, res)
 	}
 	res.Other++
+	res.ignored(IgnoredType(ev))
 	return nil
+}
+
+func (r *Result) ignored(typ string) {
+	if r.Ignored == nil {
+		r.Ignored = map[string]int{}
+	}
+	r.Ignored[typ]++
+}
+
+// quarantine keeps an unusable event with its raw bytes and reason.
+func (in *Ingester) quarantine(ctx context.Context, tx store.Tx, ch Channel, ev *platform.Event, now time.Time, res *Result) error {
+	reason := cleanReason(ev.Reason)
+	q, inserted, err := tx.Quarantine(ctx, store.Quarantined{
+		Tenant: ch.Tenant, Channel: ch.ID, Platform: ch.Platform, Reason: reason, Raw: ev.Raw, ReceivedAt: now,
+	})
+	if err != nil {
+		return err
+	}
+	res.Quarantined++
+	res.QuarantinedEvents = append(res.QuarantinedEvents, QuarantinedEvent{
+		ID: q.ID, Tenant: ch.Tenant, Channel: ch.ID, Platform: ch.Platform, Reason: reason, New: inserted,
+	})
+	return nil
+}
+
+// maxReason bounds a quarantined event's reason, in bytes.
+const maxReason = 300
+
+// cleanReason makes an adapter's reason storable as text on every driver:
+// valid UTF-8 without NUL, at most maxReason bytes, never empty.
+func cleanReason(reason string) string {
+	r := strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "\uFFFD")
+	if len(r) > maxReason {
+		r = strings.ToValidUTF8(r[:maxReason], "")
+	}
+	if r == "" {
+		r = "unusable"
+	}
+	return r
+}
+
+// IgnoredType names an event dropped by design for the metric, from a
+// small set: the first word of an ignored event's Detail (with the second
+// for "field X" and "standby X"), "receipt_<status>" for a receipt that
+// names no one message (an echo, a watermark); "other" for anything not
+// made of lower-case letters and underscores.
+func IgnoredType(ev *platform.Event) string {
+	if ev.Kind == platform.KindReceipt {
+		return metricWord("receipt_" + ev.Status)
+	}
+	words := strings.Fields(ev.Detail)
+	switch {
+	case len(words) == 0:
+		return "other"
+	case len(words) > 1 && (words[0] == "field" || words[0] == "standby") && metricWord(words[1]) != "other":
+		return words[0] + "_" + words[1]
+	}
+	return metricWord(words[0])
+}
+
+// metricWord returns w when it is a short word of lower-case letters and
+// underscores, else "other": a label value of bounded cardinality.
+func metricWord(w string) string {
+	if w == "" || len(w) > 40 {
+		return "other"
+	}
+	for _, c := range w {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return "other"
+		}
+	}
+	return w
 }
 
 // ReceiptMessageID returns the platform id of the outbound message a
@@ -300,6 +407,10 @@ func (in *Ingester) receipt(ctx context.Context, tx store.Tx, ch Channel, platfo
 	res.Receipts++
 	if changed {
 		res.ReceiptsRecorded++
+	} else {
+		// A receipt of a message the connector did not store (sent by
+		// another app), or older than the status recorded.
+		res.ignored("receipt_unrecorded")
 	}
 	return nil
 }

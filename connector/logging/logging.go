@@ -67,3 +67,10 @@ func (c Cron) Info(msg string, keysAndValues ...any) {
 func (c Cron) Error(err error, msg string, keysAndValues ...any) {
 	c.L.Error().Err(err).Fields(keysAndValues).Msg(msg)
 }
+
+// Millis is d in milliseconds, to the microsecond. The connector's log
+// writes every duration as a number in a field whose name ends in _ms, so
+// that its unit is in its name.
+func Millis(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}

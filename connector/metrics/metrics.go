@@ -32,6 +32,14 @@ type Metrics struct {
 	// platform said the user can not be written to), unsupported (the
 	// channel can not send).
 	OptOutReplies *prometheus.CounterVec
+	// Quarantined counts the events put in quarantine (once per event: a
+	// platform's retry of one kept already is not counted again), by
+	// platform and reason code (other_account, no_chat, ...).
+	Quarantined *prometheus.CounterVec
+	// Ignored counts the events accepted and dropped by design, by platform
+	// and type: event types the connector does not handle, echoes,
+	// watermark receipts, receipts that changed no stored message.
+	Ignored *prometheus.CounterVec
 }
 
 // New builds and registers the collectors on a new registry, with the Go
@@ -82,9 +90,16 @@ func New() *Metrics {
 		OptOutReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, failed, not_stored, unreachable, unsupported).",
 		}, []string{"tenant", "result"}),
+		Quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_events_quarantined_total", Help: "Events of authentic deliveries the connector could not use, kept in quarantine, by platform and reason.",
+		}, []string{"platform", "reason"}),
+		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_events_ignored_total", Help: "Events accepted and dropped by design, by platform and type.",
+		}, []string{"platform", "type"}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Webhooks, m.MessagesStored, m.Pushed, m.Dead, m.Retried, m.SalesforceCall, m.APIUsage,
-		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions, m.NativeBlocksRetried, m.OptOuts, m.OptOutReplies)
+		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions, m.NativeBlocksRetried, m.OptOuts, m.OptOutReplies,
+		m.Quarantined, m.Ignored)
 	return m
 }

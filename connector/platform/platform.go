@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -173,6 +174,23 @@ type Event struct {
 	// "id_too_long", ...) optionally followed by ": " and a detail; never a
 	// secret.
 	Reason string
+}
+
+// Reasons an adapter gives for a KindUnusable event. A reason may be
+// followed by ": " and a detail (the account id, where in the body).
+const (
+	// ReasonOtherAccount: the event is for an account (a Twilio account, a
+	// WhatsApp phone number id, a Page, an Instagram account) that is not
+	// the channel's, and no channel of the tenant reads it.
+	ReasonOtherAccount = "other_account"
+	// ReasonNoChat: the event names no chat or a chat id of 0 (Telegram).
+	ReasonNoChat = "no_chat"
+)
+
+// ReasonCode returns the reason without its detail: the metric's label.
+func ReasonCode(reason string) string {
+	code, _, _ := strings.Cut(reason, ":")
+	return code
 }
 
 // Unusable returns a KindUnusable event for raw, with the reason.

@@ -186,7 +186,7 @@ func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 	}, t.Key)
 	msg := checkObject(ctx, c, &r, mm.Object, t.Key+".mapping.message.object", []want{
 		{key: "message.external_id", field: mm.ExternalID, kind: kindKey},
-		{key: "message.body", field: mm.Body, kind: kindText, min: 4096},
+		{key: "message.body", field: mm.Body, kind: kindText, min: mm.MaxBody()},
 		{key: "message.direction", field: mm.Direction, kind: kindText, min: 8, values: []string{"inbound", "outbound"}},
 		{key: "message.sent_at", field: mm.SentAt, kind: kindTime},
 		{key: "message.sender", field: mm.Sender, kind: kindText, min: 128},

@@ -48,6 +48,7 @@ func (c *Channel) Ingest() ingest.Channel {
 		RefuseBlocked: door != nil && door.KeepsDoor(),
 		Tenant:        c.Tenant.Config.ID,
 		ID:            c.Config.ID,
+		Platform:      c.Config.Platform,
 		HasBot:        c.Config.Bot,
 		OrgID:         c.Tenant.Config.Salesforce.OrgID,
 		Excluded:      c.Tenant.Config.Excluded(),

@@ -354,6 +354,49 @@ type Tx interface {
 	// is ErrNotFound. UpdatedAt is left as it is: PlatformStatusAt says when
 	// the status changed.
 	SetContactPlatformStatus(ctx context.Context, contactID int64, status string, at time.Time) (bool, error)
+
+	// Quarantine keeps an event the connector could not use. Tenant,
+	// Channel, Platform, Reason, Raw and ReceivedAt are required (ID and
+	// UpdatedAt are set by the store). When the same tenant and channel
+	// hold an event with the same Raw already (a platform's retry, a
+	// replay that failed again), that one is kept, with Reason and
+	// UpdatedAt (q.ReceivedAt) updated, and inserted is false.
+	Quarantine(ctx context.Context, q Quarantined) (stored Quarantined, inserted bool, err error)
+	// GetQuarantined returns a quarantined event, or ErrNotFound.
+	GetQuarantined(ctx context.Context, id int64) (Quarantined, error)
+	// DeleteQuarantined removes a quarantined event (replayed), or returns
+	// ErrNotFound.
+	DeleteQuarantined(ctx context.Context, id int64) error
+}
+
+// Quarantined is an event of an authentic delivery that the connector
+// could not use as it was configured (another account's event, no chat,
+// an unusable id): kept with its raw bytes for an operator to list and to
+// replay once the configuration is fixed.
+type Quarantined struct {
+	ID       int64
+	Tenant   string
+	Channel  string
+	Platform string
+	// Reason is why it could not be used, the adapter's code first
+	// ("other_account: ...").
+	Reason string
+	// Raw is a body the channel's adapter parses into this event alone.
+	Raw []byte
+	// ReceivedAt is when it was first quarantined; UpdatedAt when Reason
+	// was last set.
+	ReceivedAt time.Time
+	UpdatedAt  time.Time
+}
+
+// QuarantineFilter selects quarantined events for ListQuarantine. Zero
+// fields do not filter.
+type QuarantineFilter struct {
+	// Tenant: "" for every tenant (the operator's view).
+	Tenant  string
+	Channel string
+	AfterID int64 // paging
+	Limit   int   // 0 for 100
 }
 
 // ClaimParams bound one Claim.
@@ -620,6 +663,9 @@ type Store interface {
 	// PutSyncWatermark writes (creates or replaces) an org's watermark for
 	// its object.
 	PutSyncWatermark(ctx context.Context, w SyncWatermark) error
+
+	// ListQuarantine lists quarantined events by ID.
+	ListQuarantine(ctx context.Context, f QuarantineFilter) ([]Quarantined, error)
 }
 
 // ConversationFilter selects conversations for ListConversations. Zero

@@ -52,7 +52,7 @@ func (h *Handler) replyTimeout() time.Duration {
 func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 	for _, o := range optOuts {
 		h.Metrics.OptOuts.WithLabelValues(o.Tenant).Inc()
-		l := zerolog.Ctx(r.Context()).With().Str("tenant", o.Tenant).Str("channel", o.Channel).Int64("contact", o.ContactID).Str("keyword", o.Keyword).Logger()
+		l := zerolog.Ctx(r.Context()).With().Str("contact_channel", o.Channel).Int64("contact", o.ContactID).Str("keyword", o.Keyword).Logger()
 		l.Info().Msg("contact opted out with a keyword: blocked for outbound")
 		rc, ok := h.Registry.Channel(o.Tenant, o.Channel)
 		if !ok || rc.Tenant.Config.OptOut.LastReply == "" {

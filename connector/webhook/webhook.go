@@ -3,7 +3,13 @@
 //
 // A delivery is answered 2xx only after its messages are committed. Bad
 // input gets a clear error and stores nothing: unknown tenant or channel
-// 404, body over the limit 413, wrong signature 401, malformed body 400.
+// 404 unknown_channel (the same answer for both), body over the limit 413,
+// wrong signature 401, malformed body 400. The events of an authentic delivery that the channel
+// cannot use as configured (another account's, no chat, an unusable id)
+// are answered 2xx and kept in quarantine, for an operator to list and
+// replay (Handler.Replay). Parsed events are normalised (platform.Parse)
+// before ingestion: hostile text is cleaned, and an event with an unusable
+// id is quarantined, never refused.
 //
 // A contact who opts out with one of the tenant's keywords is blocked for
 // outbound in the delivery's transaction; after the commit the handler
@@ -52,15 +58,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /webhooks/{tenant}/{channel}", h.deliver)
 }
 
+// channel finds the path's channel. An unknown tenant and an unknown
+// channel get the same 404, so that the answers do not tell which tenants
+// exist; the log says which it was.
 func (h *Handler) channel(w http.ResponseWriter, r *http.Request) (*registry.Channel, bool) {
 	tenant, channel := r.PathValue("tenant"), r.PathValue("channel")
-	if _, ok := h.Registry.Tenant(tenant); !ok {
-		httpx.WriteError(w, r, http.StatusNotFound, "unknown_tenant", "no tenant "+quote(tenant)+" is configured")
-		return nil, false
-	}
+	log := zerolog.Ctx(r.Context())
+	log.UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("tenant", tenant).Str("channel", channel)
+	})
+	detail := ""
 	ch, ok := h.Registry.Channel(tenant, channel)
-	if !ok {
-		httpx.WriteError(w, r, http.StatusNotFound, "unknown_channel", "tenant "+quote(tenant)+" has no channel "+quote(channel))
+	if _, known := h.Registry.Tenant(tenant); !known {
+		detail = "no tenant " + quote(tenant) + " is configured"
+	} else if !ok {
+		detail = "tenant " + quote(tenant) + " has no channel " + quote(channel)
+	}
+	if detail != "" {
+		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("detail", detail) })
+		httpx.WriteError(w, r, http.StatusNotFound, "unknown_channel", "no tenant "+quote(tenant)+" with a channel "+quote(channel)+" is configured")
 		return nil, false
 	}
 	return ch, true
@@ -68,47 +84,6 @@ func (h *Handler) channel(w http.ResponseWriter, r *http.Request) (*registry.Cha
 
 func (h *Handler) count(ch *registry.Channel, outcome string) {
 	h.Metrics.Webhooks.WithLabelValues(ch.Tenant.Config.ID, ch.Config.ID, outcome).Inc()
-}
-
-// siblings reads, for a delivery to an account-scoped channel (a Meta
-// platform), the events of the tenant's other channels of the same platform:
-// one Meta app posts all its accounts' events to one callback URL, and each
-// channel's adapter keeps its own account's. The delivery was verified by
-// ch; a sibling's parse only selects. Events for an account of no channel
-// stay ignored.
-func (h *Handler) siblings(r *http.Request, ch *registry.Channel, body []byte) []ingest.Batch {
-	own, ok := ch.Adapter.(platform.AccountScoped)
-	if !ok || own.Account() == "" {
-		return nil
-	}
-	var out []ingest.Batch
-	for _, id := range ch.Tenant.ChannelIDs() {
-		sib := ch.Tenant.Channels[id]
-		if sib == ch || sib.Config.Platform != ch.Config.Platform {
-			continue
-		}
-		scoped, ok := sib.Adapter.(platform.AccountScoped)
-		if !ok || scoped.Account() == "" || scoped.Account() == own.Account() {
-			continue
-		}
-		events, err := sib.Adapter.Parse(r, body)
-		if err != nil {
-			// ch parsed the same body with the same code: a sibling that
-			// can not is configured for another format; it gets nothing.
-			zerolog.Ctx(r.Context()).Warn().Err(err).Str("sibling", sib.Config.ID).Msg("sibling channel could not read the delivery")
-			continue
-		}
-		var mine []platform.Event
-		for _, ev := range events {
-			if ev.Kind != platform.KindIgnored {
-				mine = append(mine, ev)
-			}
-		}
-		if len(mine) > 0 {
-			out = append(out, ingest.Batch{Channel: sib.Ingest(), Events: mine})
-		}
-	}
-	return out
 }
 
 func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +113,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	log := zerolog.Ctx(r.Context()).With().Str("tenant", ch.Tenant.Config.ID).Str("channel", ch.Config.ID).Logger()
+	log := zerolog.Ctx(r.Context()) // channel put the tenant and the channel in it
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -157,14 +132,13 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, http.StatusUnauthorized, "bad_signature", err.Error())
 		return
 	}
-	events, err := ch.Adapter.Parse(r, body)
+	events, err := platform.Parse(ch.Adapter, r, body)
 	if err != nil {
 		h.count(ch, "malformed")
 		httpx.WriteError(w, r, http.StatusBadRequest, "malformed_body", err.Error())
 		return
 	}
-	batches := append([]ingest.Batch{{Channel: ch.Ingest(), Events: events}}, h.siblings(r, ch, body)...)
-	res, err := h.Ingester.IngestBatches(r.Context(), batches)
+	res, err := h.Ingester.IngestBatches(r.Context(), h.route(r, ch, events))
 	if err != nil {
 		h.count(ch, "store_error")
 		log.Error().Err(err).Msg("delivery not stored; the platform will retry it")
@@ -172,16 +146,10 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count(ch, "ok")
-	tenant := ch.Tenant.Config.ID
-	h.Metrics.MessagesStored.WithLabelValues(tenant, "pending").Add(float64(res.Pending))
-	h.Metrics.MessagesStored.WithLabelValues(tenant, "excluded").Add(float64(res.Excluded))
-	if res.Pending > 0 && h.Stored != nil {
-		h.Stored(res.Pending)
-	}
+	h.committed(r, *log, ch, res)
 	log.Debug().Int("stored", res.Stored).Int("pending", res.Pending).Int("excluded", res.Excluded).
 		Int("duplicates", res.Duplicates).Int("receipts", res.Receipts).Int("receipts_recorded", res.ReceiptsRecorded).
-		Int("other", res.Other).Ints64("conversations", res.Conversations).Msg("delivery stored")
-	h.lastReplies(r, res.OptOuts)
+		Int("other", res.Other).Int("quarantined", res.Quarantined).Ints64("conversations", res.Conversations).Msg("delivery stored")
 	if a, ok := ch.Adapter.(platform.Acknowledger); ok {
 		ct, body := a.Acknowledgement()
 		w.Header().Set("Content-Type", ct)

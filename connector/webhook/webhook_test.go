@@ -61,6 +61,10 @@ func (f *fakeSender) Send(ctx context.Context, to, text string) (string, error) 
 	return "wamid.reply" + string(rune('0'+n)), nil
 }
 
+// Account is the real adapter's: the channel reads its own number's
+// events of a delivery for several numbers.
+func (f *fakeSender) Account() string { return f.Adapter.(platform.AccountScoped).Account() }
+
 func (f *fakeSender) calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -108,16 +112,24 @@ func newEnv(t *testing.T, optOut config.OptOut) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, optOut, phoneID)
+}
+
+// newEnvOn builds the handler on st for a WhatsApp channel "wa" of the
+// phone number id phone and a web chat "web", and the extra channels: a
+// connector restarted with another configuration on the same store.
+func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string, extra ...config.Channel) *env {
+	t.Helper()
 	cfg := &config.Config{Tenants: []config.Tenant{{
 		ID: "acme",
 		Salesforce: config.Salesforce{OrgID: "00D000000000001", LoginURL: "http://127.0.0.1",
 			Auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "x", ClientSecret: config.NewSecret("y")}},
 		OptOut: optOut,
-		Channels: []config.Channel{
-			{ID: "wa", Platform: config.PlatformWhatsApp, WhatsApp: &config.WhatsApp{PhoneNumberID: phoneID,
+		Channels: append([]config.Channel{
+			{ID: "wa", Platform: config.PlatformWhatsApp, WhatsApp: &config.WhatsApp{PhoneNumberID: phone,
 				AppSecret: config.NewSecret(appSecret), VerifyToken: config.NewSecret("v"), AccessToken: config.NewSecret("access-token-3e9a")}},
 			{ID: "web", Platform: config.PlatformWebChat, WebChat: &config.WebChat{Secret: config.NewSecret(webchatSecret)}},
-		},
+		}, extra...),
 	}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -448,5 +460,64 @@ func TestReceiptsAreCountedInTheAnswer(t *testing.T) {
 	}
 	if m := e.messages("wa", "316")[1]; m.DeliveryStatus != "read" {
 		t.Fatalf("outbound message %+v", m)
+	}
+}
+
+// A refused delivery is logged at warn level with why; an unknown tenant
+// and an unknown channel get the same answer, and only the log tells them
+// apart.
+func TestRefusalsAreLoggedWithTheirReasonAndUnknownPathsLookAlike(t *testing.T) {
+	e := newEnv(t, config.OptOut{})
+	body := e.text("31600000001", "wamid.r1", "hello")
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/acme/wa", bytes.NewReader(body))
+	r.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign("not-the-secret", body))
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong signature: %d", w.Code)
+	}
+	answers := map[string]string{}
+	for _, path := range []string{"/webhooks/nobody/wa", "/webhooks/acme/nochannel"} {
+		r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Fatalf("%s: %d", path, w.Code)
+		}
+		var a httpx.ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		// The message names what was asked for; with the path's names
+		// taken out, both answers are the same.
+		parts := strings.Split(strings.TrimPrefix(path, "/webhooks/"), "/")
+		msg := strings.ReplaceAll(strings.ReplaceAll(a.Error.Message, `"`+parts[0]+`"`, "T"), `"`+parts[1]+`"`, "C")
+		answers[path] = a.Error.Code + " " + msg
+	}
+	if answers["/webhooks/nobody/wa"] != answers["/webhooks/acme/nochannel"] {
+		t.Errorf("an unknown tenant and an unknown channel are told apart: %v", answers)
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("want one line per request, got:\n%s", e.logs.String())
+	}
+	want := []struct{ code, detail string }{{"bad_signature", ""}, {"unknown_channel", "no tenant"}, {"unknown_channel", "has no channel"}}
+	for i, l := range lines {
+		if l["level"] != "warn" || l["error_code"] != want[i].code || l["reason"] == nil || l["reason"] == "" {
+			t.Errorf("line %d: %v", i, l)
+		}
+		if d, _ := l["detail"].(string); !strings.Contains(d, want[i].detail) {
+			t.Errorf("line %d: detail %q, want %q", i, d, want[i].detail)
+		}
+		if _, ok := l["duration_ms"].(float64); !ok {
+			t.Errorf("line %d: no duration_ms: %v", i, l)
+		}
 	}
 }

@@ -19,7 +19,8 @@ type Target struct {
 	Object string
 	// AccountIDs are the ids under which the channel's account appears as
 	// entry.id (a Page id; an Instagram account id). An entry for another
-	// id becomes a KindIgnored event. Empty: every entry is read.
+	// id becomes a KindUnusable event (platform.ReasonOtherAccount) whose
+	// Raw is a delivery of that entry alone. Empty: every entry is read.
 	AccountIDs []string
 }
 
@@ -41,10 +42,7 @@ type rawEntry struct {
 // mid or sender, a reaction without mid, ...) is refused with an error
 // wrapping platform.ErrMalformed that names the place.
 func ParseMessaging(body []byte, t Target) ([]platform.Event, error) {
-	var w struct {
-		Object string     `json:"object"`
-		Entry  []rawEntry `json:"entry"`
-	}
+	var w delivery
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: %s: body is not a webhook delivery: %w", platform.ErrMalformed, t.Platform, err)
 	}
@@ -53,14 +51,35 @@ func ParseMessaging(body []byte, t Target) ([]platform.Event, error) {
 	}
 	p := parser{t: t}
 	events := []platform.Event{}
-	for ei := range w.Entry {
-		evs, err := p.entry(&w.Entry[ei], fmt.Sprintf("entry[%d]", ei))
+	for ei, raw := range w.Entry {
+		where := fmt.Sprintf("entry[%d]", ei)
+		var e rawEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, p.malformed(where, "%v", err)
+		}
+		if len(t.AccountIDs) > 0 && e.ID != "" && !p.isAccount(string(e.ID)) {
+			one, err := json.Marshal(delivery{Object: w.Object, Entry: []json.RawMessage{raw}})
+			if err != nil {
+				return nil, p.malformed(where, "%v", err)
+			}
+			events = append(events, platform.Unusable(one,
+				platform.ReasonOtherAccount+": entry for account "+Clip(string(e.ID), 40)+" is not the channel's"))
+			continue
+		}
+		evs, err := p.entry(&e, where)
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, evs...)
 	}
 	return events, nil
+}
+
+// delivery is a webhook body with its entries kept raw: an entry for
+// another account is kept as it came, in a delivery of its own.
+type delivery struct {
+	Object string            `json:"object"`
+	Entry  []json.RawMessage `json:"entry"`
 }
 
 // parser maps the events of one delivery.
@@ -82,9 +101,6 @@ func (p parser) isAccount(id string) bool {
 // entry maps one entry: its messaging events, its standby events, then its
 // changes.
 func (p parser) entry(e *rawEntry, where string) ([]platform.Event, error) {
-	if len(p.t.AccountIDs) > 0 && e.ID != "" && !p.isAccount(string(e.ID)) {
-		return []platform.Event{ignored("entry for account " + Clip(string(e.ID), 40) + ", not this channel's")}, nil
-	}
 	var events []platform.Event
 	for i, raw := range e.Messaging {
 		evs, err := p.messaging(raw, e.Time, fmt.Sprintf("%s.messaging[%d]", where, i))

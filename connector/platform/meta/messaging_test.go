@@ -145,7 +145,9 @@ func TestParseMessagingEntries(t *testing.T) {
 	want := []platform.Event{
 		{Kind: platform.KindIgnored, Detail: "field feed"},
 		{Kind: platform.KindIgnored, Detail: "field mentions"},
-		{Kind: platform.KindIgnored, Detail: "entry for account 200, not this channel's"},
+		platform.Unusable([]byte(`{"object":"page","entry":[`+
+			`{"id":"200","time":1,"messaging":[{"sender":{"id":"7"},"recipient":{"id":"200"},"message":{"mid":"m_9","text":"x"}}]}]}`),
+			"other_account: entry for account 200 is not the channel's"),
 		{Kind: platform.KindIgnored, Detail: "standby message"},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -47,7 +47,8 @@ func NewRequest(method, target string, body []byte, header ...string) *http.Requ
 // platform.ErrMalformed; it returns events together with an error; or an
 // event is inconsistent (unknown kind, a message without id, contact,
 // content or message kind, a receipt without id or status, a non-message
-// carrying a Message). It returns the events, or nil when Parse refused the
+// carrying a Message, an unusable event without Raw or Reason, or whose Raw
+// does not parse again, alone, into the same unusable event). It returns the events, or nil when Parse refused the
 // body.
 func CheckParse(t testing.TB, a platform.Adapter, body []byte) []platform.Event {
 	t.Helper()
@@ -65,8 +66,25 @@ func CheckParse(t testing.TB, a platform.Adapter, body []byte) []platform.Event 
 		if problem := eventProblem(ev); problem != "" {
 			t.Fatalf("%s: event %d (%+v): %s", a.Platform(), i, ev, problem)
 		}
+		if ev.Kind == platform.KindUnusable {
+			checkUnusableRaw(t, a, i, ev)
+		}
 	}
 	return events
+}
+
+// checkUnusableRaw fails t unless the raw bytes of an unusable event parse
+// again, alone, into one event unusable for the same reason: what replay
+// from quarantine relies on.
+func checkUnusableRaw(t testing.TB, a platform.Adapter, i int, ev platform.Event) {
+	t.Helper()
+	again, err := safeParse(a, ev.Raw)
+	if err != nil {
+		t.Fatalf("%s: event %d: its Raw does not parse again: %v", a.Platform(), i, err)
+	}
+	if len(again) != 1 || again[0].Kind != platform.KindUnusable || again[0].Reason != ev.Reason {
+		t.Fatalf("%s: event %d: its Raw parses into %+v, want one event unusable for %q", a.Platform(), i, again, ev.Reason)
+	}
 }
 
 // safeParse runs Parse, turning a panic into an error that does not wrap
@@ -107,6 +125,15 @@ func eventProblem(ev platform.Event) string {
 	case platform.KindContact, platform.KindIgnored:
 		if ev.Message != nil {
 			return "non-message event with a Message"
+		}
+	case platform.KindUnusable:
+		switch {
+		case len(ev.Raw) == 0:
+			return "unusable event without Raw"
+		case ev.Reason == "":
+			return "unusable event without Reason"
+		case ev.Message != nil:
+			return "unusable event with a Message"
 		}
 	default:
 		return fmt.Sprintf("unknown kind %q", ev.Kind)

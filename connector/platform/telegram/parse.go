@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -214,6 +215,10 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 			continue
 		}
 		ev, err := updateEvent(key, raw, where+" "+key)
+		if errors.Is(err, errNoChat) {
+			// Authentic, and Telegram retries any 4xx: kept in quarantine.
+			return []platform.Event{platform.Unusable(body, platform.ReasonNoChat+": "+where+" "+key+" has no chat id")}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -228,6 +233,10 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 	}
 	return events, nil
 }
+
+// errNoChat: an update's message, reaction or membership change names no
+// chat, or chat id 0. Parse reports the update as unusable.
+var errNoChat = errors.New("no chat")
 
 // updateEvent decodes and maps one handled field of an update.
 func updateEvent(key string, raw json.RawMessage, where string) (platform.Event, error) {
@@ -264,7 +273,7 @@ func updateEvent(key string, raw json.RawMessage, where string) (platform.Event,
 // messageEvent maps a new or an edited message.
 func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, where string) (platform.Event, error) {
 	if m.Chat == nil || m.Chat.ID == 0 {
-		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no chat", platform.ErrMalformed, where)
+		return platform.Event{}, fmt.Errorf("telegram: %s: %w", where, errNoChat)
 	}
 	if m.MessageID == 0 {
 		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no message_id", platform.ErrMalformed, where)
@@ -505,7 +514,7 @@ func buttonTitle(m *message, data string) string {
 // reactionEvent maps a change of a user's reactions to a message.
 func reactionEvent(r *messageReaction, where string) (platform.Event, error) {
 	if r.Chat == nil || r.Chat.ID == 0 {
-		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no chat", platform.ErrMalformed, where)
+		return platform.Event{}, fmt.Errorf("telegram: %s: %w", where, errNoChat)
 	}
 	if r.MessageID == 0 {
 		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no message_id", platform.ErrMalformed, where)
@@ -564,7 +573,7 @@ func describeReactions(rs []reactionType) (text, key, detail string) {
 // unblocking or (re)starting it.
 func memberEvent(c *chatMemberUpdated, where string) (platform.Event, error) {
 	if c.Chat == nil || c.Chat.ID == 0 {
-		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no chat", platform.ErrMalformed, where)
+		return platform.Event{}, fmt.Errorf("telegram: %s: %w", where, errNoChat)
 	}
 	if c.NewChatMember == nil || c.NewChatMember.Status == "" {
 		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no new_chat_member.status", platform.ErrMalformed, where)

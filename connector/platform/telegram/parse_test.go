@@ -249,6 +249,36 @@ func TestParseEdgeCases(t *testing.T) {
 	}
 }
 
+// An authentic update that names no chat, or chat id 0, is unusable, not
+// malformed: Telegram retries a 4xx, so it is kept in quarantine instead.
+func TestParseNoChatIsUnusable(t *testing.T) {
+	tests := []struct {
+		name, body, reason string
+	}{
+		{"message without chat", `{"update_id":1,"message":{"message_id":1,"date":1,"text":"x"}}`,
+			"no_chat: update 1 message has no chat id"},
+		{"edit without chat", `{"update_id":2,"edited_message":{"message_id":1,"text":"x"}}`,
+			"no_chat: update 2 edited_message has no chat id"},
+		{"reaction without chat", `{"update_id":1,"message_reaction":{"message_id":1,"date":1,"new_reaction":[]}}`,
+			"no_chat: update 1 message_reaction has no chat id"},
+		{"member without chat", `{"update_id":1,"my_chat_member":{"date":1,"new_chat_member":{"status":"kicked"}}}`,
+			"no_chat: update 1 my_chat_member has no chat id"},
+		{"member in chat 0", `{"update_id":7,"my_chat_member":{"chat":{"id":0,"type":"private"},"from":{"id":5},"date":1,` +
+			`"old_chat_member":{"status":"member"},"new_chat_member":{"status":"kicked"}}}`,
+			"no_chat: update 7 my_chat_member has no chat id"},
+	}
+	a := newTestAdapter(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := platformtest.CheckParse(t, a, []byte(tt.body))
+			want := []platform.Event{platform.Unusable([]byte(tt.body), tt.reason)}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Parse = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
 func TestParseMalformed(t *testing.T) {
 	tests := []struct {
 		name string
@@ -263,18 +293,14 @@ func TestParseMalformed(t *testing.T) {
 		{"update_id a string", `{"update_id":"1"}`, "update_id is not an integer"},
 		{"update_id a float", `{"update_id":1.5}`, "update_id is not an integer"},
 		{"message not an object", `{"update_id":1,"message":"hi"}`, "update 1 message"},
-		{"message without chat", `{"update_id":1,"message":{"message_id":1,"date":1,"text":"x"}}`, "update 1 message has no chat"},
 		{"message without id", `{"update_id":1,"message":{"chat":{"id":1},"date":1,"text":"x"}}`, "update 1 message has no message_id"},
 		{"chat id a string", `{"update_id":1,"message":{"message_id":1,"chat":{"id":"1"},"text":"x"}}`, "update 1 message"},
 		{"chat id a float", `{"update_id":1,"message":{"message_id":1,"chat":{"id":1e3},"text":"x"}}`, "update 1 message"},
 		{"text a number", `{"update_id":1,"message":{"message_id":1,"chat":{"id":1},"text":5}}`, "update 1 message"},
-		{"edit without chat", `{"update_id":2,"edited_message":{"message_id":1,"text":"x"}}`, "update 2 edited_message has no chat"},
 		{"callback without id", `{"update_id":1,"callback_query":{"from":{"id":1},"data":"x"}}`, "callback_query has no id"},
 		{"callback without from", `{"update_id":1,"callback_query":{"id":"q","data":"x"}}`, "callback_query (q) has no from"},
-		{"reaction without chat", `{"update_id":1,"message_reaction":{"message_id":1,"date":1,"new_reaction":[]}}`, "message_reaction has no chat"},
 		{"reaction without message", `{"update_id":1,"message_reaction":{"chat":{"id":1},"date":1,"new_reaction":[]}}`, "message_reaction has no message_id"},
 		{"member without status", `{"update_id":1,"my_chat_member":{"chat":{"id":1},"date":1,"new_chat_member":{}}}`, "no new_chat_member.status"},
-		{"member without chat", `{"update_id":1,"my_chat_member":{"date":1,"new_chat_member":{"status":"kicked"}}}`, "my_chat_member has no chat"},
 	}
 	a := newTestAdapter(t)
 	for _, tt := range tests {

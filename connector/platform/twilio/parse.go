@@ -32,7 +32,7 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		return nil, fmt.Errorf("%w: twilio: body is not form-encoded: %w", platform.ErrMalformed, err)
 	}
 	if acct := p.Get("AccountSid"); acct != "" && acct != a.accountSID {
-		return []platform.Event{ignored("webhook for account " + clip(acct, 40) + ", not this channel's")}, nil
+		return []platform.Event{platform.Unusable(body, platform.ReasonOtherAccount+": AccountSid "+clip(acct, 40)+" is not the channel's")}, nil
 	}
 	sid := firstOf(p, "MessageSid", "SmsMessageSid", "SmsSid")
 	if sid == "" {

@@ -113,7 +113,8 @@ func TestParseEdgeCases(t *testing.T) {
 		want []platform.Event
 	}{
 		{"another account", "MessageSid=SM1&From=%2B1&AccountSid=AC" + strings.Repeat("0", 32),
-			[]platform.Event{{Kind: platform.KindIgnored, Detail: "webhook for account AC" + strings.Repeat("0", 32) + ", not this channel's"}}},
+			[]platform.Event{platform.Unusable([]byte("MessageSid=SM1&From=%2B1&AccountSid=AC"+strings.Repeat("0", 32)),
+				"other_account: AccountSid AC"+strings.Repeat("0", 32)+" is not the channel's")}},
 		{"legacy SmsSid only", "SmsSid=SM2&From=%2B1&Body=hi",
 			[]platform.Event{{Kind: platform.KindMessage, ID: "SM2", Contact: "+1", Message: &platform.Message{Kind: platform.Text, Text: "hi"}}}},
 		{"whatsapp sticker", "MessageSid=MM3&From=whatsapp%3A%2B1&NumMedia=1&MessageType=sticker&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm&MediaContentType0=image%2Fwebp",

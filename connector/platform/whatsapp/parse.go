@@ -208,7 +208,8 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 				}
 			}
 			if id := v.Metadata.PhoneNumberID; id != "" && id != a.phoneNumberID {
-				events = append(events, ignored("value for phone number id "+clip(id, 40)+", not this channel's"))
+				events = append(events, platform.Unusable(single(w.Object, e.ID, ch),
+					platform.ReasonOtherAccount+": phone_number_id "+clip(id, 40)+" is not the channel's"))
 				continue
 			}
 			evs, err := valueEvents(&v, where+".value")
@@ -219,6 +220,17 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		}
 	}
 	return events, nil
+}
+
+// single returns a delivery that holds one change of one entry: the raw
+// bytes of an event kept in quarantine, which Parse reads again on replay.
+func single(object, entryID string, c change) []byte {
+	b, err := json.Marshal(webhook{Object: object, Entry: []entry{{ID: entryID, Changes: []change{c}}}})
+	if err != nil {
+		// Strings and a RawMessage that decoded: marshalling cannot fail.
+		panic(fmt.Sprintf("whatsapp: re-encoding a change: %v", err))
+	}
+	return b
 }
 
 // valueEvents maps one "messages" value: its messages, then its statuses,

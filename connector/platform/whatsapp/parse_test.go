@@ -204,7 +204,8 @@ func TestParseEdgeCases(t *testing.T) {
 	}{
 		{"no entries", []byte(`{"object":"whatsapp_business_account","entry":[]}`), []platform.Event{}},
 		{"another phone number", wrap(`{"metadata":{"phone_number_id":"999"},"messages":[{"id":"wamid.X","from":"1","type":"text"}]}`),
-			[]platform.Event{{Kind: platform.KindIgnored, Detail: "value for phone number id 999, not this channel's"}}},
+			[]platform.Event{platform.Unusable(wrap(`{"metadata":{"phone_number_id":"999"},"messages":[{"id":"wamid.X","from":"1","type":"text"}]}`),
+				"other_account: phone_number_id 999 is not the channel's")}},
 		{"business-scoped user id only", wrap(`{"contacts":[{"profile":{"name":"Ann"},"user_id":"US.1349120865530"}],` +
 			`"messages":[{"from_user_id":"US.1349120865530","id":"wamid.B","timestamp":"1700000000","type":"text","text":{"body":"hi"}}]}`),
 			[]platform.Event{{Kind: platform.KindMessage, ID: "wamid.B", Contact: "US.1349120865530", ContactName: "Ann",

@@ -134,7 +134,7 @@ type Options struct {
 // concurrent use, by several goroutines and by several processes sharing
 // the database.
 type Store struct {
-	pool          *pgxpool.Pool
+	pool          cleanPool
 	txAttempts    int
 	onListenError func(error)
 
@@ -181,7 +181,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	closing, stop := context.WithCancel(context.Background())
 	return &Store{
-		pool: pool, txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
+		pool: cleanPool{pool}, txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
 		closing: closing, stopListening: stop,
 	}, nil
 }

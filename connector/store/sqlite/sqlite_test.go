@@ -308,6 +308,7 @@ func TestConcurrentWritersWait(t *testing.T) {
 
 	release := make(chan struct{})
 	holder := holdWriteLock(t, a, release)
+	waitsBefore := b.w.Stats().WaitCount
 	const writers = 4
 	var wg sync.WaitGroup
 	started := make(chan struct{}, writers)
@@ -325,7 +326,20 @@ func TestConcurrentWritersWait(t *testing.T) {
 	for range writers {
 		<-started
 	}
-	time.Sleep(100 * time.Millisecond) // let the writers reach the lock
+	// The writers have reached the lock when one holds b's writer
+	// connection (blocked in BEGIN IMMEDIATE on a's lock) and the others
+	// wait for that connection.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := b.w.Stats()
+		if st.InUse == 1 && st.WaitCount-waitsBefore >= writers-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writers did not reach the lock: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	close(release)
 	wg.Wait()
 	if err := <-holder; err != nil {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyTransition", testApplyTransition},
 		{"TouchConversation", testTouchConversation},
 		{"InsertMessageAndDedup", testInsertMessage},
+		{"HostileText", testHostileText},
 		{"WithTxRollsBack", testWithTxRollback},
 		{"ListMessagesAndHistory", testListMessagesAndHistory},
 		{"Stats", testStats},
@@ -82,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RenewLeases", testRenewLeases},
 		{"WithTxBatch", testWithTxBatch},
 		{"SyncWatermarks", testSyncWatermarks},
+		{"Quarantine", testQuarantine},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
