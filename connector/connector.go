@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	poller := &sfsync.Poller{Store: st, Manager: mgr, Orgs: SyncOrgs(reg), Now: opts.Now, Changes: changes,
 		Log: log.With().Str("component", "sfsync").Logger()}
 	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: d.Wake, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
-		RetryNativeBlocks: mgr.RetryNativeBlocks, PollSalesforce: poller.Poll}
+		RetryNativeBlocks: mgr.RetryNativeBlocks, RetrySends: mgr.RetrySends, PollSalesforce: poller.Poll}
 
 	targets, err := preflight.Targets(cfg, "")
 	if err != nil {
@@ -177,7 +177,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
-	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify}
+	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify,
+		Replies: mgr}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
 	hooks := http.NewServeMux()

@@ -622,9 +622,13 @@ func TestReplySendsStoresAndRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg.ID == 0 || msg.PlatformID != "wamid.OUT1" || msg.Direction != store.Outbound || msg.Kind != "text" || msg.Sender != "alice" ||
+	if msg.ID == 0 || !strings.HasPrefix(msg.PlatformID, manage.OutboundIDPrefix) || msg.SentID != "wamid.OUT1" ||
+		msg.DeliveryStatus != store.DeliverySent || msg.SendAttempts != 1 || msg.Direction != store.Outbound || msg.Kind != "text" || msg.Sender != "alice" ||
 		msg.PushStatus != store.Pending || msg.StateAtReceipt != statemachine.Open || msg.ContactID != contactID {
 		t.Fatalf("reply %+v", msg)
+	}
+	if ms := f.messages(convID); len(ms) != 2 || ms[1].DeliveryStatus != store.DeliverySent || ms[1].SentID != "wamid.OUT1" {
+		t.Fatalf("stored %+v", ms)
 	}
 	if f.wa.sent[0] != "316001: hello Ann" || len(f.messages(convID)) != 2 {
 		t.Fatalf("sent %v", f.wa.sent)
@@ -642,13 +646,38 @@ func TestReplySendsStoresAndRefuses(t *testing.T) {
 	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, strings.Repeat("x", manage.MaxTextLen+1))
 	wantKind(t, err, manage.ErrInvalid)
 
+	// A transient failure: stored, still sending, retried by RetrySends
+	// once due.
 	f.wa.mu.Lock()
 	f.wa.sendErr = errors.New("graph api: 500")
 	f.wa.mu.Unlock()
-	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, "again")
+	again, err := f.m.Reply(f.ctx, "alice", "acme", convID, "again")
+	if err != nil || again.DeliveryStatus != store.DeliverySending || again.SendError != "graph api: 500" || again.SendAttempts != 1 {
+		t.Fatalf("reply on a transient failure: %+v %v", again, err)
+	}
+	if n, err := f.m.RetrySends(f.ctx); n != 0 || err != nil {
+		t.Fatalf("RetrySends before the retry is due: %d %v", n, err)
+	}
+	f.wa.mu.Lock()
+	f.wa.sendErr = nil
+	f.now = f.now.Add(time.Minute) // RetryMin
+	f.wa.mu.Unlock()
+	if n, err := f.m.RetrySends(f.ctx); n != 1 || err != nil {
+		t.Fatalf("RetrySends when due: %d %v", n, err)
+	}
+	ms := f.messages(convID)
+	if len(ms) != 3 || ms[2].ID != again.ID || ms[2].DeliveryStatus != store.DeliverySent || ms[2].SendAttempts != 2 || ms[2].SentID == "" {
+		t.Fatalf("after the retry: %+v", ms)
+	}
+
+	// A permanent refusal: stored, failed with the reason, ErrPlatform.
+	f.wa.mu.Lock()
+	f.wa.sendErr = fmt.Errorf("graph api: error 131026: %w", platform.ErrSendRejected)
+	f.wa.mu.Unlock()
+	refused, err := f.m.Reply(f.ctx, "alice", "acme", convID, "refused")
 	wantKind(t, err, manage.ErrPlatform)
-	if len(f.messages(convID)) != 2 {
-		t.Fatal("a failed send was stored")
+	if refused.DeliveryStatus != store.DeliveryFailed || !strings.Contains(refused.SendError, "131026") {
+		t.Fatalf("refused reply %+v", refused)
 	}
 	f.wa.mu.Lock()
 	f.wa.sendErr = nil
@@ -791,8 +820,11 @@ func TestReplyRefusedBecauseTheUserBlockedTheBusinessIsRecorded(t *testing.T) {
 	if len(f.wa.sent) != 0 {
 		t.Errorf("the platform was called for a contact known to have blocked the business: %v", f.wa.sent)
 	}
-	if n := len(f.messages(convID)); n != 1 {
-		t.Errorf("%d messages, want only the inbound one", n)
+	// The refused reply stays, failed with the reason; the second one was
+	// refused before anything was stored.
+	ms := f.messages(convID)
+	if len(ms) != 2 || ms[1].DeliveryStatus != store.DeliveryFailed || !strings.Contains(ms[1].SendError, "21610") {
+		t.Errorf("messages %+v, want the inbound one and the failed reply", ms)
 	}
 }
 
