@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/line"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -853,4 +855,54 @@ func TestOptOutKeywordsSetByAnAdmin(t *testing.T) {
 	}
 	_, err = f.m.SetOptOutKeywords(f.ctx, "boss", "nope", nil)
 	wantKind(t, err, manage.ErrUnknownTenant)
+}
+
+// TestLineRepliesCarryOneRetryKeyPerMessage: every attempt to send one
+// reply on LINE carries the same X-Line-Retry-Key, derived from the
+// message's id, so that LINE delivers it once however often it is sent.
+func TestLineRepliesCarryOneRetryKeyPerMessage(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get(line.RetryKeyHeader))
+		first := len(keys) == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if first {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"An error occurred in the backend"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"sentMessages":[{"id":"461230966842064897"}]}`))
+	}))
+	defer srv.Close()
+	la, err := line.New(line.Config{ChannelSecret: "s", ChannelAccessToken: "t", APIURL: srv.URL, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manage.New(manage.Config{Store: f.st, Log: zerolog.Nop(), Now: f.clock, RetryMin: time.Minute, RetryMax: time.Hour,
+		Tenants: []manage.Tenant{{ID: "acme", OrgID: acmeOrg, Excluded: statemachine.DefaultExcluded(),
+			Channels: map[string]manage.Channel{"line": {ID: "line", Adapter: la}}}}})
+	convID, _ := f.inbound("acme", "line", "U4af4980629", "hello")
+	msg, err := m.Reply(f.ctx, "alice", "acme", convID, "hello from the shop")
+	if err != nil || msg.DeliveryStatus != store.DeliverySending {
+		t.Fatalf("reply on LINE's 500: %+v %v", msg, err)
+	}
+	f.mu.Lock()
+	f.now = f.now.Add(time.Minute)
+	f.mu.Unlock()
+	if n, err := m.RetrySends(f.ctx); n != 1 || err != nil {
+		t.Fatalf("RetrySends: %d %v", n, err)
+	}
+	ms := f.messages(convID)
+	if last := ms[len(ms)-1]; last.ID != msg.ID || last.DeliveryStatus != store.DeliverySent || last.SentID != "461230966842064897" {
+		t.Fatalf("after the retry: %+v", last)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := line.RetryKeyFrom(msg.PlatformID); len(keys) != 2 || keys[0] != want || keys[1] != want {
+		t.Fatalf("retry keys %q, want twice %q", keys, want)
+	}
 }

@@ -14,8 +14,12 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// DefaultReplyTimeout bounds sending one opt-out last reply.
+// DefaultReplyTimeout bounds the first attempt to send one opt-out last
+// reply.
 const DefaultReplyTimeout = 15 * time.Second
+
+// storeTimeout bounds storing a last reply before it is sent.
+const storeTimeout = 5 * time.Second
 
 // Wait waits until the last replies to contacts who opted out, which are
 // sent in the background after their delivery is answered, are done, or
@@ -75,9 +79,9 @@ func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 // a user who blocked the business is recorded on the contact); it returns
 // the result for the metric.
 func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registry.Channel, o ingest.OptOut) string {
-	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
-	defer cancel()
-	c, err := h.Ingester.Store.GetContact(sendCtx, o.ContactID)
+	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
+	defer cancelStore()
+	c, err := h.Ingester.Store.GetContact(storeCtx, o.ContactID)
 	if err != nil {
 		log.Error().Err(err).Msg("opt-out last reply not stored: the contact could not be read")
 		return "not_stored"
@@ -88,7 +92,7 @@ func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registr
 		log.Info().Str("platform_status", c.PlatformStatus).Msg("the platform says the contact can not be written to: no last reply")
 		return "unreachable"
 	}
-	m, err := h.Replies.QueueLastReply(sendCtx, o.Tenant, o.ContactID, rc.Tenant.Config.OptOut.LastReply)
+	m, err := h.Replies.QueueLastReply(storeCtx, o.Tenant, o.ContactID, rc.Tenant.Config.OptOut.LastReply)
 	if err != nil {
 		log.Error().Err(err).Msg("opt-out last reply not stored")
 		return "not_stored"
@@ -96,6 +100,8 @@ func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registr
 	if m.PushStatus == store.Pending && h.Stored != nil {
 		h.Stored(1)
 	}
+	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
+	defer cancel()
 	m, err = h.Replies.Send(sendCtx, m)
 	switch {
 	case err != nil:
