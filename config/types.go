@@ -106,7 +106,8 @@ type Dispatcher struct {
 type Timers struct {
 	// Expiry runs the inactivity expiry and idle close. Default "@every 1m".
 	Expiry string `yaml:"expiry"`
-	// Retry wakes the dispatcher for due retries. Default "@every 5s".
+	// Retry wakes the dispatcher for due retries and sends the stored
+	// outbound messages that are due (the job "sends"). Default "@every 5s".
 	Retry string `yaml:"retry"`
 	// Rescue frees stale leases. Default "@every 30s".
 	Rescue string `yaml:"rescue"`

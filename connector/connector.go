@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	// The timers' work (due retries, expired conversations' records) joins
 	// the next batch rather than making a call of its own.
 	tm := &timers.Timers{Store: st, Channels: chans, Config: cfg.Timers, Wake: func() { d.Notify(1) }, Metrics: m, Log: log, Now: opts.Now, Owner: owner,
-		RetryNativeBlocks: mgr.RetryNativeBlocks, PollSalesforce: poller.Poll}
+		RetryNativeBlocks: mgr.RetryNativeBlocks, RetrySends: mgr.RetrySends, PollSalesforce: poller.Poll}
 
 	targets, err := preflight.Targets(cfg, "")
 	if err != nil {
@@ -179,7 +179,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
-	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify}
+	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify,
+		Replies: mgr}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
 	hooks := http.NewServeMux()

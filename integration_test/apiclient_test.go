@@ -167,6 +167,9 @@ type (
 		PushReason     string `json:"push_reason"`
 		LastError      string `json:"last_error"`
 		DeliveryStatus string `json:"delivery_status"`
+		SentID         string `json:"sent_id"`
+		SendAttempts   int    `json:"send_attempts"`
+		SendError      string `json:"send_error"`
 	}
 	apiContact struct {
 		ID          int64      `json:"id"`

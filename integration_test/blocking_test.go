@@ -194,10 +194,10 @@ func TestInboundOnlyBlockStillAllowsReplies(t *testing.T) {
 		t.Errorf("the Graph API got %s %s, want a text to %s on /%s/messages", sends[0].Path, sends[0].Body, ann, defaultPhoneNumberID)
 	}
 	m := sent.Message
-	if m.Direction != "outbound" || m.Body != "we can still reach you" || m.PlatformID != "wamid.OUT1" || m.Sender != "alice" {
-		t.Errorf("the reply's message %+v, want outbound, the text, platform id wamid.OUT1, sender alice", m)
+	if m.Direction != "outbound" || m.Body != "we can still reach you" || m.SentID != "wamid.OUT1" || m.DeliveryStatus != "sent" || m.Sender != "alice" {
+		t.Errorf("the reply's message %+v, want outbound, the text, sent as wamid.OUT1, sender alice", m)
 	}
-	if got := requireMessage(t, alice.conversation(conv.ID), "wamid.OUT1"); got.Direction != "outbound" {
+	if got := requireMessage(t, alice.conversation(conv.ID), m.PlatformID); got.Direction != "outbound" || got.SentID != "wamid.OUT1" {
 		t.Errorf("the conversation's reply %+v, want it outbound", got)
 	}
 }

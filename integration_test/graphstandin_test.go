@@ -52,6 +52,30 @@ type graphStandin struct {
 	fault    graphFault
 	faultFor map[string]graphFault
 	sent     int
+	// held, when set, receives one value per send that arrived while
+	// sends are held; the send waits for release (or for its client to go
+	// away, and then gets no answer).
+	held    chan struct{}
+	release chan struct{}
+}
+
+// holdSends holds the sends (POST .../messages) from now on: each signals
+// on the channel returned and waits, unanswered, until release is called
+// or its client goes away.
+func (g *graphStandin) holdSends() (held <-chan struct{}, release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held, g.release = make(chan struct{}, 16), make(chan struct{})
+	ch, rel := g.held, g.release
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.held, g.release = nil, nil
+			g.mu.Unlock()
+			close(rel)
+		})
+	}
 }
 
 // graphVersion is the version prefix of the stand-in's graph_url.
@@ -127,6 +151,21 @@ func (g *graphStandin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := graphCall{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, graphVersion), Auth: r.Header.Get("Authorization"), Body: body}
+	g.mu.Lock()
+	held, release := g.held, g.release
+	g.mu.Unlock()
+	if held != nil && r.Method == http.MethodPost && strings.HasSuffix(call.Path, "/messages") {
+		held <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			// The sender went away (killed): the send stays unanswered.
+			g.mu.Lock()
+			g.calls = append(g.calls, call)
+			g.mu.Unlock()
+			return
+		}
+	}
 	status := g.answer(w, call)
 	call.Status = status
 	g.mu.Lock()

@@ -71,6 +71,9 @@ type Message struct {
 	Attempts         int                `json:"attempts"`
 	DeliveryStatus   string             `json:"delivery_status"`
 	DeliveryStatusAt *time.Time         `json:"delivery_status_at,omitempty"`
+	SentID           string             `json:"sent_id"`
+	SendAttempts     int                `json:"send_attempts"`
+	SendError        string             `json:"send_error"`
 }
 
 // Contact is a contact in a list or an answer.
@@ -206,7 +209,7 @@ func messageBody(m store.Message) Message {
 		MediaURL: m.MediaURL, MediaType: m.MediaType, ReplyTo: m.ReplyTo, Sender: m.Sender, SentAt: m.SentAt.UTC(),
 		ReceivedAt: m.ReceivedAt.UTC(), StateAtReceipt: m.StateAtReceipt, PushStatus: string(m.PushStatus),
 		PushReason: m.PushReason, LastError: m.LastError, Attempts: m.Attempts, DeliveryStatus: m.DeliveryStatus,
-		DeliveryStatusAt: timePtr(m.DeliveryStatusAt)}
+		DeliveryStatusAt: timePtr(m.DeliveryStatusAt), SentID: m.SentID, SendAttempts: m.SendAttempts, SendError: m.SendError}
 }
 
 // nativeStatus is the status as users read it.

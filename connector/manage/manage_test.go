@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/line"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -622,9 +624,13 @@ func TestReplySendsStoresAndRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg.ID == 0 || msg.PlatformID != "wamid.OUT1" || msg.Direction != store.Outbound || msg.Kind != "text" || msg.Sender != "alice" ||
+	if msg.ID == 0 || !strings.HasPrefix(msg.PlatformID, manage.OutboundIDPrefix) || msg.SentID != "wamid.OUT1" ||
+		msg.DeliveryStatus != store.DeliverySent || msg.SendAttempts != 1 || msg.Direction != store.Outbound || msg.Kind != "text" || msg.Sender != "alice" ||
 		msg.PushStatus != store.Pending || msg.StateAtReceipt != statemachine.Open || msg.ContactID != contactID {
 		t.Fatalf("reply %+v", msg)
+	}
+	if ms := f.messages(convID); len(ms) != 2 || ms[1].DeliveryStatus != store.DeliverySent || ms[1].SentID != "wamid.OUT1" {
+		t.Fatalf("stored %+v", ms)
 	}
 	if f.wa.sent[0] != "316001: hello Ann" || len(f.messages(convID)) != 2 {
 		t.Fatalf("sent %v", f.wa.sent)
@@ -642,13 +648,38 @@ func TestReplySendsStoresAndRefuses(t *testing.T) {
 	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, strings.Repeat("x", manage.MaxTextLen+1))
 	wantKind(t, err, manage.ErrInvalid)
 
+	// A transient failure: stored, still sending, retried by RetrySends
+	// once due.
 	f.wa.mu.Lock()
 	f.wa.sendErr = errors.New("graph api: 500")
 	f.wa.mu.Unlock()
-	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, "again")
+	again, err := f.m.Reply(f.ctx, "alice", "acme", convID, "again")
+	if err != nil || again.DeliveryStatus != store.DeliverySending || again.SendError != "graph api: 500" || again.SendAttempts != 1 {
+		t.Fatalf("reply on a transient failure: %+v %v", again, err)
+	}
+	if n, err := f.m.RetrySends(f.ctx); n != 0 || err != nil {
+		t.Fatalf("RetrySends before the retry is due: %d %v", n, err)
+	}
+	f.wa.mu.Lock()
+	f.wa.sendErr = nil
+	f.now = f.now.Add(time.Minute) // RetryMin
+	f.wa.mu.Unlock()
+	if n, err := f.m.RetrySends(f.ctx); n != 1 || err != nil {
+		t.Fatalf("RetrySends when due: %d %v", n, err)
+	}
+	ms := f.messages(convID)
+	if len(ms) != 3 || ms[2].ID != again.ID || ms[2].DeliveryStatus != store.DeliverySent || ms[2].SendAttempts != 2 || ms[2].SentID == "" {
+		t.Fatalf("after the retry: %+v", ms)
+	}
+
+	// A permanent refusal: stored, failed with the reason, ErrPlatform.
+	f.wa.mu.Lock()
+	f.wa.sendErr = fmt.Errorf("graph api: error 131026: %w", platform.ErrSendRejected)
+	f.wa.mu.Unlock()
+	refused, err := f.m.Reply(f.ctx, "alice", "acme", convID, "refused")
 	wantKind(t, err, manage.ErrPlatform)
-	if len(f.messages(convID)) != 2 {
-		t.Fatal("a failed send was stored")
+	if refused.DeliveryStatus != store.DeliveryFailed || !strings.Contains(refused.SendError, "131026") {
+		t.Fatalf("refused reply %+v", refused)
 	}
 	f.wa.mu.Lock()
 	f.wa.sendErr = nil
@@ -791,8 +822,11 @@ func TestReplyRefusedBecauseTheUserBlockedTheBusinessIsRecorded(t *testing.T) {
 	if len(f.wa.sent) != 0 {
 		t.Errorf("the platform was called for a contact known to have blocked the business: %v", f.wa.sent)
 	}
-	if n := len(f.messages(convID)); n != 1 {
-		t.Errorf("%d messages, want only the inbound one", n)
+	// The refused reply stays, failed with the reason; the second one was
+	// refused before anything was stored.
+	ms := f.messages(convID)
+	if len(ms) != 2 || ms[1].DeliveryStatus != store.DeliveryFailed || !strings.Contains(ms[1].SendError, "21610") {
+		t.Errorf("messages %+v, want the inbound one and the failed reply", ms)
 	}
 }
 
@@ -821,4 +855,54 @@ func TestOptOutKeywordsSetByAnAdmin(t *testing.T) {
 	}
 	_, err = f.m.SetOptOutKeywords(f.ctx, "boss", "nope", nil)
 	wantKind(t, err, manage.ErrUnknownTenant)
+}
+
+// TestLineRepliesCarryOneRetryKeyPerMessage: every attempt to send one
+// reply on LINE carries the same X-Line-Retry-Key, derived from the
+// message's id, so that LINE delivers it once however often it is sent.
+func TestLineRepliesCarryOneRetryKeyPerMessage(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get(line.RetryKeyHeader))
+		first := len(keys) == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if first {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"An error occurred in the backend"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"sentMessages":[{"id":"461230966842064897"}]}`))
+	}))
+	defer srv.Close()
+	la, err := line.New(line.Config{ChannelSecret: "s", ChannelAccessToken: "t", APIURL: srv.URL, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manage.New(manage.Config{Store: f.st, Log: zerolog.Nop(), Now: f.clock, RetryMin: time.Minute, RetryMax: time.Hour,
+		Tenants: []manage.Tenant{{ID: "acme", OrgID: acmeOrg, Excluded: statemachine.DefaultExcluded(),
+			Channels: map[string]manage.Channel{"line": {ID: "line", Adapter: la}}}}})
+	convID, _ := f.inbound("acme", "line", "U4af4980629", "hello")
+	msg, err := m.Reply(f.ctx, "alice", "acme", convID, "hello from the shop")
+	if err != nil || msg.DeliveryStatus != store.DeliverySending {
+		t.Fatalf("reply on LINE's 500: %+v %v", msg, err)
+	}
+	f.mu.Lock()
+	f.now = f.now.Add(time.Minute)
+	f.mu.Unlock()
+	if n, err := m.RetrySends(f.ctx); n != 1 || err != nil {
+		t.Fatalf("RetrySends: %d %v", n, err)
+	}
+	ms := f.messages(convID)
+	if last := ms[len(ms)-1]; last.ID != msg.ID || last.DeliveryStatus != store.DeliverySent || last.SentID != "461230966842064897" {
+		t.Fatalf("after the retry: %+v", last)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := line.RetryKeyFrom(msg.PlatformID); len(keys) != 2 || keys[0] != want || keys[1] != want {
+		t.Fatalf("retry keys %q, want twice %q", keys, want)
+	}
 }

@@ -88,7 +88,7 @@ func New() *Metrics {
 			Name: "connector_opt_outs_total", Help: "Contacts blocked for outbound by an opt-out keyword.",
 		}, []string{"tenant"}),
 		OptOutReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, failed, not_stored, unreachable, unsupported).",
+			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, retrying, failed, not_stored, unreachable, unsupported).",
 		}, []string{"tenant", "result"}),
 		Quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_events_quarantined_total", Help: "Events of authentic deliveries the connector could not use, kept in quarantine, by platform and reason.",

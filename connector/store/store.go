@@ -274,6 +274,43 @@ type Message struct {
 	// reported: "sent", "delivered", "read" or "failed" ("" before any).
 	DeliveryStatus   string
 	DeliveryStatusAt time.Time
+	// SentID is, for an outbound message the connector sent from its
+	// store (DeliverySending first), the id the platform gave it: receipts
+	// name the message by it. PlatformID stays the connector's own id, the
+	// message's key in Salesforce.
+	SentID string
+	// SendAttempts counts the sends tried; SendError is the last failure
+	// (the reason of a "failed" DeliveryStatus, or of the retry to come).
+	SendAttempts int
+	SendError    string
+	// SendAfter is, for InsertMessage of a DeliverySending message, when
+	// ClaimSends may first take it (zero: at once); a sender that makes
+	// the first attempt itself sets it past that attempt. It is not read
+	// back.
+	SendAfter time.Time
+}
+
+// DeliverySending is the DeliveryStatus of an outbound message stored and
+// not yet taken by the platform: the sender (ClaimSends) sends it.
+// DeliveryFailed is the status of one the platform refused for good, or
+// that failed too often; SendError says why.
+const (
+	DeliverySending = "sending"
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed"
+)
+
+// SendOutcome is the result of one send of a DeliverySending message.
+type SendOutcome struct {
+	// SentID is the platform's id of the message; set when it was sent.
+	SentID string
+	// Error is why the send failed; empty when it was sent.
+	Error string
+	// RetryAt, when set on a failure, is when to try again; zero fails the
+	// message for good.
+	RetryAt time.Time
+	// At is when the outcome was reached.
+	At time.Time
 }
 
 // Tx is the set of primitives the connector combines inside one
@@ -334,10 +371,22 @@ type Tx interface {
 	// has no such note.
 	DeleteNote(ctx context.Context, contactID, noteID int64) error
 	// SetDeliveryStatus records a platform receipt on the outbound message
-	// (tenant, channel, platformID), unless the message holds a status as
+	// (tenant, channel, platformID) (platformID matches its PlatformID or
+	// its SentID), unless the message holds a status as
 	// of a later time. It reports whether the message changed; an unknown
 	// or inbound message changes nothing and reports false.
 	SetDeliveryStatus(ctx context.Context, tenant, channel, platformID, status string, at time.Time) (bool, error)
+	// ClaimSends returns up to limit outbound messages in DeliverySending
+	// whose next attempt is due at now, oldest first, and holds each back
+	// from other claims until until (a lease: a sender that dies before
+	// settling is replaced once it passes). On PostgreSQL rows another
+	// transaction holds are skipped.
+	ClaimSends(ctx context.Context, now, until time.Time, limit int) ([]Message, error)
+	// SettleSend records the outcome of one send of message id: sent
+	// (DeliveryStatus "sent", SentID), to retry at RetryAt (SendAttempts
+	// and SendError), or failed (DeliveryStatus "failed", SendError). A
+	// message no longer in DeliverySending is left alone (false).
+	SettleSend(ctx context.Context, id int64, o SendOutcome) (bool, error)
 	// GetSetting returns a setting, or ErrNotFound.
 	GetSetting(ctx context.Context, scope, key string) (Setting, error)
 	// PutSetting writes a setting and appends it to the setting's history.

@@ -54,6 +54,12 @@ type Timers struct {
 	// job "native-blocks" on Config.NativeBlocks; nil: the job is not
 	// scheduled.
 	RetryNativeBlocks func(ctx context.Context) (int, error)
+	// RetrySends sends the stored outbound messages that are due (a retry
+	// after a transient failure, or one a crashed process left "sending"),
+	// and returns how many it tried. It runs as the job "sends" on
+	// Config.Retry, on every replica (the store's claims keep each message
+	// to one sender); nil: the job is not scheduled.
+	RetrySends func(ctx context.Context) (int, error)
 	// PollSalesforce reads the orgs' agents' changes and applies them. It
 	// runs as the shared job "salesforce-changes" on
 	// Config.SalesforceChanges; nil, or the schedule "off": the job is not
@@ -79,6 +85,18 @@ func (t *Timers) jobs() []job {
 	}
 	if t.RetryNativeBlocks != nil {
 		jobs = append(jobs, job{"native-blocks", t.Config.NativeBlocks, true, func(ctx context.Context) error { _, err := t.NativeBlocks(ctx); return err }})
+	}
+	if t.RetrySends != nil {
+		jobs = append(jobs, job{"sends", t.Config.Retry, false, func(ctx context.Context) error {
+			n, err := t.RetrySends(ctx)
+			if n > 0 {
+				t.Log.Info().Int("messages", n).Msg("sent the stored outbound messages due")
+			}
+			if err != nil {
+				return fmt.Errorf("send the outbound messages due: %w", err)
+			}
+			return nil
+		}})
 	}
 	if t.PollSalesforce != nil && t.Config.SalesforceChanges != config.ScheduleOff {
 		jobs = append(jobs, job{"salesforce-changes", t.Config.SalesforceChanges, true, t.PollSalesforce})

@@ -14,11 +14,12 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// DefaultReplyTimeout bounds sending one opt-out last reply.
+// DefaultReplyTimeout bounds the first attempt to send one opt-out last
+// reply.
 const DefaultReplyTimeout = 15 * time.Second
 
-// recordTimeout bounds storing a last reply once it is sent.
-const recordTimeout = 5 * time.Second
+// storeTimeout bounds storing a last reply before it is sent.
+const storeTimeout = 5 * time.Second
 
 // Wait waits until the last replies to contacts who opted out, which are
 // sent in the background after their delivery is answered, are done, or
@@ -58,8 +59,7 @@ func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 		if !ok || rc.Tenant.Config.OptOut.LastReply == "" {
 			continue
 		}
-		sender, ok := rc.Adapter.(platform.Sender)
-		if !ok {
+		if _, ok := rc.Adapter.(platform.Sender); !ok {
 			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, "unsupported").Inc()
 			l.Info().Msg("the channel's platform can not send: no last reply")
 			continue
@@ -68,20 +68,23 @@ func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 		h.replies.Add(1)
 		go func() {
 			defer h.replies.Done()
-			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, h.lastReply(ctx, l, rc, sender, o)).Inc()
+			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, h.lastReply(ctx, l, rc, o)).Inc()
 		}()
 	}
 }
 
-// lastReply sends the tenant's last reply to a contact who opted out and
-// records it as an outbound message; it returns the result for the metric.
-func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registry.Channel, sender platform.Sender, o ingest.OptOut) string {
-	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
-	defer cancel()
-	c, err := h.Ingester.Store.GetContact(sendCtx, o.ContactID)
+// lastReply stores the tenant's last reply to a contact who opted out,
+// as an outbound message "sending", and makes the first attempt to send
+// it (manage.Manager.Send: a transient failure is retried by the timers,
+// a user who blocked the business is recorded on the contact); it returns
+// the result for the metric.
+func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registry.Channel, o ingest.OptOut) string {
+	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
+	defer cancelStore()
+	c, err := h.Ingester.Store.GetContact(storeCtx, o.ContactID)
 	if err != nil {
-		log.Error().Err(err).Msg("opt-out last reply not sent: the contact could not be read")
-		return "failed"
+		log.Error().Err(err).Msg("opt-out last reply not stored: the contact could not be read")
+		return "not_stored"
 	}
 	if c.UnreachableOnPlatform() {
 		// Twilio's STOP handling, a LINE unfollow: the platform refuses
@@ -89,24 +92,25 @@ func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registr
 		log.Info().Str("platform_status", c.PlatformStatus).Msg("the platform says the contact can not be written to: no last reply")
 		return "unreachable"
 	}
-	text := rc.Tenant.Config.OptOut.LastReply
-	id, err := sender.Send(sendCtx, o.ExternalID, text)
+	m, err := h.Replies.QueueLastReply(storeCtx, o.Tenant, o.ContactID, rc.Tenant.Config.OptOut.LastReply)
 	if err != nil {
-		log.Error().Err(err).Msg("opt-out last reply not sent")
-		return "failed"
-	}
-	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancelRec()
-	m, _, err := h.Ingester.RecordOutbound(recCtx, rc.Ingest(), ingest.Outbound{
-		ContactID: o.ContactID, PlatformID: id, Text: text, Sender: ingest.OptOutBy,
-	})
-	if err != nil {
-		log.Error().Err(err).Str("platform_id", id).Msg("opt-out last reply sent but not stored")
+		log.Error().Err(err).Msg("opt-out last reply not stored")
 		return "not_stored"
 	}
-	log.Info().Str("platform_id", id).Int64("message", m.ID).Str("push", string(m.PushStatus)).Msg("opt-out last reply sent")
 	if m.PushStatus == store.Pending && h.Stored != nil {
 		h.Stored(1)
 	}
+	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
+	defer cancel()
+	m, err = h.Replies.Send(sendCtx, m)
+	switch {
+	case err != nil:
+		log.Error().Err(err).Int64("message", m.ID).Msg("opt-out last reply not sent")
+		return "failed"
+	case m.DeliveryStatus == store.DeliverySending:
+		log.Info().Int64("message", m.ID).Msg("opt-out last reply stored; the platform failed for now, it is retried")
+		return "retrying"
+	}
+	log.Info().Str("sent_id", m.SentID).Int64("message", m.ID).Str("push", string(m.PushStatus)).Msg("opt-out last reply sent")
 	return "sent"
 }

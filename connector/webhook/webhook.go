@@ -28,6 +28,7 @@ import (
 
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/registry"
@@ -44,6 +45,8 @@ type Handler struct {
 	// delivery with such messages committed (it notifies the dispatcher),
 	// and after a last reply to push is stored. Optional.
 	Stored func(pending int)
+	// Replies stores and sends the opt-out last replies.
+	Replies *manage.Manager
 	// ReplyTimeout bounds sending an opt-out last reply;
 	// DefaultReplyTimeout when zero.
 	ReplyTimeout time.Duration

@@ -18,6 +18,7 @@ import (
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/webchat"
@@ -144,7 +145,8 @@ func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string, 
 	ch.Adapter = fs
 	e := &env{t: t, st: st, wa: fs, logs: &syncBuffer{}, m: metrics.New()}
 	e.h = &wh.Handler{Registry: reg, Ingester: &ingest.Ingester{Store: st}, MaxBodyBytes: 1 << 20, Metrics: e.m,
-		Stored: func(int) { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
+		Replies: manage.New(manage.Config{Store: st, Tenants: manage.FromRegistry(reg), Log: zerolog.New(e.logs)}),
+		Stored:  func(int) { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
 	mux := http.NewServeMux()
 	e.h.Register(mux)
 	e.srv = httpx.Middleware(zerolog.New(e.logs), mux)
@@ -272,7 +274,7 @@ func TestOptOutSendsTheLastReplyAndStoresIt(t *testing.T) {
 	if in.PlatformID != "wamid.in1" || in.Direction != store.Inbound {
 		t.Fatalf("first message %+v", in)
 	}
-	if reply.PlatformID != "wamid.reply1" || reply.Direction != store.Outbound || reply.Kind != platform.Text ||
+	if reply.SentID != "wamid.reply1" || reply.DeliveryStatus != store.DeliverySent || reply.Direction != store.Outbound || reply.Kind != platform.Text ||
 		reply.Body != lastReply || reply.Sender != "opt-out" || reply.StateAtReceipt != statemachine.Open || reply.PushStatus != store.Pending {
 		t.Fatalf("last reply %+v", reply)
 	}
@@ -328,7 +330,7 @@ func TestTheAnswerDoesNotWaitForTheLastReply(t *testing.T) {
 	}
 	close(release)
 	e.wait()
-	if msgs := e.messages("wa", "316"); len(msgs) != 2 || msgs[1].PlatformID != "wamid.late" {
+	if msgs := e.messages("wa", "316"); len(msgs) != 2 || msgs[1].SentID != "wamid.late" {
 		t.Fatalf("messages %+v", msgs)
 	}
 }
@@ -346,22 +348,24 @@ func TestLastReplyTimeoutAndFailureAreLoggedAndCounted(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the reply was not bounded by its timeout: %v", d)
 	}
-	if e.replies("failed") != 1 || e.replies("sent") != 0 {
-		t.Fatalf("metrics failed %v sent %v", e.replies("failed"), e.replies("sent"))
+	if e.replies("retrying") != 1 || e.replies("sent") != 0 {
+		t.Fatalf("metrics retrying %v sent %v", e.replies("retrying"), e.replies("sent"))
 	}
-	// The opt-out itself stands; nothing outbound is stored.
+	// The opt-out itself stands; the reply is stored, still sending, with
+	// why the attempt failed: the timers retry it.
 	if !e.contact("wa", "316").BlockedOutbound {
 		t.Fatal("the opt-out must stand when the reply fails")
 	}
-	if msgs := e.messages("wa", "316"); len(msgs) != 1 {
+	if msgs := e.messages("wa", "316"); len(msgs) != 2 || msgs[1].DeliveryStatus != store.DeliverySending ||
+		!strings.Contains(msgs[1].SendError, "context deadline exceeded") || msgs[1].SendAttempts != 1 {
 		t.Fatalf("messages %+v", msgs)
 	}
 	logs := e.logs.String()
 	var found bool
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "opt-out last reply not sent") {
+		if strings.Contains(line, "outbound message not sent; it is retried") {
 			found = true
-			if !strings.Contains(line, `"level":"error"`) || !strings.Contains(line, "context deadline exceeded") || !strings.Contains(line, `"contact":`) {
+			if !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, "context deadline exceeded") || !strings.Contains(line, `"message":`) {
 				t.Errorf("log line %s", line)
 			}
 		}

@@ -177,12 +177,51 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 	}
 	tag, err := x.t.Exec(ctx, `
 		UPDATE messages SET delivery_status = $4, delivery_status_at = $5
-		WHERE tenant = $1 AND channel = $2 AND platform_id = $3 AND direction = 'outbound'
+		WHERE tenant = $1 AND channel = $2 AND (platform_id = $3 OR sent_id = $3) AND direction = 'outbound'
 		  AND (delivery_status_at IS NULL OR delivery_status_at <= $5)
 		  AND (delivery_status, delivery_status_at) IS DISTINCT FROM ($4::text, $5::timestamptz)`,
 		tenant, channel, platformID, status, ts(at))
 	if err != nil {
 		return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// ClaimSends leases the outbound messages due to be sent (store.Tx); rows
+// another replica's claim holds are skipped.
+func (x *tx) ClaimSends(ctx context.Context, now, until time.Time, limit int) ([]store.Message, error) {
+	out, err := listMessages(ctx, x.t, `
+		UPDATE messages SET send_after = $2
+		WHERE id IN (SELECT id FROM messages WHERE delivery_status = 'sending' AND send_after <= $1
+			ORDER BY send_after, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+messageColumns, ts(now), ts(until), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim messages to send: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// SettleSend records the outcome of one send (store.Tx).
+func (x *tx) SettleSend(ctx context.Context, id int64, o store.SendOutcome) (bool, error) {
+	var q string
+	var args []any
+	switch {
+	case o.Error == "":
+		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = $2, sent_id = $3,
+			send_attempts = send_attempts + 1, send_error = '', send_after = NULL
+			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, ts(o.At), o.SentID}
+	case !o.RetryAt.IsZero():
+		q, args = `UPDATE messages SET send_attempts = send_attempts + 1, send_error = $2, send_after = $3
+			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, o.Error, ts(o.RetryAt)}
+	default:
+		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = $2,
+			send_attempts = send_attempts + 1, send_error = $3, send_after = NULL
+			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, ts(o.At), o.Error}
+	}
+	tag, err := x.t.Exec(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("settle the send of message %d: %w", id, err)
 	}
 	return tag.RowsAffected() > 0, nil
 }

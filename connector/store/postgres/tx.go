@@ -373,7 +373,7 @@ func (x *tx) TouchConversation(ctx context.Context, id int64, at time.Time) erro
 const messageColumns = `id, tenant, channel, conversation_id, contact_id, platform_id, direction,
 	kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
 	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
-	delivery_status, delivery_status_at`
+	delivery_status, delivery_status_at, sent_id, send_attempts, send_error`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
@@ -383,7 +383,7 @@ func scanMessage(row pgx.Row) (store.Message, error) {
 	err := row.Scan(&m.ID, &m.Tenant, &m.Channel, &m.ConversationID, &m.ContactID, &m.PlatformID, &direction,
 		&m.Kind, &m.Body, &m.MediaURL, &m.MediaType, &m.ReplyTo, &m.Sender, &sent, &received, &state,
 		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID,
-		&m.DeliveryStatus, &delivered)
+		&m.DeliveryStatus, &delivered, &m.SentID, &m.SendAttempts, &m.SendError)
 	m.Direction, m.PushStatus = store.Direction(direction), store.PushStatus(status)
 	m.StateAtReceipt = statemachine.State(state)
 	m.SentAt, m.ReceivedAt, m.PushedAt = fromTS(sent), fromTS(received), fromTS(pushed)
@@ -431,9 +431,9 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 			INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
 				kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
 				push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
-				delivery_status, delivery_status_at)
+				delivery_status, delivery_status_at, sent_id, send_attempts, send_error, send_after)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				$22, $23)
+				$22, $23, $24, $25, $26, $27)
 			ON CONFLICT ON CONSTRAINT messages_platform_key DO NOTHING
 			RETURNING `+messageColumns+`
 		), outbox AS (
@@ -444,7 +444,8 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		m.Tenant, m.Channel, m.ConversationID, m.ContactID, m.PlatformID, string(m.Direction),
 		m.Kind, m.Body, m.MediaURL, m.MediaType, m.ReplyTo, m.Sender, nullTS(m.SentAt), ts(m.ReceivedAt),
 		int16(m.StateAtReceipt), string(m.PushStatus), m.PushReason, m.Attempts, m.LastError,
-		nullTS(m.PushedAt), m.SalesforceID, m.DeliveryStatus, nullTS(m.DeliveryStatusAt)))
+		nullTS(m.PushedAt), m.SalesforceID, m.DeliveryStatus, nullTS(m.DeliveryStatusAt),
+		m.SentID, m.SendAttempts, m.SendError, sendAfter(m)))
 	if err == nil {
 		if stored.PushStatus == store.Pending {
 			x.outboxWork = true
@@ -462,4 +463,15 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		return store.Message{}, false, fmt.Errorf("insert message %s: read the stored one: %w", m.PlatformID, err)
 	}
 	return stored, false, nil
+}
+
+// sendAfter is when a message to send is first due: when it was stored.
+func sendAfter(m store.Message) pgtype.Timestamptz {
+	if m.DeliveryStatus != store.DeliverySending {
+		return pgtype.Timestamptz{}
+	}
+	if !m.SendAfter.IsZero() {
+		return nullTS(m.SendAfter)
+	}
+	return nullTS(m.ReceivedAt)
 }

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -177,7 +179,7 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 	// A message with no status has delivery_status_at 0: test the status.
 	res, err := x.t.ExecContext(ctx, `
 		UPDATE messages SET delivery_status = ?4, delivery_status_at = ?5
-		WHERE tenant = ?1 AND channel = ?2 AND platform_id = ?3 AND direction = 'outbound'
+		WHERE tenant = ?1 AND channel = ?2 AND (platform_id = ?3 OR sent_id = ?3) AND direction = 'outbound'
 		  AND (delivery_status = '' OR delivery_status_at <= ?5)
 		  AND NOT (delivery_status = ?4 AND delivery_status_at = ?5)`,
 		tenant, channel, platformID, status, micros(at))
@@ -187,6 +189,50 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
+	}
+	return n > 0, nil
+}
+
+// ClaimSends leases the outbound messages due to be sent (store.Tx).
+// SQLite has one writer: the transaction holding the write lock claims
+// alone.
+func (x *tx) ClaimSends(ctx context.Context, now, until time.Time, limit int) ([]store.Message, error) {
+	out, err := listMessages(ctx, x.t, `
+		UPDATE messages SET send_after = ?2
+		WHERE id IN (SELECT id FROM messages WHERE delivery_status = 'sending' AND send_after <= ?1
+			ORDER BY send_after, id LIMIT ?3)
+		RETURNING `+messageColumns, micros(now), micros(until), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim messages to send: %w", err)
+	}
+	slices.SortFunc(out, func(a, b store.Message) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// SettleSend records the outcome of one send (store.Tx).
+func (x *tx) SettleSend(ctx context.Context, id int64, o store.SendOutcome) (bool, error) {
+	var q string
+	var args []any
+	switch {
+	case o.Error == "":
+		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = ?2, sent_id = ?3,
+			send_attempts = send_attempts + 1, send_error = '', send_after = 0
+			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, micros(o.At), o.SentID}
+	case !o.RetryAt.IsZero():
+		q, args = `UPDATE messages SET send_attempts = send_attempts + 1, send_error = ?2, send_after = ?3
+			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, o.Error, micros(o.RetryAt)}
+	default:
+		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = ?2,
+			send_attempts = send_attempts + 1, send_error = ?3, send_after = 0
+			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, micros(o.At), o.Error}
+	}
+	res, err := x.t.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("settle the send of message %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("settle the send of message %d: %w", id, err)
 	}
 	return n > 0, nil
 }

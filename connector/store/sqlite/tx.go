@@ -331,7 +331,7 @@ func (x *tx) TouchConversation(ctx context.Context, id int64, at time.Time) erro
 const messageColumns = `id, tenant, channel, conversation_id, contact_id, platform_id, direction,
 	kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
 	push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
-	delivery_status, delivery_status_at`
+	delivery_status, delivery_status_at, sent_id, send_attempts, send_error`
 
 func scanMessage(sc scanner) (store.Message, error) {
 	var m store.Message
@@ -340,7 +340,7 @@ func scanMessage(sc scanner) (store.Message, error) {
 	err := sc.Scan(&m.ID, &m.Tenant, &m.Channel, &m.ConversationID, &m.ContactID, &m.PlatformID, &direction,
 		&m.Kind, &m.Body, &m.MediaURL, &m.MediaType, &m.ReplyTo, &m.Sender, &sent, &received, &state,
 		&status, &m.PushReason, &m.Attempts, &m.LastError, &pushed, &m.SalesforceID,
-		&m.DeliveryStatus, &delivered)
+		&m.DeliveryStatus, &delivered, &m.SentID, &m.SendAttempts, &m.SendError)
 	m.Direction, m.PushStatus = store.Direction(direction), store.PushStatus(status)
 	m.StateAtReceipt = statemachine.State(state)
 	m.SentAt, m.ReceivedAt, m.PushedAt = fromMicros(sent), fromMicros(received), fromMicros(pushed)
@@ -379,14 +379,15 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
 			kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
 			push_status, push_reason, attempts, last_error, pushed_at, salesforce_id,
-			delivery_status, delivery_status_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			delivery_status, delivery_status_at, sent_id, send_attempts, send_error, send_after)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, channel, platform_id) DO NOTHING
 		RETURNING id`,
 		m.Tenant, m.Channel, m.ConversationID, m.ContactID, m.PlatformID, string(m.Direction),
 		m.Kind, m.Body, m.MediaURL, m.MediaType, m.ReplyTo, m.Sender, micros(m.SentAt), micros(m.ReceivedAt),
 		int64(m.StateAtReceipt), string(m.PushStatus), m.PushReason, m.Attempts, m.LastError,
-		micros(m.PushedAt), m.SalesforceID, m.DeliveryStatus, micros(m.DeliveryStatusAt)).Scan(&id)
+		micros(m.PushedAt), m.SalesforceID, m.DeliveryStatus, micros(m.DeliveryStatusAt),
+		m.SentID, m.SendAttempts, m.SendError, sendAfter(m)).Scan(&id)
 	inserted := true
 	if errors.Is(err, sql.ErrNoRows) {
 		inserted = false
@@ -400,6 +401,7 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		stored.ID = id
 		stored.SentAt, stored.ReceivedAt = fromMicros(micros(m.SentAt)), fromMicros(micros(m.ReceivedAt))
 		stored.PushedAt, stored.DeliveryStatusAt = fromMicros(micros(m.PushedAt)), fromMicros(micros(m.DeliveryStatusAt))
+		stored.SendAfter = time.Time{} // not read back
 	} else {
 		stored, err = scanMessage(x.t.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
 			WHERE tenant = ? AND channel = ? AND platform_id = ?`, m.Tenant, m.Channel, m.PlatformID))
@@ -417,4 +419,15 @@ func (x *tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		}
 	}
 	return stored, inserted, nil
+}
+
+// sendAfter is when a message to send is first due: when it was stored.
+func sendAfter(m store.Message) int64 {
+	if m.DeliveryStatus != store.DeliverySending {
+		return 0
+	}
+	if !m.SendAfter.IsZero() {
+		return micros(m.SendAfter)
+	}
+	return micros(m.ReceivedAt)
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -573,5 +574,98 @@ func testTokens(e env) {
 	}
 	if got := list("nobody"); got == nil || len(got) != 0 {
 		e.t.Errorf("ListTokens of an unknown tenant = %#v, want empty", got)
+	}
+}
+
+// testSends: an outbound message stored as sending is claimed when due,
+// held back by the claim's lease, retried, and settled sent (receipts
+// then find it by the platform's id) or failed with the reason.
+func testSends(e env) {
+	c := e.conversation("t1", "wa", "u1", statemachine.Open, t0)
+	insert := func(id string, received time.Time) store.Message {
+		e.t.Helper()
+		m := newMessage(c, id, store.Pending, received)
+		m.Direction, m.Sender = store.Outbound, "alice"
+		m.DeliveryStatus, m.DeliveryStatusAt = store.DeliverySending, received
+		var stored store.Message
+		e.tx(func(tx store.Tx) error {
+			var err error
+			stored, _, err = tx.InsertMessage(e.ctx, m)
+			return err
+		})
+		return stored
+	}
+	claim := func(now, until time.Time) []int64 {
+		e.t.Helper()
+		var ids []int64
+		e.tx(func(tx store.Tx) error {
+			ms, err := tx.ClaimSends(e.ctx, now, until, 10)
+			for _, m := range ms {
+				if m.DeliveryStatus != store.DeliverySending || m.Direction != store.Outbound {
+					e.t.Errorf("claimed %+v", m)
+				}
+				ids = append(ids, m.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	settle := func(id int64, o store.SendOutcome) bool {
+		e.t.Helper()
+		var ok bool
+		e.tx(func(tx store.Tx) error {
+			var err error
+			ok, err = tx.SettleSend(e.ctx, id, o)
+			return err
+		})
+		return ok
+	}
+	a := insert("out-a", at(time.Second))
+	b := insert("out-b", at(2*time.Second))
+	_ = insert("out-later", at(time.Hour))
+	e.message(c, "in-1", store.Pending, at(3*time.Second)) // inbound: never claimed
+
+	if got := claim(at(time.Minute), at(2*time.Minute)); !reflect.DeepEqual(got, []int64{a.ID, b.ID}) {
+		e.t.Fatalf("first claim = %v, want [%d %d] (due ones only, oldest first)", got, a.ID, b.ID)
+	}
+	if got := claim(at(90*time.Second), at(3*time.Minute)); len(got) != 0 {
+		e.t.Fatalf("claim within the lease = %v, want none", got)
+	}
+	// a: a transient failure, retried later; b: sent.
+	if !settle(a.ID, store.SendOutcome{Error: "timeout", RetryAt: at(5 * time.Minute), At: at(time.Minute)}) {
+		e.t.Fatal("SettleSend(retry) changed nothing")
+	}
+	if !settle(b.ID, store.SendOutcome{SentID: "wamid.B", At: at(time.Minute)}) {
+		e.t.Fatal("SettleSend(sent) changed nothing")
+	}
+	if settle(b.ID, store.SendOutcome{SentID: "wamid.B2", At: at(time.Minute)}) {
+		e.t.Error("SettleSend of a message no longer sending changed it")
+	}
+	if got := claim(at(4*time.Minute), at(10*time.Minute)); len(got) != 0 {
+		e.t.Fatalf("claim before the retry is due = %v, want none", got)
+	}
+	if got := claim(at(5*time.Minute), at(10*time.Minute)); !reflect.DeepEqual(got, []int64{a.ID}) {
+		e.t.Fatalf("claim when the retry is due = %v, want [%d]", got, a.ID)
+	}
+	if !settle(a.ID, store.SendOutcome{Error: "the platform refused: 131047", At: at(6 * time.Minute)}) {
+		e.t.Fatal("SettleSend(failed) changed nothing")
+	}
+	// A receipt names the message by the platform's id.
+	e.tx(func(tx store.Tx) error {
+		ok, err := tx.SetDeliveryStatus(e.ctx, "t1", "wa", "wamid.B", "delivered", at(2*time.Minute))
+		if err == nil && !ok {
+			e.t.Error("a receipt by the platform's id changed nothing")
+		}
+		return err
+	})
+	byID := map[int64]store.Message{}
+	for _, m := range e.messages(c.ID) {
+		byID[m.ID] = m
+	}
+	if m := byID[a.ID]; m.DeliveryStatus != store.DeliveryFailed || m.SendError != "the platform refused: 131047" || m.SendAttempts != 2 || m.SentID != "" {
+		e.t.Errorf("failed message %+v", m)
+	}
+	if m := byID[b.ID]; m.DeliveryStatus != "delivered" || m.SentID != "wamid.B" || m.SendAttempts != 1 || m.SendError != "" || m.PlatformID != "out-b" {
+		e.t.Errorf("sent message %+v", m)
 	}
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteConversations", testDeleteConversations},
 		{"DeliveryStatus", testDeliveryStatus},
 		{"DeliveryStatusRoundTrip", testDeliveryStatusRoundTrip},
+		{"Sends", testSends},
 		{"Settings", testSettings},
 		{"Tokens", testTokens},
 		{"SyncedHash", testSyncedHash},
