@@ -45,7 +45,7 @@ const (
 	DefaultMaxConversations = 1000
 	DefaultClaimRecords     = 2000
 	DefaultBatchWindow      = 340 * time.Millisecond
-	DefaultLeaseTTL         = 15 * time.Second
+	DefaultLeaseTTL         = 10 * time.Second
 	DefaultMaxAttempts      = 10
 	DefaultBackoffMin       = time.Second
 	DefaultBackoffMax       = 5 * time.Minute

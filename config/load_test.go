@@ -276,7 +276,7 @@ func TestDefaults(t *testing.T) {
 		{"dispatcher.batch_window", c.Dispatcher.BatchWindow, 340 * time.Millisecond},
 		{"dispatcher.batch_size", c.Dispatcher.BatchSize, 200},
 		{"dispatcher.max_conversations", c.Dispatcher.MaxConversations, 1000},
-		{"dispatcher.lease_ttl", c.Dispatcher.LeaseTTL, 15 * time.Second},
+		{"dispatcher.lease_ttl", c.Dispatcher.LeaseTTL, 10 * time.Second},
 		{"dispatcher.max_attempts", c.Dispatcher.MaxAttempts, 10},
 		{"dispatcher.backoff_min", c.Dispatcher.BackoffMin, time.Second},
 		{"dispatcher.backoff_max", c.Dispatcher.BackoffMax, 5 * time.Minute},

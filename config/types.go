@@ -79,7 +79,7 @@ type Dispatcher struct {
 	// a worker renews its leases every third of it while its calls are in
 	// flight (a heartbeat), so the lease outlives slow calls but not a dead
 	// process: another replica takes a dead replica's conversations within
-	// LeaseTTL. Default 15s.
+	// LeaseTTL. Default 10s.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// MaxAttempts is how many times a message is tried before it is dead.
 	// Default 10.

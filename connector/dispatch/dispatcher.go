@@ -162,9 +162,16 @@ func (d *Dispatcher) worker(ctx context.Context, n int) {
 	defer d.wg.Done()
 	owner := fmt.Sprintf("%s/%d", d.cfg.Owner, n)
 	failures := 0
-	more := false // the last round was full: claim again at once
+	more := false // the last round was full: more work is likely waiting
 	for {
-		if !more && !d.trigger.wait(d.stopping, d.cfg.BatchWindow, d.cfg.PollInterval) {
+		// After a full round (a backlog: an outage recovered, a burst)
+		// the next claim comes a window later at the latest even when no
+		// commit notifies: what waits in the outbox fills its calls.
+		poll := d.cfg.PollInterval
+		if more {
+			poll = min(poll, d.cfg.BatchWindow)
+		}
+		if !d.trigger.wait(d.stopping, d.cfg.BatchWindow, poll) {
 			return
 		}
 		select {
