@@ -95,19 +95,20 @@ func DefaultMapping() Mapping {
 			Blocked:    "Blocked__c",
 		},
 		Message: MessageMapping{
-			Object:     "Chat_Message__c",
-			ExternalID: "Message_Key__c",
-			Body:       "Body__c",
-			BodyLength: DefaultBodyLength,
-			Direction:  "Direction__c",
-			SentAt:     "Sent_At__c",
-			Sender:     "Sender__c",
-			MediaURL:   "Media_Url__c",
-			MediaType:  "Media_Type__c",
-			Kind:       "Kind__c",
-			State:      "Conversation_State__c",
-			Sequence:   "Sequence__c",
-			Parent:     "Chat_Conversation__r",
+			Object:         "Chat_Message__c",
+			ExternalID:     "Message_Key__c",
+			Body:           "Body__c",
+			BodyLength:     DefaultBodyLength,
+			Direction:      "Direction__c",
+			SentAt:         "Sent_At__c",
+			Sender:         "Sender__c",
+			MediaURL:       "Media_Url__c",
+			MediaType:      "Media_Type__c",
+			Kind:           "Kind__c",
+			State:          "Conversation_State__c",
+			Sequence:       "Sequence__c",
+			DeliveryStatus: "Delivery_Status__c",
+			Parent:         "Chat_Conversation__r",
 		},
 	}
 }
@@ -206,6 +207,7 @@ func (m *Mapping) applyDefaults() {
 	setString(&msg.Kind, dm.Kind)
 	setString(&msg.State, dm.State)
 	setString(&msg.Sequence, dm.Sequence)
+	setString(&msg.DeliveryStatus, dm.DeliveryStatus)
 	setString(&msg.Parent, dm.Parent)
 }
 

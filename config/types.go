@@ -243,6 +243,10 @@ type MessageMapping struct {
 	Kind       string `yaml:"kind"`        // Kind__c
 	State      string `yaml:"state"`       // Conversation_State__c
 	Sequence   string `yaml:"sequence"`    // Sequence__c
+	// DeliveryStatus is written on outbound messages only: sending, sent,
+	// delivered, read or "failed: <reason>", cut to the field's 255
+	// characters. The record is written again each time it changes.
+	DeliveryStatus string `yaml:"delivery_status"` // Delivery_Status__c
 	// Parent is the relationship name to the conversation object, written
 	// as {"<Parent>": {"<conversation external id>": key}}.
 	Parent string `yaml:"parent"` // Chat_Conversation__r

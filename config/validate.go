@@ -409,6 +409,7 @@ func checkMapping(k *checker, path string, m Mapping) {
 			{"direction", msg.Direction}, {"sent_at", msg.SentAt}, {"sender", msg.Sender},
 			{"media_url", msg.MediaURL}, {"media_type", msg.MediaType}, {"kind", msg.Kind},
 			{"state", msg.State}, {"sequence", msg.Sequence}, {"parent", msg.Parent},
+			{"delivery_status", msg.DeliveryStatus},
 		}},
 	}
 	if msg.BodyLength < 1 || msg.BodyLength > DefaultBodyLength {

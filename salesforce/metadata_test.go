@@ -74,6 +74,7 @@ func TestMetadataAgreesWithTheDefaultMapping(t *testing.T) {
 			{key: "message.kind", field: mm.Kind, types: text, minLength: 20},
 			{key: "message.state", field: mm.State, types: []string{"Picklist"}, picklist: stateNames()},
 			{key: "message.sequence", field: mm.Sequence, types: []string{"Number"}},
+			{key: "message.delivery_status", field: mm.DeliveryStatus, types: text, minLength: 255},
 		},
 	}
 	byName := map[string]salesforce.Object{}

@@ -556,7 +556,8 @@ func (d *Dispatcher) settleRecord(e entry, f *failure, salesforceID string, now 
 	m := *e.m
 	switch {
 	case f == nil:
-		p.outcomes = append(p.outcomes, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: salesforceID})
+		p.outcomes = append(p.outcomes, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: salesforceID,
+			DeliveryStatus: m.DeliveryStatus})
 		d.metrics.Pushed.WithLabelValues(m.Tenant).Inc()
 	case p.convFailed != nil:
 		// Its conversation record failed in the same call: that is what

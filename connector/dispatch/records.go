@@ -70,10 +70,22 @@ func messageRecord(mp config.Mapping, c store.Conversation, m store.Message) sfc
 	put(r, mm.Kind, m.Kind)
 	put(r, mm.State, m.StateAtReceipt.String())
 	put(r, mm.Sequence, m.ID)
+	if m.Direction == store.Outbound && m.DeliveryStatus != "" {
+		put(r, mm.DeliveryStatus, sanitize.Truncate(DeliveryStatus(m), MaxKeyLength))
+	}
 	if mm.Parent != "" && mp.Conversation.ExternalID != "" {
 		r[mm.Parent] = map[string]any{mp.Conversation.ExternalID: ConversationKey(c)}
 	}
 	return r
+}
+
+// DeliveryStatus is an outbound message's status as its record shows it:
+// the status, and for a failed one its reason ("failed: <reason>").
+func DeliveryStatus(m store.Message) string {
+	if m.DeliveryStatus == store.DeliveryFailed && m.SendError != "" {
+		return "failed: " + m.SendError
+	}
+	return m.DeliveryStatus
 }
 
 func put(r sfclient.Record, field string, v any) {

@@ -49,3 +49,21 @@ func TestMessageKeyFitsAnExternalID(t *testing.T) {
 		t.Errorf("long keys must be stable and distinct: %q %q", ka, kb)
 	}
 }
+
+func TestMessageRecordDeliveryStatus(t *testing.T) {
+	mp := config.DefaultMapping()
+	c := store.Conversation{ID: 7, Tenant: "acme", Channel: "wa"}
+	out := store.Message{Tenant: "acme", Channel: "wa", PlatformID: "out-1", Direction: store.Outbound, DeliveryStatus: store.DeliverySent}
+	if got := messageRecord(mp, c, out)["Delivery_Status__c"]; got != "sent" {
+		t.Errorf("sent reply: Delivery_Status__c = %v, want sent", got)
+	}
+	out.DeliveryStatus, out.SendError = store.DeliveryFailed, strings.Repeat("refused ", 100)
+	got, _ := messageRecord(mp, c, out)["Delivery_Status__c"].(string)
+	if !strings.HasPrefix(got, "failed: refused refused") || sanitize.Length(got) > 255 {
+		t.Errorf("failed reply: Delivery_Status__c = %q (%d characters), want the reason cut to 255", got, sanitize.Length(got))
+	}
+	in := store.Message{Tenant: "acme", Channel: "wa", PlatformID: "in-1", Direction: store.Inbound, DeliveryStatus: "read"}
+	if v, ok := messageRecord(mp, c, in)["Delivery_Status__c"]; ok {
+		t.Errorf("inbound message: Delivery_Status__c = %v, want none", v)
+	}
+}

@@ -177,6 +177,9 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 		log.Error().Err(err).Str("sent_id", sentID).Msg("outbound message: the send's outcome could not be stored; it is tried again")
 		return msg, fmt.Errorf("send message %d: store the outcome: %w", msg.ID, err)
 	}
+	if sendErr == nil || o.RetryAt.IsZero() {
+		m.changed() // the record shows the new status
+	}
 	msg.SendAttempts++
 	switch {
 	case sendErr == nil:

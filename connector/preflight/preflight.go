@@ -195,6 +195,7 @@ func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 		{key: "message.kind", field: mm.Kind, kind: kindText, min: 20},
 		{key: "message.state", field: mm.State, kind: kindState},
 		{key: "message.sequence", field: mm.Sequence, kind: kindNumber},
+		{key: "message.delivery_status", field: mm.DeliveryStatus, kind: kindText, min: 64},
 	}, t.Key)
 	if conv != nil && msg != nil && mm.Parent != "" {
 		checkParent(&r, *msg, mm, mc.Object, t.Key)

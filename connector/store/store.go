@@ -505,6 +505,10 @@ type Outcome struct {
 	Status       PushStatus
 	Error        string // for Pending and Dead
 	SalesforceID string // for Pushed
+	// DeliveryStatus, when set, is the outbound status the pushed record
+	// showed (for Pushed): a message whose status changed meanwhile stays
+	// pending, so that its record is written again with the new one.
+	DeliveryStatus string
 }
 
 // Settlement ends a claim.

@@ -107,8 +107,10 @@ func (h *Handler) committed(r *http.Request, log zerolog.Logger, ch *registry.Ch
 		log.Warn().Int64("quarantine_id", q.ID).Str("platform", q.Platform).Str("quarantine_channel", q.Channel).
 			Str("reason", q.Reason).Msg("event quarantined: the channel cannot use it as configured; fix the configuration and replay it")
 	}
-	if res.Pending > 0 && h.Stored != nil {
-		h.Stored(res.Pending)
+	// A receipt that changed an outbound message's status puts its
+	// record back in the outbox.
+	if n := res.Pending + res.ReceiptsRecorded; n > 0 && h.Stored != nil {
+		h.Stored(n)
 	}
 	h.lastReplies(r, res.OptOuts)
 }

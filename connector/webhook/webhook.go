@@ -42,7 +42,8 @@ type Handler struct {
 	MaxBodyBytes int64
 	Metrics      *metrics.Metrics
 	// Stored is called with the number of messages to push after a
-	// delivery with such messages committed (it notifies the dispatcher),
+	// delivery with such messages, or with receipts that changed an
+	// outbound message's status, committed (it notifies the dispatcher),
 	// and after a last reply to push is stored. Optional.
 	Stored func(pending int)
 	// Replies stores and sends the opt-out last replies.

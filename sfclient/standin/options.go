@@ -130,7 +130,8 @@ func DefaultObjects() []Object {
 			KeyPrefix:  "a02",
 			ExternalID: "Message_Key__c",
 			Fields: []string{"Body__c", "Direction__c", "Sent_At__c", "Sender__c", "Media_Url__c",
-				"Media_Type__c", "Kind__c", "Conversation_State__c", "Sequence__c"},
+				"Media_Type__c", "Kind__c", "Conversation_State__c", "Sequence__c",
+				"Delivery_Status__c"},
 			MaxLength: map[string]int{"Body__c": 131072},
 			Lookups: []Lookup{{
 				Field:        "Chat_Conversation__c",

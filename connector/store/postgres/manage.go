@@ -175,8 +175,8 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 	if at.IsZero() {
 		return false, fmt.Errorf("set delivery status of message %s: the time is required", platformID)
 	}
-	tag, err := x.t.Exec(ctx, `
-		UPDATE messages SET delivery_status = $4, delivery_status_at = $5
+	changed, err := x.repush(ctx, `
+		UPDATE messages SET delivery_status = $4, delivery_status_at = $5, `+repushColumn+`
 		WHERE tenant = $1 AND channel = $2 AND (platform_id = $3 OR sent_id = $3) AND direction = 'outbound'
 		  AND (delivery_status_at IS NULL OR delivery_status_at <= $5)
 		  AND (delivery_status, delivery_status_at) IS DISTINCT FROM ($4::text, $5::timestamptz)`,
@@ -184,7 +184,38 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 	if err != nil {
 		return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return changed, nil
+}
+
+// repushColumn, in an UPDATE changing an outbound message's status, puts
+// a message already pushed back in the outbox: its record is written
+// again with the new status. Pending, excluded and dead messages keep
+// their push status.
+const repushColumn = `push_status = CASE WHEN push_status = 'pushed' THEN 'pending' ELSE push_status END`
+
+// repush runs update, an UPDATE of messages' statuses setting
+// repushColumn, and lowers the pending_since of the conversations of the
+// messages it made pending (making the transaction notify the listeners
+// at commit). It reports whether update changed a message.
+func (x *tx) repush(ctx context.Context, update string, args ...any) (bool, error) {
+	var changed, pending int
+	err := x.t.QueryRow(ctx, `
+		WITH m AS (`+update+`
+			RETURNING conversation_id, received_at, push_status
+		), outbox AS (
+			UPDATE conversations c SET pending_since = LEAST(c.pending_since, p.since)
+			FROM (SELECT conversation_id, MIN(received_at) AS since FROM m WHERE push_status = 'pending'
+				GROUP BY conversation_id) p
+			WHERE c.id = p.conversation_id
+		)
+		SELECT COUNT(*), COUNT(*) FILTER (WHERE push_status = 'pending') FROM m`, args...).Scan(&changed, &pending)
+	if err != nil {
+		return false, err
+	}
+	if pending > 0 {
+		x.outboxWork = true
+	}
+	return changed > 0, nil
 }
 
 // ClaimSends leases the outbound messages due to be sent (store.Tx); rows
@@ -208,22 +239,22 @@ func (x *tx) SettleSend(ctx context.Context, id int64, o store.SendOutcome) (boo
 	var args []any
 	switch {
 	case o.Error == "":
-		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = $2, sent_id = $3,
+		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = $2, sent_id = $3, `+repushColumn+`,
 			send_attempts = send_attempts + 1, send_error = '', send_after = NULL
 			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, ts(o.At), o.SentID}
 	case !o.RetryAt.IsZero():
 		q, args = `UPDATE messages SET send_attempts = send_attempts + 1, send_error = $2, send_after = $3
 			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, o.Error, ts(o.RetryAt)}
 	default:
-		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = $2,
+		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = $2, `+repushColumn+`,
 			send_attempts = send_attempts + 1, send_error = $3, send_after = NULL
 			WHERE id = $1 AND delivery_status = 'sending'`, []any{id, ts(o.At), o.Error}
 	}
-	tag, err := x.t.Exec(ctx, q, args...)
+	changed, err := x.repush(ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("settle the send of message %d: %w", id, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return changed, nil
 }
 
 const settingColumns = `scope, key, value, updated_by, updated_at`

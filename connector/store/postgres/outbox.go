@@ -245,16 +245,18 @@ const releaseQuery = `
 	WHERE id = $1 AND lease_token = $2`
 
 // outcomesQuery records the outcomes ($2 ids, $3 statuses, $4 errors, $5
-// Salesforce ids, $6 the time) of pending messages of conversation $1, and
-// returns the ids it changed.
+// Salesforce ids, $6 the time, $7 delivery statuses) of pending messages
+// of conversation $1, and returns the ids it changed. A message pushed
+// with another delivery status than it holds now stays pending.
 const outcomesQuery = `
 	UPDATE messages m SET
-		push_status   = o.status,
+		push_status   = CASE WHEN o.status = 'pushed' AND o.delivery_status <> '' AND o.delivery_status <> m.delivery_status
+		                     THEN 'pending' ELSE o.status END,
 		attempts      = m.attempts + 1,
 		last_error    = CASE WHEN o.status = 'pushed' THEN '' ELSE o.error END,
 		pushed_at     = CASE WHEN o.status = 'pushed' THEN $6 ELSE m.pushed_at END,
 		salesforce_id = CASE WHEN o.status = 'pushed' THEN o.salesforce_id ELSE m.salesforce_id END
-	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS o (id, status, error, salesforce_id)
+	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $7::text[]) AS o (id, status, error, salesforce_id, delivery_status)
 	WHERE m.id = o.id AND m.conversation_id = $1 AND m.push_status = 'pending'
 	RETURNING m.id`
 
@@ -361,7 +363,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 			isHeld[id] = true
 		}
 		var mids, convs []int64
-		var statuses, errTexts, sfIDs []string
+		var statuses, errTexts, sfIDs, dss []string
 		var ats []pgtype.Timestamptz
 		var left []int64
 		for i, it := range items {
@@ -374,7 +376,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 			for _, o := range it.Settlement.Outcomes {
 				mids, convs = append(mids, o.MessageID), append(convs, it.Lease.ConversationID)
 				statuses, errTexts, sfIDs = append(statuses, string(o.Status)), append(errTexts, o.Error), append(sfIDs, o.SalesforceID)
-				ats = append(ats, nullTS(it.Settlement.Now))
+				ats, dss = append(ats, nullTS(it.Settlement.Now)), append(dss, o.DeliveryStatus)
 				out = out || o.Status != store.Pending
 			}
 			if out {
@@ -384,15 +386,16 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 		if len(mids) > 0 {
 			tag, err := t.Exec(ctx, `
 				UPDATE messages m SET
-					push_status   = o.status,
+					push_status   = CASE WHEN o.status = 'pushed' AND o.delivery_status <> '' AND o.delivery_status <> m.delivery_status
+					                     THEN 'pending' ELSE o.status END,
 					attempts      = m.attempts + 1,
 					last_error    = CASE WHEN o.status = 'pushed' THEN '' ELSE o.error END,
 					pushed_at     = CASE WHEN o.status = 'pushed' THEN o.at ELSE m.pushed_at END,
 					salesforce_id = CASE WHEN o.status = 'pushed' THEN o.salesforce_id ELSE m.salesforce_id END
-				FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-					AS o (id, conversation_id, status, error, salesforce_id, at)
+				FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+					AS o (id, conversation_id, status, error, salesforce_id, at, delivery_status)
 				WHERE m.id = o.id AND m.conversation_id = o.conversation_id AND m.push_status = 'pending'`,
-				mids, convs, statuses, errTexts, sfIDs, ats)
+				mids, convs, statuses, errTexts, sfIDs, ats, dss)
 			if err != nil {
 				return fmt.Errorf("record outcomes: %w", err)
 			}
@@ -424,7 +427,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 func settle(ctx context.Context, t pgx.Tx, l store.Lease, st store.Settlement) error {
 	n := len(st.Outcomes)
 	ids, statuses := make([]int64, n), make([]string, n)
-	errs, sfIDs := make([]string, n), make([]string, n)
+	errs, sfIDs, dss := make([]string, n), make([]string, n), make([]string, n)
 	seen := make(map[int64]bool, n)
 	// left: a message leaves the outbox, whose pending_since then changes.
 	left := false
@@ -445,7 +448,7 @@ func settle(ctx context.Context, t pgx.Tx, l store.Lease, st store.Settlement) e
 			return fmt.Errorf("message %d has two outcomes", o.MessageID)
 		}
 		seen[o.MessageID] = true
-		ids[i], statuses[i], errs[i], sfIDs[i] = o.MessageID, string(o.Status), o.Error, o.SalesforceID
+		ids[i], statuses[i], errs[i], sfIDs[i], dss[i] = o.MessageID, string(o.Status), o.Error, o.SalesforceID, o.DeliveryStatus
 	}
 
 	{
@@ -459,7 +462,7 @@ func settle(ctx context.Context, t pgx.Tx, l store.Lease, st store.Settlement) e
 		if n == 0 {
 			return nil
 		}
-		rows, err := t.Query(ctx, outcomesQuery, l.ConversationID, ids, statuses, errs, sfIDs, nullTS(st.Now))
+		rows, err := t.Query(ctx, outcomesQuery, l.ConversationID, ids, statuses, errs, sfIDs, nullTS(st.Now), dss)
 		if err != nil {
 			return fmt.Errorf("record outcomes: %w", err)
 		}

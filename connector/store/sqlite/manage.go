@@ -177,20 +177,45 @@ func (x *tx) SetDeliveryStatus(ctx context.Context, tenant, channel, platformID,
 		return false, fmt.Errorf("set delivery status of message %s: the time is required", platformID)
 	}
 	// A message with no status has delivery_status_at 0: test the status.
-	res, err := x.t.ExecContext(ctx, `
-		UPDATE messages SET delivery_status = ?4, delivery_status_at = ?5
+	res, err := x.t.QueryContext(ctx, `
+		UPDATE messages SET delivery_status = ?4, delivery_status_at = ?5, `+repushColumn+`
 		WHERE tenant = ?1 AND channel = ?2 AND (platform_id = ?3 OR sent_id = ?3) AND direction = 'outbound'
 		  AND (delivery_status = '' OR delivery_status_at <= ?5)
-		  AND NOT (delivery_status = ?4 AND delivery_status_at = ?5)`,
+		  AND NOT (delivery_status = ?4 AND delivery_status_at = ?5)
+		RETURNING id`,
 		tenant, channel, platformID, status, micros(at))
 	if err != nil {
 		return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
 	}
-	n, err := res.RowsAffected()
+	ids, err := collect[int64](res)
 	if err != nil {
 		return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
 	}
-	return n > 0, nil
+	for _, id := range ids {
+		if err := repushed(ctx, x.t, id); err != nil {
+			return false, fmt.Errorf("set delivery status of message %s: %w", platformID, err)
+		}
+	}
+	return len(ids) > 0, nil
+}
+
+// repushColumn, in an UPDATE changing an outbound message's status, puts
+// a message already pushed back in the outbox: its record is written
+// again with the new status. Pending, excluded and dead messages keep
+// their push status.
+const repushColumn = `push_status = CASE WHEN push_status = 'pushed' THEN 'pending' ELSE push_status END`
+
+// repushed lowers the conversation's pending_since to message id's
+// received_at when the message is pending.
+func repushed(ctx context.Context, t cachedTx, id int64) error {
+	_, err := t.ExecContext(ctx, `
+		UPDATE conversations SET pending_since = (SELECT received_at FROM messages WHERE id = ?1)
+		WHERE id = (SELECT conversation_id FROM messages WHERE id = ?1 AND push_status = 'pending')
+		  AND (pending_since IS NULL OR pending_since > (SELECT received_at FROM messages WHERE id = ?1))`, id)
+	if err != nil {
+		return fmt.Errorf("record the outbox's oldest message: %w", err)
+	}
+	return nil
 }
 
 // ClaimSends leases the outbound messages due to be sent (store.Tx).
@@ -215,14 +240,14 @@ func (x *tx) SettleSend(ctx context.Context, id int64, o store.SendOutcome) (boo
 	var args []any
 	switch {
 	case o.Error == "":
-		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = ?2, sent_id = ?3,
+		q, args = `UPDATE messages SET delivery_status = 'sent', delivery_status_at = ?2, sent_id = ?3, `+repushColumn+`,
 			send_attempts = send_attempts + 1, send_error = '', send_after = 0
 			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, micros(o.At), o.SentID}
 	case !o.RetryAt.IsZero():
 		q, args = `UPDATE messages SET send_attempts = send_attempts + 1, send_error = ?2, send_after = ?3
 			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, o.Error, micros(o.RetryAt)}
 	default:
-		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = ?2,
+		q, args = `UPDATE messages SET delivery_status = 'failed', delivery_status_at = ?2, `+repushColumn+`,
 			send_attempts = send_attempts + 1, send_error = ?3, send_after = 0
 			WHERE id = ?1 AND delivery_status = 'sending'`, []any{id, micros(o.At), o.Error}
 	}
@@ -233,6 +258,11 @@ func (x *tx) SettleSend(ctx context.Context, id int64, o store.SendOutcome) (boo
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("settle the send of message %d: %w", id, err)
+	}
+	if n > 0 && (o.Error == "" || o.RetryAt.IsZero()) {
+		if err := repushed(ctx, x.t, id); err != nil {
+			return false, fmt.Errorf("settle the send of message %d: %w", id, err)
+		}
 	}
 	return n > 0, nil
 }

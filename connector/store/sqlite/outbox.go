@@ -369,10 +369,10 @@ func settleMessage(ctx context.Context, t cachedTx, conversationID int64, o stor
 	switch o.Status {
 	case store.Pushed:
 		res, err = t.ExecContext(ctx, `
-			UPDATE messages SET push_status = 'pushed', attempts = attempts + 1, last_error = '',
-				pushed_at = ?, salesforce_id = ?
-			WHERE id = ? AND conversation_id = ? AND push_status = 'pending'`,
-			micros(now), o.SalesforceID, o.MessageID, conversationID)
+			UPDATE messages SET attempts = attempts + 1, last_error = '', pushed_at = ?1, salesforce_id = ?2,
+				push_status = CASE WHEN ?5 = '' OR delivery_status = ?5 THEN 'pushed' ELSE 'pending' END
+			WHERE id = ?3 AND conversation_id = ?4 AND push_status = 'pending'`,
+			micros(now), o.SalesforceID, o.MessageID, conversationID, o.DeliveryStatus)
 	case store.Pending, store.Dead:
 		res, err = t.ExecContext(ctx, `
 			UPDATE messages SET push_status = ?, attempts = attempts + 1, last_error = ?

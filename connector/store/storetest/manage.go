@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -667,5 +668,122 @@ func testSends(e env) {
 	}
 	if m := byID[b.ID]; m.DeliveryStatus != "delivered" || m.SentID != "wamid.B" || m.SendAttempts != 1 || m.SendError != "" || m.PlatformID != "out-b" {
 		e.t.Errorf("sent message %+v", m)
+	}
+}
+
+// testStatusChangeRepushes: an outbound message already pushed whose
+// status changes (a send's outcome, a newer receipt) is pending again and
+// claimable; an unchanged or older receipt, inbound, excluded and dead
+// messages are not; a push that showed an older status leaves the
+// message pending.
+func testStatusChangeRepushes(e env) {
+	c := e.conversation("t1", "wa", "u1", statemachine.Open, t0)
+	outbound := func(id string, status store.PushStatus, received time.Time) store.Message {
+		e.t.Helper()
+		m := newMessage(c, id, status, received)
+		m.Direction, m.Sender = store.Outbound, "alice"
+		m.DeliveryStatus, m.DeliveryStatusAt = store.DeliverySending, received
+		var stored store.Message
+		e.tx(func(tx store.Tx) error {
+			var err error
+			stored, _, err = tx.InsertMessage(e.ctx, m)
+			return err
+		})
+		return stored
+	}
+	receipt := func(id, status string, when time.Time) bool {
+		e.t.Helper()
+		var ok bool
+		e.tx(func(tx store.Tx) error {
+			var err error
+			ok, err = tx.SetDeliveryStatus(e.ctx, "t1", "wa", id, status, when)
+			return err
+		})
+		return ok
+	}
+	pushAll := func(now time.Time, want ...int64) {
+		e.t.Helper()
+		w := e.claimOne(params("w", now), c.ID)
+		if got := messageIDs(w.Messages); !reflect.DeepEqual(got, want) {
+			e.t.Fatalf("claimed messages %v, want %v", got, want)
+		}
+		os := outcomes(w, store.Pushed, "")
+		for i, m := range w.Messages {
+			os[i].DeliveryStatus = m.DeliveryStatus
+		}
+		e.settle(w.Lease, store.Settlement{Now: now, Outcomes: os})
+	}
+	pushStatus := func(id int64) store.PushStatus {
+		e.t.Helper()
+		return e.messageByID(c.ID, id).PushStatus
+	}
+
+	reply := outbound("out-1", store.Pending, at(time.Second))
+	excluded := outbound("out-x", store.Excluded, at(2*time.Second))
+	dead := outbound("out-d", store.Dead, at(3*time.Second))
+	in := e.message(c, "in-1", store.Pending, at(4*time.Second))
+	pushAll(at(time.Minute), reply.ID, in.ID)
+	if ws := e.claim(params("w", at(time.Minute+time.Second))); len(ws) != 0 {
+		e.t.Fatalf("claim after the push = %v, want none", workIDs(ws))
+	}
+
+	// The send's outcome: pending again, from its own received time.
+	e.tx(func(tx store.Tx) error {
+		for _, id := range []int64{reply.ID, excluded.ID, dead.ID} {
+			if ok, err := tx.SettleSend(e.ctx, id, store.SendOutcome{SentID: "wamid." + strconv.FormatInt(id, 10), At: at(2 * time.Minute)}); err != nil || !ok {
+				return fmt.Errorf("SettleSend(%d) = %v, %w", id, ok, err)
+			}
+		}
+		return nil
+	})
+	if st := pushStatus(reply.ID); st != store.Pending {
+		e.t.Fatalf("pushed reply after its send = %s, want pending", st)
+	}
+	if st := pushStatus(excluded.ID); st != store.Excluded {
+		e.t.Errorf("excluded reply after its send = %s", st)
+	}
+	if st := pushStatus(dead.ID); st != store.Dead {
+		e.t.Errorf("dead reply after its send = %s", st)
+	}
+
+	// A push that showed "sending" while the message is "sent" now leaves
+	// it pending; the push showing "sent" settles it.
+	w := e.claimOne(params("w", at(3*time.Minute)), c.ID)
+	if got := messageIDs(w.Messages); !reflect.DeepEqual(got, []int64{reply.ID}) || w.Messages[0].DeliveryStatus != store.DeliverySent {
+		e.t.Fatalf("claimed %+v, want the reply as sent", w.Messages)
+	}
+	os := outcomes(w, store.Pushed, "")
+	os[0].DeliveryStatus = store.DeliverySending
+	e.settle(w.Lease, store.Settlement{Now: at(3 * time.Minute), Outcomes: os})
+	if st := pushStatus(reply.ID); st != store.Pending {
+		e.t.Fatalf("reply pushed with an older status = %s, want pending", st)
+	}
+	pushAll(at(4*time.Minute), reply.ID)
+	if st := pushStatus(reply.ID); st != store.Pushed {
+		e.t.Fatalf("reply pushed with its status = %s, want pushed", st)
+	}
+
+	// A newer receipt: pending again; the same one or an older one: no.
+	if !receipt("wamid."+strconv.FormatInt(reply.ID, 10), "delivered", at(5*time.Minute)) {
+		e.t.Fatal("the delivered receipt changed nothing")
+	}
+	if st := pushStatus(reply.ID); st != store.Pending {
+		e.t.Fatalf("pushed reply after a receipt = %s, want pending", st)
+	}
+	pushAll(at(6*time.Minute), reply.ID)
+	if receipt("wamid."+strconv.FormatInt(reply.ID, 10), "delivered", at(5*time.Minute)) {
+		e.t.Error("the same receipt again reported a change")
+	}
+	if receipt("out-1", "sent", at(4*time.Minute)) {
+		e.t.Error("an older receipt reported a change")
+	}
+	if st := pushStatus(reply.ID); st != store.Pushed {
+		e.t.Errorf("reply after an unchanged and an older receipt = %s, want pushed", st)
+	}
+	if ws := e.claim(params("w", at(7*time.Minute))); len(ws) != 0 {
+		e.t.Errorf("claim after an unchanged and an older receipt = %v, want none", workIDs(ws))
+	}
+	if st := pushStatus(in.ID); st != store.Pushed {
+		e.t.Errorf("inbound message = %s, want pushed", st)
 	}
 }

@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryStatus", testDeliveryStatus},
 		{"DeliveryStatusRoundTrip", testDeliveryStatusRoundTrip},
 		{"Sends", testSends},
+		{"StatusChangeRepushes", testStatusChangeRepushes},
 		{"Settings", testSettings},
 		{"Tokens", testTokens},
 		{"SyncedHash", testSyncedHash},
