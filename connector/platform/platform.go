@@ -73,6 +73,40 @@ type Blocker interface {
 	Unblock(ctx context.Context, user string) error
 }
 
+// MediaFetcher is implemented by platforms whose inbound media (a photo,
+// a voice note, a document) the connector can download with the channel's
+// own credentials, so that it reaches Salesforce as a File. Platforms
+// whose media the connector cannot download do not implement it; their
+// media messages keep only the platform's reference.
+type MediaFetcher interface {
+	// FetchMedia downloads the media item ref (Message.MediaRef of an event
+	// this adapter parsed) with at most max bytes. A larger item is an
+	// error wrapping ErrMediaTooLarge; an item the platform no longer has
+	// (expired, deleted) or refuses wraps ErrMediaGone; other errors are
+	// temporary and worth a retry.
+	FetchMedia(ctx context.Context, ref string, max int64) (Media, error)
+}
+
+// Media is a downloaded media item.
+type Media struct {
+	// Data is the item's bytes.
+	Data []byte
+	// ContentType is its MIME type as the platform gives it (or as sniffed
+	// from the bytes when the platform gives none).
+	ContentType string
+	// FileName is the platform's file name when it has one; empty otherwise.
+	FileName string
+}
+
+// Media errors; FetchMedia wraps them with %w and a clear message.
+var (
+	// ErrMediaTooLarge: the item is larger than the limit it was fetched with.
+	ErrMediaTooLarge = errors.New("media larger than the limit")
+	// ErrMediaGone: the platform no longer has the item or refuses it for
+	// good (expired link, unknown id, no permission); retrying cannot help.
+	ErrMediaGone = errors.New("media no longer available from the platform")
+)
+
 // DoorKeeper is implemented by channels whose platform is the connector
 // itself (the web chat). Their native block is the connector's: a contact
 // blocked for inbound is refused where its messages arrive, instead of
@@ -108,6 +142,7 @@ type Capabilities struct {
 	Handshake   bool `json:"handshake"`
 	Send        bool `json:"send"`
 	NativeBlock bool `json:"native_block"`
+	Media       bool `json:"media"`
 }
 
 // CapabilitiesOf reports the optional interfaces a implements.
@@ -115,7 +150,8 @@ func CapabilitiesOf(a Adapter) Capabilities {
 	_, hs := a.(Handshaker)
 	_, snd := a.(Sender)
 	_, blk := a.(Blocker)
-	return Capabilities{Handshake: hs, Send: snd, NativeBlock: blk}
+	_, med := a.(MediaFetcher)
+	return Capabilities{Handshake: hs, Send: snd, NativeBlock: blk, Media: med}
 }
 
 // EventKind says what an event is.
