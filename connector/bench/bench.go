@@ -558,9 +558,14 @@ func (r *run) report(gen, nop *generator, keys []string, kill *killRun) *Report 
 		rep.Drain = Millis(max(last.Sub(gen.end), 0))
 	}
 
+	var cpu time.Duration
 	for _, p := range r.procs {
-		rep.Processes = append(rep.Processes, Process{Label: p.label, PeakRSS: p.peakRSS()})
+		rep.Processes = append(rep.Processes, Process{Label: p.label, PeakRSS: p.peakRSS(), CPU: Millis(p.cpuTime())})
 		rep.MaxRSS = max(rep.MaxRSS, p.peakRSS())
+		cpu += p.cpuTime()
+	}
+	if rep.Accepted > 0 {
+		rep.CPUPer1000 = Millis(cpu * 1000 / time.Duration(rep.Accepted))
 	}
 	if kill != nil && !kill.killedAt.IsZero() {
 		rep.Kill = r.killReport(gen, keys, kill)

@@ -102,6 +102,12 @@ func checkInvariants(t *testing.T, r *Report, messages int) {
 		if p.PeakRSS <= 0 || p.PeakRSS > r.MaxRSS {
 			t.Errorf("process %s peak RSS %d (max %d)", p.Label, p.PeakRSS, r.MaxRSS)
 		}
+		if p.CPU <= 0 {
+			t.Errorf("process %s CPU time %v: want some", p.Label, p.CPU)
+		}
+	}
+	if r.CPUPer1000 <= 0 {
+		t.Errorf("CPU per 1,000 deliveries %v: want some", r.CPUPer1000)
 	}
 }
 

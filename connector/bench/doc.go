@@ -74,6 +74,11 @@
 //   - peak RSS: VmHWM of /proc/PID/status of each connector process,
 //     sampled every second and just before it is stopped or killed (Linux
 //     only), and the largest.
+//   - connector CPU per 1,000 deliveries: the user and system CPU time of
+//     the connector processes over the whole run (from the kernel once a
+//     process has exited, from /proc/PID/stat for one that was killed),
+//     per 1,000 accepted deliveries. Unlike the rates it holds on a busy
+//     machine, so it compares two builds where the rates cannot.
 //   - after a kill, pushing resumed: among the messages the killed
 //     process had acknowledged whose record was not written when it was
 //     killed ("waiting"), the first record written, counted from the

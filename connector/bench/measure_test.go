@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -206,5 +207,20 @@ func TestOptionsValidate(t *testing.T) {
 		Set: []string{"dispatcher.workers=4", "timers.rescue=@every 1s"}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("%+v: %v", ok, err)
+	}
+}
+
+func TestCPUTimeOfThisProcess(t *testing.T) {
+	var spin int
+	start := time.Now()
+	for time.Since(start) < 50*time.Millisecond { // burn CPU the kernel counts
+		spin++
+	}
+	got, err := cpuTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got <= 0 {
+		t.Fatalf("cpuTime of a process that ran %d loops = %v, want some", spin, got)
 	}
 }

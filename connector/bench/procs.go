@@ -35,7 +35,8 @@ type proc struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
 	ready time.Time
-	peak  int64 // VmHWM in bytes, the largest sample; guarded by mu
+	peak  int64         // VmHWM in bytes, the largest sample; guarded by mu
+	cpu   time.Duration // user + system CPU time, the last sample; guarded by mu
 	mu    sync.Mutex
 }
 
@@ -136,9 +137,28 @@ func (p *proc) sample() {
 	if err != nil {
 		return
 	}
+	cpu, err := cpuTime(p.cmd.Process.Pid)
 	p.mu.Lock()
 	p.peak = max(p.peak, n)
+	if err == nil {
+		p.cpu = max(p.cpu, cpu)
+	}
 	p.mu.Unlock()
+}
+
+// cpuTime returns the CPU time the process used so far: its final figure
+// once it has been waited for, the last sample otherwise.
+func (p *proc) cpuTime() time.Duration {
+	select {
+	case <-p.done:
+		if st := p.cmd.ProcessState; st != nil {
+			return st.UserTime() + st.SystemTime()
+		}
+	default:
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cpu
 }
 
 func (p *proc) peakRSS() int64 {
@@ -175,6 +195,37 @@ func (p *proc) stop() error {
 		return fmt.Errorf("%s exited with code %d after SIGTERM", p.label, code)
 	}
 	return nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuTime reads utime + stime of a Linux process from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// the fields after its closing parenthesis start at field 3 (state).
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] { // utime (14) and stime (15)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // peakRSS reads VmHWM, the peak resident set size, of a Linux process.

@@ -61,6 +61,10 @@ type Report struct {
 
 	Processes []Process `json:"processes"`
 	MaxRSS    int64     `json:"max_rss_bytes"`
+	// CPUPer1000 is the connector processes' CPU time (user + system) per
+	// 1,000 accepted deliveries, over the whole run: a figure that holds
+	// on a busy machine, where the rates do not.
+	CPUPer1000 Millis `json:"cpu_per_1000_deliveries_ms"`
 
 	Kill *Kill `json:"kill,omitempty"`
 }
@@ -69,6 +73,7 @@ type Report struct {
 type Process struct {
 	Label   string `json:"label"`
 	PeakRSS int64  `json:"peak_rss_bytes"`
+	CPU     Millis `json:"cpu_ms"`
 }
 
 // Kill is what -kill-after measured.
@@ -164,6 +169,7 @@ func (r *Report) Print(w io.Writer) {
 		row("peak RSS, "+p.Label, "%.1f MB", float64(p.PeakRSS)/1e6)
 	}
 	row("peak RSS, largest", "%.1f MB", float64(r.MaxRSS)/1e6)
+	row("connector CPU per 1,000 deliveries", "%s", r.CPUPer1000)
 	if k := r.Kill; k != nil {
 		if k.Resumed != nil {
 			row("pushing resumed after restart", "%s (%d acknowledged messages were waiting)", *k.Resumed, k.Waiting)
