@@ -74,13 +74,13 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "line messaging API: HTTP %d", e.HTTPStatus)
 	if e.Message != "" {
-		b.WriteString(": " + clip(e.Message, maxDetail))
+		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
 	}
 	if len(e.Details) > 0 {
-		b.WriteString(" (" + clip(strings.Join(e.Details, "; "), maxDetail) + ")")
+		b.WriteString(" (" + platform.Clip(strings.Join(e.Details, "; "), platform.MaxDetail) + ")")
 	}
 	if e.RequestID != "" {
-		b.WriteString(" [x-line-request-id " + clip(e.RequestID, 80) + "]")
+		b.WriteString(" [x-line-request-id " + platform.Clip(e.RequestID, 80) + "]")
 	}
 	return b.String()
 }
@@ -199,7 +199,7 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 			return "", fmt.Errorf("line: send: %w", err)
 		}
 	} else if !uuidPattern.MatchString(key) {
-		return "", fmt.Errorf("line: send: retry key %q is not a UUID", clip(key, 60))
+		return "", fmt.Errorf("line: send: retry key %q is not a UUID", platform.Clip(key, 60))
 	}
 	payload, err := marshal(pushRequest{To: to, Messages: []textMessage{{Type: "text", Text: text}}})
 	if err != nil {
@@ -234,7 +234,7 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 		}
 		if status == http.StatusConflict {
 			if id := resp.Header.Get("x-line-accepted-request-id"); id != "" {
-				return "", fmt.Errorf("line: send: %w [x-line-accepted-request-id %s]", ErrAlreadyAccepted, clip(id, 80))
+				return "", fmt.Errorf("line: send: %w [x-line-accepted-request-id %s]", ErrAlreadyAccepted, platform.Clip(id, 80))
 			}
 			return "", fmt.Errorf("line: send: %w", ErrAlreadyAccepted)
 		}

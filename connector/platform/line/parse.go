@@ -13,10 +13,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 )
 
-// maxDetail bounds Event.Detail and the platform-provided text quoted in
-// error messages.
-const maxDetail = 300
-
 // The webhook payload, as far as the adapter reads it. Fields it does not
 // use are left out, so that a change in them can not make a delivery
 // unreadable.
@@ -106,9 +102,9 @@ func eventOf(e *event, where string) (platform.Event, error) {
 	switch e.Type {
 	case "message", "unsend", "follow", "unfollow", "postback":
 	case "":
-		return withID(ignored("event without type"), e), nil
+		return withID(platform.Ignored("event without type"), e), nil
 	default:
-		return withID(ignored("event "+clip(e.Type, 60)), e), nil
+		return withID(platform.Ignored("event "+platform.Clip(e.Type, 60)), e), nil
 	}
 	ts, err := millisTime(e.Timestamp)
 	if err != nil {
@@ -118,7 +114,7 @@ func eventOf(e *event, where string) (platform.Event, error) {
 	if contact == "" {
 		// Without a user, group or room there is no one to file the event
 		// under; refusing it would also refuse the rest of the batch.
-		return withID(ignored(e.Type+" event without a user, group or room id"), e), nil
+		return withID(platform.Ignored(e.Type+" event without a user, group or room id"), e), nil
 	}
 	ev := platform.Event{Contact: contact, Timestamp: ts}
 	switch e.Type {
@@ -131,7 +127,7 @@ func eventOf(e *event, where string) (platform.Event, error) {
 		}
 		msg, detail := messageContent(e.Message)
 		ev.Kind, ev.ID, ev.Message = platform.KindMessage, string(e.Message.ID), msg
-		ev.Detail = joinDetail(origin, detail)
+		ev.Detail = platform.JoinDetail(origin, detail)
 	case "unsend":
 		if e.Unsend == nil || e.Unsend.MessageID == "" {
 			return platform.Event{}, fmt.Errorf("%w: line: %s is an unsend event without unsend.messageId", platform.ErrMalformed, where)
@@ -158,9 +154,9 @@ func eventOf(e *event, where string) (platform.Event, error) {
 		text, detail := postbackContent(e.Postback.Data, e.Postback.Params)
 		ev.Kind, ev.ID = platform.KindMessage, e.eventID(contact)
 		ev.Message = &platform.Message{Kind: platform.Postback, Text: text}
-		ev.Detail = joinDetail(origin, detail)
+		ev.Detail = platform.JoinDetail(origin, detail)
 	}
-	ev.Detail = clip(ev.Detail, maxDetail)
+	ev.Detail = platform.Clip(ev.Detail, platform.MaxDetail)
 	return ev, nil
 }
 
@@ -174,9 +170,9 @@ func (e *event) contact() (id, origin string) {
 	}
 	switch {
 	case s.GroupID != "":
-		return s.GroupID, joinDetail("group chat", senderDetail(s.UserID))
+		return s.GroupID, platform.JoinDetail("group chat", senderDetail(s.UserID))
 	case s.RoomID != "":
-		return s.RoomID, joinDetail("multi-person chat", senderDetail(s.UserID))
+		return s.RoomID, platform.JoinDetail("multi-person chat", senderDetail(s.UserID))
 	}
 	return s.UserID, ""
 }
@@ -185,7 +181,7 @@ func senderDetail(userID string) string {
 	if userID == "" {
 		return ""
 	}
-	return "sender " + clip(userID, 60)
+	return "sender " + platform.Clip(userID, 60)
 }
 
 // eventID is the deduplication key of an event that carries no message id:
@@ -217,11 +213,11 @@ func messageContent(m *message) (*platform.Message, string) {
 		msg.Kind = platform.Image
 		msg.MediaRef, detail = m.mediaRef()
 		if s := m.ImageSet; s != nil && s.ID != "" {
-			set := "image set " + clip(s.ID, 80)
+			set := "image set " + platform.Clip(s.ID, 80)
 			if s.Index != "" && s.Total != "" {
-				set = fmt.Sprintf("image %s of %s in set %s", s.Index, s.Total, clip(s.ID, 80))
+				set = fmt.Sprintf("image %s of %s in set %s", s.Index, s.Total, platform.Clip(s.ID, 80))
 			}
-			detail = joinDetail(detail, set)
+			detail = platform.JoinDetail(detail, set)
 		}
 	case "video", "audio":
 		msg.Kind = platform.Video
@@ -230,27 +226,27 @@ func messageContent(m *message) (*platform.Message, string) {
 		}
 		msg.MediaRef, detail = m.mediaRef()
 		if m.Duration != "" {
-			detail = joinDetail(detail, "duration "+string(m.Duration)+" ms")
+			detail = platform.JoinDetail(detail, "duration "+string(m.Duration)+" ms")
 		}
 	case "file":
 		msg.Kind, msg.Text, msg.MediaRef = platform.Document, m.FileName, string(m.ID)
-		detail = clip(m.FileName, 200)
+		detail = platform.Clip(m.FileName, 200)
 		if m.FileSize != "" {
-			detail = joinDetail(detail, string(m.FileSize)+" bytes")
+			detail = platform.JoinDetail(detail, string(m.FileSize)+" bytes")
 		}
 	case "location":
 		msg.Kind, msg.Text = platform.Location, describeLocation(m)
 	case "sticker":
 		msg.Kind, msg.Text = platform.Sticker, m.Text
 		msg.MediaRef = string(m.PackageID) + "/" + string(m.StickerID)
-		detail = fmt.Sprintf("sticker package %s id %s", clip(string(m.PackageID), 40), clip(string(m.StickerID), 40))
+		detail = fmt.Sprintf("sticker package %s id %s", platform.Clip(string(m.PackageID), 40), platform.Clip(string(m.StickerID), 40))
 		if m.StickerResourceType != "" {
-			detail += " " + clip(m.StickerResourceType, 40)
+			detail += " " + platform.Clip(m.StickerResourceType, 40)
 		}
 	case "":
 		msg.Kind, detail = platform.Other, "message without type"
 	default:
-		msg.Kind, detail = platform.Other, "type "+clip(m.Type, 60)
+		msg.Kind, detail = platform.Other, "type "+platform.Clip(m.Type, 60)
 	}
 	return msg, detail
 }
@@ -295,11 +291,11 @@ func postbackContent(data string, params map[string]json.RawMessage) (text, deta
 	}
 	sort.Strings(names)
 	values := make(map[string]string, len(params))
-	parts := []string{"data " + clip(data, 200)}
+	parts := []string{"data " + platform.Clip(data, 200)}
 	for _, k := range names {
 		v := paramText(params[k])
 		values[k] = v
-		parts = append(parts, clip(k, 40)+"="+clip(v, 80))
+		parts = append(parts, platform.Clip(k, 40)+"="+platform.Clip(v, 80))
 	}
 	for _, k := range []string{"datetime", "date", "time", "newRichMenuAliasId"} {
 		if v := values[k]; v != "" {
@@ -326,25 +322,7 @@ func millisTime(s flexString) (time.Time, error) {
 	}
 	n, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %q is not unix milliseconds", clip(string(s), 40))
+		return time.Time{}, fmt.Errorf("timestamp %q is not unix milliseconds", platform.Clip(string(s), 40))
 	}
 	return time.UnixMilli(n).UTC(), nil
 }
-
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
-}
-
-// joinDetail joins two detail fragments, skipping empty ones.
-func joinDetail(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-func clip(s string, n int) string { return platform.Clip(s, n) }

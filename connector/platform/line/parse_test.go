@@ -232,12 +232,12 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
-	if got := clip("héllo", 2); got != "h…" {
+	if got := platform.Clip("héllo", 2); got != "h…" {
 		t.Errorf("clip cut inside a rune: %q", got)
 	}
 	long := strings.Repeat("x", 1000)
-	ev := ignored("event " + long)
-	if len(ev.Detail) > maxDetail+len("…") {
+	ev := platform.Ignored("event " + long)
+	if len(ev.Detail) > platform.MaxDetail+len("…") {
 		t.Errorf("Detail not bounded: %d bytes", len(ev.Detail))
 	}
 }

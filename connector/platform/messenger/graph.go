@@ -135,7 +135,7 @@ func checkPSID(user string) error {
 	case user == "":
 		return errors.New("empty user")
 	case !meta.IsNumericID(user):
-		return fmt.Errorf("%w: user %q is not a PSID (a chat plugin guest can not be blocked)", platform.ErrSendRejected, meta.Clip(user, 60))
+		return fmt.Errorf("%w: user %q is not a PSID (a chat plugin guest can not be blocked)", platform.ErrSendRejected, platform.Clip(user, 60))
 	}
 	return nil
 }

@@ -152,13 +152,13 @@ func (e *GraphError) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
 	}
 	if e.Message != "" {
-		b.WriteString(": " + Clip(e.Message, maxDetail))
+		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
 	}
 	if e.Details != "" && e.Details != e.Message {
-		b.WriteString(": " + Clip(e.Details, maxDetail))
+		b.WriteString(": " + platform.Clip(e.Details, platform.MaxDetail))
 	}
 	if e.TraceID != "" {
-		b.WriteString(" [fbtrace_id " + Clip(e.TraceID, 80) + "]")
+		b.WriteString(" [fbtrace_id " + platform.Clip(e.TraceID, 80) + "]")
 	}
 	return b.String()
 }

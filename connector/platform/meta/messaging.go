@@ -47,7 +47,7 @@ func ParseMessaging(body []byte, t Target) ([]platform.Event, error) {
 		return nil, fmt.Errorf("%w: %s: body is not a webhook delivery: %w", platform.ErrMalformed, t.Platform, err)
 	}
 	if w.Object != t.Object {
-		return nil, fmt.Errorf("%w: %s: object is %q, want %q", platform.ErrMalformed, t.Platform, Clip(w.Object, 60), t.Object)
+		return nil, fmt.Errorf("%w: %s: object is %q, want %q", platform.ErrMalformed, t.Platform, platform.Clip(w.Object, 60), t.Object)
 	}
 	p := parser{t: t}
 	events := []platform.Event{}
@@ -63,7 +63,7 @@ func ParseMessaging(body []byte, t Target) ([]platform.Event, error) {
 				return nil, p.malformed(where, "%v", err)
 			}
 			events = append(events, platform.Unusable(one,
-				platform.ReasonOtherAccount+": entry for account "+Clip(string(e.ID), 40)+" is not the channel's"))
+				platform.ReasonOtherAccount+": entry for account "+platform.Clip(string(e.ID), 40)+" is not the channel's"))
 			continue
 		}
 		evs, err := p.entry(&e, where)
@@ -114,13 +114,13 @@ func (p parser) entry(e *rawEntry, where string) ([]platform.Event, error) {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, p.malformed(fmt.Sprintf("%s.standby[%d]", where, i), "%v", err)
 		}
-		events = append(events, ignored("standby "+eventName(&m, raw)))
+		events = append(events, platform.Ignored("standby "+eventName(&m, raw)))
 	}
 	for _, c := range e.Changes {
-		events = append(events, ignored("field "+Clip(c.Field, 60)))
+		events = append(events, platform.Ignored("field "+platform.Clip(c.Field, 60)))
 	}
 	if e.Field != "" {
-		events = append(events, ignored("field "+Clip(e.Field, 60)))
+		events = append(events, platform.Ignored("field "+platform.Clip(e.Field, 60)))
 	}
 	return events, nil
 }
@@ -161,7 +161,7 @@ func (p parser) messaging(raw json.RawMessage, entryTime Millis, where string) (
 		ev, err := p.read(&m, ts, where+".read")
 		return []platform.Event{ev}, err
 	}
-	return []platform.Event{ignored(eventName(&m, raw))}, nil
+	return []platform.Event{platform.Ignored(eventName(&m, raw))}, nil
 }
 
 // message maps a message: an echo, an unsend, or the user's message, one
@@ -173,11 +173,11 @@ func (p parser) message(m *Messaging, ts Millis, where string) ([]platform.Event
 	}
 	if msg.IsEcho {
 		if msg.IsDeleted {
-			return []platform.Event{ignored("echo of a deleted message")}, nil
+			return []platform.Event{platform.Ignored("echo of a deleted message")}, nil
 		}
 		detail := "echo"
 		if msg.AppID != "" {
-			detail = "echo from app_id " + Clip(string(msg.AppID), 40)
+			detail = "echo from app_id " + platform.Clip(string(msg.AppID), 40)
 		}
 		return []platform.Event{{
 			Kind:      platform.KindReceipt,
@@ -190,7 +190,7 @@ func (p parser) message(m *Messaging, ts Millis, where string) ([]platform.Event
 	}
 	contact := m.Sender.Key()
 	if contact == "" {
-		return nil, p.malformed(where, "message %s has no sender", Clip(msg.MID, 80))
+		return nil, p.malformed(where, "message %s has no sender", platform.Clip(msg.MID, 80))
 	}
 	base := platform.Event{Kind: platform.KindMessage, ID: msg.MID, Contact: contact, Timestamp: ts.Time()}
 	if msg.IsDeleted {
@@ -203,17 +203,17 @@ func (p parser) message(m *Messaging, ts Millis, where string) ([]platform.Event
 	if r := msg.ReplyTo; r != nil {
 		replyTo = r.MID
 		if r.Story != nil {
-			notes = append(notes, "reply to story "+Clip(string(r.Story.ID), 60))
+			notes = append(notes, "reply to story "+platform.Clip(string(r.Story.ID), 60))
 		}
 	}
 	if msg.Referral != nil {
-		notes = append(notes, "referral from "+Clip(strings.ToLower(msg.Referral.Source), 40))
+		notes = append(notes, "referral from "+platform.Clip(strings.ToLower(msg.Referral.Source), 40))
 	}
 	note := strings.Join(notes, "; ")
 	switch {
 	case msg.IsUnsupported:
 		base.Message = &platform.Message{Kind: platform.Other, Text: msg.Text, ReplyTo: replyTo}
-		base.Detail = Clip(joinDetail("unsupported message", note), maxDetail)
+		base.Detail = platform.Clip(platform.JoinDetail("unsupported message", note), platform.MaxDetail)
 		return []platform.Event{base}, nil
 	case len(msg.Attachments) > 0:
 		events := make([]platform.Event, 0, len(msg.Attachments))
@@ -229,21 +229,21 @@ func (p parser) message(m *Messaging, ts Millis, where string) ([]platform.Event
 				ev.ID = msg.MID + ":attachment:" + strconv.Itoa(i)
 			}
 			ev.Message = content
-			ev.Detail = Clip(joinDetail(detail, note), maxDetail)
+			ev.Detail = platform.Clip(platform.JoinDetail(detail, note), platform.MaxDetail)
 			events = append(events, ev)
 		}
 		return events, nil
 	case msg.QuickReply != nil:
 		base.Message = &platform.Message{Kind: platform.Button, Text: msg.Text, ReplyTo: replyTo}
-		base.Detail = Clip(joinDetail("quick_reply payload "+Clip(msg.QuickReply.Payload, 200), note), maxDetail)
+		base.Detail = platform.Clip(platform.JoinDetail("quick_reply payload "+platform.Clip(msg.QuickReply.Payload, 200), note), platform.MaxDetail)
 		return []platform.Event{base}, nil
 	case msg.Text != "":
 		base.Message = &platform.Message{Kind: platform.Text, Text: msg.Text, ReplyTo: replyTo}
-		base.Detail = Clip(note, maxDetail)
+		base.Detail = platform.Clip(note, platform.MaxDetail)
 		return []platform.Event{base}, nil
 	default:
 		base.Message = &platform.Message{Kind: platform.Other, ReplyTo: replyTo}
-		base.Detail = Clip(joinDetail("message without text or attachments", note), maxDetail)
+		base.Detail = platform.Clip(platform.JoinDetail("message without text or attachments", note), platform.MaxDetail)
 		return []platform.Event{base}, nil
 	}
 }
@@ -262,11 +262,11 @@ func attachmentContent(a *Attachment) (*platform.Message, string) {
 	if title == "" {
 		title = a.Title
 	}
-	typ := Clip(a.Type, 60)
+	typ := platform.Clip(a.Type, 60)
 	switch a.Type {
 	case "image":
 		if pl.StickerID != "" {
-			return &platform.Message{Kind: platform.Sticker, MediaRef: url}, "sticker_id " + Clip(string(pl.StickerID), 40)
+			return &platform.Message{Kind: platform.Sticker, MediaRef: url}, "sticker_id " + platform.Clip(string(pl.StickerID), 40)
 		}
 		return &platform.Message{Kind: platform.Image, MediaRef: url}, ""
 	case "video":
@@ -309,13 +309,13 @@ func (p parser) edit(m *Messaging, ts Millis, where string) (platform.Event, err
 	}
 	contact := m.Sender.Key()
 	if contact == "" {
-		return platform.Event{}, p.malformed(where, "message_edit of %s has no sender", Clip(e.MID, 80))
+		return platform.Event{}, p.malformed(where, "message_edit of %s has no sender", platform.Clip(e.MID, 80))
 	}
 	if p.isAccount(contact) {
-		return ignored("edit of the business's own message"), nil
+		return platform.Ignored("edit of the business's own message"), nil
 	}
 	version := string(e.NumEdit)
-	detail := "edit " + Clip(version, 20)
+	detail := "edit " + platform.Clip(version, 20)
 	if version == "" {
 		version = "t" + ts.String()
 		detail = "edit"
@@ -326,7 +326,7 @@ func (p parser) edit(m *Messaging, ts Millis, where string) (platform.Event, err
 		Contact:   contact,
 		Timestamp: ts.Time(),
 		Message:   &platform.Message{Kind: platform.Edit, Text: e.Text, ReplyTo: e.MID},
-		Detail:    Clip(detail, maxDetail),
+		Detail:    platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -351,7 +351,7 @@ func (p parser) reaction(m *Messaging, ts Millis, where string) (platform.Event,
 	}
 	contact := m.Sender.Key()
 	if contact == "" {
-		return platform.Event{}, p.malformed(where, "reaction to %s has no sender", Clip(r.MID, 80))
+		return platform.Event{}, p.malformed(where, "reaction to %s has no sender", platform.Clip(r.MID, 80))
 	}
 	msg := &platform.Message{Kind: platform.Reaction, ReplyTo: r.MID}
 	var detail, key string
@@ -366,7 +366,7 @@ func (p parser) reaction(m *Messaging, ts Millis, where string) (platform.Event,
 			msg.Text = r.Reaction
 		}
 		if r.Reaction != "" {
-			detail = "reaction " + Clip(r.Reaction, 40)
+			detail = "reaction " + platform.Clip(r.Reaction, 40)
 		}
 		key = msg.Text
 		if key == "" {
@@ -403,7 +403,7 @@ func (p parser) postback(m *Messaging, ts Millis, where string) (platform.Event,
 		Contact:   contact,
 		Timestamp: ts.Time(),
 		Message:   &platform.Message{Kind: platform.Postback, Text: pb.Title},
-		Detail:    "payload " + Clip(pb.Payload, 200),
+		Detail:    "payload " + platform.Clip(pb.Payload, 200),
 	}, nil
 }
 
@@ -488,28 +488,12 @@ func eventName(m *Messaging, raw json.RawMessage) string {
 		switch k {
 		case "sender", "recipient", "timestamp":
 		default:
-			names = append(names, Clip(k, 40))
+			names = append(names, platform.Clip(k, 40))
 		}
 	}
 	if len(names) == 0 {
 		return "empty messaging event"
 	}
 	sort.Strings(names)
-	return Clip(strings.Join(names, ", "), maxDetail)
-}
-
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: Clip(detail, maxDetail)}
-}
-
-// joinDetail joins two detail fragments, skipping empty ones.
-func joinDetail(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
+	return platform.Clip(strings.Join(names, ", "), platform.MaxDetail)
 }

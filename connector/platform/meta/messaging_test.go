@@ -199,7 +199,7 @@ func TestParseMessagingMalformed(t *testing.T) {
 func TestParseMessagingDetailIsClipped(t *testing.T) {
 	long := strings.Repeat("é", 400)
 	events := parseOK(t, one(`{"sender":{"id":"7"},"timestamp":1,"postback":{"mid":"m_1","title":"t","payload":"`+long+`"}}`))
-	if len(events) != 1 || len(events[0].Detail) > maxDetail+len("…") || !strings.HasSuffix(events[0].Detail, "…") {
+	if len(events) != 1 || len(events[0].Detail) > platform.MaxDetail+len("…") || !strings.HasSuffix(events[0].Detail, "…") {
 		t.Fatalf("Detail not clipped: %d bytes", len(events[0].Detail))
 	}
 }

@@ -209,7 +209,7 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(string(f), 10, 64)
 	if err != nil {
-		return fmt.Errorf("timestamp %q is not an integer", Clip(string(f), 40))
+		return fmt.Errorf("timestamp %q is not an integer", platform.Clip(string(f), 40))
 	}
 	*m = Millis(n)
 	return nil
@@ -242,13 +242,6 @@ func MillisOf(t time.Time) Millis {
 	}
 	return Millis(t.UnixMilli())
 }
-
-// maxDetail bounds Event.Detail and the platform-provided text quoted in
-// error messages.
-const maxDetail = 300
-
-// Clip shortens s to at most n bytes, on a rune boundary (platform.Clip).
-func Clip(s string, n int) string { return platform.Clip(s, n) }
 
 // JSON returns w marshalled as Meta writes deliveries, for tests and the
 // demo traffic generator; sign it with Sign.

@@ -72,7 +72,7 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
 	}
 	if e.Description != "" {
-		b.WriteString(": " + clip(e.Description, maxDetail))
+		b.WriteString(": " + platform.Clip(e.Description, platform.MaxDetail))
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %d s)", e.RetryAfter)

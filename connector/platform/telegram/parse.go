@@ -10,14 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
-
-// maxDetail bounds Event.Detail and the platform-provided text quoted in
-// error messages.
-const maxDetail = 300
 
 // The Update object, as far as the adapter reads it. Ids are int64: Bot API
 // ids fit in 64 bits (chat ids have up to 52 significant bits) and
@@ -226,10 +221,10 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 	}
 	if len(events) == 0 {
 		if len(unknown) == 0 {
-			return []platform.Event{ignored("update without content")}, nil
+			return []platform.Event{platform.Ignored("update without content")}, nil
 		}
 		sort.Strings(unknown)
-		return []platform.Event{ignored("update " + strings.Join(unknown, ", "))}, nil
+		return []platform.Event{platform.Ignored("update " + strings.Join(unknown, ", "))}, nil
 	}
 	return events, nil
 }
@@ -282,7 +277,7 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 	id := MessageID(m.Chat.ID, m.MessageID)
 	msg, typ, detail := contentOf(m, keys)
 	if msg == nil {
-		return ignored("service message " + clip(typ, 60)), nil
+		return platform.Ignored("service message " + platform.Clip(typ, 60)), nil
 	}
 	if m.ReplyToMessage != nil && m.ReplyToMessage.MessageID != 0 {
 		// reply_to_message is always in the same chat (replies to other
@@ -290,10 +285,10 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 		msg.ReplyTo = MessageID(m.Chat.ID, m.ReplyToMessage.MessageID)
 	}
 	if (len(m.ForwardOrigin) > 0 && !isNull(m.ForwardOrigin)) || m.ForwardDate != 0 {
-		detail = joinDetail(detail, "forwarded")
+		detail = platform.JoinDetail(detail, "forwarded")
 	}
 	if m.Chat.Type != "" && m.Chat.Type != "private" && m.From != nil {
-		detail = joinDetail(detail, fmt.Sprintf("from %s (%d)", userName(m.From), m.From.ID))
+		detail = platform.JoinDetail(detail, fmt.Sprintf("from %s (%d)", userName(m.From), m.From.ID))
 	}
 	ev := platform.Event{
 		Kind:        platform.KindMessage,
@@ -302,7 +297,7 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 		ContactName: chatName(m.Chat, m.From),
 		Timestamp:   unixTime(m.Date),
 		Message:     msg,
-		Detail:      clip(detail, maxDetail),
+		Detail:      platform.Clip(detail, platform.MaxDetail),
 	}
 	if edited {
 		// The original message's id is the edit's target; the edit's own
@@ -315,7 +310,7 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 		ev.ID = "edit:" + id + ":" + strconv.FormatInt(editDate, 10)
 		ev.Timestamp = unixTime(editDate)
 		msg.Kind, msg.ReplyTo = platform.Edit, id
-		ev.Detail = clip(joinDetail("edit of "+typ, detail), maxDetail)
+		ev.Detail = platform.Clip(platform.JoinDetail("edit of "+typ, detail), platform.MaxDetail)
 	}
 	return ev, nil
 }
@@ -362,7 +357,7 @@ func contentOf(m *message, keys map[string]json.RawMessage) (*platform.Message, 
 			detail = "video"
 		}
 		if m.Sticker.SetName != "" {
-			detail = joinDetail(detail, "set "+m.Sticker.SetName)
+			detail = platform.JoinDetail(detail, "set "+m.Sticker.SetName)
 		}
 		return msg, "sticker", detail
 	case m.Venue != nil:
@@ -395,7 +390,7 @@ func contentOf(m *message, keys map[string]json.RawMessage) (*platform.Message, 
 	case typ == "":
 		return &platform.Message{Kind: platform.Other, Text: m.Caption}, "message", "message without content"
 	}
-	return &platform.Message{Kind: platform.Other, Text: m.Caption}, typ, "type " + clip(typ, 60)
+	return &platform.Message{Kind: platform.Other, Text: m.Caption}, typ, "type " + platform.Clip(typ, 60)
 }
 
 // contentField names a message's content: a service field if it has one
@@ -461,7 +456,7 @@ func callbackEvent(q *callbackQuery, where string) (platform.Event, error) {
 		return platform.Event{}, fmt.Errorf("%w: telegram: %s has no id", platform.ErrMalformed, where)
 	}
 	if q.From == nil || q.From.ID == 0 {
-		return platform.Event{}, fmt.Errorf("%w: telegram: %s (%s) has no from", platform.ErrMalformed, where, clip(q.ID, 80))
+		return platform.Event{}, fmt.Errorf("%w: telegram: %s (%s) has no from", platform.ErrMalformed, where, platform.Clip(q.ID, 80))
 	}
 	contact := q.From.ID
 	msg := &platform.Message{Kind: platform.Button}
@@ -474,16 +469,16 @@ func callbackEvent(q *callbackQuery, where string) (platform.Event, error) {
 	var detail string
 	switch {
 	case q.GameShortName != "":
-		msg.Text, detail = q.GameShortName, "game "+clip(q.GameShortName, 100)
+		msg.Text, detail = q.GameShortName, "game "+platform.Clip(q.GameShortName, 100)
 	default:
 		msg.Text = buttonTitle(q.Message, q.Data)
 		if msg.Text == "" {
 			msg.Text = q.Data
 		}
-		detail = "callback data " + clip(q.Data, 200)
+		detail = "callback data " + platform.Clip(q.Data, 200)
 	}
 	if q.InlineMessageID != "" {
-		detail = joinDetail(detail, "inline message "+clip(q.InlineMessageID, 80))
+		detail = platform.JoinDetail(detail, "inline message "+platform.Clip(q.InlineMessageID, 80))
 	}
 	return platform.Event{
 		Kind:        platform.KindMessage,
@@ -491,7 +486,7 @@ func callbackEvent(q *callbackQuery, where string) (platform.Event, error) {
 		Contact:     strconv.FormatInt(contact, 10),
 		ContactName: userName(q.From),
 		Message:     msg,
-		Detail:      clip(detail, maxDetail),
+		Detail:      platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -538,7 +533,7 @@ func reactionEvent(r *messageReaction, where string) (platform.Event, error) {
 		ContactName: name,
 		Timestamp:   unixTime(r.Date),
 		Message:     &platform.Message{Kind: platform.Reaction, Text: text, ReplyTo: target},
-		Detail:      clip(detail, maxDetail),
+		Detail:      platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -556,13 +551,13 @@ func describeReactions(rs []reactionType) (text, key, detail string) {
 			texts, keys = append(texts, r.Emoji), append(keys, r.Emoji)
 		case "custom_emoji":
 			texts, keys = append(texts, "(custom emoji)"), append(keys, "custom_emoji="+r.CustomEmojiID)
-			details = append(details, "custom emoji "+clip(r.CustomEmojiID, 40))
+			details = append(details, "custom emoji "+platform.Clip(r.CustomEmojiID, 40))
 		case "paid":
 			texts, keys = append(texts, "⭐"), append(keys, "paid")
 			details = append(details, "paid reaction")
 		default:
-			texts, keys = append(texts, "("+clip(r.Type, 40)+")"), append(keys, clip(r.Type, 40))
-			details = append(details, "reaction type "+clip(r.Type, 40))
+			texts, keys = append(texts, "("+platform.Clip(r.Type, 40)+")"), append(keys, platform.Clip(r.Type, 40))
+			details = append(details, "reaction type "+platform.Clip(r.Type, 40))
 		}
 	}
 	return strings.Join(texts, ""), strings.Join(keys, ","), strings.Join(details, "; ")
@@ -582,7 +577,7 @@ func memberEvent(c *chatMemberUpdated, where string) (platform.Event, error) {
 	if c.OldChatMember != nil {
 		oldStatus = c.OldChatMember.Status
 	}
-	detail := clip(fmt.Sprintf("my_chat_member %s -> %s", orNone(oldStatus), newStatus), maxDetail)
+	detail := platform.Clip(fmt.Sprintf("my_chat_member %s -> %s", orNone(oldStatus), newStatus), platform.MaxDetail)
 	var status string
 	switch newStatus {
 	case "kicked":
@@ -597,7 +592,7 @@ func memberEvent(c *chatMemberUpdated, where string) (platform.Event, error) {
 	default:
 		// Promotions and restrictions in groups change nothing of the
 		// contact.
-		return ignored(detail), nil
+		return platform.Ignored(detail), nil
 	}
 	chatID := strconv.FormatInt(c.Chat.ID, 10)
 	return platform.Event{
@@ -669,11 +664,6 @@ func malformed(where string, err error) error {
 	return fmt.Errorf("%w: telegram: %s: %w", platform.ErrMalformed, where, err)
 }
 
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
-}
-
 func isNull(raw json.RawMessage) bool { return strings.TrimSpace(string(raw)) == "null" }
 
 func orNone(s string) string {
@@ -692,27 +682,4 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-// joinDetail joins two detail fragments, skipping empty ones.
-func joinDetail(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

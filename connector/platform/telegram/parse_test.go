@@ -353,16 +353,16 @@ func TestEventIDs(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
-	if got := clip("héllo", 2); got != "h…" {
+	if got := platform.Clip("héllo", 2); got != "h…" {
 		t.Errorf("clip cut inside a rune: %q", got)
 	}
-	if got := clip("hello", 5); got != "hello" {
+	if got := platform.Clip("hello", 5); got != "hello" {
 		t.Errorf("clip shortened a string that fits: %q", got)
 	}
 	a := newTestAdapter(t)
 	long := strings.Repeat("x", 1000)
 	evs := platformtest.CheckParse(t, a, []byte(`{"update_id":1,"`+long+`":{}}`))
-	if len(evs) != 1 || len(evs[0].Detail) > maxDetail+len("…") {
+	if len(evs) != 1 || len(evs[0].Detail) > platform.MaxDetail+len("…") {
 		t.Errorf("Detail not bounded: %v", evs)
 	}
 }

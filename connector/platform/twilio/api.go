@@ -64,7 +64,7 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
 	}
 	if e.Message != "" {
-		b.WriteString(": " + clip(e.Message, maxDetail))
+		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
 	}
 	return b.String()
 }

@@ -6,15 +6,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
 
 const (
-	// maxDetail bounds Event.Detail and the platform-provided text quoted
-	// in error messages.
-	maxDetail = 300
 	// maxMedia is the most attachments Twilio puts on one message.
 	maxMedia = 10
 	// CodeUnsubscribed is Twilio's error 21610: the recipient replied STOP
@@ -32,12 +28,12 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		return nil, fmt.Errorf("%w: twilio: body is not form-encoded: %w", platform.ErrMalformed, err)
 	}
 	if acct := p.Get("AccountSid"); acct != "" && acct != a.accountSID {
-		return []platform.Event{platform.Unusable(body, platform.ReasonOtherAccount+": AccountSid "+clip(acct, 40)+" is not the channel's")}, nil
+		return []platform.Event{platform.Unusable(body, platform.ReasonOtherAccount+": AccountSid "+platform.Clip(acct, 40)+" is not the channel's")}, nil
 	}
 	sid := firstOf(p, "MessageSid", "SmsMessageSid", "SmsSid")
 	if sid == "" {
 		if call := p.Get("CallSid"); call != "" {
-			return []platform.Event{ignored("voice call webhook " + clip(call, 40))}, nil
+			return []platform.Event{platform.Ignored("voice call webhook " + platform.Clip(call, 40))}, nil
 		}
 		return nil, fmt.Errorf("%w: twilio: body has no MessageSid", platform.ErrMalformed)
 	}
@@ -55,26 +51,26 @@ func statusEvents(p url.Values, sid, status string) []platform.Event {
 	code := strings.TrimSpace(p.Get("ErrorCode"))
 	detail := ""
 	if code != "" && code != "0" {
-		detail = "error " + clip(code, 20)
+		detail = "error " + platform.Clip(code, 20)
 		if m := firstOf(p, "ErrorMessage", "ChannelStatusMessage"); m != "" {
 			detail += ": " + m
 		}
 	}
-	ev := platform.Event{Kind: platform.KindReceipt, ID: sid + ":status:" + clip(status, 40), Contact: recipient}
+	ev := platform.Event{Kind: platform.KindReceipt, ID: sid + ":status:" + platform.Clip(status, 40), Contact: recipient}
 	switch status {
 	case "sent", "delivered", "read":
 		ev.Status = status
 	case "failed":
 		ev.Status = "failed"
 	case "undelivered":
-		ev.Status, detail = "failed", joinDetail("undelivered", detail)
+		ev.Status, detail = "failed", platform.JoinDetail("undelivered", detail)
 	default:
 		// queued, accepted, scheduled, sending, canceled, partially_delivered,
 		// receiving, received and statuses added later.
-		ev = ignored("status " + clip(status, 40) + " of " + clip(sid, 40))
-		ev.ID = sid + ":status:" + clip(status, 40)
+		ev = platform.Ignored("status " + platform.Clip(status, 40) + " of " + platform.Clip(sid, 40))
+		ev.ID = sid + ":status:" + platform.Clip(status, 40)
 	}
-	ev.Detail = clip(joinDetail(ev.Detail, detail), maxDetail)
+	ev.Detail = platform.Clip(platform.JoinDetail(ev.Detail, detail), platform.MaxDetail)
 	events := []platform.Event{ev}
 	if code == strconv.Itoa(CodeUnsubscribed) && recipient != "" {
 		events = append(events, platform.Event{
@@ -94,13 +90,13 @@ func statusEvents(p url.Values, sid, status string) []platform.Event {
 func inboundEvents(p url.Values, sid string) ([]platform.Event, error) {
 	from := p.Get("From")
 	if from == "" {
-		return nil, fmt.Errorf("%w: twilio: message %s has no From", platform.ErrMalformed, clip(sid, 40))
+		return nil, fmt.Errorf("%w: twilio: message %s has no From", platform.ErrMalformed, platform.Clip(sid, 40))
 	}
 	numMedia := 0
 	if s := strings.TrimSpace(p.Get("NumMedia")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: twilio: message %s: NumMedia %q is not a count", platform.ErrMalformed, clip(sid, 40), clip(s, 20))
+			return nil, fmt.Errorf("%w: twilio: message %s: NumMedia %q is not a count", platform.ErrMalformed, platform.Clip(sid, 40), platform.Clip(s, 20))
 		}
 		numMedia = min(n, maxMedia)
 	}
@@ -108,7 +104,7 @@ func inboundEvents(p url.Values, sid string) ([]platform.Event, error) {
 	msg.ReplyTo = p.Get("OriginalRepliedMessageSid")
 	base := platform.Event{Kind: platform.KindMessage, Contact: from, ContactName: p.Get("ProfileName")}
 	first := base
-	first.ID, first.Message, first.Detail = sid, msg, clip(detail, maxDetail)
+	first.ID, first.Message, first.Detail = sid, msg, platform.Clip(detail, platform.MaxDetail)
 	events := []platform.Event{first}
 	for i := 1; i < numMedia; i++ {
 		ref, typ := p.Get(fmt.Sprintf("MediaUrl%d", i)), p.Get(fmt.Sprintf("MediaContentType%d", i))
@@ -118,7 +114,7 @@ func inboundEvents(p url.Values, sid string) ([]platform.Event, error) {
 		ev := base
 		ev.ID = fmt.Sprintf("%s:media:%d", sid, i)
 		ev.Message = &platform.Message{Kind: mediaKind(typ, ""), MediaRef: ref, MediaType: typ}
-		ev.Detail = fmt.Sprintf("attachment %d of %d of %s", i+1, numMedia, clip(sid, 40))
+		ev.Detail = fmt.Sprintf("attachment %d of %d of %s", i+1, numMedia, platform.Clip(sid, 40))
 		events = append(events, ev)
 	}
 	switch strings.ToUpper(p.Get("OptOutType")) {
@@ -146,20 +142,20 @@ func inboundContent(p url.Values, numMedia int) (*platform.Message, string) {
 	case p.Get("ButtonText") != "" || p.Get("ButtonPayload") != "":
 		msg := &platform.Message{Kind: platform.Button, Text: p.Get("ButtonText")}
 		if payload := p.Get("ButtonPayload"); payload != "" {
-			detail = joinDetail(detail, "payload "+clip(payload, 200))
+			detail = platform.JoinDetail(detail, "payload "+platform.Clip(payload, 200))
 		}
 		return msg, detail
 	case numMedia > 0:
 		ref, mime := p.Get("MediaUrl0"), p.Get("MediaContentType0")
 		msg := &platform.Message{Kind: mediaKind(mime, typ), Text: body, MediaRef: ref, MediaType: mime}
 		if numMedia > 1 {
-			detail = joinDetail(detail, fmt.Sprintf("attachment 1 of %d", numMedia))
+			detail = platform.JoinDetail(detail, fmt.Sprintf("attachment 1 of %d", numMedia))
 		}
 		return msg, detail
 	case body == "" && typ != "" && typ != "text":
 		// A WhatsApp message type Twilio forwards without content
 		// (unsupported, reactions, ...).
-		return &platform.Message{Kind: platform.Other}, joinDetail(detail, "type "+clip(typ, 60))
+		return &platform.Message{Kind: platform.Other}, platform.JoinDetail(detail, "type "+platform.Clip(typ, 60))
 	}
 	return &platform.Message{Kind: platform.Text, Text: body}, detail
 }
@@ -206,32 +202,4 @@ func firstOf(p url.Values, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
-}
-
-// joinDetail joins two detail fragments, skipping empty ones.
-func joinDetail(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -85,7 +85,7 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
 	}
 	if e.StatusMessage != "" && e.StatusMessage != statusNames[e.Status] {
-		b.WriteString(": " + clip(e.StatusMessage, maxDetail))
+		b.WriteString(": " + platform.Clip(e.StatusMessage, platform.MaxDetail))
 	}
 	return b.String()
 }

@@ -8,14 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
-
-// maxDetail bounds Event.Detail and the platform-provided text quoted in
-// error messages.
-const maxDetail = 300
 
 // The callback, as far as the adapter reads it. Fields the adapter does not
 // use are left out, so that a change in them can not make a callback
@@ -74,7 +69,7 @@ func (t *token) UnmarshalJSON(b []byte) error {
 		}
 	}
 	if !isInteger(s) {
-		return fmt.Errorf("message_token %s is not an integer", clip(s, 40))
+		return fmt.Errorf("message_token %s is not an integer", platform.Clip(s, 40))
 	}
 	*t = token(s)
 	return nil
@@ -109,7 +104,7 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 	if c.Event == "" {
 		return nil, fmt.Errorf("%w: viber: callback has no event", platform.ErrMalformed)
 	}
-	where := clip(c.Event, 40) + " callback"
+	where := platform.Clip(c.Event, 40) + " callback"
 	ts, err := milliTime(c.Timestamp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: viber: %s: %w", platform.ErrMalformed, where, err)
@@ -125,9 +120,9 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 	case "unsubscribed":
 		ev, err = unsubscribedEvent(&c, where)
 	case "webhook":
-		ev = ignored("webhook: set_webhook check")
+		ev = platform.Ignored("webhook: set_webhook check")
 	default:
-		ev = ignored("event " + c.Event)
+		ev = platform.Ignored("event " + c.Event)
 	}
 	if err != nil {
 		return nil, err
@@ -151,7 +146,7 @@ func messageEvent(c *callback, where string) (platform.Event, error) {
 		Contact:     c.Sender.ID,
 		ContactName: c.Sender.Name,
 		Message:     msg,
-		Detail:      clip(detail, maxDetail),
+		Detail:      platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -212,7 +207,7 @@ func contentOf(m *viberMessage) (*platform.Message, string) {
 	case "":
 		return &platform.Message{Kind: platform.Other, Text: m.Text}, "message without type"
 	}
-	return &platform.Message{Kind: platform.Other, Text: m.Text, MediaRef: m.Media}, "type " + clip(m.Type, 60)
+	return &platform.Message{Kind: platform.Other, Text: m.Text, MediaRef: m.Media}, "type " + platform.Clip(m.Type, 60)
 }
 
 // receiptEvent maps delivered, seen and failed: receipts of the bot's own
@@ -229,7 +224,7 @@ func receiptEvent(c *callback, where string) (platform.Event, error) {
 		Status:  status,
 	}
 	if c.Event == "failed" {
-		ev.Detail = clip(c.Desc, maxDetail)
+		ev.Detail = platform.Clip(c.Desc, platform.MaxDetail)
 	}
 	return ev, nil
 }
@@ -258,7 +253,7 @@ func followEvent(c *callback, where string) (platform.Event, error) {
 		Contact:     c.User.ID,
 		ContactName: c.User.Name,
 		Status:      "follow",
-		Detail:      clip(detail, maxDetail),
+		Detail:      platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -293,24 +288,7 @@ func milliTime(n json.Number) (time.Time, error) {
 	}
 	ms, err := strconv.ParseInt(n.String(), 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %s is not epoch milliseconds", clip(n.String(), 40))
+		return time.Time{}, fmt.Errorf("timestamp %s is not epoch milliseconds", platform.Clip(n.String(), 40))
 	}
 	return time.UnixMilli(ms).UTC(), nil
-}
-
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
-}
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

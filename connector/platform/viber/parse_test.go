@@ -249,13 +249,13 @@ func TestEventIDs(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
-	if got := clip("héllo", 2); got != "h…" {
+	if got := platform.Clip("héllo", 2); got != "h…" {
 		t.Errorf("clip cut inside a rune: %q", got)
 	}
 	a := newTestAdapter(t)
 	long := strings.Repeat("x", 1000)
 	evs := platformtest.CheckParse(t, a, []byte(`{"event":"`+long+`"}`))
-	if len(evs) != 1 || len(evs[0].Detail) > maxDetail+len("…") {
+	if len(evs) != 1 || len(evs[0].Detail) > platform.MaxDetail+len("…") {
 		t.Errorf("Detail not bounded: %v", evs)
 	}
 }

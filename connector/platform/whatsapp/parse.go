@@ -11,10 +11,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 )
 
-// maxDetail bounds Event.Detail and the platform-provided text quoted in
-// error messages.
-const maxDetail = 300
-
 // The webhook payload, as far as the adapter reads it. Fields it does not
 // use are left out, so that a change in them can not make a delivery
 // unreadable.
@@ -191,14 +187,14 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		return nil, fmt.Errorf("%w: whatsapp: body is not a webhook delivery: %w", platform.ErrMalformed, err)
 	}
 	if w.Object != Object {
-		return nil, fmt.Errorf("%w: whatsapp: object is %q, want %q", platform.ErrMalformed, clip(w.Object, 60), Object)
+		return nil, fmt.Errorf("%w: whatsapp: object is %q, want %q", platform.ErrMalformed, platform.Clip(w.Object, 60), Object)
 	}
 	events := []platform.Event{}
 	for ei, e := range w.Entry {
 		for ci, ch := range e.Changes {
 			where := fmt.Sprintf("entry[%d].changes[%d]", ei, ci)
 			if ch.Field != "messages" {
-				events = append(events, ignored("field "+clip(ch.Field, 60)))
+				events = append(events, platform.Ignored("field "+platform.Clip(ch.Field, 60)))
 				continue
 			}
 			var v value
@@ -209,7 +205,7 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 			}
 			if id := v.Metadata.PhoneNumberID; id != "" && id != a.phoneNumberID {
 				events = append(events, platform.Unusable(single(w.Object, e.ID, ch),
-					platform.ReasonOtherAccount+": phone_number_id "+clip(id, 40)+" is not the channel's"))
+					platform.ReasonOtherAccount+": phone_number_id "+platform.Clip(id, 40)+" is not the channel's"))
 				continue
 			}
 			evs, err := valueEvents(&v, where+".value")
@@ -268,7 +264,7 @@ func valueEvents(v *value, where string) ([]platform.Event, error) {
 		events = append(events, ev)
 	}
 	for _, e := range v.Errors {
-		events = append(events, ignored(errorsDetail([]errorItem{e})))
+		events = append(events, platform.Ignored(errorsDetail([]errorItem{e})))
 	}
 	return events, nil
 }
@@ -283,18 +279,18 @@ func messageEvent(m *message, where string) (platform.Event, error) {
 		from = m.FromUserID
 	}
 	if from == "" {
-		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no from", platform.ErrMalformed, where, clip(m.ID, 80))
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no from", platform.ErrMalformed, where, platform.Clip(m.ID, 80))
 	}
 	ts, err := unixTime(m.Timestamp)
 	if err != nil {
-		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, clip(m.ID, 80), err)
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, platform.Clip(m.ID, 80), err)
 	}
 	msg, detail := messageContent(m)
 	if msg.ReplyTo == "" && m.Context != nil {
 		msg.ReplyTo = m.Context.ID
 	}
 	if len(m.Errors) > 0 {
-		detail = joinDetail(detail, errorsDetail(m.Errors))
+		detail = platform.JoinDetail(detail, errorsDetail(m.Errors))
 	}
 	return platform.Event{
 		Kind:      platform.KindMessage,
@@ -302,7 +298,7 @@ func messageEvent(m *message, where string) (platform.Event, error) {
 		Contact:   from,
 		Timestamp: ts,
 		Message:   msg,
-		Detail:    clip(detail, maxDetail),
+		Detail:    platform.Clip(detail, platform.MaxDetail),
 	}, nil
 }
 
@@ -328,7 +324,7 @@ func messageContent(m *message) (*platform.Message, string) {
 		if nm := m.Edit.Message; nm != nil {
 			inner, innerDetail := contentOf(nm.Type, &nm.content)
 			msg.Text, msg.MediaRef, msg.MediaType = inner.Text, inner.MediaRef, inner.MediaType
-			detail = joinDetail("edit of "+clip(nm.Type, 40), innerDetail)
+			detail = platform.JoinDetail("edit of "+platform.Clip(nm.Type, 40), innerDetail)
 		}
 		msg.ReplyTo = m.Edit.OriginalMessageID
 		return msg, detail
@@ -368,7 +364,7 @@ func contentOf(typ string, c *content) (*platform.Message, string) {
 		if msg.Text == "" {
 			msg.Text = c.Document.Filename
 		}
-		return msg, clip(c.Document.Filename, maxDetail)
+		return msg, platform.Clip(c.Document.Filename, platform.MaxDetail)
 	case "sticker":
 		msg := mediaMessage(platform.Sticker, c.Sticker)
 		if c.Sticker != nil && c.Sticker.Animated {
@@ -385,7 +381,7 @@ func contentOf(typ string, c *content) (*platform.Message, string) {
 			return msg, ""
 		}
 		msg.Text = c.Button.Text
-		return msg, "payload " + clip(c.Button.Payload, 200)
+		return msg, "payload " + platform.Clip(c.Button.Payload, 200)
 	case "contacts":
 		return &platform.Message{Kind: platform.Contacts, Text: describeContacts(c.Contacts)}, ""
 	case "order":
@@ -400,16 +396,16 @@ func contentOf(typ string, c *content) (*platform.Message, string) {
 			return msg, "system"
 		}
 		msg.Text = c.System.Body
-		return msg, joinDetail("system", clip(c.System.Type, 60))
+		return msg, platform.JoinDetail("system", platform.Clip(c.System.Type, 60))
 	case "unsupported":
 		if c.Unsupported != nil && c.Unsupported.Type != "" {
-			return &platform.Message{Kind: platform.Other}, "unsupported " + clip(c.Unsupported.Type, 60)
+			return &platform.Message{Kind: platform.Other}, "unsupported " + platform.Clip(c.Unsupported.Type, 60)
 		}
 		return &platform.Message{Kind: platform.Other}, "unsupported"
 	case "":
 		return &platform.Message{Kind: platform.Other}, "message without type"
 	default:
-		return &platform.Message{Kind: platform.Other}, "type " + clip(typ, 60)
+		return &platform.Message{Kind: platform.Other}, "type " + platform.Clip(typ, 60)
 	}
 }
 
@@ -439,16 +435,16 @@ func interactiveMessage(c *content) (*platform.Message, string) {
 		msg := &platform.Message{Kind: platform.Other}
 		if in.NfmReply != nil {
 			msg.Text = in.NfmReply.Body
-			return msg, "interactive nfm_reply " + clip(in.NfmReply.Name, 60)
+			return msg, "interactive nfm_reply " + platform.Clip(in.NfmReply.Name, 60)
 		}
 		return msg, "interactive nfm_reply"
 	default:
-		return &platform.Message{Kind: platform.Other}, "interactive " + clip(in.Type, 60)
+		return &platform.Message{Kind: platform.Other}, "interactive " + platform.Clip(in.Type, 60)
 	}
 	if r == nil {
 		return &platform.Message{Kind: platform.Button}, in.Type
 	}
-	return &platform.Message{Kind: platform.Button, Text: r.Title}, in.Type + " id " + clip(r.ID, 200)
+	return &platform.Message{Kind: platform.Button, Text: r.Title}, in.Type + " id " + platform.Clip(r.ID, 200)
 }
 
 // describeLocation writes a shared location as text: name, address and
@@ -499,11 +495,11 @@ func statusEvent(s *status, where string) (platform.Event, error) {
 	case s.ID == "":
 		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s has no id", platform.ErrMalformed, where)
 	case s.Status == "":
-		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no status", platform.ErrMalformed, where, clip(s.ID, 80))
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no status", platform.ErrMalformed, where, platform.Clip(s.ID, 80))
 	}
 	ts, err := unixTime(s.Timestamp)
 	if err != nil {
-		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, clip(s.ID, 80), err)
+		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, platform.Clip(s.ID, 80), err)
 	}
 	recipient := s.RecipientID
 	if recipient == "" {
@@ -515,7 +511,7 @@ func statusEvent(s *status, where string) (platform.Event, error) {
 		Contact:   recipient,
 		Timestamp: ts,
 		Status:    s.Status,
-		Detail:    clip(errorsDetail(s.Errors), maxDetail),
+		Detail:    platform.Clip(errorsDetail(s.Errors), platform.MaxDetail),
 	}
 	if s.Status == "deleted" && recipient != "" {
 		// The legacy On-Premises API reported a user deleting their own
@@ -533,14 +529,9 @@ func unixTime(s flexString) (time.Time, error) {
 	}
 	n, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %q is not unix seconds", clip(string(s), 40))
+		return time.Time{}, fmt.Errorf("timestamp %q is not unix seconds", platform.Clip(string(s), 40))
 	}
 	return time.Unix(n, 0).UTC(), nil
-}
-
-// ignored builds a KindIgnored event.
-func ignored(detail string) platform.Event {
-	return platform.Event{Kind: platform.KindIgnored, Detail: clip(detail, maxDetail)}
 }
 
 // errorsDetail describes webhook errors as "error <code>: <title>: <details>".
@@ -562,16 +553,3 @@ func errorsDetail(errs []errorItem) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// joinDetail joins two detail fragments, skipping empty ones.
-func joinDetail(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-func clip(s string, n int) string { return platform.Clip(s, n) }

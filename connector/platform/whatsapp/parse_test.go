@@ -245,15 +245,15 @@ func TestParseEdgeCases(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
-	if got := clip("héllo", 2); got != "h…" {
+	if got := platform.Clip("héllo", 2); got != "h…" {
 		t.Errorf("clip cut inside a rune: %q", got)
 	}
-	if got := clip("hello", 5); got != "hello" {
+	if got := platform.Clip("hello", 5); got != "hello" {
 		t.Errorf("clip shortened a string that fits: %q", got)
 	}
 	long := strings.Repeat("x", 1000)
-	ev := ignored("field " + long)
-	if len(ev.Detail) > maxDetail+len("…") {
+	ev := platform.Ignored("field " + long)
+	if len(ev.Detail) > platform.MaxDetail+len("…") {
 		t.Errorf("Detail not bounded: %d bytes", len(ev.Detail))
 	}
 }
