@@ -47,6 +47,12 @@ type Channel struct {
 	// instead of recording them: the web chat's native block, where the
 	// connector is the platform (platform.DoorKeeper).
 	RefuseBlocked bool
+	// Media says that the channel's adapter downloads media
+	// (platform.Capabilities.Media): an inbound message with a media
+	// reference gets a media item, fetched by the media worker (or
+	// recorded as skipped when the message is excluded or its contact
+	// blocked).
+	Media bool
 }
 
 // Refusal is a message event refused at the door (RefuseBlocked): nothing
@@ -165,6 +171,11 @@ type Result struct {
 	// OptOuts are the contacts who opted out in this delivery (their
 	// outbound block is committed with it), for the last reply.
 	OptOuts []OptOut `json:"-"`
+	// MediaPending counts the media items recorded to be fetched (the
+	// media worker is woken for them); MediaSkipped those recorded and
+	// never fetched (excluded message, blocked contact).
+	MediaPending int `json:"-"`
+	MediaSkipped int `json:"-"`
 }
 
 // QuarantinedEvent is an event a delivery put in quarantine.
@@ -463,11 +474,15 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		return err
 	}
 	m.PushStatus, m.PushReason = PushDecision(state, excluded, ch.OrgID)
-	if _, inserted, err := tx.InsertMessage(ctx, m); err != nil {
+	stored, inserted, err := tx.InsertMessage(ctx, m)
+	if err != nil {
 		return err
 	} else if !inserted {
 		res.Duplicates++
 		return nil
+	}
+	if err := in.media(ctx, tx, ch, contact, stored, now, res); err != nil {
+		return err
 	}
 	if err := tx.TouchConversation(ctx, conv.ID, now); err != nil {
 		return err
@@ -480,6 +495,40 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 	}
 	res.Conversations = append(res.Conversations, conv.ID)
 	return in.optOut(ctx, tx, b, contact, conv, ev, now, res)
+}
+
+// Reasons a media item is recorded as skipped.
+const (
+	SkipExcluded = "the message is excluded"
+	SkipBlocked  = "the contact is blocked"
+)
+
+// media records the media item of a stored inbound message with a media
+// reference, when the channel downloads media: pending, for the media
+// worker to fetch at once, unless the message is excluded or its contact
+// is blocked for inbound (then skipped: recorded, never fetched). The
+// message itself never waits for it.
+func (in *Ingester) media(ctx context.Context, tx store.Tx, ch Channel, contact store.Contact, m store.Message, now time.Time, res *Result) error {
+	if !ch.Media || m.MediaURL == "" {
+		return nil
+	}
+	item := store.MediaItem{MessageID: m.ID, ConversationID: m.ConversationID, Tenant: m.Tenant, Channel: m.Channel,
+		Ref: m.MediaURL, Status: store.MediaPending, CreatedAt: now}
+	switch {
+	case contact.BlockedInbound:
+		item.Status, item.Reason = store.MediaSkipped, SkipBlocked
+	case m.PushStatus == store.Excluded:
+		item.Status, item.Reason = store.MediaSkipped, SkipExcluded+": "+m.PushReason
+	}
+	if _, err := tx.InsertMedia(ctx, item); err != nil {
+		return err
+	}
+	if item.Status == store.MediaPending {
+		res.MediaPending++
+	} else {
+		res.MediaSkipped++
+	}
+	return nil
 }
 
 // optOut blocks the contact for outbound when the stored message is one

@@ -56,6 +56,7 @@ func (c *Channel) Ingest() ingest.Channel {
 		// the default. The org's stored setting overrides either.
 		ExcludedFromConfig: c.Tenant.Config.ExcludedConfigured(),
 		OptOutKeywords:     c.Tenant.Config.OptOut.Keywords,
+		Media:              platform.CapabilitiesOf(c.Adapter).Media,
 	}
 }
 

@@ -416,6 +416,9 @@ type Tx interface {
 	// DeleteQuarantined removes a quarantined event (replayed), or returns
 	// ErrNotFound.
 	DeleteQuarantined(ctx context.Context, id int64) error
+
+	// MediaTx records media items (media.go).
+	MediaTx
 }
 
 // Quarantined is an event of an authentic delivery that the connector
@@ -719,6 +722,9 @@ type Store interface {
 
 	// ListQuarantine lists quarantined events by ID.
 	ListQuarantine(ctx context.Context, f QuarantineFilter) ([]Quarantined, error)
+
+	// MediaStore keeps the messages' media items (media.go).
+	MediaStore
 }
 
 // ConversationFilter selects conversations for ListConversations. Zero

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WithTxBatch", testWithTxBatch},
 		{"SyncWatermarks", testSyncWatermarks},
 		{"Quarantine", testQuarantine},
+		{"Media", testMedia},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,232 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// testMedia: a message's media item is recorded once (a second insert
+// returns the first), with its message's joined fields; an incomplete
+// one is refused; claims take due pending items and fetched ones whose
+// message is pushed, holding them until their lease passes; UpdateMedia
+// writes every field and refuses an unknown item or status; bytes kept in
+// the store round-trip and go when the item leaves the store's location;
+// failed items replay to pending or fetched; deleting the conversation
+// deletes its items and their bytes.
+func testMedia(e env) {
+	c := e.conversation("acme", "wa", "31600000001", statemachine.Open, at(0))
+	m1 := e.message(c, "wamid.1", store.Pending, at(time.Second))
+	m2 := e.message(c, "wamid.2", store.Excluded, at(2*time.Second))
+	other := e.conversation("globex", "wa", "31600000002", statemachine.Open, at(0))
+	m3 := e.message(other, "wamid.3", store.Pending, at(3*time.Second))
+
+	insert := func(m store.MediaItem) store.MediaItem {
+		e.t.Helper()
+		var got store.MediaItem
+		e.tx(func(tx store.Tx) error {
+			var err error
+			got, err = tx.InsertMedia(e.ctx, m)
+			return err
+		})
+		return got
+	}
+	item := func(msg store.Message, status store.MediaStatus, reason string, created time.Time) store.MediaItem {
+		return store.MediaItem{MessageID: msg.ID, ConversationID: msg.ConversationID, Tenant: msg.Tenant, Channel: msg.Channel,
+			Ref: "media-of-" + msg.PlatformID, Status: status, Reason: reason, CreatedAt: created}
+	}
+	a := insert(item(m1, store.MediaPending, "", at(time.Second)))
+	if a.ID == 0 || a.Status != store.MediaPending || a.Ref != "media-of-wamid.1" || a.MessageID != m1.ID ||
+		a.ConversationID != c.ID || !a.NextAttemptAt.Equal(at(time.Second)) || !a.CreatedAt.Equal(at(time.Second)) ||
+		a.MessagePlatformID != "wamid.1" || a.MessagePushStatus != store.Pending || a.MessageSalesforceID != "" {
+		e.t.Fatalf("InsertMedia = %+v", a)
+	}
+	if again := insert(item(m1, store.MediaSkipped, "again", at(time.Hour))); again.ID != a.ID || again.Status != store.MediaPending {
+		e.t.Fatalf("a second item of message %d = %+v, want the first %+v", m1.ID, again, a)
+	}
+	b := insert(item(m2, store.MediaSkipped, "the message is excluded", at(2*time.Second)))
+	g := insert(item(m3, store.MediaPending, "", at(3*time.Second)))
+	for _, bad := range []store.MediaItem{
+		{MessageID: m2.ID, Tenant: "acme", Channel: "wa", Status: store.MediaPending, CreatedAt: t0},           // no ref
+		{MessageID: m2.ID, Tenant: "acme", Channel: "wa", Ref: "x", Status: store.MediaFetched, CreatedAt: t0}, // not new
+		{MessageID: m2.ID, Tenant: "acme", Channel: "wa", Ref: "x", Status: store.MediaPending},                // no time
+	} {
+		if err := e.s.WithTx(e.ctx, func(tx store.Tx) error { _, err := tx.InsertMedia(e.ctx, bad); return err }); err == nil {
+			e.t.Errorf("InsertMedia(%+v) succeeded", bad)
+		}
+	}
+
+	list := func(f store.MediaFilter) []int64 {
+		e.t.Helper()
+		ms, err := e.s.ListMedia(e.ctx, f)
+		if err != nil {
+			e.t.Fatalf("ListMedia(%+v): %v", f, err)
+		}
+		ids := []int64{}
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		f    store.MediaFilter
+		want []int64
+	}{
+		{store.MediaFilter{}, []int64{a.ID, b.ID, g.ID}},
+		{store.MediaFilter{Tenant: "acme"}, []int64{a.ID, b.ID}},
+		{store.MediaFilter{Tenant: "acme", Status: store.MediaSkipped}, []int64{b.ID}},
+		{store.MediaFilter{ConversationID: other.ID}, []int64{g.ID}},
+		{store.MediaFilter{MessageID: m1.ID}, []int64{a.ID}},
+		{store.MediaFilter{AfterID: a.ID, Limit: 1}, []int64{b.ID}},
+	} {
+		if got := list(tc.f); !slices.Equal(got, tc.want) {
+			e.t.Errorf("ListMedia(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+
+	claim := func(now, until time.Time) []int64 {
+		e.t.Helper()
+		ms, err := e.s.ClaimMedia(e.ctx, now, until, 10)
+		if err != nil {
+			e.t.Fatalf("ClaimMedia: %v", err)
+		}
+		ids := []int64{}
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+			if !m.NextAttemptAt.Equal(until) {
+				e.t.Errorf("claimed item %d is held until %v, want %v", m.ID, m.NextAttemptAt, until)
+			}
+		}
+		return ids
+	}
+	if got := claim(at(2*time.Second), at(time.Minute)); !slices.Equal(got, []int64{a.ID}) {
+		e.t.Fatalf("claim at 2s = %v, want [%d] (the other is not due, the skipped one never)", got, a.ID)
+	}
+	if got := claim(at(10*time.Second), at(time.Minute)); !slices.Equal(got, []int64{g.ID}) {
+		e.t.Fatalf("claim at 10s = %v, want [%d] (%d is held until 1m)", got, g.ID, a.ID)
+	}
+
+	// Fetched: waits for the message's push, then is claimed to upload.
+	data := bytes.Repeat([]byte{0, 0xff, 'j'}, 1000)
+	if err := e.s.PutMediaData(e.ctx, a.ID, data); err != nil {
+		e.t.Fatalf("PutMediaData: %v", err)
+	}
+	fetched := a
+	fetched.Status, fetched.Size, fetched.SHA256, fetched.ContentType, fetched.FileName = store.MediaFetched, 3000, "ab12", "image/jpeg", "photo.jpg"
+	fetched.Location, fetched.Attempts, fetched.NextAttemptAt = store.MediaInStore, 2, at(5*time.Second)
+	if err := e.s.UpdateMedia(e.ctx, fetched, at(4*time.Second)); err != nil {
+		e.t.Fatalf("UpdateMedia: %v", err)
+	}
+	got, err := e.s.GetMedia(e.ctx, a.ID)
+	if err != nil {
+		e.t.Fatalf("GetMedia: %v", err)
+	}
+	if got.Status != store.MediaFetched || got.Size != 3000 || got.SHA256 != "ab12" || got.ContentType != "image/jpeg" ||
+		got.FileName != "photo.jpg" || got.Location != store.MediaInStore || got.Attempts != 2 ||
+		!got.NextAttemptAt.Equal(at(5*time.Second)) || !got.UpdatedAt.Equal(at(4*time.Second)) || !got.CreatedAt.Equal(a.CreatedAt) {
+		e.t.Fatalf("after UpdateMedia: %+v", got)
+	}
+	if back, err := e.s.MediaData(e.ctx, a.ID); err != nil || !bytes.Equal(back, data) {
+		e.t.Fatalf("MediaData = %d bytes, %v; want the %d bytes put", len(back), err, len(data))
+	}
+	if got := claim(at(time.Minute), at(2*time.Minute)); !slices.Equal(got, []int64{g.ID}) {
+		e.t.Fatalf("claim with the message not pushed = %v, want only [%d] again (its lease passed)", got, g.ID)
+	}
+	p := params("w", at(time.Minute))
+	p.SkipTenants = []string{"globex"}
+	w := e.claimOne(p, c.ID)
+	var outs []store.Outcome
+	for _, m := range w.Messages {
+		outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: "a0X000000000001"})
+	}
+	e.settle(w.Lease, store.Settlement{Now: at(time.Minute), Outcomes: outs, SyncedVersion: c.Version})
+	ms, err := e.s.ClaimMedia(e.ctx, at(time.Minute), at(2*time.Minute), 10)
+	if err != nil || len(ms) != 1 || ms[0].ID != a.ID || ms[0].MessageSalesforceID != "a0X000000000001" ||
+		ms[0].MessagePushStatus != store.Pushed || ms[0].Status != store.MediaFetched {
+		e.t.Fatalf("claim with the message pushed = %+v, %v", ms, err)
+	}
+
+	// Failed, with the bytes kept: replayed to be uploaded again.
+	failed := ms[0]
+	failed.Status, failed.Reason, failed.NextAttemptAt = store.MediaFailed, "salesforce: STORAGE_LIMIT_EXCEEDED", time.Time{}
+	if err := e.s.UpdateMedia(e.ctx, failed, at(61*time.Second)); err != nil {
+		e.t.Fatalf("UpdateMedia failed: %v", err)
+	}
+	gFailed, _ := e.s.GetMedia(e.ctx, g.ID)
+	gFailed.Status, gFailed.Reason = store.MediaFailed, "media larger than the limit"
+	if err := e.s.UpdateMedia(e.ctx, gFailed, at(61*time.Second)); err != nil {
+		e.t.Fatalf("UpdateMedia: %v", err)
+	}
+	if got := list(store.MediaFilter{Status: store.MediaFailed}); !slices.Equal(got, []int64{a.ID, g.ID}) {
+		e.t.Errorf("failed items = %v", got)
+	}
+	if ids, err := e.s.ReplayMedia(e.ctx, "acme", []int64{a.ID, b.ID, g.ID}, at(2*time.Minute)); err != nil || !slices.Equal(ids, []int64{a.ID}) {
+		e.t.Fatalf("ReplayMedia(acme) = %v, %v; want [%d] (%d is skipped, %d is globex's)", ids, err, a.ID, b.ID, g.ID)
+	}
+	if ids, err := e.s.ReplayMedia(e.ctx, "globex", nil, at(2*time.Minute)); err != nil || !slices.Equal(ids, []int64{g.ID}) {
+		e.t.Fatalf("ReplayMedia(globex, all) = %v, %v", ids, err)
+	}
+	if _, err := e.s.ReplayMedia(e.ctx, "", nil, at(2*time.Minute)); err == nil {
+		e.t.Error("ReplayMedia without a tenant succeeded")
+	}
+	ra, _ := e.s.GetMedia(e.ctx, a.ID)
+	rg, _ := e.s.GetMedia(e.ctx, g.ID)
+	if ra.Status != store.MediaFetched || ra.Reason != "" || ra.Attempts != 0 || !ra.NextAttemptAt.Equal(at(2*time.Minute)) ||
+		rg.Status != store.MediaPending {
+		e.t.Fatalf("replayed: %+v and %+v; want fetched (bytes kept) and pending", ra, rg)
+	}
+
+	// Uploaded, the bytes dropped.
+	up := ra
+	up.Status, up.Location, up.ContentVersionID, up.ContentDocumentID = store.MediaUploaded, store.MediaNowhere, "068000000000001", "069000000000001"
+	if err := e.s.UpdateMedia(e.ctx, up, at(3*time.Minute)); err != nil {
+		e.t.Fatalf("UpdateMedia uploaded: %v", err)
+	}
+	if _, err := e.s.MediaData(e.ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("MediaData after the bytes left the store: %v, want ErrNotFound", err)
+	}
+	if got, _ := e.s.GetMedia(e.ctx, a.ID); got.ContentVersionID != "068000000000001" || got.ContentDocumentID != "069000000000001" ||
+		got.StatusText() != "uploaded" {
+		e.t.Errorf("uploaded: %+v", got)
+	}
+	if got, _ := e.s.GetMedia(e.ctx, b.ID); got.StatusText() != "skipped: the message is excluded" {
+		e.t.Errorf("skipped item's status text = %q", got.StatusText())
+	}
+
+	// Refusals.
+	bad := up
+	bad.Status = "lost"
+	if err := e.s.UpdateMedia(e.ctx, bad, at(4*time.Minute)); err == nil {
+		e.t.Error("UpdateMedia with an invalid status succeeded")
+	}
+	if got, _ := e.s.GetMedia(e.ctx, a.ID); got.Status != store.MediaUploaded {
+		e.t.Errorf("an invalid update changed the item: %+v", got)
+	}
+	missing := up
+	missing.ID = 1 << 40
+	if err := e.s.UpdateMedia(e.ctx, missing, at(4*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("UpdateMedia of an unknown item: %v, want ErrNotFound", err)
+	}
+	if err := e.s.PutMediaData(e.ctx, 1<<40, []byte("x")); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("PutMediaData of an unknown item: %v, want ErrNotFound", err)
+	}
+	if _, err := e.s.GetMedia(e.ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("GetMedia of an unknown item: %v, want ErrNotFound", err)
+	}
+
+	// Deleting the conversation deletes its items with their bytes.
+	if err := e.s.PutMediaData(e.ctx, b.ID, []byte("kept")); err != nil {
+		e.t.Fatalf("PutMediaData: %v", err)
+	}
+	e.tx(func(tx store.Tx) error { _, err := tx.DeleteConversations(e.ctx, []int64{c.ID}); return err })
+	if got := list(store.MediaFilter{}); !slices.Equal(got, []int64{g.ID}) {
+		e.t.Errorf("items after deleting conversation %d = %v, want [%d]", c.ID, got, g.ID)
+	}
+	if _, err := e.s.MediaData(e.ctx, b.ID); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("MediaData of a deleted item: %v, want ErrNotFound", err)
+	}
+}
