@@ -22,7 +22,10 @@
 //     Detail); sticker (Text its emoji, MediaRef its file_id); location,
 //     and venue (Text the venue's title and address and the coordinates);
 //     contacts for a shared contact (Text "Name (phone)"). MediaRef is a
-//     file_id, to be resolved with getFile; MediaType the mime_type where
+//     file_id, to be resolved with getFile, followed for a video, audio,
+//     voice or document by its file_name and mime_type as a fragment
+//     ("#name=cv.pdf&type=application%2Fpdf", platform.JoinMediaRef), which
+//     the download does not give again; MediaType the mime_type where
 //     Telegram gives one. reply_to_message becomes ReplyTo. Polls, dice and
 //     content types this package does not know are Kind Other with the type
 //     in Detail; service messages (members joining or leaving, a pinned
@@ -84,6 +87,13 @@
 // platform.ErrSendRejected. The bot token is part of the URL and is kept
 // out of every error. A channel configured without a bot token only
 // receives: Send fails with ErrNoBotToken.
+//
+// # Media
+//
+// The adapter is a platform.MediaFetcher: FetchMedia resolves a message's
+// MediaRef with getFile (the file_path and size; the Bot API serves files
+// of up to 20 MB) and downloads {APIURL}/file/bot<token>/<file_path> with
+// the bot token. See FetchMedia for the errors, the name and the type.
 //
 // # Blocking
 //

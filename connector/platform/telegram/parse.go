@@ -415,9 +415,11 @@ func contentField(keys map[string]json.RawMessage) (string, bool) {
 	return names[0], false
 }
 
-// fileMessage maps a video, animation, audio, voice or document.
+// fileMessage maps a video, animation, audio, voice or document. Its
+// MediaRef is the file_id followed by the file's name and MIME type, which
+// the download (FetchMedia) does not give again (platform.JoinMediaRef).
 func fileMessage(kind string, f *file, caption string) *platform.Message {
-	return &platform.Message{Kind: kind, Text: caption, MediaRef: f.FileID, MediaType: f.MimeType}
+	return &platform.Message{Kind: kind, Text: caption, MediaRef: platform.JoinMediaRef(f.FileID, f.FileName, f.MimeType), MediaType: f.MimeType}
 }
 
 // largestPhoto picks the biggest of the sizes Telegram sends of a photo

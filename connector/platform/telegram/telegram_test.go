@@ -113,9 +113,9 @@ func TestNewDefaults(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false}
+	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
 	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v (a bot can not block a user)", got, want)
+		t.Fatalf("CapabilitiesOf = %+v, want %+v (a bot can not block a user; it downloads files)", got, want)
 	}
 }
 

@@ -1,0 +1,194 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// A media reference (Message.MediaRef) is the platform's media id or URL.
+// Where the platform names a file or gives its MIME type only in the
+// message, and its download does not give them again (a Telegram
+// document's file_name and mime_type, a LINE or Viber file's name, Twilio's
+// MediaContentType), the adapter appends them to the reference as a
+// fragment: "#" followed by the form-encoded keys "name" and "type" (see
+// JoinMediaRef). A URL stays a URL that opens the item (a fragment is never
+// sent to a server), an id stays readable, and a reference stored before
+// fragments were added, or one without them, is fetched as before.
+
+// mediaRefKeys are the keys a media reference's fragment may hold.
+var mediaRefKeys = map[string]bool{"name": true, "type": true}
+
+// JoinMediaRef returns ref followed by the fragment holding name and
+// mimeType, the ones that are not empty; ref alone when both are.
+func JoinMediaRef(ref, name, mimeType string) string {
+	v := url.Values{}
+	if name != "" {
+		v.Set("name", name)
+	}
+	if mimeType != "" {
+		v.Set("type", mimeType)
+	}
+	if len(v) == 0 {
+		return ref
+	}
+	return ref + "#" + v.Encode()
+}
+
+// SplitMediaRef splits a media reference made by JoinMediaRef into the
+// platform's id or URL, the file name and the MIME type. A reference
+// without such a fragment (a plain id, a URL with a fragment of its own) is
+// returned whole, with no name and no type.
+func SplitMediaRef(ref string) (base, name, mimeType string) {
+	i := strings.LastIndexByte(ref, '#')
+	if i < 0 {
+		return ref, "", ""
+	}
+	v, err := url.ParseQuery(ref[i+1:])
+	if err != nil || len(v) == 0 {
+		return ref, "", ""
+	}
+	for k, vals := range v {
+		if !mediaRefKeys[k] || len(vals) != 1 {
+			return ref, "", ""
+		}
+	}
+	return ref[:i], v.Get("name"), v.Get("type")
+}
+
+// MediaHTTPError is a download's refusal by HTTP status. It wraps
+// ErrMediaGone when the platform answers so for an item it no longer has
+// (the statuses given to GetMedia); otherwise it is temporary.
+type MediaHTTPError struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Detail is a short description of the answer (the platform's error
+	// message, clipped), never a secret.
+	Detail string
+	gone   bool
+}
+
+// Error says the status and the detail.
+func (e *MediaHTTPError) Error() string {
+	s := "HTTP " + strconv.Itoa(e.Status)
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns ErrMediaGone when the status means the item is gone.
+func (e *MediaHTTPError) Unwrap() error {
+	if e.gone {
+		return ErrMediaGone
+	}
+	return nil
+}
+
+// maxErrorBody bounds how much of a refusal's body is read for its detail.
+const maxErrorBody = 4 << 10
+
+// MediaRequest is one download: a GET of URL with Header.
+type MediaRequest struct {
+	URL    string
+	Header http.Header
+	// Gone are the HTTP statuses that mean the platform no longer has the
+	// item (or refuses it for good). Other non-2xx statuses are temporary.
+	Gone []int
+	// Detail, when set, turns a refusal's body into a short description;
+	// nil keeps none. It must not return a secret.
+	Detail func(body []byte) string
+}
+
+// GetMedia downloads req with client and reads at most max bytes of the
+// body: an item whose declared length (Content-Length) is larger than max,
+// or whose body goes past max (it stops reading at max+1 bytes), is an
+// error wrapping ErrMediaTooLarge. The content type is the answer's
+// Content-Type without parameters (sniffed from the bytes when it has
+// none), the file name that of its Content-Disposition, if any. No error
+// carries the URL, which may hold a token.
+func GetMedia(ctx context.Context, client *http.Client, max int64, req MediaRequest) (Media, error) {
+	if max < 0 {
+		max = 0
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
+	if err != nil {
+		return Media{}, fmt.Errorf("building the download request: %w", withoutURL(err))
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return Media{}, fmt.Errorf("download: %w", withoutURL(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &MediaHTTPError{Status: resp.StatusCode}
+		for _, s := range req.Gone {
+			if s == resp.StatusCode {
+				e.gone = true
+			}
+		}
+		if req.Detail != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			e.Detail = Clip(req.Detail(body), 200)
+		}
+		return Media{}, fmt.Errorf("download: %w", e)
+	}
+	if resp.ContentLength > max {
+		return Media{}, fmt.Errorf("%w: the platform declares %d bytes, the limit is %d", ErrMediaTooLarge, resp.ContentLength, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return Media{}, fmt.Errorf("download: reading the body: %w", withoutURL(err))
+	}
+	if int64(len(data)) > max {
+		return Media{}, fmt.Errorf("%w: more than %d bytes", ErrMediaTooLarge, max)
+	}
+	m := Media{Data: data, ContentType: mediaType(resp.Header.Get("Content-Type"))}
+	if m.ContentType == "" && len(data) > 0 {
+		m.ContentType = mediaType(http.DetectContentType(data))
+	}
+	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil {
+		m.FileName = params["filename"]
+	}
+	return m, nil
+}
+
+// TooLarge returns an error wrapping ErrMediaTooLarge for an item whose
+// size the platform declares before the download.
+func TooLarge(size, max int64) error {
+	return fmt.Errorf("%w: the platform declares %d bytes, the limit is %d", ErrMediaTooLarge, size, max)
+}
+
+// mediaType returns a Content-Type's media type without its parameters,
+// lower-cased; the value as it is when it does not parse.
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	t, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.TrimSpace(ct)
+	}
+	return t
+}
+
+// withoutURL strips the request URL, which may hold a token, from a
+// transport error: a *url.Error is replaced by the error it wraps.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
