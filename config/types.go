@@ -368,6 +368,10 @@ type LINE struct {
 	ChannelAccessToken Secret `yaml:"channel_access_token"`
 	// APIURL is the Messaging API base; empty for LINE's.
 	APIURL string `yaml:"api_url"`
+	// DataAPIURL is the base of the content endpoints (the media users
+	// send); empty for api_url when that is set, else LINE's
+	// (https://api-data.line.me).
+	DataAPIURL string `yaml:"data_api_url"`
 }
 
 // Twilio is a Twilio number (SMS, or WhatsApp with a "whatsapp:" From).

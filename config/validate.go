@@ -506,6 +506,7 @@ func checkPlatform(k *checker, path string, ch *Channel) {
 	case PlatformLINE:
 		k.requireSecret(sec+".channel_secret", ch.LINE.ChannelSecret)
 		optionalURL(k, sec+".api_url", ch.LINE.APIURL)
+		optionalURL(k, sec+".data_api_url", ch.LINE.DataAPIURL)
 	case PlatformTwilio:
 		t := ch.Twilio
 		if !twilioSIDPattern.MatchString(t.AccountSID) {

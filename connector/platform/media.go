@@ -107,7 +107,7 @@ type MediaRequest struct {
 }
 
 // GetMedia downloads req with client and reads at most max bytes of the
-// body: an item whose declared length (Content-Length) is larger than max,
+// body of a 200 answer (any other status is a *MediaHTTPError): an item whose declared length (Content-Length) is larger than max,
 // or whose body goes past max (it stops reading at max+1 bytes), is an
 // error wrapping ErrMediaTooLarge. The content type is the answer's
 // Content-Type without parameters (sniffed from the bytes when it has
@@ -131,7 +131,9 @@ func GetMedia(ctx context.Context, client *http.Client, max int64, req MediaRequ
 		return Media{}, fmt.Errorf("download: %w", withoutURL(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.StatusCode != http.StatusOK {
+		// 202 (LINE: still being prepared) and every other status but 200
+		// are refusals.
 		e := &MediaHTTPError{Status: resp.StatusCode}
 		for _, s := range req.Gone {
 			if s == resp.StatusCode {

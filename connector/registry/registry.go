@@ -168,7 +168,7 @@ func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
 			return nil, errNoSection(c.Platform)
 		}
 		return line.New(line.Config{ChannelSecret: c.LINE.ChannelSecret.Value(), ChannelAccessToken: c.LINE.ChannelAccessToken.Value(),
-			APIURL: c.LINE.APIURL, HTTPClient: opts.HTTPClient})
+			APIURL: c.LINE.APIURL, DataAPIURL: c.LINE.DataAPIURL, HTTPClient: opts.HTTPClient})
 	case config.PlatformTwilio:
 		t := c.Twilio
 		if t == nil {

@@ -24,7 +24,8 @@
 //     https://api-data.line.me/v2/bot/message/{id}/content, or the URL of
 //     externally hosted content; LINE gives no MIME type; Detail names an
 //     image set and a duration); file as Document (Text and Detail the
-//     file name, MediaRef the message id); location (Text describes the
+//     file name, MediaRef the message id followed by "#name=" and the file
+//     name, platform.JoinMediaRef); location (Text describes the
 //     title, address and coordinates); sticker (Text a message sticker's
 //     text, MediaRef "<packageId>/<stickerId>"). Other message types become
 //     Kind Other with the type in Detail. quotedMessageId, the message a
@@ -82,6 +83,13 @@
 // LINE answers 200 to a push to a user who blocked the account (and does
 // not deliver it), so a block is learnt from the unfollow event, never
 // from Send; ErrUserBlocked exists for symmetry with other adapters.
+//
+// # Media
+//
+// The adapter is a platform.MediaFetcher: FetchMedia downloads a message's
+// content from {DataAPIURL}/v2/bot/message/{id}/content with the channel
+// access token (LINE keeps it for a limited time), or externally hosted
+// content from its URL, without the token. See FetchMedia for the errors.
 //
 // # Blocking
 //

@@ -20,6 +20,9 @@ const (
 	// DefaultAPIURL is the Messaging API base used when Config.APIURL is
 	// empty.
 	DefaultAPIURL = "https://api.line.me"
+	// DefaultDataAPIURL is the base of the content endpoints used when
+	// neither Config.DataAPIURL nor Config.APIURL is set.
+	DefaultDataAPIURL = "https://api-data.line.me"
 	// SignatureHeader carries base64(HMAC-SHA256(channel secret, raw body)).
 	SignatureHeader = "X-Line-Signature"
 
@@ -48,6 +51,10 @@ type Config struct {
 	// APIURL is the Messaging API base, without the /v2 path. Default
 	// DefaultAPIURL.
 	APIURL string
+	// DataAPIURL is the base of the Messaging API's content endpoints (the
+	// media users send), without the /v2 path. Default: APIURL when that is
+	// set (a proxy or a stand-in serving both), else DefaultDataAPIURL.
+	DataAPIURL string
 	// HTTPClient makes Messaging API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
@@ -62,10 +69,13 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.ChannelAccessToken, " \t\r\n") {
 		return fmt.Errorf("%w: channel_access_token contains white space (a copy-and-paste mistake?)", ErrInvalidConfig)
 	}
-	if c.APIURL != "" {
-		u, err := url.Parse(c.APIURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("%w: api_url %q is not an absolute http(s) URL without query", ErrInvalidConfig, c.APIURL)
+	for _, u := range []struct{ key, value string }{{"api_url", c.APIURL}, {"data_api_url", c.DataAPIURL}} {
+		if u.value == "" {
+			continue
+		}
+		p, err := url.Parse(u.value)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+			return fmt.Errorf("%w: %s %q is not an absolute http(s) URL without query", ErrInvalidConfig, u.key, u.value)
 		}
 	}
 	return nil
@@ -74,7 +84,7 @@ func (c Config) Validate() error {
 // String describes the configuration without its secrets, so that a
 // Config printed by mistake leaks nothing.
 func (c Config) String() string {
-	return fmt.Sprintf("line.Config{APIURL: %q, AccessToken: %t, secrets redacted}", c.APIURL, c.ChannelAccessToken != "")
+	return fmt.Sprintf("line.Config{APIURL: %q, DataAPIURL: %q, AccessToken: %t, secrets redacted}", c.APIURL, c.DataAPIURL, c.ChannelAccessToken != "")
 }
 
 // GoString is String, for the %#v verb.
@@ -87,6 +97,7 @@ type Adapter struct {
 	channelSecret []byte
 	accessToken   string
 	apiURL        string
+	dataURL       string
 	client        *http.Client
 }
 
@@ -105,6 +116,14 @@ func New(cfg Config) (*Adapter, error) {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
+	dataURL := cfg.DataAPIURL
+	switch {
+	case dataURL != "":
+	case cfg.APIURL != "":
+		dataURL = cfg.APIURL
+	default:
+		dataURL = DefaultDataAPIURL
+	}
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: defaultHTTPTimeout}
@@ -113,6 +132,7 @@ func New(cfg Config) (*Adapter, error) {
 		channelSecret: []byte(cfg.ChannelSecret),
 		accessToken:   cfg.ChannelAccessToken,
 		apiURL:        strings.TrimRight(apiURL, "/"),
+		dataURL:       strings.TrimRight(dataURL, "/"),
 		client:        client,
 	}, nil
 }

@@ -229,7 +229,7 @@ func messageContent(m *message) (*platform.Message, string) {
 			detail = platform.JoinDetail(detail, "duration "+string(m.Duration)+" ms")
 		}
 	case "file":
-		msg.Kind, msg.Text, msg.MediaRef = platform.Document, m.FileName, string(m.ID)
+		msg.Kind, msg.Text, msg.MediaRef = platform.Document, m.FileName, platform.JoinMediaRef(string(m.ID), m.FileName, "")
 		detail = platform.Clip(m.FileName, 200)
 		if m.FileSize != "" {
 			detail = platform.JoinDetail(detail, string(m.FileSize)+" bytes")

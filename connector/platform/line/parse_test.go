@@ -59,7 +59,7 @@ func TestParseTestdata(t *testing.T) {
 			msgEvent("325709", user, 1462629479859,
 				platform.Message{Kind: platform.Audio, MediaRef: "325709"}, "duration 60000 ms"),
 			msgEvent("325710", user, 1462629479859,
-				platform.Message{Kind: platform.Document, Text: "file.txt", MediaRef: "325710"}, "file.txt; 2138 bytes"),
+				platform.Message{Kind: platform.Document, Text: "file.txt", MediaRef: "325710#name=file.txt"}, "file.txt; 2138 bytes"),
 			msgEvent("325711", user, 1462629479859,
 				platform.Message{Kind: platform.Location, Text: "my location, 1-3 Kioicho, Chiyoda-ku, Tokyo, 102-8282 Japan (35.67966, 139.73669)"}, ""),
 			msgEvent("1501597916", user, 1462629479859,

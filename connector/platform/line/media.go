@@ -1,0 +1,82 @@
+package line
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+var _ platform.MediaFetcher = (*Adapter)(nil)
+
+// FetchMedia downloads the content of a user's image, video, audio or file
+// message. ref is the message id (with the file's name as a fragment for a
+// file message: see platform.JoinMediaRef), fetched from
+// {data_api_url}/v2/bot/message/{id}/content with the channel access
+// token; or, for content the user's app hosts elsewhere
+// (contentProvider.type "external"), its absolute URL, fetched without the
+// token. The content type is LINE's Content-Type. An unknown or expired
+// message id (400, 404, 410) and a sticker (LINE serves no sticker
+// content) wrap platform.ErrMediaGone, as does a channel without an access
+// token; 202 (a video or audio still being prepared), rate limits, server
+// and network errors are temporary. No error carries the token.
+func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
+	id, name, typ := platform.SplitMediaRef(ref)
+	req := platform.MediaRequest{Gone: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusGone}, Detail: errorMessage}
+	switch {
+	case strings.HasPrefix(id, "https://") || strings.HasPrefix(id, "http://"):
+		if u, err := url.Parse(id); err != nil || u.Host == "" {
+			return platform.Media{}, fmt.Errorf("line: media: %w: the external content's URL does not parse", platform.ErrMediaGone)
+		}
+		req.URL = id
+		req.Gone = append(req.Gone, http.StatusForbidden)
+	case !isMessageID(id):
+		// A sticker's reference is "<package id>/<sticker id>".
+		return platform.Media{}, fmt.Errorf("line: media: %w: %q is not a message id (LINE serves no content for stickers)", platform.ErrMediaGone, platform.Clip(id, 60))
+	case a.accessToken == "":
+		return platform.Media{}, fmt.Errorf("line: media: %w: %w", platform.ErrMediaGone, ErrNoAccessToken)
+	default:
+		req.URL = a.dataURL + "/v2/bot/message/" + id + "/content"
+		req.Header = http.Header{"Authorization": {"Bearer " + a.accessToken}}
+	}
+	m, err := platform.GetMedia(ctx, a.client, max, req)
+	if err != nil {
+		return platform.Media{}, fmt.Errorf("line: media: %w", err)
+	}
+	if name != "" {
+		m.FileName = name
+	}
+	if typ != "" {
+		m.ContentType = typ
+	}
+	return m, nil
+}
+
+// isMessageID reports whether s is a LINE message id: decimal digits.
+func isMessageID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// errorMessage is the message of a Messaging API error body
+// ({"message": ...}), for a refused download.
+func errorMessage(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return e.Message
+}
