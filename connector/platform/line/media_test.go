@@ -28,7 +28,7 @@ func mediaAPI(t *testing.T, routes map[string]platformtest.Route, mutate ...func
 func TestFetchMediaSuccess(t *testing.T) {
 	jpeg := "\xff\xd8\xff\xe0photo"
 	a, stub, base := mediaAPI(t, map[string]platformtest.Route{
-		contentPath: {ContentType: "image/jpeg", Body: jpeg},
+		contentPath:                          {ContentType: "image/jpeg", Body: jpeg},
 		"GET /v2/bot/message/325710/content": {ContentType: "text/plain", Body: "hello file"},
 		"GET /external/movie.mp4":            {ContentType: "video/mp4", Body: "mp4"},
 	})
