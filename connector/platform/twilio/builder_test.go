@@ -29,10 +29,10 @@ func TestBuildersRoundTrip(t *testing.T) {
 			Media: []Media{{URL: "https://api.twilio.com/m0", ContentType: "image/jpeg"}, {URL: "https://api.twilio.com/m1", ContentType: "application/pdf"}}}),
 			[]platform.Event{
 				{Kind: platform.KindMessage, ID: "MM02", Contact: "whatsapp:+14155550123", ContactName: "Ann",
-					Message: &platform.Message{Kind: platform.Image, Text: "the label", MediaRef: "https://api.twilio.com/m0",
+					Message: &platform.Message{Kind: platform.Image, Text: "the label", MediaRef: "https://api.twilio.com/m0#type=image%2Fjpeg",
 						MediaType: "image/jpeg", ReplyTo: "SM00"}, Detail: "attachment 1 of 2"},
 				{Kind: platform.KindMessage, ID: "MM02:media:1", Contact: "whatsapp:+14155550123", ContactName: "Ann",
-					Message: &platform.Message{Kind: platform.Document, MediaRef: "https://api.twilio.com/m1", MediaType: "application/pdf"},
+					Message: &platform.Message{Kind: platform.Document, MediaRef: "https://api.twilio.com/m1#type=application%2Fpdf", MediaType: "application/pdf"},
 					Detail:  "attachment 2 of 2 of MM02"},
 			}},
 		{"button", InboundBody(Inbound{AccountSID: testAccountSID, MessageSID: "SM03", From: "whatsapp:+14155550123",

@@ -34,8 +34,9 @@
 //     Text the button's title, Detail its payload.
 //   - Attachments (NumMedia, MediaUrlN, MediaContentTypeN) make the message
 //     an image, video, audio or document by MIME type (a sticker when
-//     MessageType says so), MediaRef the first attachment's URL, MediaType
-//     its MIME type and Text the Body (the caption). Each further
+//     MessageType says so), MediaRef the first attachment's URL followed
+//     by "#type=" and its MIME type (platform.JoinMediaRef: the download
+//     needs it), MediaType its MIME type and Text the Body (the caption). Each further
 //     attachment becomes its own KindMessage event with ID
 //     "<MessageSid>:media:<n>" (n from 1).
 //   - Anything else is Kind Text with the Body; a WhatsApp MessageType
@@ -85,6 +86,12 @@
 // platform.ErrSendRejected) for error 21610, the recipient having opted
 // out; ErrTransient for HTTP 408, 429 and 5xx; platform.ErrSendRejected
 // otherwise. Network failures wrap ErrTransient (see IsTransient).
+//
+// # Media
+//
+// The adapter is a platform.MediaFetcher: FetchMedia downloads a MediaUrl
+// with the account's credentials (HTTP basic auth, needed when the
+// account's media authentication is on), sent only to the REST API's host.
 //
 // # Blocking
 //

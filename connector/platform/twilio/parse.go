@@ -113,7 +113,7 @@ func inboundEvents(p url.Values, sid string) ([]platform.Event, error) {
 		}
 		ev := base
 		ev.ID = fmt.Sprintf("%s:media:%d", sid, i)
-		ev.Message = &platform.Message{Kind: mediaKind(typ, ""), MediaRef: ref, MediaType: typ}
+		ev.Message = &platform.Message{Kind: mediaKind(typ, ""), MediaRef: platform.JoinMediaRef(ref, "", typ), MediaType: typ}
 		ev.Detail = fmt.Sprintf("attachment %d of %d of %s", i+1, numMedia, platform.Clip(sid, 40))
 		events = append(events, ev)
 	}
@@ -147,7 +147,7 @@ func inboundContent(p url.Values, numMedia int) (*platform.Message, string) {
 		return msg, detail
 	case numMedia > 0:
 		ref, mime := p.Get("MediaUrl0"), p.Get("MediaContentType0")
-		msg := &platform.Message{Kind: mediaKind(mime, typ), Text: body, MediaRef: ref, MediaType: mime}
+		msg := &platform.Message{Kind: mediaKind(mime, typ), Text: body, MediaRef: platform.JoinMediaRef(ref, "", mime), MediaType: mime}
 		if numMedia > 1 {
 			detail = platform.JoinDetail(detail, fmt.Sprintf("attachment 1 of %d", numMedia))
 		}
