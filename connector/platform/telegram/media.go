@@ -61,7 +61,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		e := responseError(status, body)
 		switch {
 		case strings.Contains(strings.ToLower(e.Description), "file is too big"):
-			return platform.Media{}, fmt.Errorf("telegram: media: getFile: %w: %s", platform.ErrMediaTooLarge, clip(e.Description, maxDetail))
+			return platform.Media{}, fmt.Errorf("telegram: media: getFile: %w: %s", platform.ErrMediaTooLarge, platform.Clip(e.Description, platform.MaxDetail))
 		case e.HTTPStatus == http.StatusBadRequest || e.Code == http.StatusBadRequest:
 			return platform.Media{}, fmt.Errorf("telegram: media: getFile: %w: %w", platform.ErrMediaGone, e)
 		}
