@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 // A media reference (Message.MediaRef) is the platform's media id or URL.
@@ -94,10 +96,14 @@ func (e *MediaHTTPError) Unwrap() error {
 // maxErrorBody bounds how much of a refusal's body is read for its detail.
 const maxErrorBody = 4 << 10
 
-// MediaRequest is one download: a GET of URL with Header.
+// MediaRequest is one download: a GET of URL with Header and Auth.
 type MediaRequest struct {
 	URL    string
 	Header http.Header
+	// Auth sets the request's credentials (papi.Bearer, papi.Basic); nil
+	// for none. A redirect to another host is not sent the Authorization
+	// header.
+	Auth papi.Auth
 	// Gone are the HTTP statuses that mean the platform no longer has the
 	// item (or refuses it for good). Other non-2xx statuses are temporary.
 	Gone []int
@@ -106,29 +112,29 @@ type MediaRequest struct {
 	Detail func(body []byte) string
 }
 
-// GetMedia downloads req with client and reads at most max bytes of the
-// body of a 200 answer (any other status is a *MediaHTTPError): an item whose declared length (Content-Length) is larger than max,
-// or whose body goes past max (it stops reading at max+1 bytes), is an
-// error wrapping ErrMediaTooLarge. The content type is the answer's
-// Content-Type without parameters (sniffed from the bytes when it has
-// none), the file name that of its Content-Disposition, if any. No error
-// carries the URL, which may hold a token.
-func GetMedia(ctx context.Context, client *http.Client, max int64, req MediaRequest) (Media, error) {
+// GetMedia downloads req with client (one GET: the caller retries a
+// temporary failure later, with its backoff) and reads at most max bytes of the body of a
+// 200 answer (any other status is a *MediaHTTPError): an item whose
+// declared length (Content-Length) is larger than max, or whose body goes
+// past max (it stops reading at max+1 bytes), is an error wrapping
+// ErrMediaTooLarge. The content type is the answer's Content-Type without
+// parameters (sniffed from the bytes when it has none), the file name that
+// of its Content-Disposition, if any. No error carries the URL, which may
+// hold a token.
+func GetMedia(ctx context.Context, client *papi.Client, max int64, req MediaRequest) (Media, error) {
 	if max < 0 {
 		max = 0
 	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
-	if err != nil {
-		return Media{}, fmt.Errorf("building the download request: %w", withoutURL(err))
+	header := req.Header.Clone()
+	if header == nil {
+		header = http.Header{}
 	}
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			r.Header.Add(k, v)
-		}
+	if header.Get("Accept") == "" {
+		header.Set("Accept", "*/*")
 	}
-	resp, err := client.Do(r)
+	resp, err := client.Open(ctx, papi.Request{Method: http.MethodGet, URL: req.URL, Name: "download", Header: header, Auth: req.Auth})
 	if err != nil {
-		return Media{}, fmt.Errorf("download: %w", withoutURL(err))
+		return Media{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

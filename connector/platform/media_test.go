@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 func TestMediaRefRoundTrip(t *testing.T) {
@@ -67,24 +68,25 @@ func TestGetMedia(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	api := papi.New(papi.Config{HTTPClient: srv.Client()})
 	ctx := context.Background()
-	m, err := platform.GetMedia(ctx, srv.Client(), 8, platform.MediaRequest{URL: srv.URL + "/ok", Header: http.Header{"Authorization": {"Bearer t0ken"}}})
+	m, err := platform.GetMedia(ctx, api, 8, platform.MediaRequest{URL: srv.URL + "/ok", Header: http.Header{"Authorization": {"Bearer t0ken"}}})
 	if err != nil || string(m.Data) != "\x89PNG...." || m.ContentType != "image/png" || m.FileName != "a b.png" {
 		t.Fatalf("GetMedia = %+v, %v", m, err)
 	}
-	if _, err := platform.GetMedia(ctx, srv.Client(), 7, platform.MediaRequest{URL: srv.URL + "/ok", Header: http.Header{"Authorization": {"Bearer t0ken"}}}); !errors.Is(err, platform.ErrMediaTooLarge) {
+	if _, err := platform.GetMedia(ctx, api, 7, platform.MediaRequest{URL: srv.URL + "/ok", Header: http.Header{"Authorization": {"Bearer t0ken"}}}); !errors.Is(err, platform.ErrMediaTooLarge) {
 		t.Fatalf("GetMedia over the limit: %v, want ErrMediaTooLarge", err)
 	}
-	if m, err := platform.GetMedia(ctx, srv.Client(), 100, platform.MediaRequest{URL: srv.URL + "/untyped"}); err != nil || m.ContentType != "application/pdf" {
+	if m, err := platform.GetMedia(ctx, api, 100, platform.MediaRequest{URL: srv.URL + "/untyped"}); err != nil || m.ContentType != "application/pdf" {
 		t.Fatalf("GetMedia untyped = %+v, %v, want sniffed application/pdf", m, err)
 	}
-	_, err = platform.GetMedia(ctx, srv.Client(), 100, platform.MediaRequest{URL: srv.URL + "/gone", Gone: []int{404},
+	_, err = platform.GetMedia(ctx, api, 100, platform.MediaRequest{URL: srv.URL + "/gone", Gone: []int{404},
 		Detail: func(b []byte) string { return string(b) }})
 	var he *platform.MediaHTTPError
 	if !errors.Is(err, platform.ErrMediaGone) || !errors.As(err, &he) || he.Status != 404 || he.Detail != `{"error":"expired"}` {
 		t.Fatalf("GetMedia gone: %v, want ErrMediaGone with status and detail", err)
 	}
-	if _, err := platform.GetMedia(ctx, srv.Client(), 100, platform.MediaRequest{URL: srv.URL + "/busy", Gone: []int{404}}); err == nil ||
+	if _, err := platform.GetMedia(ctx, api, 100, platform.MediaRequest{URL: srv.URL + "/busy", Gone: []int{404}}); err == nil ||
 		errors.Is(err, platform.ErrMediaGone) || errors.Is(err, platform.ErrMediaTooLarge) {
 		t.Fatalf("GetMedia 503: %v, want a temporary error", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 var _ platform.MediaFetcher = (*Adapter)(nil)
@@ -41,9 +42,9 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		return platform.Media{}, fmt.Errorf("line: media: %w: %w", platform.ErrMediaGone, ErrNoAccessToken)
 	default:
 		req.URL = a.dataURL + "/v2/bot/message/" + id + "/content"
-		req.Header = http.Header{"Authorization": {"Bearer " + a.accessToken}}
+		req.Auth = papi.Bearer(a.accessToken)
 	}
-	m, err := platform.GetMedia(ctx, a.client, max, req)
+	m, err := platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client, Transient: ErrTransient}), max, req)
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("line: media: %w", err)
 	}

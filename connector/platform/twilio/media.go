@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 var _ platform.MediaFetcher = (*Adapter)(nil)
@@ -33,11 +34,9 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	}
 	req := platform.MediaRequest{URL: mediaURL, Gone: []int{http.StatusNotFound, http.StatusGone}, Detail: errorMessage}
 	if api, err := url.Parse(a.apiURL); err == nil && strings.EqualFold(api.Host, u.Host) {
-		basic := http.Request{Header: http.Header{}}
-		basic.SetBasicAuth(a.accountSID, string(a.authToken))
-		req.Header = basic.Header
+		req.Auth = papi.Basic(a.accountSID, string(a.authToken))
 	}
-	m, err := platform.GetMedia(ctx, a.client, max, req)
+	m, err := platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client, Transient: ErrTransient}), max, req)
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("twilio: media: %w", err)
 	}
