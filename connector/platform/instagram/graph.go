@@ -2,14 +2,39 @@ package instagram
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/chatsync/sfconnector/connector/platform/meta"
 )
+
+// product is what sets Instagram Messaging apart among the Meta products:
+// Graph API calls go to the linked Page, webhook entries name the
+// Instagram account, and the native block is the Moderate Conversations
+// API.
+var product = &meta.Product{
+	Platform:         PlatformName,
+	Object:           Object,
+	DefaultGraphURL:  DefaultGraphURL,
+	ErrInvalidConfig: ErrInvalidConfig,
+	IDField:          "PageID",
+	IDKey:            "page_id",
+	AccountField:     "AccountID",
+	CheckIDs: func(c meta.ChannelConfig) error {
+		switch {
+		case !meta.IsNumericID(c.ID):
+			return fmt.Errorf("page_id %q is not a numeric Page id", c.ID)
+		case c.AccountID != "" && !meta.IsNumericID(c.AccountID):
+			return fmt.Errorf("account_id %q is not a numeric Instagram account id", c.AccountID)
+		}
+		return nil
+	},
+	Rules:      meta.MessagingRules,
+	SendBody:   sendBody,
+	SentID:     meta.MessageID,
+	SentIDName: "message_id",
+	Block:      moderate,
+}
 
 // sendRequest is the body of POST /{page-id}/messages for a text reply.
 type sendRequest struct {
@@ -21,58 +46,14 @@ type sendRequest struct {
 	} `json:"message"`
 }
 
-// Send sends text to the Instagram user to (an IGSID) and returns the new
-// message's id. Instagram accepts replies within 24 hours of the user's
-// last message and texts of up to 1000 bytes. A refusal is a *GraphError:
-// it wraps ErrUserBlocked when the user blocked the account or can not be
-// reached, ErrTransient when worth retrying (see IsTransient) and
-// platform.ErrSendRejected otherwise; a network failure wraps ErrTransient.
-func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
-	if to == "" {
-		return "", errors.New("instagram: send: empty recipient")
-	}
-	if text == "" {
-		return "", errors.New("instagram: send: empty text")
-	}
+// sendBody is a text to the Instagram user to (an IGSID). Instagram
+// accepts replies within 24 hours of the user's last message and texts of
+// up to 1000 bytes.
+func sendBody(to, text string) any {
 	var req sendRequest
 	req.Recipient.ID = to
 	req.Message.Text = text
-	status, body, err := a.graph.Call(ctx, http.MethodPost, a.pagePath("messages"), nil, req)
-	if err != nil {
-		return "", fmt.Errorf("instagram: send: %w", err)
-	}
-	if ge := meta.ResponseError(status, body, meta.MessagingRules); ge != nil {
-		return "", fmt.Errorf("instagram: send: %w", ge)
-	}
-	var resp struct {
-		MessageID string `json:"message_id"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return "", fmt.Errorf("instagram: send: unreadable response (HTTP %d): %w", status, err)
-	}
-	if resp.MessageID == "" {
-		return "", fmt.Errorf("instagram: send: response (HTTP %d) has no message_id", status)
-	}
-	return resp.MessageID, nil
-}
-
-// Block blocks user (an IGSID) with the Moderate Conversations API: neither
-// side can message the other, and the user no longer sees the account's
-// profile, posts or stories. A conversation with the user must exist. A
-// refusal is a *GraphError.
-func (a *Adapter) Block(ctx context.Context, user string) error {
-	if err := a.moderate(ctx, "block_user", user); err != nil {
-		return fmt.Errorf("instagram: block: %w", err)
-	}
-	return nil
-}
-
-// Unblock lifts a block set with Block (action unblock_user).
-func (a *Adapter) Unblock(ctx context.Context, user string) error {
-	if err := a.moderate(ctx, "unblock_user", user); err != nil {
-		return fmt.Errorf("instagram: unblock: %w", err)
-	}
-	return nil
+	return req
 }
 
 // moderateRequest is the body of POST /{page-id}/moderate_conversations.
@@ -85,27 +66,20 @@ type userID struct {
 	ID string `json:"id"`
 }
 
-// moderate applies action to one user; the API answers {"success": true}
-// (sometimes "true").
-func (a *Adapter) moderate(ctx context.Context, action, user string) error {
+// moderate blocks (action block_user) or unblocks (unblock_user) user, an
+// IGSID, with the Moderate Conversations API: neither side can message the
+// other, and the user no longer sees the account's profile, posts or
+// stories. A conversation with the user must exist. The API answers
+// {"success": true} (sometimes "true").
+func moderate(ctx context.Context, ch *meta.Channel, user string, block bool) error {
 	if user == "" {
-		return errors.New("empty user")
+		return meta.ErrEmptyUser
+	}
+	action := "unblock_user"
+	if block {
+		action = "block_user"
 	}
 	req := moderateRequest{UserIDs: []userID{{ID: user}}, Actions: []string{action}}
-	status, body, err := a.graph.Call(ctx, http.MethodPost, a.pagePath("moderate_conversations"), nil, req)
-	if err != nil {
-		return err
-	}
-	if ge := meta.ResponseError(status, body, meta.MessagingRules); ge != nil {
-		return ge
-	}
-	if ok, found := meta.SuccessFlag(body); found && !ok {
-		return &GraphError{HTTPStatus: status, Message: "Instagram did not apply " + action, Class: meta.Rejected}
-	}
-	return nil
-}
-
-// pagePath is the path of an edge of the channel's Page.
-func (a *Adapter) pagePath(edge string) string {
-	return url.PathEscape(a.pageID) + "/" + edge
+	status, body, err := ch.Graph.CallIdempotent(ctx, http.MethodPost, ch.Path("moderate_conversations"), nil, req)
+	return meta.CheckSuccess(status, body, err, meta.MessagingRules, "Instagram did not apply "+action)
 }

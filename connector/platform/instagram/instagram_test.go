@@ -101,11 +101,11 @@ func TestStringsHideSecrets(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	a := newTestAdapter(t)
-	if a.graph.BaseURL != DefaultGraphURL {
-		t.Errorf("graph URL = %q, want %q", a.graph.BaseURL, DefaultGraphURL)
+	if a.Graph.BaseURL != DefaultGraphURL {
+		t.Errorf("graph URL = %q, want %q", a.Graph.BaseURL, DefaultGraphURL)
 	}
-	if a.graph.HTTP == nil || a.graph.HTTP.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.graph.HTTP)
+	if a.Graph.HTTP == nil || a.Graph.HTTP.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.Graph.HTTP)
 	}
 	if got := a.Platform(); got != "instagram" {
 		t.Errorf("Platform() = %q", got)

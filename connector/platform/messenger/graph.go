@@ -3,7 +3,6 @@ package messenger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +10,27 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta"
 )
+
+// product is what sets Messenger apart among the Meta products.
+var product = &meta.Product{
+	Platform:         PlatformName,
+	Object:           Object,
+	DefaultGraphURL:  DefaultGraphURL,
+	ErrInvalidConfig: ErrInvalidConfig,
+	IDField:          "PageID",
+	IDKey:            "page_id",
+	CheckIDs: func(c meta.ChannelConfig) error {
+		if !meta.IsNumericID(c.ID) {
+			return fmt.Errorf("page_id %q is not a numeric Page id", c.ID)
+		}
+		return nil
+	},
+	Rules:      meta.MessagingRules,
+	SendBody:   sendBody,
+	SentID:     meta.MessageID,
+	SentIDName: "message_id",
+	Block:      block,
+}
 
 // sendRequest is the body of POST /{page-id}/messages for a text reply.
 type sendRequest struct {
@@ -28,19 +48,9 @@ type recipient struct {
 	UserRef string `json:"user_ref,omitempty"`
 }
 
-// Send sends text to the Messenger user to (a PSID, or the user_ref of a
-// chat plugin guest) as a RESPONSE message (within the 24-hour window) and
-// returns the new message's id (mid). A refusal is a *GraphError: it wraps
-// ErrUserBlocked when the user blocked the Page, ErrTransient when worth
-// retrying (see IsTransient) and platform.ErrSendRejected otherwise; a
-// network failure wraps ErrTransient.
-func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
-	if to == "" {
-		return "", errors.New("messenger: send: empty recipient")
-	}
-	if text == "" {
-		return "", errors.New("messenger: send: empty text")
-	}
+// sendBody is a text to the Messenger user to (a PSID, or the user_ref of
+// a chat plugin guest) as a RESPONSE message (within the 24-hour window).
+func sendBody(to, text string) any {
 	req := sendRequest{MessagingType: "RESPONSE"}
 	if meta.IsNumericID(to) {
 		req.Recipient.ID = to
@@ -48,84 +58,42 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 		req.Recipient.UserRef = to
 	}
 	req.Message.Text = text
-	status, body, err := a.graph.Call(ctx, http.MethodPost, a.pagePath("messages"), nil, req)
-	if err != nil {
-		return "", fmt.Errorf("messenger: send: %w", err)
-	}
-	if ge := meta.ResponseError(status, body, meta.MessagingRules); ge != nil {
-		return "", fmt.Errorf("messenger: send: %w", ge)
-	}
-	var resp struct {
-		MessageID string `json:"message_id"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return "", fmt.Errorf("messenger: send: unreadable response (HTTP %d): %w", status, err)
-	}
-	if resp.MessageID == "" {
-		return "", fmt.Errorf("messenger: send: response (HTTP %d) has no message_id", status)
-	}
-	return resp.MessageID, nil
+	return req
 }
 
-// Block blocks user (a PSID) from the Page with POST /{page-id}/blocked: the
-// user can no longer message the Page or interact with its content. A
-// refusal is a *GraphError; a user that is not a PSID (a chat plugin guest)
-// can not be blocked and is refused before any call.
-func (a *Adapter) Block(ctx context.Context, user string) error {
+// block blocks user (a PSID) from the Page with POST /{page-id}/blocked:
+// the user can no longer message the Page or interact with its content;
+// unblock sends DELETE /{page-id}/blocked?psid=<PSID>. A user that is not
+// a PSID (a chat plugin guest) can not be blocked and is refused before
+// any call.
+func block(ctx context.Context, ch *meta.Channel, user string, block bool) error {
 	if err := checkPSID(user); err != nil {
-		return fmt.Errorf("messenger: block: %w", err)
+		return err
+	}
+	if !block {
+		status, body, err := ch.Graph.CallIdempotent(ctx, http.MethodDelete, ch.Path("blocked"), url.Values{"psid": {user}}, nil)
+		return meta.CheckSuccess(status, body, err, meta.MessagingRules, "the Page could not unblock the user")
 	}
 	// The edge takes a list of PSIDs; the answer maps each to whether it
 	// is now blocked: {"<psid>": true}.
 	payload := struct {
 		PSID []json.Number `json:"psid"`
 	}{PSID: []json.Number{json.Number(user)}}
-	status, body, err := a.graph.Call(ctx, http.MethodPost, a.pagePath("blocked"), nil, payload)
+	status, body, err := ch.Graph.CallIdempotent(ctx, http.MethodPost, ch.Path("blocked"), nil, payload)
 	if err != nil {
-		return fmt.Errorf("messenger: block: %w", err)
+		return err
 	}
 	if ge := meta.ResponseError(status, body, meta.MessagingRules); ge != nil {
-		return fmt.Errorf("messenger: block: %w", ge)
+		return ge
 	}
 	var result map[string]json.RawMessage
 	if err := json.Unmarshal(body, &result); err != nil {
-		return fmt.Errorf("messenger: block: unreadable response (HTTP %d): %w", status, err)
+		return fmt.Errorf("unreadable response (HTTP %d): %w", status, err)
 	}
 	if v, ok := result[user]; ok && string(v) != "true" && string(v) != `"true"` {
-		return fmt.Errorf("messenger: block: %w", &GraphError{
-			HTTPStatus: status,
-			Message:    "the Page could not block the user",
-			Class:      meta.Rejected,
-		})
+		return &GraphError{HTTPStatus: status, Message: "the Page could not block the user", Class: meta.Rejected}
 	}
 	return nil
-}
-
-// Unblock lifts a block set with Block, with DELETE /{page-id}/blocked.
-func (a *Adapter) Unblock(ctx context.Context, user string) error {
-	if err := checkPSID(user); err != nil {
-		return fmt.Errorf("messenger: unblock: %w", err)
-	}
-	status, body, err := a.graph.Call(ctx, http.MethodDelete, a.pagePath("blocked"), url.Values{"psid": {user}}, nil)
-	if err != nil {
-		return fmt.Errorf("messenger: unblock: %w", err)
-	}
-	if ge := meta.ResponseError(status, body, meta.MessagingRules); ge != nil {
-		return fmt.Errorf("messenger: unblock: %w", ge)
-	}
-	if ok, found := meta.SuccessFlag(body); found && !ok {
-		return fmt.Errorf("messenger: unblock: %w", &GraphError{
-			HTTPStatus: status,
-			Message:    "the Page could not unblock the user",
-			Class:      meta.Rejected,
-		})
-	}
-	return nil
-}
-
-// pagePath is the path of an edge of the channel's Page.
-func (a *Adapter) pagePath(edge string) string {
-	return url.PathEscape(a.pageID) + "/" + edge
 }
 
 // checkPSID refuses an empty user, and one that is not a PSID (wrapping
@@ -133,7 +101,7 @@ func (a *Adapter) pagePath(edge string) string {
 func checkPSID(user string) error {
 	switch {
 	case user == "":
-		return errors.New("empty user")
+		return meta.ErrEmptyUser
 	case !meta.IsNumericID(user):
 		return fmt.Errorf("%w: user %q is not a PSID (a chat plugin guest can not be blocked)", platform.ErrSendRejected, platform.Clip(user, 60))
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta"
@@ -20,10 +18,6 @@ const (
 	SignatureHeader = meta.SignatureHeader
 	// Object is the value of "object" in every Messenger webhook delivery.
 	Object = "page"
-
-	// defaultHTTPTimeout bounds one Graph API call when Config.HTTPClient is
-	// nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 var (
@@ -76,23 +70,12 @@ type Config struct {
 
 // Validate reports the first missing or wrong setting, naming it and never
 // showing a secret's value. It wraps ErrInvalidConfig.
-func (c Config) Validate() error {
-	switch {
-	case strings.TrimSpace(c.PageID) == "":
-		return fmt.Errorf("%w: page_id is required", ErrInvalidConfig)
-	case !meta.IsNumericID(c.PageID):
-		return fmt.Errorf("%w: page_id %q is not a numeric Page id", ErrInvalidConfig, c.PageID)
-	case c.AppSecret == "":
-		return fmt.Errorf("%w: app_secret is required", ErrInvalidConfig)
-	case c.VerifyToken == "":
-		return fmt.Errorf("%w: verify_token is required", ErrInvalidConfig)
-	}
-	if c.GraphURL != "" {
-		if err := meta.CheckBaseURL("graph_url", c.GraphURL); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-	}
-	return nil
+func (c Config) Validate() error { return product.Validate(c.channel()) }
+
+// channel is the configuration of the Page's meta.Channel.
+func (c Config) channel() meta.ChannelConfig {
+	return meta.ChannelConfig{ID: c.PageID, AccountID: c.PageID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
+		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
 }
 
 // String describes the configuration without its secrets, so that a
@@ -104,14 +87,12 @@ func (c Config) String() string {
 // GoString is String, for the %#v verb.
 func (c Config) GoString() string { return c.String() }
 
-// Adapter is the Messenger adapter for one Facebook Page. It implements
-// platform.Adapter, platform.Handshaker, platform.Sender and
-// platform.Blocker and is safe for concurrent use.
+// Adapter is the Messenger adapter for one Facebook Page: a meta.Channel
+// of the Messenger product. It implements platform.Adapter,
+// platform.AccountScoped (the Page id), platform.Handshaker,
+// platform.Sender and platform.Blocker and is safe for concurrent use.
 type Adapter struct {
-	pageID      string
-	appSecret   []byte
-	verifyToken meta.VerifyToken
-	graph       *meta.Client
+	*meta.Channel
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -124,57 +105,11 @@ var (
 
 // New validates cfg and builds an Adapter, applying the defaults.
 func New(cfg Config) (*Adapter, error) {
-	if err := cfg.Validate(); err != nil {
+	ch, err := meta.NewChannel(product, cfg.channel())
+	if err != nil {
 		return nil, err
 	}
-	graphURL := cfg.GraphURL
-	if graphURL == "" {
-		graphURL = DefaultGraphURL
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	return &Adapter{
-		pageID:      cfg.PageID,
-		appSecret:   []byte(cfg.AppSecret),
-		verifyToken: meta.NewVerifyToken(cfg.VerifyToken),
-		graph: &meta.Client{
-			BaseURL:     strings.TrimRight(graphURL, "/"),
-			AccessToken: cfg.AccessToken,
-			HTTP:        client,
-		},
-	}, nil
-}
-
-// String describes the adapter without its secrets.
-func (a *Adapter) String() string {
-	return fmt.Sprintf("messenger.Adapter{PageID: %q, GraphURL: %q, secrets redacted}", a.pageID, a.graph.BaseURL)
-}
-
-// GoString is String, for the %#v verb.
-func (a *Adapter) GoString() string { return a.String() }
-
-// Platform returns "messenger".
-func (a *Adapter) Platform() string { return PlatformName }
-
-// Account is the Page id (platform.AccountScoped): a delivery
-// for several accounts of one Meta app is read by each account's channel.
-func (a *Adapter) Account() string { return a.pageID }
-
-// Verify checks X-Hub-Signature-256 against the HMAC-SHA256 of body keyed
-// with the app secret, in constant time. A missing, ill-formed or wrong
-// signature is an error wrapping platform.ErrBadSignature that says which.
-func (a *Adapter) Verify(r *http.Request, body []byte) error {
-	return meta.VerifyRequest(a.appSecret, r, body)
-}
-
-// Handshake answers Meta's verification GET: with hub.mode=subscribe and a
-// hub.verify_token equal to the configured token (compared in constant
-// time) it returns hub.challenge as the body to write; otherwise an error
-// wrapping platform.ErrHandshake that never repeats the token.
-func (a *Adapter) Handshake(r *http.Request) ([]byte, error) {
-	return a.verifyToken.Answer(r)
+	return &Adapter{Channel: ch}, nil
 }
 
 // Sign returns the X-Hub-Signature-256 value Meta would send for body:

@@ -106,15 +106,15 @@ func TestConfigStringHidesSecrets(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	a := newTestAdapter(t)
-	if a.graph.BaseURL != DefaultGraphURL {
-		t.Errorf("graph URL = %q, want %q", a.graph.BaseURL, DefaultGraphURL)
+	if a.Graph.BaseURL != DefaultGraphURL {
+		t.Errorf("graph URL = %q, want %q", a.Graph.BaseURL, DefaultGraphURL)
 	}
-	if a.graph.HTTP == nil || a.graph.HTTP.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.graph.HTTP)
+	if a.Graph.HTTP == nil || a.Graph.HTTP.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.Graph.HTTP)
 	}
 	b := newTestAdapter(t, func(c *Config) { c.GraphURL = "https://example.test/v22.0/" })
-	if b.graph.BaseURL != "https://example.test/v22.0" {
-		t.Errorf("graph URL = %q, want the trailing slash trimmed", b.graph.BaseURL)
+	if b.Graph.BaseURL != "https://example.test/v22.0" {
+		t.Errorf("graph URL = %q, want the trailing slash trimmed", b.Graph.BaseURL)
 	}
 	if got := a.Platform(); got != "messenger" {
 		t.Errorf("Platform() = %q", got)

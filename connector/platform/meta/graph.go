@@ -1,18 +1,18 @@
 package meta
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 // DefaultGraphURL is the Graph API base, version included, that adapters
@@ -76,6 +76,9 @@ type Rules struct {
 	// blocked the business or can not be reached.
 	BlockedCodes    map[int]bool
 	BlockedSubcodes map[int]bool
+	// TransientFlag makes an error whose is_transient field is true
+	// transient whatever its code.
+	TransientFlag bool
 }
 
 // MessagingRules classify the errors of the Messenger Platform's Send API
@@ -94,6 +97,7 @@ var MessagingRules = Rules{
 	},
 	BlockedCodes:    map[int]bool{551: true},
 	BlockedSubcodes: map[int]bool{1545041: true},
+	TransientFlag:   true,
 }
 
 // Classify returns the class of an error with this HTTP status, code and
@@ -220,7 +224,7 @@ func ParseGraphError(httpStatus int, body []byte, rules Rules) *GraphError {
 		ge.Details = g.UserMessage
 	}
 	ge.Class = rules.Classify(httpStatus, ge.Code, ge.Subcode)
-	if ge.Class == Rejected && g.IsTransient {
+	if ge.Class == Rejected && g.IsTransient && rules.TransientFlag {
 		ge.Class = Transient
 	}
 	return ge
@@ -274,8 +278,9 @@ func SuccessFlag(body []byte) (success, found bool) {
 	return strings.EqualFold(string(*env.Success), "true"), true
 }
 
-// Client calls the Graph API with a bearer token. It is safe for concurrent
-// use; its fields must not change once it is in use.
+// Client calls the Graph API with a bearer token, through the platforms'
+// HTTP client (papi). It is safe for concurrent use; its fields must not
+// change once it is in use.
 type Client struct {
 	// BaseURL is the Graph API base, version included, without a trailing
 	// slash, such as DefaultGraphURL.
@@ -283,8 +288,11 @@ type Client struct {
 	// AccessToken is sent as "Authorization: Bearer <token>". Empty: every
 	// call fails with ErrNoAccessToken.
 	AccessToken string
-	// HTTP makes the calls.
+	// HTTP makes the calls. Default: a client with papi.DefaultTimeout.
 	HTTP *http.Client
+
+	once sync.Once
+	api  *papi.Client
 }
 
 // String describes the client without its token.
@@ -299,61 +307,34 @@ func (c *Client) GoString() string { return c.String() }
 // (no body when payload is nil) and returns the status and body of the
 // response. path is joined as given: escape its segments. Transport
 // failures wrap ErrTransient unless ctx itself is done; the access token
-// never appears in an error.
+// never appears in an error. Call does not retry: use it for a call that
+// must not be repeated (a send).
 func (c *Client) Call(ctx context.Context, method, path string, query url.Values, payload any) (int, []byte, error) {
+	return c.call(ctx, method, path, query, payload, false)
+}
+
+// CallIdempotent is Call for an idempotent call (a block, an unblock):
+// connection errors, 429 and 5xx answers are retried a few times within
+// ctx (papi's policy) before the last answer is returned.
+func (c *Client) CallIdempotent(ctx context.Context, method, path string, query url.Values, payload any) (int, []byte, error) {
+	return c.call(ctx, method, path, query, payload, true)
+}
+
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, payload any, retry bool) (int, []byte, error) {
 	if c.AccessToken == "" {
 		return 0, nil, ErrNoAccessToken
 	}
-	var reqBody io.Reader
-	if payload != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // send "<" and "&" as they are, not as \u003c
-		if err := enc.Encode(payload); err != nil {
-			return 0, nil, fmt.Errorf("encoding the request: %w", err)
-		}
-		reqBody = bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	}
+	c.once.Do(func() { c.api = papi.New(papi.Config{HTTPClient: c.HTTP, Transient: ErrTransient}) })
 	endpoint := c.BaseURL + "/" + path
 	if len(query) > 0 {
 		endpoint += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, reqBody)
+	resp, err := c.api.Do(ctx, papi.Request{Method: method, URL: endpoint, Name: method + " " + path,
+		JSON: payload, Auth: papi.Bearer(c.AccessToken), Retry: retry, Limit: maxResponseBytes})
 	if err != nil {
-		return 0, nil, fmt.Errorf("building the request: %w", err)
+		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	client := c.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("%s %s: %w", method, path, redactURLError(err))
-		}
-		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrTransient, method, path, redactURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: reading the response to %s %s: %w", ErrTransient, method, path, err)
-	}
-	return resp.StatusCode, body, nil
-}
-
-// redactURLError drops the URL a *url.Error repeats: the error names the
-// call already, and the base URL and query have no place in a log line.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return resp.Status, resp.Body, nil
 }
 
 // CheckBaseURL reports whether raw, the setting named name, is an absolute

@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -179,9 +178,10 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Parse turns a verified webhook body into events in delivery order (see
-// the package documentation for the mapping). The request is not used.
-func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) {
+// parse turns a verified webhook body for the phone number phoneNumberID
+// into events in delivery order (see the package documentation for the
+// mapping): the product's parser, Adapter.Parse.
+func parse(phoneNumberID string, body []byte) ([]platform.Event, error) {
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: whatsapp: body is not a webhook delivery: %w", platform.ErrMalformed, err)
@@ -203,7 +203,7 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 					return nil, fmt.Errorf("%w: whatsapp: %s.value: %w", platform.ErrMalformed, where, err)
 				}
 			}
-			if id := v.Metadata.PhoneNumberID; id != "" && id != a.phoneNumberID {
+			if id := v.Metadata.PhoneNumberID; id != "" && id != phoneNumberID {
 				events = append(events, platform.Unusable(single(w.Object, e.ID, ch),
 					platform.ReasonOtherAccount+": phone_number_id "+platform.Clip(id, 40)+" is not the channel's"))
 				continue

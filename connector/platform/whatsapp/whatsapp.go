@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta"
@@ -21,10 +18,6 @@ const (
 	SignatureHeader = meta.SignatureHeader
 	// Object is the value of "object" in every Cloud API webhook delivery.
 	Object = "whatsapp_business_account"
-
-	// defaultHTTPTimeout bounds one Graph API call when Config.HTTPClient is
-	// nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 var (
@@ -34,7 +27,7 @@ var (
 	// ErrNoAccessToken is wrapped by Send, Block and Unblock on a channel
 	// configured without an access token. It is permanent (not transient)
 	// until the configuration changes.
-	ErrNoAccessToken = errors.New("no access token configured for the WhatsApp channel")
+	ErrNoAccessToken = meta.ErrNoAccessToken
 )
 
 // Config is one WhatsApp Cloud API phone number with its secrets.
@@ -61,24 +54,12 @@ type Config struct {
 
 // Validate reports the first missing or wrong setting, naming it and never
 // showing a secret's value. It wraps ErrInvalidConfig.
-func (c Config) Validate() error {
-	switch {
-	case strings.TrimSpace(c.PhoneNumberID) == "":
-		return fmt.Errorf("%w: phone_number_id is required", ErrInvalidConfig)
-	case strings.ContainsAny(c.PhoneNumberID, "/?#% \t\r\n"):
-		return fmt.Errorf("%w: phone_number_id %q has characters a phone number id never has", ErrInvalidConfig, c.PhoneNumberID)
-	case c.AppSecret == "":
-		return fmt.Errorf("%w: app_secret is required", ErrInvalidConfig)
-	case c.VerifyToken == "":
-		return fmt.Errorf("%w: verify_token is required", ErrInvalidConfig)
-	}
-	if c.GraphURL != "" {
-		u, err := url.Parse(c.GraphURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%w: graph_url %q is not an absolute http(s) URL", ErrInvalidConfig, c.GraphURL)
-		}
-	}
-	return nil
+func (c Config) Validate() error { return product.Validate(c.channel()) }
+
+// channel is the configuration of the phone number's meta.Channel.
+func (c Config) channel() meta.ChannelConfig {
+	return meta.ChannelConfig{ID: c.PhoneNumberID, AccountID: c.PhoneNumberID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
+		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
 }
 
 // String describes the configuration without its secrets, so that a
@@ -90,16 +71,12 @@ func (c Config) String() string {
 // GoString is String, for the %#v verb.
 func (c Config) GoString() string { return c.String() }
 
-// Adapter is the WhatsApp Cloud API adapter for one phone number. It
-// implements platform.Adapter, platform.Handshaker, platform.Sender and
-// platform.Blocker and is safe for concurrent use.
+// Adapter is the WhatsApp Cloud API adapter for one phone number: a
+// meta.Channel of the WhatsApp product. It implements platform.Adapter,
+// platform.AccountScoped (the phone number id), platform.Handshaker,
+// platform.Sender and platform.Blocker and is safe for concurrent use.
 type Adapter struct {
-	phoneNumberID string
-	appSecret     []byte
-	verifyToken   meta.VerifyToken
-	accessToken   string
-	graphURL      string
-	client        *http.Client
+	*meta.Channel
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -112,49 +89,14 @@ var (
 
 // New validates cfg and builds an Adapter, applying the defaults.
 func New(cfg Config) (*Adapter, error) {
-	if err := cfg.Validate(); err != nil {
+	ch, err := meta.NewChannel(product, cfg.channel())
+	if err != nil {
 		return nil, err
 	}
-	graphURL := cfg.GraphURL
-	if graphURL == "" {
-		graphURL = DefaultGraphURL
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	return &Adapter{
-		phoneNumberID: cfg.PhoneNumberID,
-		appSecret:     []byte(cfg.AppSecret),
-		verifyToken:   meta.NewVerifyToken(cfg.VerifyToken),
-		accessToken:   cfg.AccessToken,
-		graphURL:      strings.TrimRight(graphURL, "/"),
-		client:        client,
-	}, nil
-}
-
-// Platform returns "whatsapp".
-func (a *Adapter) Platform() string { return PlatformName }
-
-// Account is the channel's phone number id (platform.AccountScoped): a delivery
-// for several accounts of one Meta app is read by each account's channel.
-func (a *Adapter) Account() string { return a.phoneNumberID }
-
-// Verify checks X-Hub-Signature-256 against the HMAC-SHA256 of body keyed
-// with the app secret, in constant time (meta.VerifyRequest). A missing,
-// ill-formed or wrong signature is an error wrapping
-// platform.ErrBadSignature that says which.
-func (a *Adapter) Verify(r *http.Request, body []byte) error {
-	return meta.VerifyRequest(a.appSecret, r, body)
+	return &Adapter{Channel: ch}, nil
 }
 
 // Sign returns the X-Hub-Signature-256 value Meta would send for body:
 // "sha256=" + hex(HMAC-SHA256(appSecret, body)). For tests, the demo
 // traffic generator and anyone replaying deliveries.
 func Sign(appSecret string, body []byte) string { return meta.Sign(appSecret, body) }
-
-// Handshake answers Meta's verification GET: with hub.mode=subscribe and a
-// hub.verify_token equal to the configured token (compared in constant
-// time) it returns hub.challenge as the body to write; otherwise an error
-// wrapping platform.ErrHandshake that never repeats the token.
-func (a *Adapter) Handshake(r *http.Request) ([]byte, error) { return a.verifyToken.Answer(r) }

@@ -95,15 +95,15 @@ func TestConfigStringHidesSecrets(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	a := newTestAdapter(t)
-	if a.graphURL != DefaultGraphURL {
-		t.Errorf("graphURL = %q, want %q", a.graphURL, DefaultGraphURL)
+	if a.Graph.BaseURL != DefaultGraphURL {
+		t.Errorf("graphURL = %q, want %q", a.Graph.BaseURL, DefaultGraphURL)
 	}
-	if a.client == nil || a.client.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.client)
+	if a.Graph.HTTP == nil || a.Graph.HTTP.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.Graph.HTTP)
 	}
 	b := newTestAdapter(t, func(c *Config) { c.GraphURL = "https://example.test/v22.0/" })
-	if b.graphURL != "https://example.test/v22.0" {
-		t.Errorf("graphURL = %q, want the trailing slash trimmed", b.graphURL)
+	if b.Graph.BaseURL != "https://example.test/v22.0" {
+		t.Errorf("graphURL = %q, want the trailing slash trimmed", b.Graph.BaseURL)
 	}
 	if got := a.Platform(); got != "whatsapp" {
 		t.Errorf("Platform() = %q", got)
