@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -56,6 +57,13 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(store.Tx) error) error 
 	return <-j.done
 }
 
+// Queued returns how many deliveries wait for a group to take them.
+func (g *GroupCommitter) Queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}
+
 // run commits groups until the queue is empty.
 func (g *GroupCommitter) run() {
 	size := g.Size
@@ -86,8 +94,9 @@ func (g *GroupCommitter) run() {
 			continue
 		}
 		fns := make([]func(store.Tx) error, len(live))
+		settings := map[[2]string]settingRead{}
 		for i, j := range live {
-			fns[i] = j.fn
+			fns[i] = func(tx store.Tx) error { return j.fn(groupTx{Tx: tx, settings: settings}) }
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 		errs, err := g.Store.WithTxBatch(ctx, fns)
@@ -100,4 +109,31 @@ func (g *GroupCommitter) run() {
 			}
 		}
 	}
+}
+
+// groupTx is a group's transaction as each of its deliveries sees it: a
+// setting is read once per group. Ingestion never writes settings, so a
+// value one delivery read holds for every delivery of the group, which
+// share the transaction (and see what an earlier group committed).
+type groupTx struct {
+	store.Tx
+	settings map[[2]string]settingRead // only the group's goroutine uses it
+}
+
+type settingRead struct {
+	s   store.Setting
+	err error
+}
+
+// GetSetting returns the setting as the group first read it.
+func (t groupTx) GetSetting(ctx context.Context, scope, key string) (store.Setting, error) {
+	k := [2]string{scope, key}
+	if r, ok := t.settings[k]; ok {
+		return r.s, r.err
+	}
+	s, err := t.Tx.GetSetting(ctx, scope, key)
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.settings[k] = settingRead{s: s, err: err}
+	}
+	return s, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,5 +118,89 @@ func TestGroupCommitSkipsCancelledDeliveries(t *testing.T) {
 	cs, _ := st.ListContacts(context.Background(), store.ContactFilter{Tenant: "acme"})
 	if len(cs) != 0 {
 		t.Fatalf("contacts stored: %v", cs)
+	}
+}
+
+// settingsCount is a store whose group transactions count the settings
+// their deliveries read; the first group waits for release, as groupWatch's.
+type settingsCount struct {
+	store.Store
+	release chan struct{}
+	once    sync.Once
+	groups  atomic.Int32
+	reads   atomic.Int32
+}
+
+type settingsTx struct {
+	store.Tx
+	reads *atomic.Int32
+}
+
+func (c settingsTx) GetSetting(ctx context.Context, scope, key string) (store.Setting, error) {
+	c.reads.Add(1)
+	return c.Tx.GetSetting(ctx, scope, key)
+}
+
+func (s *settingsCount) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	s.once.Do(func() { <-s.release })
+	s.groups.Add(1)
+	wrapped := make([]func(store.Tx) error, len(fns))
+	for i, fn := range fns {
+		wrapped[i] = func(tx store.Tx) error { return fn(settingsTx{Tx: tx, reads: &s.reads}) }
+	}
+	return s.Store.WithTxBatch(ctx, wrapped)
+}
+
+// The deliveries of a group read each setting once, and a group sees the
+// settings as the groups before it left them.
+func TestGroupCommitReadsSettingsOncePerGroup(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	count := &settingsCount{Store: st, release: make(chan struct{})}
+	in := &ingest.Ingester{Store: st, Group: &ingest.GroupCommitter{Store: count}, Now: func() time.Time { return t0 }}
+	ch := ingest.Channel{Tenant: "acme", ID: "wa", OrgID: "00D000000000001", Excluded: statemachine.DefaultExcluded()}
+
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := in.Ingest(ctx, ch, []platform.Event{msg(fmt.Sprint("m", i), fmt.Sprint("c", i), "hello")})
+			errs <- err
+		}()
+	}
+	// Let every other delivery queue up behind the held first group.
+	for in.Group.Queued() < n-1 && len(errs) == 0 {
+		runtime.Gosched()
+	}
+	close(count.release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	groups, reads := count.groups.Load(), count.reads.Load()
+	if groups != 2 {
+		t.Fatalf("%d groups for %d deliveries, %d queued behind the first: want 2", groups, n, n-1)
+	}
+	// Two settings per delivery: the org's excluded states and the tenant's
+	// opt-out keywords.
+	if reads > 2*groups {
+		t.Errorf("%d settings read in %d groups of %d deliveries: want at most 2 a group", reads, groups, n)
+	}
+
+	// A setting changed between groups holds for the next one.
+	err := st.WithTx(ctx, func(tx store.Tx) error {
+		return tx.PutSetting(ctx, store.Setting{Scope: ingest.OrgScope(ch.OrgID), Key: ingest.SettingExcludedStates,
+			Value: "OPEN", UpdatedBy: "test", UpdatedAt: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Ingest(ctx, ch, []platform.Event{msg("after", "c-after", "hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Excluded != 1 || res.Pending != 0 {
+		t.Errorf("after excluding OPEN: %d excluded, %d pending; want the message excluded", res.Excluded, res.Pending)
 	}
 }
