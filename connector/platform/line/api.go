@@ -1,7 +1,6 @@
 package line
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -9,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"regexp"
 	"strings"
@@ -50,8 +49,6 @@ const (
 	pushPath = "/v2/bot/message/push"
 	// RetryKeyHeader carries the push's idempotency key, a UUID.
 	RetryKeyHeader = "X-Line-Retry-Key"
-	// maxResponseBytes bounds how much of a response is read.
-	maxResponseBytes = 1 << 20
 )
 
 // APIError is an error answered by the Messaging API: a refused push. It
@@ -201,32 +198,18 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 	} else if !uuidPattern.MatchString(key) {
 		return "", fmt.Errorf("line: send: retry key %q is not a UUID", platform.Clip(key, 60))
 	}
-	payload, err := marshal(pushRequest{To: to, Messages: []textMessage{{Type: "text", Text: text}}})
+	// One attempt: the outbox retries a push with the same key later, and
+	// a 409 then tells that LINE accepted it.
+	resp, err := a.api.Do(ctx, papi.Request{Method: http.MethodPost, URL: a.apiURL + pushPath, Name: "POST " + pushPath,
+		JSON: pushRequest{To: to, Messages: []textMessage{{Type: "text", Text: text}}}, Auth: papi.Bearer(a.accessToken),
+		Header: http.Header{RetryKeyHeader: {key}}})
 	if err != nil {
-		return "", fmt.Errorf("line: send: encoding the request: %w", err)
+		return "", fmt.Errorf("line: send: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiURL+pushPath, bytes.NewReader(payload))
-	if err != nil {
-		return "", fmt.Errorf("line: send: building the request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+a.accessToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(RetryKeyHeader, key)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("line: send: %w", err)
-		}
-		return "", fmt.Errorf("line: send: %w: %w", ErrTransient, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return "", fmt.Errorf("line: send: %w: reading the response: %w", ErrTransient, err)
-	}
+	body := resp.Body
 	var pr pushResponse
 	parseErr := json.Unmarshal(body, &pr)
-	status := resp.StatusCode
+	status := resp.Status
 	switch {
 	case status >= 200 && status <= 299, status == http.StatusConflict:
 		if parseErr == nil && len(pr.SentMessages) > 0 && pr.SentMessages[0].ID != "" {
@@ -254,16 +237,4 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 		apiErr.Message = http.StatusText(status)
 	}
 	return "", fmt.Errorf("line: send: %w", apiErr)
-}
-
-// marshal encodes v as JSON without a trailing newline and without
-// escaping "<", ">" and "&".
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

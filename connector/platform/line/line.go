@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
@@ -25,10 +25,6 @@ const (
 	DefaultDataAPIURL = "https://api-data.line.me"
 	// SignatureHeader carries base64(HMAC-SHA256(channel secret, raw body)).
 	SignatureHeader = "X-Line-Signature"
-
-	// defaultHTTPTimeout bounds one Messaging API call when
-	// Config.HTTPClient is nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 var (
@@ -98,7 +94,7 @@ type Adapter struct {
 	accessToken   string
 	apiURL        string
 	dataURL       string
-	client        *http.Client
+	api           *papi.Client
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -112,10 +108,6 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
 	dataURL := cfg.DataAPIURL
 	switch {
 	case dataURL != "":
@@ -124,16 +116,12 @@ func New(cfg Config) (*Adapter, error) {
 	default:
 		dataURL = DefaultDataAPIURL
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
 	return &Adapter{
 		channelSecret: []byte(cfg.ChannelSecret),
 		accessToken:   cfg.ChannelAccessToken,
-		apiURL:        strings.TrimRight(apiURL, "/"),
+		apiURL:        papi.BaseURL(cfg.APIURL, DefaultAPIURL),
 		dataURL:       strings.TrimRight(dataURL, "/"),
-		client:        client,
+		api:           papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient}),
 	}, nil
 }
 

@@ -90,8 +90,8 @@ func TestNewDefaults(t *testing.T) {
 	if a.apiURL != DefaultAPIURL {
 		t.Errorf("apiURL = %q, want %q", a.apiURL, DefaultAPIURL)
 	}
-	if a.client == nil || a.client.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.client)
+	if a.api.HTTP() == nil || a.api.HTTP().Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", a.api.HTTP())
 	}
 	b := newTestAdapter(t, func(c *Config) { c.APIURL = "https://example.test/" })
 	if b.apiURL != "https://example.test" {

@@ -44,7 +44,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		req.URL = a.dataURL + "/v2/bot/message/" + id + "/content"
 		req.Auth = papi.Bearer(a.accessToken)
 	}
-	m, err := platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client, Transient: ErrTransient}), max, req)
+	m, err := platform.GetMedia(ctx, a.api, max, req)
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("line: media: %w", err)
 	}

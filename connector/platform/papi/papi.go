@@ -121,6 +121,19 @@ func New(cfg Config) *Client {
 	return c
 }
 
+// HTTP is the *http.Client that makes the calls (Config.HTTPClient or the
+// default one).
+func (c *Client) HTTP() *http.Client { return c.rc.HTTPClient }
+
+// BaseURL returns configured, or def when it is empty, without trailing
+// slashes: an API base that paths are appended to.
+func BaseURL(configured, def string) string {
+	if configured == "" {
+		configured = def
+	}
+	return strings.TrimRight(configured, "/")
+}
+
 // Auth sets a request's credentials.
 type Auth func(*http.Request)
 

@@ -210,3 +210,18 @@ func TestJSON(t *testing.T) {
 		t.Fatal("JSON of a func succeeded")
 	}
 }
+
+func TestDefaultsAndBaseURL(t *testing.T) {
+	if hc := papi.New(papi.Config{}).HTTP(); hc == nil || hc.Timeout != papi.DefaultTimeout {
+		t.Errorf("default HTTP client %+v, want one with the default timeout", hc)
+	}
+	own := &http.Client{}
+	if papi.New(papi.Config{HTTPClient: own}).HTTP() != own {
+		t.Error("the configured HTTP client is not the one used")
+	}
+	for _, tt := range [][3]string{{"", "https://api.example/", "https://api.example"}, {"http://x/v1//", "https://d", "http://x/v1"}} {
+		if got := papi.BaseURL(tt[0], tt[1]); got != tt[2] {
+			t.Errorf("BaseURL(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}

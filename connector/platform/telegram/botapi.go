@@ -1,14 +1,12 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -31,9 +29,6 @@ var (
 // IsTransient reports whether err is a failure worth retrying (it wraps
 // ErrTransient).
 func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
-
-// maxResponseBytes bounds how much of a Bot API response is read.
-const maxResponseBytes = 1 << 20
 
 // blockedDescriptions are the 403 descriptions that mean the bot can no
 // longer write to the chat because of the user.
@@ -199,46 +194,16 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 // call posts a JSON request to {APIURL}/bot<token>/<method> and returns the
 // status and body of the response. Transport failures wrap ErrTransient
 // unless ctx itself is done. The URL, which holds the bot token, never
-// appears in an error.
+// appears in an error. A call is never retried here: a send may have been
+// delivered.
 func (a *Adapter) call(ctx context.Context, method string, payload any) (int, []byte, error) {
 	if a.botToken == "" {
 		return 0, nil, ErrNoBotToken
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // send "<" and "&" as they are, not as \u003c
-	if err := enc.Encode(payload); err != nil {
-		return 0, nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	reqBody := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	endpoint := a.apiURL + "/bot" + a.botToken + "/" + method
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(reqBody))
+	resp, err := a.api.Do(ctx, papi.Request{Method: http.MethodPost, URL: a.apiURL + "/bot" + a.botToken + "/" + method,
+		Name: "POST " + method, JSON: payload})
 	if err != nil {
-		return 0, nil, fmt.Errorf("building the %s request: %w", method, withoutURL(err))
+		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("POST %s: %w", method, withoutURL(err))
-		}
-		return 0, nil, fmt.Errorf("%w: POST %s: %w", ErrTransient, method, withoutURL(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: reading the response to %s: %w", ErrTransient, method, withoutURL(err))
-	}
-	return resp.StatusCode, body, nil
-}
-
-// withoutURL strips the request URL, which holds the bot token, from a
-// transport error: a *url.Error is replaced by the error it wraps.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return resp.Status, resp.Body, nil
 }

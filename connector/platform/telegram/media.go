@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
-	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 var _ platform.MediaFetcher = (*Adapter)(nil)
@@ -83,7 +82,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if f.FileSize > max {
 		return platform.Media{}, fmt.Errorf("telegram: media: %w", platform.TooLarge(f.FileSize, max))
 	}
-	m, err := platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client, Transient: ErrTransient}), max, platform.MediaRequest{
+	m, err := platform.GetMedia(ctx, a.api, max, platform.MediaRequest{
 		URL:  a.apiURL + "/file/bot" + a.botToken + "/" + escapePath(f.FilePath),
 		Gone: []int{http.StatusBadRequest, http.StatusNotFound},
 		Detail: func(b []byte) string {

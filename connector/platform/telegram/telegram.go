@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 const (
@@ -23,9 +23,6 @@ const (
 
 	// maxSecretLen is the longest secret_token setWebhook accepts.
 	maxSecretLen = 256
-	// defaultHTTPTimeout bounds one Bot API call when Config.HTTPClient is
-	// nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 var (
@@ -122,7 +119,7 @@ type Adapter struct {
 	secret   [sha256.Size]byte // SHA-256 of the secret token: compared in constant time
 	botToken string
 	apiURL   string
-	client   *http.Client
+	api      *papi.Client
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -136,19 +133,11 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
 	return &Adapter{
 		secret:   sha256.Sum256([]byte(cfg.SecretToken)),
 		botToken: cfg.BotToken,
-		apiURL:   strings.TrimRight(apiURL, "/"),
-		client:   client,
+		apiURL:   papi.BaseURL(cfg.APIURL, DefaultAPIURL),
+		api:      papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient}),
 	}, nil
 }
 

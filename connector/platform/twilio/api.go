@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,9 +29,6 @@ var (
 // IsTransient reports whether err is a failure worth retrying (it wraps
 // ErrTransient).
 func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
-
-// maxResponseBytes bounds how much of a REST API response is read.
-const maxResponseBytes = 1 << 20
 
 // codeTooManyRequests is Twilio's error 20429, sent with HTTP 429.
 const codeTooManyRequests = 20429
@@ -112,39 +109,26 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 	}
 	form := url.Values{"To": {to}, "From": {a.from}, "Body": {text}}
 	endpoint := a.apiURL + "/2010-04-01/Accounts/" + url.PathEscape(a.accountSID) + "/Messages.json"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	resp, err := a.api.Call(ctx, papi.Request{Method: http.MethodPost, URL: endpoint, Name: "POST Messages.json", Form: form,
+		Auth: papi.Basic(a.accountSID, string(a.authToken))})
 	if err != nil {
-		return "", fmt.Errorf("twilio: send: building the request: %w", err)
+		return "", fmt.Errorf("twilio: send: %w", err)
 	}
-	req.SetBasicAuth(a.accountSID, string(a.authToken))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("twilio: send: %w", err)
-		}
-		return "", fmt.Errorf("twilio: send: %w: %w", ErrTransient, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return "", fmt.Errorf("twilio: send: %w: reading the response: %w", ErrTransient, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", fmt.Errorf("twilio: send: %w", responseError(resp.StatusCode, body))
-	}
+	body := resp.Body
 	var msg struct {
 		SID string `json:"sid"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return "", fmt.Errorf("twilio: send: unreadable response (HTTP %d): %w", resp.StatusCode, err)
+		return "", fmt.Errorf("twilio: send: unreadable response (HTTP %d): %w", resp.Status, err)
 	}
 	if msg.SID == "" {
-		return "", fmt.Errorf("twilio: send: response (HTTP %d) has no message sid", resp.StatusCode)
+		return "", fmt.Errorf("twilio: send: response (HTTP %d) has no message sid", resp.Status)
 	}
 	return msg.SID, nil
 }
+
+// refusal is the APIError of a non-2xx answer (papi's Refusal hook).
+func refusal(r *papi.Response) error { return responseError(r.Status, r.Body) }
 
 // responseError builds the APIError of a non-2xx response, from its JSON
 // error when it has one.

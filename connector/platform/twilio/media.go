@@ -36,7 +36,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if api, err := url.Parse(a.apiURL); err == nil && strings.EqualFold(api.Host, u.Host) {
 		req.Auth = papi.Basic(a.accountSID, string(a.authToken))
 	}
-	m, err := platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client, Transient: ErrTransient}), max, req)
+	m, err := platform.GetMedia(ctx, a.api, max, req)
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("twilio: media: %w", err)
 	}

@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
@@ -27,10 +27,6 @@ const (
 	SignatureHeader = "X-Twilio-Signature"
 	// WhatsAppPrefix marks WhatsApp addresses ("whatsapp:+14155238886").
 	WhatsAppPrefix = "whatsapp:"
-
-	// defaultHTTPTimeout bounds one REST API call when Config.HTTPClient is
-	// nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 // ErrInvalidConfig is wrapped by Config.Validate and New when the
@@ -111,7 +107,7 @@ type Adapter struct {
 	from          string
 	publicBaseURL string
 	apiURL        string
-	client        *http.Client
+	api           *papi.Client
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -125,21 +121,13 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
 	return &Adapter{
 		accountSID:    cfg.AccountSID,
 		authToken:     []byte(cfg.AuthToken),
 		from:          strings.TrimSpace(cfg.From),
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
-		apiURL:        strings.TrimRight(apiURL, "/"),
-		client:        client,
+		apiURL:        papi.BaseURL(cfg.APIURL, DefaultAPIURL),
+		api:           papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient, Refusal: refusal}),
 	}, nil
 }
 

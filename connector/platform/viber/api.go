@@ -1,12 +1,11 @@
 package viber
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"strings"
 
@@ -50,9 +49,6 @@ var statusNames = map[int]string{
 	20: "broadcastNotAllowed", 21: "unsupportedCountry", 22: "paymentUnsupported",
 	23: "freeMessagesExceeded", 24: "noBalance",
 }
-
-// maxResponseBytes bounds how much of an API response is read.
-const maxResponseBytes = 1 << 20
 
 // APIError is a refusal answered by the Viber API: a non-zero status (Viber
 // answers HTTP 200 with the status in the body) or an HTTP error. It wraps
@@ -171,33 +167,13 @@ func (a *Adapter) Send(ctx context.Context, to string, text string) (string, err
 
 // call posts a JSON request to {APIURL}/pa/{method} with the auth token and
 // returns the status and body of the response. Transport failures wrap
-// ErrTransient unless ctx itself is done.
+// ErrTransient unless ctx itself is done. A call is never retried here: a
+// send may have been delivered.
 func (a *Adapter) call(ctx context.Context, method string, payload any) (int, []byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // send "<" and "&" as they are, not as \u003c
-	if err := enc.Encode(payload); err != nil {
-		return 0, nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	reqBody := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiURL+"/pa/"+method, bytes.NewReader(reqBody))
+	resp, err := a.api.Do(ctx, papi.Request{Method: http.MethodPost, URL: a.apiURL + "/pa/" + method, Name: "POST " + method,
+		JSON: payload, Auth: papi.HeaderAuth(AuthTokenHeader, a.authToken)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("building the %s request: %w", method, err)
+		return 0, nil, err
 	}
-	req.Header.Set(AuthTokenHeader, a.authToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("POST %s: %w", method, err)
-		}
-		return 0, nil, fmt.Errorf("%w: POST %s: %w", ErrTransient, method, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: reading the response to %s: %w", ErrTransient, method, err)
-	}
-	return resp.StatusCode, body, nil
+	return resp.Status, resp.Body, nil
 }

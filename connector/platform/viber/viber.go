@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -28,8 +28,6 @@ const (
 
 	// maxSenderName is the longest sender name Viber accepts.
 	maxSenderName = 28
-	// defaultHTTPTimeout bounds one API call when Config.HTTPClient is nil.
-	defaultHTTPTimeout = 30 * time.Second
 )
 
 // ErrInvalidConfig is wrapped by Config.Validate and New when the
@@ -93,7 +91,7 @@ type Adapter struct {
 	senderName   string
 	senderAvatar string
 	apiURL       string
-	client       *http.Client
+	api          *papi.Client
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -107,20 +105,12 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
-	}
 	return &Adapter{
 		authToken:    cfg.AuthToken,
 		senderName:   cfg.SenderName,
 		senderAvatar: cfg.SenderAvatar,
-		apiURL:       strings.TrimRight(apiURL, "/"),
-		client:       client,
+		apiURL:       papi.BaseURL(cfg.APIURL, DefaultAPIURL),
+		api:          papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient}),
 	}, nil
 }
 
