@@ -646,9 +646,6 @@ type Store interface {
 	RenewLeases(ctx context.Context, leases []Lease, now time.Time, ttl time.Duration) (lost []int64, err error)
 	// RescueLeases clears leases that expired before now and returns how many.
 	RescueLeases(ctx context.Context, now time.Time) (int, error)
-	// NextWake returns the earliest NotBefore in the future among
-	// conversations with pending messages; ok is false when there is none.
-	NextWake(ctx context.Context, now time.Time) (t time.Time, ok bool, err error)
 
 	// ListDead lists dead messages in ID order.
 	ListDead(ctx context.Context, f DeadFilter) ([]Message, error)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 )
 
 var _ store.Notifier = (*Store)(nil)
@@ -30,11 +31,11 @@ const channelExpr = `'sfconnector_outbox_' || md5(current_schema())`
 // commits the work, the notification is delivered at commit, and only if
 // the transaction commits; notifications of one transaction are delivered
 // once.
-const notifyQuery = `SELECT pg_notify(` + channelExpr + `, '')`
+var notifyQuery = sqlstore.Q(`SELECT pg_notify(` + channelExpr + `, '')`)
 
-// notifyOutbox announces outbox work committed by t.
-func notifyOutbox(ctx context.Context, t pgx.Tx) error {
-	if _, err := t.Exec(ctx, notifyQuery); err != nil {
+// notifyOutbox announces outbox work committed by x.
+func notifyOutbox(ctx context.Context, x *sqlstore.Tx) error {
+	if _, err := x.Exec(ctx, notifyQuery); err != nil {
 		return fmt.Errorf("announce outbox work: %w", err)
 	}
 	return nil

@@ -72,30 +72,31 @@
 // together migrate once. Tables are created in the connection's current
 // schema (the first of search_path that exists). Times are timestamptz,
 // kept to the microsecond; NULL stands for a zero time.
+//
+// The SQL this driver shares with store/sqlite (every primitive of
+// store.Tx, the reads, the small writes) is in store/sqlstore, on
+// database/sql: the pool is handed to it through pgx's stdlib package.
+// Here are the opening, the retried transaction, LISTEN/NOTIFY, and the
+// claims and settlements of the outbox.
 package postgres
 
 import (
 	"context"
-	crand "crypto/rand"
+	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	mrand "math/rand/v2"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -134,7 +135,9 @@ type Options struct {
 // concurrent use, by several goroutines and by several processes sharing
 // the database.
 type Store struct {
-	pool          cleanPool
+	*sqlstore.Store
+	pool          *pgxpool.Pool // LISTEN's connections; db's, through pgx's stdlib
+	db            *sql.DB
 	txAttempts    int
 	onListenError func(error)
 
@@ -180,10 +183,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	closing, stop := context.WithCancel(context.Background())
-	return &Store{
-		pool: cleanPool{pool}, txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
+	s := &Store{
+		pool: pool, db: stdlib.OpenDBFromPool(pool), txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
 		closing: closing, stopListening: stop,
-	}, nil
+	}
+	s.Store = sqlstore.New(dialect, s.db, s.update)
+	return s, nil
 }
 
 // dsnSetsMaxConns reports whether the DSN carries pool_max_conns (which
@@ -205,57 +210,26 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.stopListening()
 	s.listeners.Wait()
+	err := s.db.Close()
 	s.pool.Close()
+	if err != nil {
+		return fmt.Errorf("close postgres store: %w", err)
+	}
 	return nil
 }
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations lists the embedded files in version order. A file is named
-// NNNN_description.sql; NNNN is its version.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		prefix, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must start with a positive version and '_'", name)
-		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", name, err)
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no migrations embedded")
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", out[i-1].name, out[i].name, out[i].version)
-		}
-	}
-	return out, nil
-}
-
 // migrateLockClass is the first key of the advisory lock Migrate takes; the
 // second is a hash of the schema's name, so that schemas of one database
 // migrate independently.
 const migrateLockClass = 0x5f636e78 // "_cnx"
+
+var (
+	qSchema      = sqlstore.Q(`SELECT current_schema()`)
+	qMigrateLock = sqlstore.Q(`SELECT pg_advisory_xact_lock($1, hashtext($2))`)
+)
 
 // Migrate applies the embedded migrations not applied yet, in one
 // transaction, and records them in schema_migrations. The transaction first
@@ -263,66 +237,24 @@ const migrateLockClass = 0x5f636e78 // "_cnx"
 // replicas migrating at once run one after the other: the first applies
 // the migrations, the others find them recorded. It is idempotent, and
 // refuses a schema migrated by a newer version of the connector.
-func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return s.migrate(ctx, ms)
-}
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, nil) }
 
-// migrate applies the migrations of ms (in version order) not applied yet.
-func (s *Store) migrate(ctx context.Context, ms []migration) error {
-	err := s.inTx(ctx, func(t pgx.Tx) error {
-		var schema pgtype.Text
-		if err := t.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+// migrate applies the migrations of ms (in version order; the embedded
+// ones when nil) not applied yet.
+func (s *Store) migrate(ctx context.Context, ms []sqlstore.Migration) error {
+	return sqlstore.Migrate(ctx, s.update, migrationFiles, ms, func(x *sqlstore.Tx) error {
+		var schema sql.NullString
+		if err := x.Row(ctx, qSchema).Scan(&schema); err != nil {
 			return err
 		}
 		if !schema.Valid {
 			return errors.New("no schema of search_path exists to create the tables in")
 		}
-		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLockClass, schema.String); err != nil {
+		if _, err := x.Exec(ctx, qMigrateLock, migrateLockClass, schema.String); err != nil {
 			return fmt.Errorf("take the migration lock: %w", err)
-		}
-		if _, err := t.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer     PRIMARY KEY,
-			name       text        NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now()
-		)`); err != nil {
-			return err
-		}
-		rows, err := t.Query(ctx, `SELECT version FROM schema_migrations`)
-		if err != nil {
-			return err
-		}
-		applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			return err
-		}
-		done := map[int]bool{}
-		for _, v := range applied {
-			done[int(v)] = true
-			if known := ms[len(ms)-1].version; int(v) > known {
-				return fmt.Errorf("schema %q is at version %d, newer than this connector knows (%d)", schema.String, v, known)
-			}
-		}
-		for _, m := range ms {
-			if done[m.version] {
-				continue
-			}
-			if _, err := t.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-			if _, err := t.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-				return fmt.Errorf("%s: record: %w", m.name, err)
-			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
 }
 
 // WithTx runs fn in one READ COMMITTED transaction on a connection of the
@@ -344,80 +276,33 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 // When fn stored outbox work (see Listen), the transaction notifies the
 // listeners as it commits.
 func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.inTx(ctx, func(t pgx.Tx) error {
-		x := &tx{t: t}
-		if err := fn(x); err != nil {
-			return err
-		}
-		if x.outboxWork {
-			return notifyOutbox(ctx, t)
-		}
-		return nil
-	})
+	return s.update(ctx, func(x *sqlstore.Tx) error { return fn(x) })
 }
 
 // WithTxBatch runs each fn in one transaction, each in a savepoint of its
-// own (see store.Batcher). A fn that meets a deadlock or a serialization
-// failure retries the whole transaction, as WithTx does.
+// own (see store.Batcher and sqlstore.Batch). A fn that meets a deadlock or
+// a serialization failure retries the whole transaction, as WithTx does.
 func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
-	notify := false
-	errs, err := s.eachInTx(ctx, len(fns), func(i int, t pgx.Tx) error {
-		x := &tx{t: t}
-		if err := fns[i](x); err != nil {
-			return err
-		}
-		notify = notify || x.outboxWork
-		return nil
-	}, func(t pgx.Tx) error {
-		if notify {
-			return notifyOutbox(ctx, t)
-		}
-		return nil
-	})
-	return errs, err
+	return sqlstore.Batch(ctx, s.update, len(fns), func(i int, x *sqlstore.Tx) error { return fns[i](x) })
 }
 
-// eachInTx runs fn for 0..n-1 in one transaction, each call inside a
-// savepoint: a call that fails is rolled back alone and its error kept at
-// its index, unless the error is retryable, which retries the whole
-// transaction. Each of then runs after the calls, before the commit.
-func (s *Store) eachInTx(ctx context.Context, n int, fn func(i int, t pgx.Tx) error, then ...func(pgx.Tx) error) ([]error, error) {
-	var errs []error
-	err := s.inTx(ctx, func(t pgx.Tx) error {
-		errs = make([]error, n)
-		for i := range n {
-			sp, err := t.Begin(ctx)
-			if err != nil {
-				return err
-			}
-			if errs[i] = fn(i, sp); errs[i] != nil {
-				if retryable(errs[i]) {
-					return errs[i]
-				}
-				if err := sp.Rollback(ctx); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := sp.Commit(ctx); err != nil {
-				return err
-			}
+// update runs fn in a transaction, retried as WithTx says, which notifies
+// the listeners at commit when fn stored outbox work.
+func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
+	return s.inTx(ctx, func(t *sql.Tx) error {
+		x := sqlstore.NewTx(dialect, t)
+		if err := fn(x); err != nil {
+			return err
 		}
-		for _, f := range then {
-			if err := f(t); err != nil {
-				return err
-			}
+		if x.OutboxWork {
+			return notifyOutbox(ctx, x)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return errs, nil
 }
 
 // inTx runs fn in a transaction, retried as WithTx says.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.runTx(ctx, fn)
 		if err == nil || attempt >= s.txAttempts || !retryable(err) || ctx.Err() != nil {
@@ -433,38 +318,16 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	}
 }
 
-// rollbackTimeout bounds the rollback of a failed transaction.
-const rollbackTimeout = 5 * time.Second
-
-// runTx runs fn in one transaction: it commits when fn returns nil and
-// rolls back otherwise, returning fn's error as is.
-func (s *Store) runTx(ctx context.Context, fn func(pgx.Tx) error) error {
+// runTx runs fn in one transaction (see sqlstore.Run).
+func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	// READ COMMITTED whatever the server's default: the driver relies on
 	// each statement seeing what committed before it started (after a
 	// wait for a row lock, say), and on row locks to serialise.
-	t, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	t, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			// The rollback runs even when ctx has ended, bounded on its own.
-			// Its error adds nothing to fn's error or panic: a connection
-			// whose rollback fails is closed, which ends the transaction.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			_ = t.Rollback(rctx)
-			cancel()
-		}
-	}()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if err := t.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	committed = true
-	return nil
+	return sqlstore.Run(t, fn)
 }
 
 // SQLSTATE codes the driver branches on.
@@ -490,33 +353,11 @@ func retryable(err error) bool {
 	return code == codeSerializationFailure || code == codeDeadlockDetected
 }
 
-// ts converts a time to a parameter for a NOT NULL timestamptz column,
-// truncated to the microsecond as PostgreSQL keeps it.
-func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
-
-// nullTS converts a time to a parameter for a nullable timestamptz column:
-// NULL for the zero time.
-func nullTS(t time.Time) pgtype.Timestamptz {
-	if t.IsZero() {
-		return pgtype.Timestamptz{}
-	}
-	return pgtype.Timestamptz{Time: ts(t), Valid: true}
-}
-
-// fromTS converts a scanned timestamptz back: the zero time for NULL,
-// else the time in UTC.
-func fromTS(v pgtype.Timestamptz) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return v.Time.UTC()
-}
-
-// newToken returns a random lease token: 32 hexadecimal digits.
-func newToken() (string, error) {
-	b := make([]byte, 16)
-	if _, err := crand.Read(b); err != nil {
-		return "", fmt.Errorf("lease token: %w", err)
-	}
-	return hex.EncodeToString(b), nil
+// dialect is PostgreSQL's: strings cleaned on their way (see cleanArgs),
+// transactions retried after a serialization failure or a deadlock.
+var dialect = &sqlstore.Dialect{
+	Style:     sqlstore.Postgres,
+	IsUnique:  func(err error) bool { return sqlState(err) == codeUniqueViolation },
+	Retryable: retryable,
+	Args:      cleanArgs,
 }

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 	"github.com/chatsync/sfconnector/connector/store/storetest"
 	"github.com/chatsync/sfconnector/statemachine"
 )
@@ -643,7 +643,7 @@ func TestMigrationAddsPlatformStatus(t *testing.T) {
 	}
 	var before []migration
 	for _, m := range ms {
-		if m.version < 3 {
+		if m.Version < 3 {
 			before = append(before, m)
 		}
 	}
@@ -699,7 +699,7 @@ func TestMigrationBackfillsPendingSince(t *testing.T) {
 	}
 	var before []migration
 	for _, m := range ms {
-		if m.version < 4 {
+		if m.Version < 4 {
 			before = append(before, m)
 		}
 	}
@@ -754,11 +754,11 @@ func TestMigrationBackfillsPendingSince(t *testing.T) {
 
 	want := map[string]time.Time{"mixed": sec(1), "dead": sec(2)}
 	for ext, id := range ids {
-		var since pgtype.Timestamptz
-		if err := s.pool.QueryRow(ctx, `SELECT pending_since FROM conversations WHERE id = $1`, id).Scan(&since); err != nil {
+		var got time.Time
+		if err := s.pool.QueryRow(ctx, `SELECT pending_since FROM conversations WHERE id = $1`, id).Scan(sqlstore.T(&got)); err != nil {
 			t.Fatal(err)
 		}
-		if got := fromTS(since); !got.Equal(want[ext]) {
+		if !got.Equal(want[ext]) {
 			t.Errorf("pending_since of %s = %v, want %v", ext, got, want[ext])
 		}
 	}
@@ -833,3 +833,8 @@ func messageIDs(ms []store.Message) []int64 {
 	}
 	return out
 }
+
+type migration = sqlstore.Migration
+
+// migrations lists the embedded migrations in version order.
+func migrations() ([]migration, error) { return sqlstore.Migrations(migrationFiles) }

@@ -1,12 +1,7 @@
 package postgres
 
 import (
-	"context"
 	"slices"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatsync/sfconnector/connector/sanitize"
 )
@@ -19,8 +14,8 @@ import (
 // can poison a transaction or a read here, every string parameter the
 // driver sends (string, *string, []string) is cleaned on its way as
 // sanitize.Text cleans it (NUL removed, invalid UTF-8 replaced with
-// U+FFFD): the pool and every transaction are wrapped so that no query
-// escapes it.
+// U+FFFD): the dialect's Args hook (sqlstore.Dialect) sees every query's
+// parameters, so that none escapes it.
 
 // cleanArgs returns args with their strings cleaned, copying only when one
 // needs it.
@@ -58,52 +53,4 @@ func cleanArgs(args []any) []any {
 		return args
 	}
 	return out
-}
-
-// cleanPool is the store's pool, its queries' parameters cleaned.
-type cleanPool struct{ *pgxpool.Pool }
-
-func (p cleanPool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return p.Pool.Exec(ctx, sql, cleanArgs(args)...)
-}
-
-func (p cleanPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return p.Pool.Query(ctx, sql, cleanArgs(args)...)
-}
-
-func (p cleanPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return p.Pool.QueryRow(ctx, sql, cleanArgs(args)...)
-}
-
-// BeginTx begins a transaction whose queries' parameters are cleaned.
-func (p cleanPool) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
-	t, err := p.Pool.BeginTx(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return cleanTx{t}, nil
-}
-
-// cleanTx is a transaction (or savepoint), its queries' parameters cleaned.
-type cleanTx struct{ pgx.Tx }
-
-func (t cleanTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return t.Tx.Exec(ctx, sql, cleanArgs(args)...)
-}
-
-func (t cleanTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return t.Tx.Query(ctx, sql, cleanArgs(args)...)
-}
-
-func (t cleanTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return t.Tx.QueryRow(ctx, sql, cleanArgs(args)...)
-}
-
-// Begin starts a savepoint whose queries' parameters are cleaned.
-func (t cleanTx) Begin(ctx context.Context) (pgx.Tx, error) {
-	sp, err := t.Tx.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return cleanTx{sp}, nil
 }

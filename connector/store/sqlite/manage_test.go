@@ -25,7 +25,7 @@ func TestMigrationKeepsBlocks(t *testing.T) {
 	}
 	var before []migration
 	for _, m := range ms {
-		if m.version < 5 {
+		if m.Version < 5 {
 			before = append(before, m)
 		}
 	}

@@ -28,6 +28,11 @@
 // the same bound a writer of this process waits for the writer connection.
 //
 // Times are stored as INTEGER unix microseconds (UTC), 0 for a zero time.
+//
+// The SQL this driver shares with store/postgres (every primitive of
+// store.Tx, the reads, the small writes) is in store/sqlstore; here are the
+// opening, the write transaction with its statement cache, and the claims
+// and settlements of the outbox.
 package sqlite
 
 import (
@@ -36,13 +41,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -91,6 +94,7 @@ type Options struct {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
+	*sqlstore.Store
 	stmts       *stmtCache // the write transactions' prepared statements
 	owner       *os.File   // the owner lock, when Options.Owner
 	w           *sql.DB    // one connection: every write goes through it
@@ -187,7 +191,9 @@ func open(ctx context.Context, abs string, opts Options) (*Store, error) {
 		_ = errors.Join(r.Close(), w.Close())
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	return &Store{w: w, r: r, busyTimeout: opts.BusyTimeout, stmts: newStmtCache(w)}, nil
+	s := &Store{w: w, r: r, busyTimeout: opts.BusyTimeout, stmts: newStmtCache(w)}
+	s.Store = sqlstore.New(dialect, r, s.update)
+	return s, nil
 }
 
 // dsn builds a file: URI for the driver, escaping the path.
@@ -219,167 +225,40 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Migrate applies the embedded migrations not applied yet, in one write
+// transaction, and records them in schema_migrations. It is idempotent,
+// and refuses a database migrated by a newer version of the connector.
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, nil) }
+
+// migrate applies the migrations of ms (in version order; the embedded
+// ones when nil) not applied yet.
+func (s *Store) migrate(ctx context.Context, ms []sqlstore.Migration) error {
+	return sqlstore.Migrate(ctx, s.update, migrationFiles, ms, nil)
+}
+
+// migrationFiles are the schema changes, numbered as PostgreSQL's.
+//
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations lists the embedded files in version order. A file is named
-// NNNN_description.sql; NNNN is its version.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		prefix, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must start with a positive version and '_'", name)
-		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", name, err)
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no migrations embedded")
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", out[i-1].name, out[i].name, out[i].version)
-		}
-	}
-	return out, nil
-}
-
-// Migrate applies the embedded migrations not applied yet, each in its own
-// transaction, and records them in schema_migrations. It is idempotent, and
-// refuses a database migrated by a newer version of the connector.
-func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return err
-	}
-	return s.migrate(ctx, ms)
-}
-
-// migrate applies the migrations of ms (in version order) not applied yet.
-func (s *Store) migrate(ctx context.Context, ms []migration) error {
-	err := s.write(ctx, func(tx cachedTx) error {
-		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL
-		) STRICT`)
-		if err != nil {
-			return err
-		}
-		var newest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&newest); err != nil {
-			return err
-		}
-		if known := ms[len(ms)-1].version; newest.Valid && newest.Int64 > int64(known) {
-			return fmt.Errorf("database schema version %d is newer than this connector knows (%d)", newest.Int64, known)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, m := range ms {
-		err := s.write(ctx, func(tx cachedTx) error {
-			var applied bool
-			err := tx.QueryRowContext(ctx,
-				`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied)
-			if err != nil || applied {
-				return err
-			}
-			// Not through the statement cache: a migration runs once.
-			if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx,
-				`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, time.Now().UnixMicro())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-	}
-	return nil
-}
 
 // WithTx runs fn in one IMMEDIATE transaction on the writer connection.
 // fn must not start another write of this store (WithTx, Claim, Settle, ...):
 // it would wait for the connection fn holds and fail with ErrBusy. Reads of
 // the store (GetConversation, ...) are fine but see only committed data.
 func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.write(ctx, func(t cachedTx) error { return fn(&tx{t: t}) })
+	return s.update(ctx, func(x *sqlstore.Tx) error { return fn(x) })
 }
 
 // WithTxBatch runs each fn in one IMMEDIATE transaction, each in a
-// savepoint of its own (see store.Batcher).
+// savepoint of its own (see store.Batcher and sqlstore.Batch).
 func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
-	return s.writeEach(ctx, len(fns), func(i int, t cachedTx) error { return fns[i](&tx{t: t}) })
+	return sqlstore.Batch(ctx, s.update, len(fns), func(i int, x *sqlstore.Tx) error { return fns[i](x) })
 }
 
-// writeEach runs fn for 0..n-1 in one write transaction, each call on its
-// own: a call that fails is rolled back alone and its error kept at its
-// index. The second result is the transaction's own error.
-//
-// It is optimistic: the calls first run one after the other with no
-// savepoint (three statements a call saved, a sixth of a delivery's cost);
-// only when one of them fails is that transaction rolled back and every
-// call run again, each inside a savepoint. The calls must therefore be
-// safe to run twice (as a transaction's body is).
-func (s *Store) writeEach(ctx context.Context, n int, fn func(i int, t cachedTx) error) ([]error, error) {
-	errFailed := errors.New("a call failed")
-	err := s.write(ctx, func(t cachedTx) error {
-		for i := range n {
-			if fn(i, t) != nil {
-				return errFailed
-			}
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		return make([]error, n), nil
-	case !errors.Is(err, errFailed):
-		return nil, err
-	}
-	errs := make([]error, n)
-	err = s.write(ctx, func(t cachedTx) error {
-		for i := range n {
-			if _, err := t.ExecContext(ctx, `SAVEPOINT item`); err != nil {
-				return err
-			}
-			if errs[i] = fn(i, t); errs[i] != nil {
-				if _, err := t.ExecContext(ctx, `ROLLBACK TO item`); err != nil {
-					return err
-				}
-			}
-			if _, err := t.ExecContext(ctx, `RELEASE item`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return errs, nil
+// update runs fn in a write transaction (see write), its statements
+// prepared once.
+func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
+	return s.write(ctx, func(t cachedTx) error { return fn(sqlstore.NewTx(dialect, t)) })
 }
 
 // write runs fn in a write transaction on the writer connection: it commits
@@ -405,41 +284,15 @@ func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) 
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			// The rollback's own error adds nothing to fn's error or panic.
-			_ = t.Rollback()
-		}
-	}()
-	if err := fn(cachedTx{t, s.stmts}); err != nil {
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	committed = true
-	return nil
+	return sqlstore.Run(t, func(t *sql.Tx) error { return fn(cachedTx{t, s.stmts}) })
 }
 
-// micros converts a time to the stored form: unix microseconds, 0 for zero.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// fromMicros converts a stored time back; 0 is the zero time.
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-// isUniqueViolation reports whether err is a UNIQUE constraint failure.
-func isUniqueViolation(err error) bool {
-	var e *msqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+// dialect is SQLite's: a UNIQUE constraint failure is the one error the
+// shared SQL branches on; a transaction is never retried (one writer).
+var dialect = &sqlstore.Dialect{
+	Style: sqlstore.SQLite,
+	IsUnique: func(err error) bool {
+		var e *msqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	},
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 	"github.com/chatsync/sfconnector/connector/store/storetest"
 	"github.com/chatsync/sfconnector/statemachine"
 )
@@ -119,7 +120,7 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 
 func TestPragmasInForce(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{BusyTimeout: 7 * time.Second})
-	check := func(pool string, q querier, pragma, want string) {
+	check := func(pool string, q sqlstore.Querier, pragma, want string) {
 		t.Helper()
 		var got string
 		if err := q.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -129,7 +130,7 @@ func TestPragmasInForce(t *testing.T) {
 			t.Errorf("%s: PRAGMA %s = %q, want %q", pool, pragma, got, want)
 		}
 	}
-	for pool, q := range map[string]querier{"writer": s.w, "reader": s.r} {
+	for pool, q := range map[string]sqlstore.Querier{"writer": s.w, "reader": s.r} {
 		check(pool, q, "journal_mode", "wal")
 		check(pool, q, "synchronous", "2") // FULL
 		check(pool, q, "foreign_keys", "1")
@@ -438,7 +439,7 @@ func TestMigrationAddsPlatformStatus(t *testing.T) {
 	}
 	var before []migration
 	for _, m := range ms {
-		if m.version < 3 {
+		if m.Version < 3 {
 			before = append(before, m)
 		}
 	}
@@ -506,7 +507,7 @@ func TestMigrationBackfillsPendingSince(t *testing.T) {
 	}
 	var before []migration
 	for _, m := range ms {
-		if m.version < 4 {
+		if m.Version < 4 {
 			before = append(before, m)
 		}
 	}
@@ -591,3 +592,8 @@ func TestMigrationBackfillsPendingSince(t *testing.T) {
 		t.Errorf("claim after the migration = %v, want %v (mixed, behind, dead: oldest work first)", got, wantIDs)
 	}
 }
+
+type migration = sqlstore.Migration
+
+// migrations lists the embedded migrations in version order.
+func migrations() ([]migration, error) { return sqlstore.Migrations(migrationFiles) }

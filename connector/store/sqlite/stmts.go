@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
 )
 
 // maxStatements bounds the statements kept prepared.
@@ -120,3 +122,7 @@ func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
+
+// Uncached returns the transaction without the cache, for a statement
+// that runs once (a migration).
+func (t cachedTx) Uncached() sqlstore.Querier { return t.Tx }

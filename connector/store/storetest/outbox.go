@@ -298,9 +298,12 @@ func testRescueLeases(e env) {
 	}
 }
 
-func testNextWake(e env) {
-	if _, ok, err := e.s.NextWake(e.ctx, t0); err != nil || ok {
-		e.t.Fatalf("NextWake of an empty store: ok %v, %v; want false", ok, err)
+// testRetryHold: a conversation settled with RetryAt is held back until
+// then (the dispatchers poll Claim for it), the earliest first; one with no
+// pending message left has no work, whatever its hold.
+func testRetryHold(e env) {
+	if ws := e.claim(params("w", t0)); len(ws) != 0 {
+		e.t.Fatalf("Claim of an empty store: %v, want none", workIDs(ws))
 	}
 	late := e.conversation("t1", "wa", "late", statemachine.Open, t0)
 	soon := e.conversation("t1", "wa", "soon", statemachine.Open, t0)
@@ -321,16 +324,21 @@ func testNextWake(e env) {
 		}
 		e.settle(w.Lease, s)
 	}
-	check := func(now, want time.Time, wantOK bool) {
+	// Each check holds what it claims back for an hour.
+	check := func(now time.Time, want ...int64) {
 		e.t.Helper()
-		got, ok, err := e.s.NextWake(e.ctx, now)
-		if err != nil || ok != wantOK || (ok && !got.Equal(want)) {
-			e.t.Errorf("NextWake(%v) = %v %v %v, want %v %v", now, got, ok, err, want, wantOK)
+		ws := e.claim(params("w", now))
+		if got := workIDs(ws); !slices.Equal(got, want) {
+			e.t.Errorf("Claim at %v = %v, want %v", now, got, want)
+		}
+		for _, w := range ws {
+			e.settle(w.Lease, store.Settlement{Now: now, RetryAt: at(time.Hour)})
 		}
 	}
-	check(t0, at(5*time.Second), true)
-	check(at(5*time.Second), at(10*time.Second), true)
-	check(at(10*time.Second), time.Time{}, false)
+	check(t0, now.ID)
+	check(at(5*time.Second), soon.ID)
+	check(at(10*time.Second), late.ID)
+	check(at(20 * time.Second))
 }
 
 // killAll settles every message of ws as dead.

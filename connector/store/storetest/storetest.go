@@ -51,7 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SettleRetryAt", testSettleRetryAt},
 		{"SettleRejectsForeignMessage", testSettleForeignMessage},
 		{"RescueLeases", testRescueLeases},
-		{"NextWake", testNextWake},
+		{"RetryHold", testRetryHold},
 		{"ListDead", testListDead},
 		{"Replay", testReplay},
 		{"IdleConversations", testIdleConversations},

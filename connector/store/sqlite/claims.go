@@ -1,0 +1,263 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
+)
+
+// The outbox's readiness lives on the conversation row (migration 0004):
+// pending_since is the received_at of its oldest pending message (NULL when
+// it has none), kept by every write that changes its pending messages. A
+// claim therefore reads the index conversations_outbox, whose predicate and
+// second key are the two expressions below, never the pending messages.
+
+// hasWork is true for a conversation "c" with outbox work: a pending
+// message, or a Salesforce record behind its version. It is the predicate
+// of conversations_outbox, written the same way so that SQLite uses the
+// index.
+const hasWork = `(c.pending_since IS NOT NULL OR (c.synced_version > 0 AND c.synced_version < c.version))`
+
+// workSince is when a conversation "c" with work got it: its oldest pending
+// message, or the state change its Salesforce record misses, whichever is
+// older. It is the second key of conversations_outbox, written the same way.
+const workSince = `CASE WHEN c.synced_version > 0 AND c.synced_version < c.version
+              AND (c.pending_since IS NULL OR c.updated_at < c.pending_since)
+         THEN c.updated_at ELSE c.pending_since END`
+
+var (
+	// qTenants lists the tenants with outbox work, outside those of the
+	// JSON array $1. It walks the tenants of conversations_outbox with one
+	// index probe each (a loose index scan), so that a skipped tenant costs
+	// one probe however much work it holds (an org paused through a long
+	// outage).
+	qTenants = sqlstore.Q(`
+		WITH RECURSIVE tenants (tenant) AS (
+			SELECT (SELECT c.tenant FROM conversations c WHERE ` + hasWork + `
+			        ORDER BY c.tenant, ` + workSince + `, c.id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT c.tenant FROM conversations c WHERE ` + hasWork + ` AND c.tenant > t.tenant
+			        ORDER BY c.tenant, ` + workSince + `, c.id LIMIT 1)
+			FROM tenants t WHERE t.tenant IS NOT NULL
+		)
+		SELECT tenant FROM tenants
+		WHERE tenant IS NOT NULL AND tenant NOT {IN $1}`)
+
+	// qTenantWork returns the id and work time of the conversations of
+	// tenant $1 with work, neither held back nor leased (or whose lease
+	// expired) at $2, oldest work first, at most $3: a walk of
+	// conversations_outbox from the tenant's oldest work.
+	qTenantWork = sqlstore.Q(`
+		SELECT c.id, ` + workSince + ` FROM conversations c
+		WHERE c.tenant = $1 AND ` + hasWork + `
+		  AND c.not_before <= $2
+		  AND (c.lease_token = '' OR c.lease_expires_at <= $2)
+		ORDER BY ` + workSince + `, c.id
+		LIMIT $3`)
+
+	// qPending reads up to $2 pending messages of each conversation of $1.
+	qPending = sqlstore.Q(`SELECT ` + sqlstore.MessageColumns + ` FROM (
+			SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.conversation_id ORDER BY m.id) AS n
+			FROM messages m
+			WHERE m.conversation_id {IN $1} AND m.push_status = 'pending')
+		WHERE n <= $2 ORDER BY conversation_id, id`)
+
+	// qLease leases the conversations of $3, each with a random token of
+	// its own (SQLite's randomblob draws from a CSPRNG seeded by the
+	// operating system).
+	qLease = sqlstore.Q(`
+		UPDATE conversations SET lease_owner = $1, lease_token = lower(hex(randomblob(16))), lease_expires_at = $2
+		WHERE id {IN $3}
+		RETURNING id, lease_token`)
+)
+
+// Claim leases up to p.MaxConversations (default 50) ready conversations to
+// p.Owner for p.LeaseTTL, within p.MaxRecords, and returns them with up to
+// p.MaxMessages (default 200) pending messages each, in ID order. It reads
+// the candidates' messages and conversations with one query each and
+// writes the leases with one statement, so that a claim of a thousand
+// conversations holds the writer for milliseconds.
+func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, error) {
+	maxConv, maxMsg, expires, err := sqlstore.ClaimBounds(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Work
+	err = s.update(ctx, func(x *sqlstore.Tx) error {
+		out = nil
+		ids, err := readyIDs(ctx, x, p.Now, append([]string{}, p.SkipTenants...), maxConv)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		cs, err := sqlstore.ReadCandidates(ctx, x.Conn, ids, qPending, dialect.List(ids), maxMsg)
+		if err != nil {
+			return err
+		}
+		taken := cs.Take(p.MaxRecords)
+		type lease struct {
+			id    int64
+			token string
+		}
+		leases, err := sqlstore.List(ctx, x.Conn, func(sc sqlstore.Scanner) (lease, error) {
+			var l lease
+			return l, sc.Scan(&l.id, &l.token)
+		}, qLease, p.Owner, dialect.Time(expires), dialect.List(taken))
+		if err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		tokens := map[int64]string{}
+		for _, l := range leases {
+			tokens[l.id] = l.token
+		}
+		for _, id := range taken {
+			out = append(out, cs.Work(id, tokens[id], p.Owner, expires))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return out, nil
+}
+
+// readyIDs returns the ids of the conversations whose outbox is ready at
+// now and not leased, outside the tenants of skip, oldest work first (the
+// earliest pending message received, or the state change the Salesforce
+// record misses), at most limit: the oldest limit of each tenant not
+// skipped, merged.
+func readyIDs(ctx context.Context, x *sqlstore.Tx, now time.Time, skip []string, limit int) ([]int64, error) {
+	tenants, err := sqlstore.Column[string](ctx, x.Conn, qTenants, dialect.List(skip))
+	if err != nil {
+		return nil, fmt.Errorf("tenants with work: %w", err)
+	}
+	type work struct{ id, since int64 }
+	var all []work
+	for _, tenant := range tenants {
+		ws, err := sqlstore.List(ctx, x.Conn, func(sc sqlstore.Scanner) (work, error) {
+			var w work
+			return w, sc.Scan(&w.id, &w.since)
+		}, qTenantWork, tenant, dialect.Time(now), limit)
+		if err != nil {
+			return nil, fmt.Errorf("ready conversations of %s: %w", tenant, err)
+		}
+		all = append(all, ws...)
+	}
+	slices.SortFunc(all, func(a, b work) int {
+		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.id, b.id))
+	})
+	ids := make([]int64, 0, min(limit, len(all)))
+	for _, w := range all[:min(limit, len(all))] {
+		ids = append(ids, w.id)
+	}
+	return ids, nil
+}
+
+// Settle records the outcomes of a claim and releases its lease, all in one
+// transaction. Every outcome counts one attempt. An outcome for a message
+// that is not a pending message of the leased conversation, or with a status
+// other than Pushed, Pending or Dead, is an error and nothing changes.
+func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
+	if err := s.update(ctx, func(x *sqlstore.Tx) error { return settle(ctx, x, l, st) }); err != nil {
+		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
+	}
+	return nil
+}
+
+// SettleBatch settles every item in one transaction, each in a savepoint
+// of its own.
+func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	return sqlstore.SettleEach(ctx, s.update, items, settle)
+}
+
+var (
+	qLeaseToken = sqlstore.Q(`SELECT lease_token FROM conversations WHERE id = $1`)
+	qRelease    = sqlstore.Q(`
+		UPDATE conversations SET
+			synced_version   = MAX(synced_version, $1),
+			synced_hash      = CASE WHEN $2 THEN '' WHEN $3 <> '' THEN $3 ELSE synced_hash END,
+			not_before       = $4,
+			lease_owner      = '',
+			lease_token      = '',
+			lease_expires_at = 0
+		WHERE id = $5`)
+	qPushed = sqlstore.Q(`
+		UPDATE messages SET attempts = attempts + 1, last_error = '', pushed_at = $1, salesforce_id = $2,
+			push_status = CASE WHEN $5 = '' OR delivery_status = $5 THEN 'pushed' ELSE 'pending' END
+		WHERE id = $3 AND conversation_id = $4 AND push_status = 'pending'`)
+	qNotPushed = sqlstore.Q(`
+		UPDATE messages SET push_status = $1, attempts = attempts + 1, last_error = $2
+		WHERE id = $3 AND conversation_id = $4 AND push_status = 'pending'`)
+)
+
+// settle ends one claim within x.
+func settle(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlement) error {
+	left, err := sqlstore.CheckOutcomes(st)
+	if err != nil {
+		return err
+	}
+	tokens, err := sqlstore.Column[string](ctx, x.Conn, qLeaseToken, l.ConversationID)
+	if err != nil {
+		return err
+	}
+	if len(tokens) == 0 || tokens[0] == "" || tokens[0] != l.Token {
+		return store.ErrLeaseLost
+	}
+	for _, o := range st.Outcomes {
+		what := fmt.Sprintf("pending message %d of conversation %d", o.MessageID, l.ConversationID)
+		if o.Status == store.Pushed {
+			err = x.MustAffect(ctx, what, qPushed, dialect.Time(st.Now), o.SalesforceID, o.MessageID, l.ConversationID, o.DeliveryStatus)
+		} else {
+			err = x.MustAffect(ctx, what, qNotPushed, string(o.Status), o.Error, o.MessageID, l.ConversationID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if left {
+		if err := x.SetPendingSince(ctx, l.ConversationID); err != nil {
+			return err
+		}
+	}
+	_, err = x.Exec(ctx, qRelease, st.SyncedVersion, st.ForgetRecord, st.SyncedHash, dialect.Time(st.RetryAt), l.ConversationID)
+	return err
+}
+
+// qRenew extends the leases of the JSON array $2 of {id, token} still held
+// to $1.
+var qRenew = sqlstore.Q(`
+	UPDATE conversations SET lease_expires_at = $1
+	WHERE lease_token <> '' AND EXISTS (
+		SELECT 1 FROM json_each($2) j
+		WHERE j.value->>'id' = conversations.id AND j.value->>'token' = conversations.lease_token)
+	RETURNING id`)
+
+// RenewLeases extends the leases still held to now+ttl, in one statement,
+// and returns the ids of the conversations whose lease is lost.
+func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.Time, ttl time.Duration) ([]int64, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	type pair struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	pairs := make([]pair, len(leases))
+	for i, l := range leases {
+		pairs[i] = pair{l.ConversationID, l.Token}
+	}
+	var held []int64
+	err := s.update(ctx, func(x *sqlstore.Tx) error {
+		var err error
+		held, err = sqlstore.Column[int64](ctx, x.Conn, qRenew, dialect.Time(now.Add(ttl)), dialect.List(pairs))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	return sqlstore.Lost(leases, held), nil
+}
