@@ -65,6 +65,16 @@ func (d *Dialect) Time(t time.Time) any {
 	return t.Truncate(time.Microsecond).UTC()
 }
 
+// TimeNotNull encodes t as a parameter for a column that holds a time in
+// every row: as Time, but the zero time is PostgreSQL's first instant
+// rather than NULL (it reads back as the zero time).
+func (d *Dialect) TimeNotNull(t time.Time) any {
+	if d.Style == Postgres && t.IsZero() {
+		return t
+	}
+	return d.Time(t)
+}
+
 // List encodes a list for an {IN $N} parameter: a JSON array on SQLite,
 // the slice itself (an array) on PostgreSQL.
 func (d *Dialect) List(v any) any {
