@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
-	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Stored: d.Notify,
+	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Wake: d.Notify,
 		Replies: mgr}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
@@ -189,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		mux.Handle(p, hooks)
 	}
 	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Replayed: d.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Wake: d.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})}).Register(mux)
 	console.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +220,7 @@ var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhoo
 // native block retries back off from dispatcher.backoff_min to
 // dispatcher.backoff_max.
 func NewManager(cfg *config.Config, st store.Store, reg *registry.Registry, log zerolog.Logger, now func() time.Time, wake func()) *manage.Manager {
-	return manage.New(manage.Config{Store: st, Tenants: manage.FromRegistry(reg), Log: log, Now: now, Changed: wake,
+	return manage.New(manage.Config{Store: st, Tenants: manage.FromRegistry(reg), Log: log, Now: now, Wake: wake,
 		RetryMin: cfg.Dispatcher.BackoffMin, RetryMax: cfg.Dispatcher.BackoffMax})
 }
 

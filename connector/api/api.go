@@ -36,9 +36,9 @@ type API struct {
 	// OperatorToken is the configuration's operator token; empty leaves
 	// operator store tokens only.
 	OperatorToken string
-	// Replayed is called after a replay put messages back (wakes the
-	// dispatcher). Optional.
-	Replayed func()
+	// Wake wakes the dispatcher: it is called after a replay put messages
+	// back. Optional.
+	Wake func()
 	// Pushed measures the messages pushed per minute, for the overview.
 	Pushed *metrics.Rate
 	// Metrics serves the Prometheus metrics at GET /metrics, to operator

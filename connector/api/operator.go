@@ -84,8 +84,8 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, fmt.Errorf("replay dead letters: %w", err))
 		return
 	}
-	if len(replayed) > 0 && a.Replayed != nil {
-		a.Replayed()
+	if len(replayed) > 0 && a.Wake != nil {
+		a.Wake()
 	}
 	zerolog.Ctx(r.Context()).Info().Str("by", principalOf(r).Name).Int("messages", len(replayed)).Msg("dead letters replayed")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"replayed": ids(replayed)})

@@ -397,11 +397,11 @@ func TestOptOutOfAContactBlockedOutboundChangesNothing(t *testing.T) {
 	}
 }
 
-// TestDoorKeeperRefusesBlockedContacts: on a channel that keeps its door
-// (the web chat), the messages of a contact blocked for inbound are
+// TestRefuseBlockedRefusesBlockedContacts: on a channel that refuses
+// blocked contacts (the web chat), the messages of a contact blocked for inbound are
 // refused and named in the result, and its neighbours in the delivery are
 // stored as usual.
-func TestDoorKeeperRefusesBlockedContacts(t *testing.T) {
+func TestRefuseBlockedRefusesBlockedContacts(t *testing.T) {
 	f := newFixture(t, false, 0)
 	f.ch.RefuseBlocked = true
 	f.ingest(msg("m1", "bob", "hello"))

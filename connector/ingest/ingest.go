@@ -45,7 +45,7 @@ type Channel struct {
 	OptOutKeywords []string
 	// RefuseBlocked refuses the messages of contacts blocked for inbound
 	// instead of recording them: the web chat's native block, where the
-	// connector is the platform (platform.DoorKeeper).
+	// connector is the platform (platform.BlockedRefuser).
 	RefuseBlocked bool
 	// Media says that the channel's adapter downloads media
 	// (platform.Capabilities.Media): an inbound message with a media

@@ -121,7 +121,7 @@ func (m *Manager) Block(ctx context.Context, actor, tenant string, contactID int
 		return BlockResult{}, err
 	}
 	if len(res.Blocked)+len(res.Unblocked) > 0 {
-		m.changed()
+		m.wake()
 	}
 	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Bool("inbound", req.Inbound).
 		Bool("outbound", req.Outbound).Str("by", actor).Ints64("blocked_conversations", res.Blocked).Msg("contact blocked")
@@ -174,7 +174,7 @@ func (m *Manager) Unblock(ctx context.Context, actor, tenant string, contactID i
 		return BlockResult{}, err
 	}
 	if len(res.Unblocked) > 0 {
-		m.changed()
+		m.wake()
 	}
 	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Str("by", actor).
 		Ints64("unblocked_conversations", res.Unblocked).Msg("contact unblocked")
@@ -295,7 +295,7 @@ func (m *Manager) pending(ctx context.Context, tx store.Tx, c store.Contact, b p
 // planNativeBlock records the native block to ask for, unless the
 // platform applied it already; a channel without one is unsupported.
 func (m *Manager) planNativeBlock(ctx context.Context, tx store.Tx, c store.Contact, ch Channel, now time.Time) (nativeCall, error) {
-	if keepsDoor(ch) {
+	if refusesBlocked(ch) {
 		return nativeCall{}, m.doorBlock(ctx, tx, c, WantBlock, now)
 	}
 	b, ok := ch.Adapter.(platform.Blocker)
@@ -319,7 +319,7 @@ func (m *Manager) planNativeBlock(ctx context.Context, tx store.Tx, c store.Cont
 // platform applied a block (or was being asked for one); a failed block
 // is cleared, as nothing is blocked on the platform.
 func (m *Manager) planNativeUnblock(ctx context.Context, tx store.Tx, c store.Contact, ch Channel, now time.Time) (nativeCall, error) {
-	if keepsDoor(ch) {
+	if refusesBlocked(ch) {
 		if c.Native.Want == WantBlock {
 			return nativeCall{}, m.doorBlock(ctx, tx, c, WantUnblock, now)
 		}
@@ -346,12 +346,12 @@ func (m *Manager) planNativeUnblock(ctx context.Context, tx store.Tx, c store.Co
 	return nativeCall{}, nil
 }
 
-// keepsDoor reports whether the channel's platform is the connector
+// refusesBlocked reports whether the channel's platform is the connector
 // itself (the web chat): its native block is the connector refusing the
 // contact's messages, in force as soon as the local block commits.
-func keepsDoor(ch Channel) bool {
-	d, ok := ch.Adapter.(platform.DoorKeeper)
-	return ok && d.KeepsDoor()
+func refusesBlocked(ch Channel) bool {
+	d, ok := ch.Adapter.(platform.BlockedRefuser)
+	return ok && d.RefusesBlocked()
 }
 
 // doorBlock records the connector's own native block or unblock as

@@ -142,7 +142,7 @@ func (m *Manager) ChangeState(ctx context.Context, actor, tenant string, id int6
 		return StateChange{}, err
 	}
 	if out.Changed {
-		m.changed()
+		m.wake()
 		m.logger(ctx).Info().Str("tenant", tenant).Int64("conversation", id).Str("from", from.String()).
 			Str("to", to.String()).Str("by", actor).Msg("conversation state changed")
 	}

@@ -170,9 +170,9 @@ type Config struct {
 	Log zerolog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Changed is called after a commit that gives the dispatcher work: a
-	// state change to mirror, a reply to push. Optional.
-	Changed func()
+	// Wake wakes the dispatcher: it is called after a commit that gives
+	// it work (a state change to mirror, a reply to push). Optional.
+	Wake func()
 	// NativeTimeout bounds one native block or unblock call, and a send.
 	NativeTimeout time.Duration
 	// RetryMin and RetryMax bound the exponential backoff of native block
@@ -218,9 +218,9 @@ func (m *Manager) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (m *Manager) changed() {
-	if m.cfg.Changed != nil {
-		m.cfg.Changed()
+func (m *Manager) wake() {
+	if m.cfg.Wake != nil {
+		m.cfg.Wake()
 	}
 }
 

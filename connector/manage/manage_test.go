@@ -82,7 +82,7 @@ func (f *full) calls() (blocks, unblocks int) {
 // door is the web chat: the connector is the platform.
 type door struct{ plain }
 
-func (d *door) KeepsDoor() bool                       { return true }
+func (d *door) RefusesBlocked() bool                  { return true }
 func (d *door) Block(context.Context, string) error   { return nil }
 func (d *door) Unblock(context.Context, string) error { return nil }
 
@@ -123,7 +123,7 @@ func newFixture(t *testing.T) *fixture {
 			Channels: map[string]manage.Channel{"web": {ID: "web", Adapter: &plain{"webchat"}}}},
 	}
 	f.m = manage.New(manage.Config{Store: st, Tenants: tenants, Log: zerolog.Nop(), Now: f.clock,
-		Changed: func() { f.mu.Lock(); f.changed++; f.mu.Unlock() }, RetryMin: time.Minute, RetryMax: time.Hour})
+		Wake: func() { f.mu.Lock(); f.changed++; f.mu.Unlock() }, RetryMin: time.Minute, RetryMax: time.Hour})
 	f.in = &ingest.Ingester{Store: st, Now: f.clock}
 	return f
 }

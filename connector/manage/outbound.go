@@ -178,7 +178,7 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 		return msg, fmt.Errorf("send message %d: store the outcome: %w", msg.ID, err)
 	}
 	if sendErr == nil || o.RetryAt.IsZero() {
-		m.changed() // the record shows the new status
+		m.wake() // the record shows the new status
 	}
 	msg.SendAttempts++
 	switch {

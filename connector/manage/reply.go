@@ -66,7 +66,7 @@ func (m *Manager) Reply(ctx context.Context, actor, tenant string, conversationI
 		return store.Message{}, fmt.Errorf("store the reply: %w", err)
 	}
 	if msg.PushStatus == store.Pending {
-		m.changed()
+		m.wake()
 	}
 	m.logger(ctx).Info().Str("tenant", tenant).Int64("conversation", conv.ID).Int64("message", msg.ID).
 		Str("by", actor).Str("push_status", string(msg.PushStatus)).Msg("reply stored; sending it")

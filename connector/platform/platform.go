@@ -107,14 +107,15 @@ var (
 	ErrMediaGone = errors.New("media no longer available from the platform")
 )
 
-// DoorKeeper is implemented by channels whose platform is the connector
-// itself (the web chat). Their native block is the connector's: a contact
-// blocked for inbound is refused where its messages arrive, instead of
-// being recorded, and the delivery's answer names the refused events, so
-// that the site can tell the visitor.
-type DoorKeeper interface {
-	// KeepsDoor reports whether blocked contacts are refused at the door.
-	KeepsDoor() bool
+// BlockedRefuser is implemented by channels whose platform is the
+// connector itself (the web chat). Their native block is the connector's:
+// a contact blocked for inbound is refused where its messages arrive
+// (at the door), instead of being recorded, and the delivery's answer
+// names the refused events, so that the site can tell the visitor.
+type BlockedRefuser interface {
+	// RefusesBlocked reports whether the messages of contacts blocked for
+	// inbound are refused where they arrive.
+	RefusesBlocked() bool
 }
 
 // Acknowledger is implemented by platforms that expect a particular body

@@ -43,9 +43,9 @@ type Channel struct {
 
 // Ingest returns what ingestion needs to know of the channel.
 func (c *Channel) Ingest() ingest.Channel {
-	door, _ := c.Adapter.(platform.DoorKeeper)
+	refuser, _ := c.Adapter.(platform.BlockedRefuser)
 	return ingest.Channel{
-		RefuseBlocked: door != nil && door.KeepsDoor(),
+		RefuseBlocked: refuser != nil && refuser.RefusesBlocked(),
 		Tenant:        c.Tenant.Config.ID,
 		ID:            c.Config.ID,
 		Platform:      c.Config.Platform,

@@ -97,8 +97,8 @@ func (h *Handler) lastReply(ctx context.Context, log zerolog.Logger, rc *registr
 		log.Error().Err(err).Msg("opt-out last reply not stored")
 		return "not_stored"
 	}
-	if m.PushStatus == store.Pending && h.Stored != nil {
-		h.Stored(1)
+	if m.PushStatus == store.Pending && h.Wake != nil {
+		h.Wake(1)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, h.replyTimeout())
 	defer cancel()

@@ -109,8 +109,8 @@ func (h *Handler) committed(r *http.Request, log zerolog.Logger, ch *registry.Ch
 	}
 	// A receipt that changed an outbound message's status puts its
 	// record back in the outbox.
-	if n := res.Pending + res.ReceiptsRecorded; n > 0 && h.Stored != nil {
-		h.Stored(n)
+	if n := res.Pending + res.ReceiptsRecorded; n > 0 && h.Wake != nil {
+		h.Wake(n)
 	}
 	h.lastReplies(r, res.OptOuts)
 }

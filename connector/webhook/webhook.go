@@ -41,11 +41,11 @@ type Handler struct {
 	// MaxBodyBytes caps a delivery's body.
 	MaxBodyBytes int64
 	Metrics      *metrics.Metrics
-	// Stored is called with the number of messages to push after a
-	// delivery with such messages, or with receipts that changed an
-	// outbound message's status, committed (it notifies the dispatcher),
-	// and after a last reply to push is stored. Optional.
-	Stored func(pending int)
+	// Wake wakes the dispatcher: it is called with the number of messages
+	// to push after a delivery with such messages, or with receipts that
+	// changed an outbound message's status, committed, and after a last
+	// reply to push is stored. Optional.
+	Wake func(pending int)
 	// Replies stores and sends the opt-out last replies.
 	Replies *manage.Manager
 	// ReplyTimeout bounds sending an opt-out last reply;

@@ -146,7 +146,7 @@ func newEnvOn(t *testing.T, st store.Store, optOut config.OptOut, phone string, 
 	e := &env{t: t, st: st, wa: fs, logs: &syncBuffer{}, m: metrics.New()}
 	e.h = &wh.Handler{Registry: reg, Ingester: &ingest.Ingester{Store: st}, MaxBodyBytes: 1 << 20, Metrics: e.m,
 		Replies: manage.New(manage.Config{Store: st, Tenants: manage.FromRegistry(reg), Log: zerolog.New(e.logs)}),
-		Stored:  func(int) { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
+		Wake:    func(int) { e.mu.Lock(); e.stored++; e.mu.Unlock() }}
 	mux := http.NewServeMux()
 	e.h.Register(mux)
 	e.srv = httpx.Middleware(zerolog.New(e.logs), mux)

@@ -54,7 +54,7 @@
 // The web chat has no verification handshake and the connector does not
 // send through it. Its native block is the connector's own: the adapter is
 // a platform.Blocker whose Block and Unblock need no call (the connector is
-// the platform), and a platform.DoorKeeper, so that the messages of a
+// the platform), and a platform.BlockedRefuser, so that the messages of a
 // visitor blocked for inbound are refused where they arrive, and named in
 // the delivery's answer ("refused"), instead of being recorded.
 package webchat
@@ -171,15 +171,16 @@ func New(cfg Config) (*Adapter, error) {
 func (a *Adapter) Platform() string { return PlatformName }
 
 // Block blocks a visitor natively: the connector is the web chat's
-// platform, so the block takes effect at once, at the door (KeepsDoor),
+// platform, so the block takes effect at once, at the door (RefusesBlocked),
 // with no call to make.
 func (a *Adapter) Block(context.Context, string) error { return nil }
 
 // Unblock lifts a native block: the door opens again with the local block.
 func (a *Adapter) Unblock(context.Context, string) error { return nil }
 
-// KeepsDoor reports that visitors blocked for inbound are refused.
-func (a *Adapter) KeepsDoor() bool { return true }
+// RefusesBlocked reports that visitors blocked for inbound are refused
+// where their messages arrive.
+func (a *Adapter) RefusesBlocked() bool { return true }
 
 // Sign returns the X-Webchat-Signature value for body:
 // "sha256=" + hex(HMAC-SHA256(secret, body)).

@@ -56,8 +56,8 @@ func TestCapabilitiesNativeBlockAtTheDoor(t *testing.T) {
 	if got := platform.CapabilitiesOf(a); got != (platform.Capabilities{NativeBlock: true}) {
 		t.Fatalf("CapabilitiesOf = %+v, want the native block only", got)
 	}
-	var door platform.DoorKeeper = a
-	if !door.KeepsDoor() {
+	var door platform.BlockedRefuser = a
+	if !door.RefusesBlocked() {
 		t.Error("the web chat does not keep its door: blocked visitors would be recorded, not refused")
 	}
 	if err := a.Block(t.Context(), "v-1"); err != nil {
