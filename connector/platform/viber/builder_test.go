@@ -31,7 +31,7 @@ func TestBuildersRoundTrip(t *testing.T) {
 			msg("5741311803571721088", platform.Message{Kind: platform.Image, Text: "my receipt", MediaRef: "https://dl-media.viber.com/p.jpg"}, "")},
 		{"file", MessageCallback(Inbound{Token: "9", UserID: user, Name: "Ann", Time: builderTime, Type: "file",
 			Media: "https://dl-media.viber.com/cv.pdf", FileName: "cv.pdf", FileSize: 1200}),
-			msg("9", platform.Message{Kind: platform.Document, Text: "cv.pdf", MediaRef: "https://dl-media.viber.com/cv.pdf"}, "cv.pdf")},
+			msg("9", platform.Message{Kind: platform.Document, Text: "cv.pdf", MediaRef: "https://dl-media.viber.com/cv.pdf#name=cv.pdf"}, "cv.pdf")},
 		{"sticker", MessageCallback(Inbound{Token: "10", UserID: user, Name: "Ann", Time: builderTime, Type: "sticker",
 			Media: "https://viber.com/app/stickers/40133.png", StickerID: 40133}),
 			msg("10", platform.Message{Kind: platform.Sticker, MediaRef: "https://viber.com/app/stickers/40133.png"}, "sticker_id 40133")},

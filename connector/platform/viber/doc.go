@@ -20,7 +20,8 @@
 //     sender.name. Kinds by message.type: text; picture → image and video
 //     → video (Text the caption, MediaRef the media URL, which Viber keeps
 //     for an hour; Viber gives no MIME type); file → document (Text the
-//     file name, also in Detail); sticker (MediaRef its image URL, Detail
+//     file name, also in Detail; MediaRef the URL followed by "#name=" and
+//     the file name, platform.JoinMediaRef); sticker (MediaRef its image URL, Detail
 //     its sticker_id); contact → contacts ("Name (phone)"); url → text (Text
 //     the URL, Detail "url"); location (Text "(lat, lon)"). Other types are
 //     Kind Other with the type in Detail. Keyboard button presses arrive as
@@ -69,6 +70,12 @@
 // platform.ErrSendRejected; status 12 (tooManyRequests), HTTP 429 and
 // server errors, and network failures, wrap ErrTransient (see
 // IsTransient); the rest wraps platform.ErrSendRejected.
+//
+// # Media
+//
+// The adapter is a platform.MediaFetcher: FetchMedia downloads a message's
+// media URL (no credentials: the URL is the grant), at once, since Viber
+// keeps it for a limited time.
 //
 // # Blocking
 //

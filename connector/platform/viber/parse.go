@@ -168,7 +168,7 @@ func contentOf(m *viberMessage) (*platform.Message, string) {
 		if text == "" {
 			text = m.FileName
 		}
-		return &platform.Message{Kind: platform.Document, Text: text, MediaRef: m.Media}, m.FileName
+		return &platform.Message{Kind: platform.Document, Text: text, MediaRef: platform.JoinMediaRef(m.Media, m.FileName, "")}, m.FileName
 	case "sticker":
 		detail := ""
 		if m.StickerID != "" {

@@ -107,7 +107,7 @@ func TestNewDefaults(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false}
+	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
 	if got != want {
 		t.Fatalf("CapabilitiesOf = %+v, want %+v (Viber has no block API)", got, want)
 	}
