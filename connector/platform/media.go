@@ -200,3 +200,23 @@ func withoutURL(err error) error {
 	}
 	return err
 }
+
+// Uploader is implemented by channels whose platform is the connector
+// itself (the web chat): the site uploads a media item's bytes first, then
+// posts the message that names the upload's reference.
+type Uploader interface {
+	// Upload verifies the request's signature over its body and keeps the
+	// body durably; it returns the reference a message names it by. A
+	// wrong signature wraps ErrBadSignature, a body over the channel's
+	// limit ErrMediaTooLarge.
+	Upload(r *http.Request) (Upload, error)
+}
+
+// Upload is a kept upload.
+type Upload struct {
+	// Ref is the reference a message's attachment names it by.
+	Ref string `json:"upload"`
+	// Size is its length in bytes, SHA256 the hex SHA-256 of its bytes.
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}

@@ -43,13 +43,44 @@
 //     visitor.name is optional.
 //   - timestamp: optional, RFC 3339.
 //   - message: required for type "message", with text, an attachment or
-//     both. attachment.url must be an absolute http(s) URL; attachment.type
-//     is its MIME type and makes the message an image, video or audio
-//     message (image/*, video/*, audio/*) or a document (anything else).
-//     reply_to is the id of the event the message answers.
+//     both. An attachment is either an upload (attachment.upload, the
+//     reference an upload returned, see Media) or a file the site hosts
+//     (attachment.url, an absolute http(s) URL the connector downloads
+//     with no credentials); attachment.type is its MIME type and makes the
+//     message an image, video or audio message (image/*, video/*,
+//     audio/*) or a document (anything else); attachment.name is its file
+//     name (optional). reply_to is the id of the event the message
+//     answers.
 //
 // A body that breaks these rules is refused with an error wrapping
 // platform.ErrMalformed that names the event and the field.
+//
+// # Media
+//
+// A visitor's file reaches Salesforce as a File. The site's backend
+// uploads its bytes first, signed like a delivery (the HMAC of the raw
+// bytes), with its MIME type:
+//
+//	POST /webhooks/{tenant}/{channel}/uploads
+//	Content-Type: image/png
+//	X-Webchat-Signature: sha256=<hex HMAC-SHA256(channel secret, raw bytes)>
+//
+//	<the file's bytes>
+//
+// and gets {"upload": "upload:<sha256>", "size": ..., "sha256": ...}
+// (200), then posts the message that names it:
+//
+//	"message": {"text": "the scratch", "attachment":
+//	  {"upload": "upload:<sha256>", "type": "image/png", "name": "scratch.png"}}
+//
+// The connector keeps the upload, synced to disk before it answers, in the
+// channel's upload directory under its checksum (the same bytes give the
+// same reference, so a retried upload is harmless), fetches it as the
+// message's media once the message is stored, and removes uploads older
+// than UploadTTL (7 days). An upload larger than the channel's limit
+// (max_upload_bytes, default 25 MiB) gets 413, a wrong signature 401; a
+// channel without an upload directory answers 405. A message whose upload
+// has expired keeps its text; its media fails as gone.
 //
 // The web chat has no verification handshake and the connector does not
 // send through it. Its native block is the connector's own: the adapter is
@@ -93,20 +124,34 @@ var ErrInvalidConfig = errors.New("invalid webchat configuration")
 
 // Config is one web chat channel.
 type Config struct {
-	// Secret keys the HMAC of every delivery.
+	// Secret keys the HMAC of every delivery and upload.
 	Secret string
+	// UploadDir is where the channel keeps uploads (see Adapter.Upload);
+	// empty for a channel that takes none (its messages may still name
+	// attachments by URL).
+	UploadDir string
+	// MaxUploadBytes bounds an upload. Default DefaultMaxUploadBytes.
+	MaxUploadBytes int64
+	// HTTPClient downloads attachments the site hosts. Default: a client
+	// with a 30 s timeout.
+	HTTPClient *http.Client
 }
 
 // Validate reports a missing secret, wrapping ErrInvalidConfig.
 func (c Config) Validate() error {
-	if c.Secret == "" {
+	switch {
+	case c.Secret == "":
 		return fmt.Errorf("%w: secret is required", ErrInvalidConfig)
+	case c.MaxUploadBytes < 0:
+		return fmt.Errorf("%w: max_upload_bytes is negative", ErrInvalidConfig)
 	}
 	return nil
 }
 
 // String describes the configuration without its secret.
-func (c Config) String() string { return "webchat.Config{secret redacted}" }
+func (c Config) String() string {
+	return fmt.Sprintf("webchat.Config{UploadDir: %q, MaxUploadBytes: %d, secret redacted}", c.UploadDir, c.MaxUploadBytes)
+}
 
 // GoString is String, for the %#v verb.
 func (c Config) GoString() string { return c.String() }
@@ -143,18 +188,29 @@ type Message struct {
 	ReplyTo string `json:"reply_to,omitempty"`
 }
 
-// Attachment is a file the visitor sent, stored by the site.
+// Attachment is a file the visitor sent: uploaded to the connector first
+// (Upload), or hosted by the site (URL).
 type Attachment struct {
-	// URL is an absolute http(s) URL to the file.
-	URL string `json:"url"`
+	// Upload is the reference an upload to the channel returned
+	// ("upload:<sha256>"). Exactly one of Upload and URL is set.
+	Upload string `json:"upload,omitempty"`
+	// URL is an absolute http(s) URL to the file, which the connector
+	// downloads with no credentials.
+	URL string `json:"url,omitempty"`
 	// Type is the file's MIME type, such as "image/png".
 	Type string `json:"type,omitempty"`
+	// Name is the file's name, such as "receipt.pdf"; optional.
+	Name string `json:"name,omitempty"`
 }
 
-// Adapter is the web chat adapter for one channel. It implements only
-// platform.Adapter and is safe for concurrent use.
+// Adapter is the web chat adapter for one channel. It implements
+// platform.Adapter, platform.Blocker, platform.DoorKeeper,
+// platform.MediaFetcher and platform.Uploader, and is safe for concurrent
+// use.
 type Adapter struct {
-	secret []byte
+	secret  []byte
+	uploads *uploads // nil: no uploads
+	client  *http.Client
 }
 
 var _ platform.Adapter = (*Adapter)(nil)
@@ -164,7 +220,17 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Adapter{secret: []byte(cfg.Secret)}, nil
+	a := &Adapter{secret: []byte(cfg.Secret), client: cfg.HTTPClient}
+	if a.client == nil {
+		a.client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.UploadDir != "" {
+		a.uploads = &uploads{dir: cfg.UploadDir, max: cfg.MaxUploadBytes, now: time.Now}
+		if a.uploads.max == 0 {
+			a.uploads.max = DefaultMaxUploadBytes
+		}
+	}
+	return a, nil
 }
 
 // Platform returns "webchat".
@@ -283,11 +349,26 @@ func toMessage(m *Message) (*platform.Message, error) {
 	}
 	msg := &platform.Message{Kind: platform.Text, Text: m.Text, ReplyTo: m.ReplyTo}
 	if at := m.Attachment; at != nil {
-		u, err := url.Parse(at.URL)
-		if at.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("message.attachment.url %q is not an absolute http(s) URL", clip(at.URL))
+		switch {
+		case at.Upload != "" && at.URL != "":
+			return nil, errors.New("message.attachment has both upload and url; give one")
+		case at.Upload != "":
+			digest, ok := strings.CutPrefix(at.Upload, UploadPrefix)
+			if b, err := hex.DecodeString(digest); !ok || err != nil || len(b) != sha256.Size {
+				return nil, fmt.Errorf("message.attachment.upload %q is not the reference an upload returned (%s<sha256>)", clip(at.Upload), UploadPrefix)
+			}
+			msg.MediaRef = platform.JoinMediaRef(UploadPrefix+strings.ToLower(digest), at.Name, at.Type)
+		default:
+			u, err := url.Parse(at.URL)
+			if at.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return nil, fmt.Errorf("message.attachment.url %q is not an absolute http(s) URL", clip(at.URL))
+			}
+			msg.MediaRef = at.URL
+			if at.Name != "" {
+				msg.MediaRef = platform.JoinMediaRef(at.URL, at.Name, at.Type)
+			}
 		}
-		msg.Kind, msg.MediaRef, msg.MediaType = kindOf(at.Type), at.URL, at.Type
+		msg.Kind, msg.MediaType = kindOf(at.Type), at.Type
 	}
 	return msg, nil
 }

@@ -53,8 +53,8 @@ func TestConfig(t *testing.T) {
 
 func TestCapabilitiesNativeBlockAtTheDoor(t *testing.T) {
 	a := newTestAdapter(t)
-	if got := platform.CapabilitiesOf(a); got != (platform.Capabilities{NativeBlock: true}) {
-		t.Fatalf("CapabilitiesOf = %+v, want the native block only", got)
+	if got := platform.CapabilitiesOf(a); got != (platform.Capabilities{NativeBlock: true, Media: true}) {
+		t.Fatalf("CapabilitiesOf = %+v, want the native block and media only", got)
 	}
 	var door platform.BlockedRefuser = a
 	if !door.RefusesBlocked() {
