@@ -312,9 +312,17 @@ type WhatsApp struct {
 
 // WebChat is the connector's own web chat channel.
 type WebChat struct {
-	// Secret signs deliveries: X-Webchat-Signature is
+	// Secret signs deliveries and uploads: X-Webchat-Signature is
 	// "sha256=" + hex(HMAC-SHA256(secret, raw body)).
 	Secret Secret `yaml:"secret"`
+	// UploadDir keeps the files the site uploads
+	// (POST /webhooks/{tenant}/{channel}/uploads) until their messages'
+	// media are fetched. Default on SQLite: "<store file>-uploads/<tenant>/<channel>";
+	// on PostgreSQL none (uploads are refused; attachments by URL still
+	// work): set a directory every replica shares.
+	UploadDir string `yaml:"upload_dir"`
+	// MaxUploadBytes bounds one upload. Default 25 MiB.
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 }
 
 // Messenger is a Facebook Page on Messenger.

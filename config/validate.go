@@ -493,6 +493,9 @@ func checkPlatform(k *checker, path string, ch *Channel) {
 		checkWhatsApp(k, sec, ch.WhatsApp)
 	case PlatformWebChat:
 		k.requireSecret(sec+".secret", ch.WebChat.Secret)
+		if ch.WebChat.MaxUploadBytes < 0 {
+			k.add(sec+".max_upload_bytes", "must not be negative")
+		}
 	case PlatformMessenger:
 		checkMeta(k, sec, ch.Messenger.PageID, ch.Messenger.AppSecret, ch.Messenger.VerifyToken, ch.Messenger.GraphURL)
 	case PlatformInstagram:

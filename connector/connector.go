@@ -213,7 +213,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 const rateSampleEvery = 5 * time.Second
 
 // WebhookPatterns are the webhook handler's routes.
-var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}"}
+var WebhookPatterns = []string{"GET /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}", "POST /webhooks/{tenant}/{channel}/uploads"}
 
 // NewManager builds the business operations on the configuration's
 // tenants. wake is called when an operation gives the dispatcher work;

@@ -377,6 +377,16 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	e.deliverWhatsApp("31600000002", "wamid.B1", "buy now!!!")
 	e.deliverWebChat("acme", "v-1", "evt-1", "hi from the site")
 	e.deliverWebChat("globex", "g-1", "evt-1", "globex's visitor")
+	file := []byte("\x89PNG\r\n\x1a\na visitor's photo")
+	up := decodeAs[struct{ Upload string }](e.t, e.do(req{method: "POST", path: "/webhooks/acme/web/uploads", body: file,
+		header: map[string]string{"Content-Type": "application/octet-stream", webchat.SignatureHeader: webchat.Sign(webSecret, file)}, want: 200}))
+	if !strings.HasPrefix(up.Upload, webchat.UploadPrefix) {
+		t.Fatalf("upload answered %+v", up)
+	}
+	e.do(req{method: "POST", path: "/webhooks/acme/web/uploads", body: file,
+		header: map[string]string{"Content-Type": "application/octet-stream", webchat.SignatureHeader: "sha256=00"}, want: 401})
+	e.do(req{method: "POST", path: "/webhooks/acme/wa/uploads", body: file,
+		header: map[string]string{"Content-Type": "application/octet-stream"}, want: 405})
 	bad := whatsapp.TextDelivery(phoneID, "31600000001", "Ann", "wamid.X", "forged", time.Now())
 	e.do(req{method: "POST", path: "/webhooks/acme/wa", body: bad, header: map[string]string{whatsapp.SignatureHeader: "sha256=00"}, want: 401})
 

@@ -212,6 +212,10 @@ type Uploader interface {
 	Upload(r *http.Request) (Upload, error)
 }
 
+// ErrNoUploads is wrapped by Upload on a channel configured to take no
+// uploads.
+var ErrNoUploads = errors.New("the channel takes no uploads")
+
 // Upload is a kept upload.
 type Upload struct {
 	// Ref is the reference a message's attachment names it by.

@@ -7,6 +7,7 @@ package registry
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -95,7 +96,7 @@ func Build(cfg *config.Config, opts Options) (*Registry, error) {
 		}
 		t := &Tenant{Config: tc, Org: org, Channels: map[string]*Channel{}}
 		for _, cc := range tc.Channels {
-			a, err := newAdapter(cc, opts)
+			a, err := newAdapter(withUploadDir(cfg.Store, tc.ID, cc), opts)
 			if err != nil {
 				return nil, fmt.Errorf("tenant %s channel %s: %w", tc.ID, cc.ID, err)
 			}
@@ -142,7 +143,8 @@ func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
 		if c.WebChat == nil {
 			return nil, errNoSection(c.Platform)
 		}
-		return webchat.New(webchat.Config{Secret: c.WebChat.Secret.Value()})
+		return webchat.New(webchat.Config{Secret: c.WebChat.Secret.Value(), UploadDir: c.WebChat.UploadDir,
+			MaxUploadBytes: c.WebChat.MaxUploadBytes, HTTPClient: opts.HTTPClient})
 	case config.PlatformMessenger:
 		m := c.Messenger
 		if m == nil {
@@ -185,6 +187,18 @@ func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
 			APIURL: v.APIURL, HTTPClient: opts.HTTPClient})
 	}
 	return nil, fmt.Errorf("platform %q is not supported", c.Platform)
+}
+
+// withUploadDir gives a web chat channel of a SQLite deployment its
+// default upload directory, next to the store's file: "<file>-uploads/<tenant>/<channel>".
+func withUploadDir(st config.Store, tenant string, c config.Channel) config.Channel {
+	if c.WebChat == nil || c.WebChat.UploadDir != "" || st.Driver != config.DriverSQLite || !st.DSN.IsSet() {
+		return c
+	}
+	wc := *c.WebChat
+	wc.UploadDir = filepath.Join(st.DSN.Value()+"-uploads", tenant, c.ID)
+	c.WebChat = &wc
+	return c
 }
 
 func errNoSection(platform string) error {

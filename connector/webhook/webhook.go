@@ -1,5 +1,7 @@
 // Package webhook serves the platforms' webhooks at /webhooks/{tenant}/{channel}:
-// the GET verification handshake and the signed POST deliveries.
+// the GET verification handshake and the signed POST deliveries; and the
+// signed uploads of channels whose platform is the connector (the web
+// chat) at /webhooks/{tenant}/{channel}/uploads.
 //
 // A delivery is answered 2xx only after its messages are committed. Bad
 // input gets a clear error and stores nothing: unknown tenant or channel
@@ -60,6 +62,7 @@ type Handler struct {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /webhooks/{tenant}/{channel}", h.handshake)
 	mux.HandleFunc("POST /webhooks/{tenant}/{channel}", h.deliver)
+	mux.HandleFunc("POST /webhooks/{tenant}/{channel}/uploads", h.upload)
 }
 
 // channel finds the path's channel. An unknown tenant and an unknown

@@ -36,8 +36,8 @@ const (
 )
 
 // ErrNoUploads is returned by Upload on a channel configured without an
-// upload directory.
-var ErrNoUploads = errors.New("the channel takes no uploads (no upload_dir)")
+// upload directory; it wraps platform.ErrNoUploads.
+var ErrNoUploads = fmt.Errorf("%w (no upload_dir)", platform.ErrNoUploads)
 
 // uploads keeps a channel's uploaded items: one file per item, named after
 // the hex SHA-256 of its bytes.
