@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 var (

@@ -6,12 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 const (

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chatsync/sfconnector/connector/platform/papi"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 var (
