@@ -16,3 +16,21 @@ func TestIgnoredAndJoinDetail(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	long := strings.Repeat("x", MaxDetail+10)
+	got := NewErrorText("twilio REST API", Code(21610)).HTTP(400).Text("Attempt to send to unsubscribed recipient").
+		Text("", "x").Text("same", "same").Note("retry after 3 s").Tag("fbtrace_id", "AbC").Tag("empty", "").String()
+	want := "twilio REST API: error 21610 (HTTP 400): Attempt to send to unsubscribed recipient (retry after 3 s) [fbtrace_id AbC]"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := NewErrorText("telegram bot API", Code(0)).HTTP(403, 403).HTTP(0).Text(long).String(); got != "telegram bot API: error: "+Clip(long, MaxDetail) {
+		t.Errorf("skipped status, clipped text: %q", got)
+	}
+	for s, want := range map[int]bool{408: true, 429: true, 500: true, 503: true, 400: false, 404: false, 200: false} {
+		if TransientStatus(s) != want {
+			t.Errorf("TransientStatus(%d) = %v", s, !want)
+		}
+	}
+}

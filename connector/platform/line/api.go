@@ -68,30 +68,17 @@ type APIError struct {
 
 // Error describes the error with its status and messages.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "line messaging API: HTTP %d", e.HTTPStatus)
-	if e.Message != "" {
-		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
-	}
-	if len(e.Details) > 0 {
-		b.WriteString(" (" + platform.Clip(strings.Join(e.Details, "; "), platform.MaxDetail) + ")")
-	}
-	if e.RequestID != "" {
-		b.WriteString(" [x-line-request-id " + platform.Clip(e.RequestID, 80) + "]")
-	}
-	return b.String()
+	return platform.NewErrorText("line messaging API", fmt.Sprintf("HTTP %d", e.HTTPStatus)).Text(e.Message).
+		Note(strings.Join(e.Details, "; ")).Tag("x-line-request-id", e.RequestID).String()
 }
 
 // Transient reports whether retrying later may succeed. A 429 for the
 // monthly message quota is permanent until the quota renews.
 func (e *APIError) Transient() bool {
-	switch s := e.HTTPStatus; {
-	case s == http.StatusTooManyRequests:
+	if e.HTTPStatus == http.StatusTooManyRequests {
 		return !strings.Contains(strings.ToLower(e.Message), "monthly limit")
-	case s == http.StatusRequestTimeout || s >= 500:
-		return true
 	}
-	return false
+	return platform.TransientStatus(e.HTTPStatus)
 }
 
 // Unwrap returns ErrTransient or platform.ErrSendRejected.

@@ -107,8 +107,7 @@ func (r Rules) Classify(httpStatus, code, subcode int) ErrorClass {
 	switch {
 	case r.BlockedCodes[code] || (subcode != 0 && r.BlockedSubcodes[subcode]):
 		return UserBlocked
-	case httpStatus == http.StatusRequestTimeout, httpStatus == http.StatusTooManyRequests,
-		httpStatus >= 500, r.TransientCodes[code]:
+	case platform.TransientStatus(httpStatus), r.TransientCodes[code]:
 		return Transient
 	default:
 		return Rejected
@@ -142,29 +141,12 @@ type GraphError struct {
 
 // Error describes the error with its code, subcode and message.
 func (e *GraphError) Error() string {
-	var b strings.Builder
-	b.WriteString("graph API ")
-	if e.Code != 0 {
-		fmt.Fprintf(&b, "error %d", e.Code)
-		if e.Subcode != 0 {
-			fmt.Fprintf(&b, "/%d", e.Subcode)
-		}
-	} else {
-		b.WriteString("error")
+	what := platform.Code(e.Code)
+	if e.Code != 0 && e.Subcode != 0 {
+		what += fmt.Sprintf("/%d", e.Subcode)
 	}
-	if e.HTTPStatus != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	if e.Message != "" {
-		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
-	}
-	if e.Details != "" && e.Details != e.Message {
-		b.WriteString(": " + platform.Clip(e.Details, platform.MaxDetail))
-	}
-	if e.TraceID != "" {
-		b.WriteString(" [fbtrace_id " + platform.Clip(e.TraceID, 80) + "]")
-	}
-	return b.String()
+	return platform.NewErrorText("graph API", what).HTTP(e.HTTPStatus).Text(e.Message).Text(e.Details, e.Message).
+		Tag("fbtrace_id", e.TraceID).String()
 }
 
 // Transient reports whether retrying later may succeed.

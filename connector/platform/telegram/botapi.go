@@ -56,36 +56,19 @@ type APIError struct {
 
 // Error describes the error with its code and description.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("telegram bot API: ")
-	if e.Code != 0 {
-		fmt.Fprintf(&b, "error %d", e.Code)
-	} else {
-		b.WriteString("error")
-	}
-	if e.HTTPStatus != 0 && e.HTTPStatus != e.Code {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	if e.Description != "" {
-		b.WriteString(": " + platform.Clip(e.Description, platform.MaxDetail))
-	}
+	t := platform.NewErrorText("telegram bot API", platform.Code(e.Code)).HTTP(e.HTTPStatus, e.Code).Text(e.Description)
 	if e.RetryAfter > 0 {
-		fmt.Fprintf(&b, " (retry after %d s)", e.RetryAfter)
+		t.Note(fmt.Sprintf("retry after %d s", e.RetryAfter))
 	}
 	if e.MigrateToChatID != 0 {
-		fmt.Fprintf(&b, " (migrated to chat %d)", e.MigrateToChatID)
+		t.Note(fmt.Sprintf("migrated to chat %d", e.MigrateToChatID))
 	}
-	return b.String()
+	return t.String()
 }
 
 // Transient reports whether retrying later may succeed.
 func (e *APIError) Transient() bool {
-	for _, s := range []int{e.HTTPStatus, e.Code} {
-		if s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 {
-			return true
-		}
-	}
-	return false
+	return platform.TransientStatus(e.HTTPStatus) || platform.TransientStatus(e.Code)
 }
 
 // UserBlocked reports whether the user blocked the bot or removed it from

@@ -50,26 +50,12 @@ type APIError struct {
 
 // Error describes the error with its code and message.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("twilio REST API: ")
-	if e.Code != 0 {
-		fmt.Fprintf(&b, "error %d", e.Code)
-	} else {
-		b.WriteString("error")
-	}
-	if e.HTTPStatus != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	if e.Message != "" {
-		b.WriteString(": " + platform.Clip(e.Message, platform.MaxDetail))
-	}
-	return b.String()
+	return platform.NewErrorText("twilio REST API", platform.Code(e.Code)).HTTP(e.HTTPStatus).Text(e.Message).String()
 }
 
 // Transient reports whether retrying later may succeed.
 func (e *APIError) Transient() bool {
-	s := e.HTTPStatus
-	return s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || e.Code == codeTooManyRequests
+	return platform.TransientStatus(e.HTTPStatus) || e.Code == codeTooManyRequests
 }
 
 // Unwrap returns ErrTransient, ErrUserBlocked or platform.ErrSendRejected.

@@ -67,29 +67,16 @@ type APIError struct {
 
 // Error describes the error with its status, name and message.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("viber API: ")
+	what := "error"
 	if e.Status >= 0 {
-		fmt.Fprintf(&b, "status %d", e.Status)
-		if name, ok := statusNames[e.Status]; ok {
-			b.WriteString(" " + name)
-		}
-	} else {
-		b.WriteString("error")
+		what = strings.TrimSpace(fmt.Sprintf("status %d %s", e.Status, statusNames[e.Status]))
 	}
-	if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	if e.StatusMessage != "" && e.StatusMessage != statusNames[e.Status] {
-		b.WriteString(": " + platform.Clip(e.StatusMessage, platform.MaxDetail))
-	}
-	return b.String()
+	return platform.NewErrorText("viber API", what).HTTP(e.HTTPStatus, http.StatusOK).Text(e.StatusMessage, statusNames[e.Status]).String()
 }
 
 // Transient reports whether retrying later may succeed.
 func (e *APIError) Transient() bool {
-	s := e.HTTPStatus
-	return e.Status == StatusTooManyRequests || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500
+	return e.Status == StatusTooManyRequests || platform.TransientStatus(e.HTTPStatus)
 }
 
 // UserBlocked reports whether the receiver is not subscribed to the bot.
