@@ -2,7 +2,6 @@ package instagram
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/chatsync/sfconnector/connector/platform/meta"
@@ -14,26 +13,11 @@ import (
 // API.
 var product = &meta.Product{
 	Platform:         PlatformName,
-	Object:           Object,
-	DefaultGraphURL:  DefaultGraphURL,
-	ErrInvalidConfig: ErrInvalidConfig,
-	IDField:          "PageID",
-	IDKey:            "page_id",
 	AccountField:     "AccountID",
-	CheckIDs: func(c meta.ChannelConfig) error {
-		switch {
-		case !meta.IsNumericID(c.ID):
-			return fmt.Errorf("page_id %q is not a numeric Page id", c.ID)
-		case c.AccountID != "" && !meta.IsNumericID(c.AccountID):
-			return fmt.Errorf("account_id %q is not a numeric Instagram account id", c.AccountID)
-		}
-		return nil
-	},
-	Rules:      meta.MessagingRules,
-	SendBody:   sendBody,
-	SentID:     meta.MessageID,
-	SentIDName: "message_id",
-	Block:      moderate,
+	Object:           Object,
+	ErrInvalidConfig: ErrInvalidConfig,
+	Block:            moderate,
+	SendBody:         sendBody,
 }
 
 // sendRequest is the body of POST /{page-id}/messages for a text reply.
@@ -83,3 +67,26 @@ func moderate(ctx context.Context, ch *meta.Channel, user string, block bool) er
 	status, body, err := ch.Graph.CallIdempotent(ctx, http.MethodPost, ch.Path("moderate_conversations"), nil, req)
 	return meta.CheckSuccess(status, body, err, meta.MessagingRules, "Instagram did not apply "+action)
 }
+
+// ErrNoAccessToken is wrapped by Send, Block and Unblock on a channel
+// configured without a Page access token. It is permanent (not transient)
+// until the configuration changes.
+var ErrNoAccessToken = meta.ErrNoAccessToken
+
+// ErrTransient is wrapped by Send, Block and Unblock errors worth retrying
+// later: rate limits, Graph API server errors and network failures.
+// Permanent refusals wrap platform.ErrSendRejected instead.
+var ErrTransient = meta.ErrTransient
+
+// IsTransient reports whether err is a failure worth retrying (it wraps
+// ErrTransient).
+func IsTransient(err error) bool { return meta.IsTransient(err) }
+
+// ErrUserBlocked is wrapped by a send refused because the user blocked
+// the account or can not be reached (error 551). It wraps
+// platform.ErrSendRejected.
+var ErrUserBlocked = meta.ErrUserBlocked
+
+// GraphError is an error answered by the Graph API: a refused send, block
+// or unblock. See meta.GraphError.
+type GraphError = meta.GraphError

@@ -5,46 +5,36 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta"
 )
 
+// Names and errors Instagram shares with the other Meta products.
 const (
 	// PlatformName is what Adapter.Platform returns.
 	PlatformName = "instagram"
+	// Object is the value of "object" in every Instagram webhook delivery.
+	Object = PlatformName
 	// DefaultGraphURL is the Graph API base used when Config.GraphURL is empty.
 	DefaultGraphURL = meta.DefaultGraphURL
 	// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, body)>".
 	SignatureHeader = meta.SignatureHeader
-	// Object is the value of "object" in every Instagram webhook delivery.
-	Object = "instagram"
 )
 
-var (
-	// ErrInvalidConfig is wrapped by Config.Validate and New when the
-	// configuration is incomplete or wrong.
-	ErrInvalidConfig = errors.New("invalid instagram configuration")
-	// ErrNoAccessToken is wrapped by Send, Block and Unblock on a channel
-	// configured without a Page access token. It is permanent (not
-	// transient) until the configuration changes.
-	ErrNoAccessToken = meta.ErrNoAccessToken
-	// ErrTransient is wrapped by Send, Block and Unblock errors worth
-	// retrying later: rate limits, Graph API server errors and network
-	// failures. Permanent refusals wrap platform.ErrSendRejected instead.
-	ErrTransient = meta.ErrTransient
-	// ErrUserBlocked is wrapped by a send refused because the user blocked
-	// the account or can not be reached (error 551). It wraps
-	// platform.ErrSendRejected.
-	ErrUserBlocked = meta.ErrUserBlocked
-)
+// ErrInvalidConfig is wrapped by Config.Validate and New when the
+// configuration is incomplete or wrong.
+var ErrInvalidConfig = errors.New("invalid instagram configuration")
 
-// GraphError is an error answered by the Graph API: a refused send, block
-// or unblock. See meta.GraphError.
-type GraphError = meta.GraphError
+// Adapter is the Instagram Messaging adapter for one Instagram professional
+// account: a meta.Channel of the Instagram product. It implements
+// platform.Adapter, platform.AccountScoped (the account id, or "" when the
+// channel reads every account's entries), platform.Handshaker,
+// platform.Sender and platform.Blocker and is safe for concurrent use.
+type Adapter struct{ *meta.Channel }
 
-// IsTransient reports whether err is a failure worth retrying (it wraps
-// ErrTransient).
-func IsTransient(err error) bool { return meta.IsTransient(err) }
+// New validates cfg and builds an Adapter, applying the defaults.
+func New(cfg Config) (*Adapter, error) {
+	return meta.NewAdapter(product, cfg.channel(), func(ch *meta.Channel) *Adapter { return &Adapter{ch} })
+}
 
 // Config is one Instagram professional account, reached through the
 // Facebook Page it is linked to, with its secrets.
@@ -75,16 +65,16 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Validate reports the first missing or wrong setting, naming it and never
-// showing a secret's value. It wraps ErrInvalidConfig.
-func (c Config) Validate() error { return product.Validate(c.channel()) }
-
 // channel is the configuration of the account's meta.Channel: Graph API
 // calls name the Page, webhook entries the Instagram account.
 func (c Config) channel() meta.ChannelConfig {
 	return meta.ChannelConfig{ID: c.PageID, AccountID: c.AccountID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
 		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
 }
+
+// Validate reports the first missing or wrong setting, naming it and never
+// showing a secret's value. It wraps ErrInvalidConfig.
+func (c Config) Validate() error { return product.Validate(c.channel()) }
 
 // String describes the configuration without its secrets, so that a
 // Config printed by mistake leaks nothing.
@@ -94,33 +84,6 @@ func (c Config) String() string {
 
 // GoString is String, for the %#v verb.
 func (c Config) GoString() string { return c.String() }
-
-// Adapter is the Instagram Messaging adapter for one Instagram
-// professional account: a meta.Channel of the Instagram product. It
-// implements platform.Adapter, platform.AccountScoped (the account id, or
-// "" when the channel reads every account's entries),
-// platform.Handshaker, platform.Sender and platform.Blocker and is safe for
-// concurrent use.
-type Adapter struct {
-	*meta.Channel
-}
-
-// Compile-time checks of the interfaces Adapter implements.
-var (
-	_ platform.Adapter    = (*Adapter)(nil)
-	_ platform.Handshaker = (*Adapter)(nil)
-	_ platform.Sender     = (*Adapter)(nil)
-	_ platform.Blocker    = (*Adapter)(nil)
-)
-
-// New validates cfg and builds an Adapter, applying the defaults.
-func New(cfg Config) (*Adapter, error) {
-	ch, err := meta.NewChannel(product, cfg.channel())
-	if err != nil {
-		return nil, err
-	}
-	return &Adapter{Channel: ch}, nil
-}
 
 // Sign returns the X-Hub-Signature-256 value Meta would send for body:
 // "sha256=" + hex(HMAC-SHA256(appSecret, body)). For tests, the demo

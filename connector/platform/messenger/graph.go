@@ -11,25 +11,15 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/meta"
 )
 
-// product is what sets Messenger apart among the Meta products.
+// product is what sets Messenger apart among the Meta products: the
+// defaults of a Page's channel (meta.Product), its send body and its
+// block endpoint.
 var product = &meta.Product{
 	Platform:         PlatformName,
 	Object:           Object,
-	DefaultGraphURL:  DefaultGraphURL,
 	ErrInvalidConfig: ErrInvalidConfig,
-	IDField:          "PageID",
-	IDKey:            "page_id",
-	CheckIDs: func(c meta.ChannelConfig) error {
-		if !meta.IsNumericID(c.ID) {
-			return fmt.Errorf("page_id %q is not a numeric Page id", c.ID)
-		}
-		return nil
-	},
-	Rules:      meta.MessagingRules,
-	SendBody:   sendBody,
-	SentID:     meta.MessageID,
-	SentIDName: "message_id",
-	Block:      block,
+	SendBody:         sendBody,
+	Block:            block,
 }
 
 // sendRequest is the body of POST /{page-id}/messages for a text reply.

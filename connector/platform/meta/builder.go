@@ -125,3 +125,65 @@ func Latest(events ...Messaging) time.Time {
 	}
 	return latest.Time()
 }
+
+// BuilderAppID stands for the app that sent an echoed message, in built
+// deliveries.
+const BuilderAppID = "1517776481860111"
+
+// Builder writes the webhook deliveries of one messaging product (Object
+// "page" or "instagram"), each with one entry for the account accountID,
+// for the product packages' exported builders.
+type Builder struct {
+	Object string
+}
+
+// Delivery returns a delivery carrying msgs, in order, in one entry.
+func (b Builder) Delivery(accountID string, msgs ...Inbound) []byte {
+	events := make([]Messaging, len(msgs))
+	for i, m := range msgs {
+		events[i] = m.Messaging(accountID)
+	}
+	return BuildDelivery(b.Object, accountID, Latest(events...), events...)
+}
+
+// Text returns a delivery of one text message from user.
+func (b Builder) Text(accountID, user, mid, text string, ts time.Time) []byte {
+	return b.Delivery(accountID, Inbound{From: user, ID: mid, Time: ts, Text: text})
+}
+
+// Image returns a delivery of one image from user.
+func (b Builder) Image(accountID, user, mid, url string, ts time.Time) []byte {
+	return b.Delivery(accountID, Inbound{From: user, ID: mid, Time: ts, Type: "image", URL: url})
+}
+
+// Reaction returns a delivery of user's reaction with emoji to the
+// message targetMID; an empty emoji removes the user's reaction.
+func (b Builder) Reaction(accountID, user, targetMID, emoji string, ts time.Time) []byte {
+	return BuildDelivery(b.Object, accountID, ts, ReactionEvent(accountID, user, targetMID, emoji, ts))
+}
+
+// Edit returns a delivery of user's edit number numEdit of the message
+// mid, now reading text.
+func (b Builder) Edit(accountID, user, mid, text string, numEdit int, ts time.Time) []byte {
+	return BuildDelivery(b.Object, accountID, ts, EditEvent(accountID, user, mid, text, numEdit, ts))
+}
+
+// Postback returns a delivery of user's tap on a postback button with this
+// title and payload.
+func (b Builder) Postback(accountID, user, mid, title, payload string, ts time.Time) []byte {
+	return BuildDelivery(b.Object, accountID, ts, PostbackEvent(accountID, user, mid, title, payload, ts))
+}
+
+// Echo returns the echo of a text the account sent to user from the app
+// BuilderAppID.
+func (b Builder) Echo(accountID, user, mid, text string, ts time.Time) []byte {
+	return BuildDelivery(b.Object, accountID, ts, EchoEvent(accountID, user, mid, text, BuilderAppID, ts))
+}
+
+// Event returns a delivery of one messaging event of user, at ts, built
+// by fill on an event from user to accountID.
+func (b Builder) Event(accountID, user string, ts time.Time, fill func(*Messaging)) []byte {
+	m := Messaging{Sender: Party{ID: Flex(user)}, Recipient: Party{ID: Flex(accountID)}, Timestamp: MillisOf(ts)}
+	fill(&m)
+	return BuildDelivery(b.Object, accountID, ts, m)
+}

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,27 +25,28 @@ type Product struct {
 	// Object is the "object" of the product's webhook deliveries.
 	Object string
 	// DefaultGraphURL is the Graph API base used when the configuration
-	// names none.
+	// names none. Default: this package's DefaultGraphURL.
 	DefaultGraphURL string
 	// ErrInvalidConfig is wrapped by the product's configuration errors.
 	ErrInvalidConfig error
-	// IDField and IDKey name the Graph API id of a channel (the Page id,
-	// the phone number id) in String ("PageID") and in configuration
-	// errors ("page_id"). AccountField, when set, names the account id in
-	// String ("AccountID").
+	// IDField and IDKey name the Graph API id of a channel in String and
+	// in configuration errors. Default: a Page's, "PageID" and "page_id".
+	// AccountField, when set, names the account id in String
+	// ("AccountID").
 	IDField, IDKey, AccountField string
 	// CheckIDs reports what is wrong with the configuration's ids (the
 	// product's rules for ChannelConfig.ID and AccountID); it is called
-	// once ID is known to be non-blank.
+	// once ID is known to be non-blank. Default: CheckPageIDs.
 	CheckIDs func(ChannelConfig) error
-	// Rules classify the product's Graph API errors.
-	Rules Rules
+	// Rules classify the product's Graph API errors. Default:
+	// MessagingRules.
+	Rules *Rules
 	// SendBody is the JSON body of POST /{id}/messages for a text to a
 	// user.
 	SendBody func(to, text string) any
 	// SentID reads the new message's id from the answer to a send
 	// ("" when it names none); SentIDName names it in the error for that
-	// case ("message_id").
+	// case. Default: MessageID and "message_id".
 	SentID     func(body []byte) (string, error)
 	SentIDName string
 	// Block blocks (block true) or unblocks user with the product's native
@@ -89,12 +91,14 @@ type ChannelConfig struct {
 // p.ErrInvalidConfig.
 func (p *Product) Validate(c ChannelConfig) error {
 	if strings.TrimSpace(c.ID) == "" {
-		return fmt.Errorf("%w: %s is required", p.ErrInvalidConfig, p.IDKey)
+		return fmt.Errorf("%w: %s is required", p.ErrInvalidConfig, cmp.Or(p.IDKey, "page_id"))
 	}
-	if p.CheckIDs != nil {
-		if err := p.CheckIDs(c); err != nil {
-			return fmt.Errorf("%w: %w", p.ErrInvalidConfig, err)
-		}
+	check := p.CheckIDs
+	if check == nil {
+		check = CheckPageIDs
+	}
+	if err := check(c); err != nil {
+		return fmt.Errorf("%w: %w", p.ErrInvalidConfig, err)
 	}
 	switch {
 	case c.AppSecret == "":
@@ -140,10 +144,7 @@ func NewChannel(p *Product, cfg ChannelConfig) (*Channel, error) {
 	if err := p.Validate(cfg); err != nil {
 		return nil, err
 	}
-	graphURL := cfg.GraphURL
-	if graphURL == "" {
-		graphURL = p.DefaultGraphURL
-	}
+	graphURL := cmp.Or(cfg.GraphURL, p.DefaultGraphURL, DefaultGraphURL)
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: papi.DefaultTimeout}
@@ -176,7 +177,7 @@ func (c *Channel) Path(edge string) string { return url.PathEscape(c.id) + "/" +
 // String describes the channel without its secrets.
 func (c *Channel) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s.Adapter{%s: %q, ", c.product.Platform, c.product.IDField, c.id)
+	fmt.Fprintf(&b, "%s.Adapter{%s: %q, ", c.product.Platform, cmp.Or(c.product.IDField, "PageID"), c.id)
 	if c.product.AccountField != "" {
 		fmt.Fprintf(&b, "%s: %q, ", c.product.AccountField, c.accountID)
 	}
@@ -246,15 +247,19 @@ func (c *Channel) Send(ctx context.Context, to string, text string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("%s: send: %w", p.Platform, err)
 	}
-	if ge := ResponseError(status, body, p.Rules); ge != nil {
+	if ge := ResponseError(status, body, p.rules()); ge != nil {
 		return "", fmt.Errorf("%s: send: %w", p.Platform, ge)
 	}
-	id, err := p.SentID(body)
+	sentID := p.SentID
+	if sentID == nil {
+		sentID = MessageID
+	}
+	id, err := sentID(body)
 	if err != nil {
 		return "", fmt.Errorf("%s: send: unreadable response (HTTP %d): %w", p.Platform, status, err)
 	}
 	if id == "" {
-		return "", fmt.Errorf("%s: send: response (HTTP %d) has no %s", p.Platform, status, p.SentIDName)
+		return "", fmt.Errorf("%s: send: response (HTTP %d) has no %s", p.Platform, status, cmp.Or(p.SentIDName, "message_id"))
 	}
 	return id, nil
 }
@@ -304,6 +309,37 @@ func CheckSuccess(status int, body []byte, err error, rules Rules, refusal strin
 	}
 	if ok, found := SuccessFlag(body); found && !ok {
 		return &GraphError{HTTPStatus: status, Message: refusal, Class: Rejected}
+	}
+	return nil
+}
+
+// NewAdapter builds a product package's adapter: the channel of cfg for
+// product p (see NewChannel), wrapped by wrap.
+func NewAdapter[A any](p *Product, cfg ChannelConfig, wrap func(*Channel) A) (A, error) {
+	ch, err := NewChannel(p, cfg)
+	if err != nil {
+		var none A
+		return none, err
+	}
+	return wrap(ch), nil
+}
+
+// rules are the product's Rules, MessagingRules by default.
+func (p *Product) rules() Rules {
+	if p.Rules == nil {
+		return MessagingRules
+	}
+	return *p.Rules
+}
+
+// CheckPageIDs is the check of a Page's ids (Product.CheckIDs' default):
+// the Page id, and the account id when set, are numeric.
+func CheckPageIDs(c ChannelConfig) error {
+	switch {
+	case !IsNumericID(c.ID):
+		return fmt.Errorf("page_id %q is not a numeric Page id", c.ID)
+	case c.AccountID != "" && c.AccountID != c.ID && !IsNumericID(c.AccountID):
+		return fmt.Errorf("account_id %q is not a numeric Instagram account id", c.AccountID)
 	}
 	return nil
 }

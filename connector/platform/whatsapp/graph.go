@@ -26,13 +26,13 @@ func IsTransient(err error) bool { return meta.IsTransient(err) }
 // or server-side code). See meta.GraphError.
 type GraphError = meta.GraphError
 
-// Rules classify the Cloud API's errors. Transient: 2 service temporarily
+// rules classify the Cloud API's errors. Transient: 2 service temporarily
 // unavailable, 4 app rate limit, 80007 WABA rate limit, 130429 throughput
 // limit, 131000 generic server error, 131016 service unavailable, 131056
 // pair rate limit, 139103 block_users internal error; HTTP 408, 429 and
 // 5xx whatever the code. No code marks a blocked user: WhatsApp does not
 // say.
-var Rules = meta.Rules{
+var rules = meta.Rules{
 	TransientCodes: map[int]bool{
 		2: true, 4: true, 80007: true, 130429: true, 131000: true,
 		131016: true, 131056: true, 139103: true,
@@ -54,7 +54,7 @@ var product = &meta.Product{
 		}
 		return nil
 	},
-	Rules:      Rules,
+	Rules:      &rules,
 	SendBody:   sendBody,
 	SentID:     sentID,
 	SentIDName: "message id",
@@ -144,7 +144,7 @@ func blockUsers(ctx context.Context, ch *meta.Channel, user string, block bool) 
 		failed := resp.BlockUsers.FailedUsers[0]
 		ge := &GraphError{HTTPStatus: status, Message: "the user could not be blocked or unblocked"}
 		if len(resp.Error) > 0 && string(resp.Error) != "null" {
-			ge = meta.ParseGraphError(status, body, Rules)
+			ge = meta.ParseGraphError(status, body, rules)
 		}
 		if len(failed.Errors) > 0 {
 			e := failed.Errors[0]
@@ -153,11 +153,11 @@ func blockUsers(ctx context.Context, ch *meta.Channel, user string, block bool) 
 				ge.Message = e.Title
 			}
 		}
-		ge.Class = Rules.Classify(status, ge.Code, ge.Subcode)
+		ge.Class = rules.Classify(status, ge.Code, ge.Subcode)
 		return ge
 	}
 	if status < 200 || status > 299 {
-		return meta.ParseGraphError(status, body, Rules)
+		return meta.ParseGraphError(status, body, rules)
 	}
 	if parseErr != nil {
 		return fmt.Errorf("unreadable response (HTTP %d): %w", status, parseErr)

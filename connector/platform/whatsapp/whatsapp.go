@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta"
 )
 
@@ -29,6 +28,22 @@ var (
 	// until the configuration changes.
 	ErrNoAccessToken = meta.ErrNoAccessToken
 )
+
+// Adapter is the WhatsApp Cloud API adapter for one phone number: a
+// meta.Channel of the WhatsApp product. It implements platform.Adapter,
+// platform.AccountScoped (the phone number id), platform.Handshaker,
+// platform.Sender and platform.Blocker and is safe for concurrent use.
+type Adapter struct{ *meta.Channel }
+
+// New validates cfg and builds an Adapter, applying the defaults.
+func New(cfg Config) (*Adapter, error) {
+	return meta.NewAdapter(product, cfg.channel(), func(ch *meta.Channel) *Adapter { return &Adapter{ch} })
+}
+
+// Sign returns the X-Hub-Signature-256 value Meta would send for body:
+// "sha256=" + hex(HMAC-SHA256(appSecret, body)). For tests, the demo
+// traffic generator and anyone replaying deliveries.
+func Sign(appSecret string, body []byte) string { return meta.Sign(appSecret, body) }
 
 // Config is one WhatsApp Cloud API phone number with its secrets.
 type Config struct {
@@ -56,11 +71,8 @@ type Config struct {
 // showing a secret's value. It wraps ErrInvalidConfig.
 func (c Config) Validate() error { return product.Validate(c.channel()) }
 
-// channel is the configuration of the phone number's meta.Channel.
-func (c Config) channel() meta.ChannelConfig {
-	return meta.ChannelConfig{ID: c.PhoneNumberID, AccountID: c.PhoneNumberID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
-		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
-}
+// GoString is String, for the %#v verb.
+func (c Config) GoString() string { return c.String() }
 
 // String describes the configuration without its secrets, so that a
 // Config printed by mistake leaks nothing.
@@ -68,35 +80,8 @@ func (c Config) String() string {
 	return fmt.Sprintf("whatsapp.Config{PhoneNumberID: %q, GraphURL: %q, secrets redacted}", c.PhoneNumberID, c.GraphURL)
 }
 
-// GoString is String, for the %#v verb.
-func (c Config) GoString() string { return c.String() }
-
-// Adapter is the WhatsApp Cloud API adapter for one phone number: a
-// meta.Channel of the WhatsApp product. It implements platform.Adapter,
-// platform.AccountScoped (the phone number id), platform.Handshaker,
-// platform.Sender and platform.Blocker and is safe for concurrent use.
-type Adapter struct {
-	*meta.Channel
+// channel is the configuration of the phone number's meta.Channel.
+func (c Config) channel() meta.ChannelConfig {
+	return meta.ChannelConfig{ID: c.PhoneNumberID, AccountID: c.PhoneNumberID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
+		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
 }
-
-// Compile-time checks of the interfaces Adapter implements.
-var (
-	_ platform.Adapter    = (*Adapter)(nil)
-	_ platform.Handshaker = (*Adapter)(nil)
-	_ platform.Sender     = (*Adapter)(nil)
-	_ platform.Blocker    = (*Adapter)(nil)
-)
-
-// New validates cfg and builds an Adapter, applying the defaults.
-func New(cfg Config) (*Adapter, error) {
-	ch, err := meta.NewChannel(product, cfg.channel())
-	if err != nil {
-		return nil, err
-	}
-	return &Adapter{Channel: ch}, nil
-}
-
-// Sign returns the X-Hub-Signature-256 value Meta would send for body:
-// "sha256=" + hex(HMAC-SHA256(appSecret, body)). For tests, the demo
-// traffic generator and anyone replaying deliveries.
-func Sign(appSecret string, body []byte) string { return meta.Sign(appSecret, body) }
