@@ -204,7 +204,7 @@ type Attachment struct {
 }
 
 // Adapter is the web chat adapter for one channel. It implements
-// platform.Adapter, platform.Blocker, platform.DoorKeeper,
+// platform.Adapter, platform.Blocker, platform.BlockedRefuser,
 // platform.MediaFetcher and platform.Uploader, and is safe for concurrent
 // use.
 type Adapter struct {
