@@ -81,6 +81,12 @@
 // platform.ErrSendRejected otherwise. A channel configured without a Page
 // access token only receives: these calls fail with ErrNoAccessToken.
 //
+// # Media
+//
+// The adapter is a platform.MediaFetcher (meta.Channel.FetchMedia): an
+// attachment's URL, a signed CDN link that expires, is downloaded at once,
+// with no credentials.
+//
 // # Test payloads
 //
 // Delivery, TextDelivery, ImageDelivery, ReactionDelivery, EditDelivery,

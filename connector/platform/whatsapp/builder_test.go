@@ -46,7 +46,7 @@ func TestBuildersRoundTrip(t *testing.T) {
 				{Kind: platform.KindMessage, ID: "wamid.B1", Contact: "111", ContactName: "Ann", Timestamp: builderTime,
 					Message: &platform.Message{Kind: platform.Text, Text: "first"}},
 				{Kind: platform.KindMessage, ID: "wamid.B2", Contact: "222", ContactName: "Bob", Timestamp: builderTime,
-					Message: &platform.Message{Kind: platform.Document, Text: "cv.pdf", MediaRef: "55", MediaType: "application/pdf",
+					Message: &platform.Message{Kind: platform.Document, Text: "cv.pdf", MediaRef: "55#name=cv.pdf", MediaType: "application/pdf",
 						ReplyTo: "wamid.B1"}, Detail: "cv.pdf"},
 				{Kind: platform.KindMessage, ID: "wamid.B3", Contact: "111", ContactName: "Ann", Timestamp: builderTime,
 					Message: &platform.Message{Kind: platform.Audio, MediaRef: "66", MediaType: "audio/ogg"}},

@@ -66,6 +66,15 @@
 // retrying (see IsTransient). A channel configured without an access token
 // only receives: these calls fail with ErrNoAccessToken.
 //
+// # Media
+//
+// A media message's MediaRef is its media id (a document's followed by
+// "#name=" and its file name, platform.JoinMediaRef). The adapter is a
+// platform.MediaFetcher: FetchMedia resolves the id with GET
+// {GraphURL}/{media-id} (the download URL, valid for five minutes, the
+// MIME type, size and checksum) and downloads the URL, both with the
+// access token; see FetchMedia for the errors.
+//
 // # Test payloads
 //
 // Delivery, TextDelivery, ImageDelivery, ReactionDelivery and

@@ -413,7 +413,9 @@ func contentOf(typ string, c *content) (*platform.Message, string) {
 func mediaMessage(kind string, m *media) *platform.Message {
 	msg := &platform.Message{Kind: kind}
 	if m != nil {
-		msg.MediaRef, msg.MediaType, msg.Text = m.ID, m.MimeType, m.Caption
+		// A document's file name is not given again by the download: the
+		// reference carries it (platform.JoinMediaRef).
+		msg.MediaRef, msg.MediaType, msg.Text = platform.JoinMediaRef(m.ID, m.Filename, ""), m.MimeType, m.Caption
 	}
 	return msg
 }

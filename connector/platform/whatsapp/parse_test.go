@@ -85,7 +85,7 @@ func TestParseTestdata(t *testing.T) {
 		}},
 		{"types.json", []platform.Event{
 			msgEvent("wamid.TYPES.document", 1739321100, platform.Message{Kind: platform.Document, Text: "invoice-4411.pdf",
-				MediaRef: "1225012345678901", MediaType: "application/pdf"}, "invoice-4411.pdf"),
+				MediaRef: "1225012345678901#name=invoice-4411.pdf", MediaType: "application/pdf"}, "invoice-4411.pdf"),
 			msgEvent("wamid.TYPES.video", 1739321101, platform.Message{Kind: platform.Video, Text: "the noise it makes",
 				MediaRef: "1528873114823451", MediaType: "video/mp4"}, ""),
 			msgEvent("wamid.TYPES.sticker", 1739321102, platform.Message{Kind: platform.Sticker,

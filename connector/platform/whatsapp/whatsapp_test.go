@@ -112,7 +112,7 @@ func TestNewDefaults(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true}
+	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true}
 	if got != want {
 		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
 	}
