@@ -115,7 +115,9 @@ func TestFetchMediaErrors(t *testing.T) {
 			return platformtest.Route{Status: 429, ContentType: "application/json", Body: `{"error":{"message":"Too many calls","type":"OAuthException","code":80007,"fbtrace_id":"Ax"}}`}
 		}, download, 1000, "temporary", false},
 		{"download URL expired", func(b string) platformtest.Route { return info(b, sha, len(jpegContent)) }, platformtest.Route{Status: 403}, 1000, "temporary", true},
-		{"checksum mismatch", func(b string) platformtest.Route { return info(b, hex.EncodeToString(make([]byte, 32)), len(jpegContent)) }, download, 1000, "temporary", true},
+		{"checksum mismatch", func(b string) platformtest.Route {
+			return info(b, hex.EncodeToString(make([]byte, 32)), len(jpegContent))
+		}, download, 1000, "temporary", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
