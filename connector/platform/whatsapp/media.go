@@ -54,7 +54,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("whatsapp: media: GET the media id: %w", err)
 	}
-	if ge := meta.ResponseError(status, body, Rules); ge != nil {
+	if ge := meta.ResponseError(status, body, rules); ge != nil {
 		if status == http.StatusNotFound || status == http.StatusGone || (status == http.StatusBadRequest && ge.Code == 100) {
 			return platform.Media{}, fmt.Errorf("whatsapp: media: GET the media id: %w: %w", platform.ErrMediaGone, ge)
 		}
@@ -75,7 +75,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		Auth: papi.Bearer(a.Graph.AccessToken),
 		Gone: []int{http.StatusNotFound, http.StatusGone},
 		Detail: func(b []byte) string {
-			if ge := meta.ParseGraphError(http.StatusBadRequest, b, Rules); ge != nil {
+			if ge := meta.ParseGraphError(http.StatusBadRequest, b, rules); ge != nil {
 				return ge.Message
 			}
 			return ""
