@@ -63,6 +63,16 @@ const (
 	// ScheduleOff disables timers.salesforce_changes.
 	ScheduleOff = "off"
 
+	// The media defaults (config.Media).
+	DefaultMediaMaxBytes       = 25 << 20
+	MaxMediaMaxBytes           = 1 << 30
+	DefaultMediaWorkers        = 2
+	DefaultMediaMaxAttempts    = 10
+	DefaultMediaPollInterval   = 2 * time.Second
+	DefaultMediaMultipartAbove = 4 << 20
+	MaxMediaMultipartAbove     = 37_500_000
+	DefaultMediaRequestTimeout = 2 * time.Minute
+
 	DefaultBlockingEnabled = true
 	// MaxLastReply is the most characters of opt_out.last_reply.
 	MaxLastReply = 4096
@@ -104,12 +114,14 @@ func DefaultMapping() Mapping {
 			Sender:         "Sender__c",
 			MediaURL:       "Media_Url__c",
 			MediaType:      "Media_Type__c",
+			MediaFileID:    "Media_File_Id__c",
 			Kind:           "Kind__c",
 			State:          "Conversation_State__c",
 			Sequence:       "Sequence__c",
 			DeliveryStatus: "Delivery_Status__c",
 			Parent:         "Chat_Conversation__r",
 		},
+		FileKey: "Connector_Media_Key__c",
 	}
 }
 
@@ -157,8 +169,17 @@ func (c *Config) ApplyDefaults() {
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 
+	md := &c.Media
+	setInt64(&md.MaxBytes, DefaultMediaMaxBytes)
+	setInt(&md.Workers, DefaultMediaWorkers)
+	setInt(&md.MaxAttempts, DefaultMediaMaxAttempts)
+	setDuration(&md.PollInterval, DefaultMediaPollInterval)
+	setInt64(&md.MultipartAbove, DefaultMediaMultipartAbove)
+	setDuration(&md.RequestTimeout, DefaultMediaRequestTimeout)
+
 	for i := range c.Tenants {
 		c.Tenants[i].applyDefaults()
+		setInt64(&c.Tenants[i].MediaMaxBytes, md.MaxBytes)
 	}
 }
 
@@ -209,6 +230,8 @@ func (m *Mapping) applyDefaults() {
 	setString(&msg.Sequence, dm.Sequence)
 	setString(&msg.DeliveryStatus, dm.DeliveryStatus)
 	setString(&msg.Parent, dm.Parent)
+	setString(&msg.MediaFileID, dm.MediaFileID)
+	setString(&m.FileKey, def.FileKey)
 }
 
 func setString(p *string, def string) {

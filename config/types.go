@@ -15,7 +15,43 @@ type Config struct {
 	Timers     Timers     `yaml:"timers"`
 	Log        Log        `yaml:"log"`
 	API        API        `yaml:"api"`
+	Media      Media      `yaml:"media"`
 	Tenants    []Tenant   `yaml:"tenants"`
+}
+
+// Media is the download of inbound media (photos, voice notes,
+// documents) from the platforms and its upload to Salesforce as Files.
+// A media message's text record never waits for its media.
+type Media struct {
+	// SpoolDir is where a SQLite deployment keeps the bytes fetched until
+	// Salesforce has them. Default (empty): next to the database file,
+	// "<file>-media". A PostgreSQL deployment keeps them in the database
+	// (every replica reads them, and takes over what another one fetched)
+	// and ignores it.
+	SpoolDir string `yaml:"spool_dir"`
+	// MaxBytes is the largest media item fetched, per tenant unless the
+	// tenant's media_max_bytes says otherwise; a larger one fails with
+	// its reason (the text still arrives). Default DefaultMediaMaxBytes
+	// (25 MiB), at most MaxMediaMaxBytes (1 GiB).
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Retention is how long the bytes are kept once Salesforce has the
+	// File. Default 0: deleted at once.
+	Retention time.Duration `yaml:"retention"`
+	// Workers is how many items are fetched or uploaded at once. Default 2.
+	Workers int `yaml:"workers"`
+	// MaxAttempts is how many times a step (the download, the upload) is
+	// tried before the item fails. Default 10. The waits between tries
+	// back off from dispatcher.backoff_min to dispatcher.backoff_max.
+	MaxAttempts int `yaml:"max_attempts"`
+	// PollInterval is how often the worker looks for retries that are due
+	// and uploads whose message record is pushed. Default 2s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// MultipartAbove: items larger than this go to Salesforce as a
+	// multipart body, smaller ones as JSON with base64. Default 4 MiB, at
+	// most 37,500,000 (Salesforce's limit for JSON).
+	MultipartAbove int64 `yaml:"multipart_above"`
+	// RequestTimeout bounds one download. Default 2m.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // Server is the HTTP listener.
@@ -148,6 +184,9 @@ type Tenant struct {
 	BlockingEnabled *bool `yaml:"blocking_enabled"`
 	// OptOut are the tenant's opt-out keywords. Optional.
 	OptOut OptOut `yaml:"opt_out"`
+	// MediaMaxBytes is the largest media item fetched for the tenant.
+	// Default media.max_bytes.
+	MediaMaxBytes int64 `yaml:"media_max_bytes"`
 }
 
 // OptOut lets contacts opt out of the tenant's messages. An inbound text
@@ -211,6 +250,11 @@ type Auth struct {
 type Mapping struct {
 	Conversation ConversationMapping `yaml:"conversation"`
 	Message      MessageMapping      `yaml:"message"`
+	// FileKey is the ContentVersion field (text, external id, unique)
+	// that names the File of a message's media with the message's key:
+	// the connector looks it up before an upload, so that a retry never
+	// makes a second File. Default Connector_Media_Key__c.
+	FileKey string `yaml:"file_key"`
 }
 
 // ConversationMapping maps a conversation onto a record.
@@ -247,6 +291,10 @@ type MessageMapping struct {
 	// delivered, read or "failed: <reason>", cut to the field's 255
 	// characters. The record is written again each time it changes.
 	DeliveryStatus string `yaml:"delivery_status"` // Delivery_Status__c
+	// MediaFileID is written, once a message's media is a File in
+	// Salesforce, with the File's ContentDocument id: an agent opens the
+	// picture from the message.
+	MediaFileID string `yaml:"media_file_id"` // Media_File_Id__c
 	// Parent is the relationship name to the conversation object, written
 	// as {"<Parent>": {"<conversation external id>": key}}.
 	Parent string `yaml:"parent"` // Chat_Conversation__r

@@ -175,6 +175,7 @@ func (c *Config) problems() []*FieldError {
 	c.checkStore(k)
 	c.checkDispatcher(k)
 	c.checkTimers(k)
+	c.checkMedia(k)
 	k.oneOf("log.level", c.Log.Level, supportedLogLevels)
 	k.oneOf("log.format", c.Log.Format, supportedLogFormats)
 	c.checkTenants(k)
@@ -247,6 +248,28 @@ func (c *Config) checkDispatcher(k *checker) {
 		k.add("dispatcher.limit_threshold", "%g is out of range (0, 1]", d.LimitThreshold)
 	}
 	k.positive("dispatcher.limit_backoff", d.LimitBackoff)
+}
+
+func (c *Config) checkMedia(k *checker) {
+	m := c.Media
+	if m.MaxBytes < 1 || m.MaxBytes > MaxMediaMaxBytes {
+		k.add("media.max_bytes", "%d is out of range 1..%d", m.MaxBytes, int64(MaxMediaMaxBytes))
+	}
+	if m.Retention < 0 {
+		k.add("media.retention", "%s must not be negative", m.Retention)
+	}
+	k.atLeastOne("media.workers", m.Workers)
+	k.atLeastOne("media.max_attempts", m.MaxAttempts)
+	k.positive("media.poll_interval", m.PollInterval)
+	k.positive("media.request_timeout", m.RequestTimeout)
+	if m.MultipartAbove < 1 || m.MultipartAbove > MaxMediaMultipartAbove {
+		k.add("media.multipart_above", "%d is out of range 1..%d (Salesforce's limit for a JSON upload)", m.MultipartAbove, MaxMediaMultipartAbove)
+	}
+	for i, t := range c.Tenants {
+		if t.MediaMaxBytes < 1 || t.MediaMaxBytes > MaxMediaMaxBytes {
+			k.add(fmt.Sprintf("tenants[%d].media_max_bytes", i), "%d is out of range 1..%d", t.MediaMaxBytes, int64(MaxMediaMaxBytes))
+		}
+	}
 }
 
 func (c *Config) checkTimers(k *checker) {

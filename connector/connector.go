@@ -23,6 +23,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/manage"
+	"github.com/chatsync/sfconnector/connector/media"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/preflight"
 	"github.com/chatsync/sfconnector/connector/registry"
@@ -61,11 +62,13 @@ type Service struct {
 	Manager *manage.Manager
 	// Preflight checks each org at start-up (shown in /readyz).
 	Preflight *preflight.Runner
-	server    *http.Server
-	webhooks  *webhook.Handler
-	routes    []string
-	listener  net.Listener
-	serveErr  chan error
+	// Media fetches inbound media and uploads it to Salesforce as Files.
+	Media    *media.Worker
+	server   *http.Server
+	webhooks *webhook.Handler
+	routes   []string
+	listener net.Listener
+	serveErr chan error
 	// listening runs the store's notifications (PostgreSQL) until Stop.
 	stopListen context.CancelFunc
 	listenDone chan error
@@ -155,7 +158,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 				InactivityTimeout: c.InactivityTimeout, IdleClose: c.IdleClose})
 		}
 	}
+	mw := newMediaWorker(cfg, st, reg, log, opts.Now)
 	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
+	mgr.OnDeleted(mw.SweepSoon)
 	changes, err := sfsync.NewChangesMetric(m.Registry)
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
@@ -174,13 +179,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	pf := &preflight.Runner{Targets: targets, Clients: PreflightClients(reg), Timeout: cfg.Dispatcher.RequestTimeout * 4,
 		Log: log.With().Str("component", "preflight").Logger(), Registerer: m.Registry, Now: opts.Now}
 	s := &Service{
-		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr, Preflight: pf,
+		cfg: cfg, log: log, Store: st, Registry: reg, Metrics: m, Dispatcher: d, Timers: tm, Manager: mgr, Preflight: pf, Media: mw,
 		listener: opts.Listener, serveErr: make(chan error, 1),
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
 	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Wake: d.Notify,
-		Replies: mgr}
+		Replies: mgr, MediaStored: mw.Wake}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
 	hooks := http.NewServeMux()
@@ -189,7 +194,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		mux.Handle(p, hooks)
 	}
 	s.pushed = metrics.NewRate(m.Pushed, opts.Now)
-	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Wake: d.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
+	(&api.API{Store: st, Manager: mgr, OperatorToken: cfg.API.OperatorToken.Value(), Wake: d.Wake, MediaReplayed: mw.Wake, Pushed: s.pushed, Now: opts.Now, Quarantine: s.webhooks,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})}).Register(mux)
 	console.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -292,6 +297,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.Timers.Start(ctx); err != nil {
 		return fmt.Errorf("start timers: %w", err)
 	}
+	if err := s.Media.Start(ctx); err != nil {
+		return fmt.Errorf("start the media worker: %w", err)
+	}
 	if err := s.Preflight.Start(ctx); err != nil {
 		return fmt.Errorf("start the org checks: %w", err)
 	}
@@ -326,6 +334,9 @@ func (s *Service) Stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if err := s.Timers.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Media.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.Dispatcher.Stop(ctx); err != nil {

@@ -75,6 +75,7 @@ func TestMetadataAgreesWithTheDefaultMapping(t *testing.T) {
 			{key: "message.state", field: mm.State, types: []string{"Picklist"}, picklist: stateNames()},
 			{key: "message.sequence", field: mm.Sequence, types: []string{"Number"}},
 			{key: "message.delivery_status", field: mm.DeliveryStatus, types: text, minLength: 255},
+			{key: "message.media_file_id", field: mm.MediaFileID, types: text, minLength: 18},
 		},
 	}
 	byName := map[string]salesforce.Object{}

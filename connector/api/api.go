@@ -39,6 +39,9 @@ type API struct {
 	// Wake wakes the dispatcher: it is called after a replay put messages
 	// back. Optional.
 	Wake func()
+	// MediaReplayed is called after a replay put failed media items back
+	// to work (wakes the media worker). Optional.
+	MediaReplayed func()
 	// Pushed measures the messages pushed per minute, for the overview.
 	Pushed *metrics.Rate
 	// Metrics serves the Prometheus metrics at GET /metrics, to operator
@@ -92,6 +95,8 @@ var routes = []route{
 	{"PUT " + tenantBase + "/settings", tenantScope, admin, (*API).putSettings},
 	{"GET " + tenantBase + "/dead-letters", tenantScope, admin | operator, (*API).listDead},
 	{"POST " + tenantBase + "/dead-letters/replay", tenantScope, admin | operator, (*API).replay},
+	{"GET " + tenantBase + "/dead-letters/media", tenantScope, admin | operator, (*API).listDeadMedia},
+	{"POST " + tenantBase + "/dead-letters/media/replay", tenantScope, admin | operator, (*API).replayMedia},
 	{"GET " + tenantBase + "/stats", tenantScope, admin | operator, (*API).stats},
 	{"GET /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).getExcluded},
 	{"PUT /api/v1/orgs/{org_id}/excluded-states", orgScope, operator, (*API).putExcluded},

@@ -74,6 +74,22 @@ type Message struct {
 	SentID           string             `json:"sent_id"`
 	SendAttempts     int                `json:"send_attempts"`
 	SendError        string             `json:"send_error"`
+	// Media is the message's media item, when the connector downloads
+	// its media (conversation details only).
+	Media *MessageMedia `json:"media,omitempty"`
+}
+
+// MessageMedia is where a message's media stands.
+type MessageMedia struct {
+	ID int64 `json:"id"`
+	// Status: pending, fetched, uploaded, "failed: <reason>", "skipped:
+	// <reason>".
+	Status      string `json:"status"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+	FileName    string `json:"file_name"`
+	// FileID is the Salesforce File's ContentDocument id, once uploaded.
+	FileID string `json:"file_id"`
 }
 
 // Contact is a contact in a list or an answer.

@@ -83,7 +83,23 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, conversationDetailBody(d))
+	body := conversationDetailBody(d)
+	items, err := a.Store.ListMedia(r.Context(), store.MediaFilter{ConversationID: id, Limit: store.MaxPage})
+	if err != nil {
+		fail(w, r, fmt.Errorf("conversation %d: media: %w", id, err))
+		return
+	}
+	byMessage := map[int64]store.MediaItem{}
+	for _, it := range items {
+		byMessage[it.MessageID] = it
+	}
+	for i := range body.Messages {
+		if it, ok := byMessage[body.Messages[i].ID]; ok {
+			body.Messages[i].Media = &MessageMedia{ID: it.ID, Status: it.StatusText(), Size: it.Size, ContentType: it.ContentType,
+				FileName: it.FileName, FileID: it.ContentDocumentID}
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 // DetailsRequest is the body of PUT .../details/: the one action is

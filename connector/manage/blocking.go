@@ -224,6 +224,9 @@ func (m *Manager) DeleteAll(ctx context.Context, actor, tenant string, contactID
 	}
 	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Str("by", actor).
 		Ints64("conversations", res.Conversations).Int("messages", res.Messages).Msg("blocked conversations deleted")
+	if res.Messages > 0 {
+		m.deleted()
+	}
 	return res, nil
 }
 

@@ -173,6 +173,9 @@ type Config struct {
 	// Wake wakes the dispatcher: it is called after a commit that gives
 	// it work (a state change to mirror, a reply to push). Optional.
 	Wake func()
+	// Deleted is called after a delete-all removed messages (the media
+	// worker then drops their spooled bytes). Optional; see OnDeleted.
+	Deleted func()
 	// NativeTimeout bounds one native block or unblock call, and a send.
 	NativeTimeout time.Duration
 	// RetryMin and RetryMax bound the exponential backoff of native block
@@ -334,4 +337,14 @@ func CheckOrgID(orgID string) (string, error) {
 		return "", invalid("org_id", CodeInvalidOrgID, "%q is not a Salesforce org id (15 or 18 letters and digits starting with 00D)", orgID)
 	}
 	return config.OrgKey(orgID), nil
+}
+
+// OnDeleted sets Config.Deleted; call it before the manager is used.
+func (m *Manager) OnDeleted(fn func()) { m.cfg.Deleted = fn }
+
+// deleted reports a delete-all that removed messages.
+func (m *Manager) deleted() {
+	if m.cfg.Deleted != nil {
+		m.cfg.Deleted()
+	}
 }

@@ -112,6 +112,9 @@ func (h *Handler) committed(r *http.Request, log zerolog.Logger, ch *registry.Ch
 	if n := res.Pending + res.ReceiptsRecorded; n > 0 && h.Wake != nil {
 		h.Wake(n)
 	}
+	if res.MediaPending > 0 && h.MediaStored != nil {
+		h.MediaStored()
+	}
 	h.lastReplies(r, res.OptOuts)
 }
 

@@ -48,6 +48,9 @@ type Handler struct {
 	// changed an outbound message's status, committed, and after a last
 	// reply to push is stored. Optional.
 	Wake func(pending int)
+	// MediaStored is called after a delivery with media items to fetch
+	// committed (it wakes the media worker). Optional.
+	MediaStored func()
 	// Replies stores and sends the opt-out last replies.
 	Replies *manage.Manager
 	// ReplyTimeout bounds sending an opt-out last reply;

@@ -100,6 +100,7 @@ func (s *Server) resetData() {
 	}
 	s.idSeq = map[string]int64{}
 	s.created = 0
+	s.files, s.fileBytes = map[string]*storedFile{}, 0
 }
 
 // Records returns a copy of the object's records in creation order, or nil
@@ -143,8 +144,17 @@ var versionPattern = regexp.MustCompile(`^v(\d+)\.(\d)$`)
 func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	// Read the body first: until it is read, the server does not notice a
 	// client hanging up, and a delayed call would outlive its client.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	limit := int64(maxBodyBytes)
+	if isUpload(r) {
+		limit = s.opts.MaxUploadBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
+		return
+	}
+	if int64(len(body)) > limit {
+		writeErrors(w, http.StatusRequestEntityTooLarge, "REQUEST_ENTITY_TOO_LARGE",
+			fmt.Sprintf("the request body is larger than the stand-in reads (%d bytes)", limit))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -207,6 +217,13 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.handleLimits(w)
+	case len(rest) == 2 && rest[0] == "sobjects" && r.Method == http.MethodPost:
+		s.handleInsert(w, r, rest[1], body)
+	case len(rest) == 3 && rest[0] == "sobjects" && r.Method == http.MethodPatch:
+		s.handleUpdateByID(w, rest[1], rest[2], body)
+	case len(rest) == 4 && rest[0] == "sobjects" && r.Method == http.MethodGet &&
+		strings.EqualFold(rest[1], "ContentVersion") && rest[3] == "VersionData":
+		s.handleVersionData(w, rest[2])
 	case len(rest) == 4 && rest[0] == "sobjects":
 		if !allowMethod(w, r, http.MethodPatch) {
 			return

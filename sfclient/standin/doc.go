@@ -65,6 +65,38 @@
 //     Unknown columns are INVALID_FIELD, unknown objects INVALID_TYPE,
 //     anything else it cannot read MALFORMED_QUERY (400); an unknown or
 //     used-up locator is 404 INVALID_QUERY_LOCATOR.
+//   - POST /services/data/vXX.X/sobjects/ContentVersion: a File, as JSON
+//     with VersionData in base64 (at most 37,500,000 bytes decoded, as
+//     Salesforce allows a non-multipart insert; more is 400 STRING_TOO_LONG)
+//     or as multipart/form-data (an "entity_content" JSON part, then the
+//     "VersionData" part with the bytes and their Content-Type). Title
+//     (default: the file name without extension), PathOnClient (required:
+//     REQUIRED_FIELD_MISSING), FirstPublishLocationId (a record of any
+//     object, else INVALID_CROSS_REFERENCE_KEY) and the key field
+//     (Options.FileKeyField, default Connector_Media_Key__c: unique, a
+//     second File with the same key is 400 DUPLICATE_VALUE naming the
+//     first) may be set; the stand-in sets ContentDocumentId (a new
+//     ContentDocument, 069...), IsLatest, FileExtension, ContentSize,
+//     Checksum (MD5) and VersionNumber, and with FirstPublishLocationId a
+//     ContentDocumentLink (ShareType I) to that record. 201 with
+//     {"id","success","errors"}. Over Options.FileStorageLimit: 400
+//     STORAGE_LIMIT_EXCEEDED. ContentVersion, ContentDocument and
+//     ContentDocumentLink are queryable like the other objects
+//     (SELECT Id, ContentDocumentId FROM ContentVersion WHERE
+//     Connector_Media_Key__c = '...' AND IsLatest = true).
+//   - GET /services/data/vXX.X/sobjects/ContentVersion/{id}/VersionData:
+//     the bytes.
+//   - POST /services/data/vXX.X/sobjects/ContentDocumentLink: share a
+//     File (ContentDocumentId, LinkedEntityId required; ShareType default
+//     V, Visibility AllUsers); a second link of the same document and
+//     record is 400 DUPLICATE_VALUE, an unknown document or record 400
+//     INVALID_CROSS_REFERENCE_KEY.
+//   - PATCH /services/data/vXX.X/sobjects/{object}/{id}: update a record by
+//     its id: 204; an unknown id is 404 NOT_FOUND, an unknown field 400
+//     INVALID_FIELD.
+//
+// Files, or GET /__standin/files, lists every File with its bytes, its
+// key and the records it is linked to.
 //
 // Every record carries SystemModstamp (when it was last written, to the
 // second, as Salesforce keeps it) and LastModifiedById: the integration
@@ -164,7 +196,12 @@
 // (tokens expire TokenLifetime after issue, or never); refresh tokens, the
 // username-password and web-server flows, scopes and connected-app policies;
 // the instance and My Domain split (the login URL and the instance URL are
-// the same server); XML bodies. Where Salesforce rejects a whole
+// the same server); XML bodies; Files beyond the above (new versions
+// of a document, ContentDocument deletes and their cascade, sharing
+// rules, file type detection from the bytes, the 2 GB multipart limit:
+// the stand-in reads at most Options.MaxUploadBytes of an upload, 64 MiB
+// by default, and answers 413 REQUEST_ENTITY_TOO_LARGE beyond; inserts of
+// objects other than ContentVersion and ContentDocumentLink are 405). Where Salesforce rejects a whole
 // collection at parse time (for example a field name it cannot
 // deserialise), the stand-in answers a per-record INVALID_FIELD instead.
 // Fault injection applies to /services/data calls only, not to the token

@@ -76,6 +76,16 @@ type Options struct {
 	// nextRecordsUrl; a request's Sforce-Query-Options: batchSize=N header
 	// lowers it. Default DefaultQueryBatchSize.
 	QueryBatchSize int
+	// FileKeyField is the ContentVersion field that keys Files, unique
+	// like an external id: an insert naming a key another File has is 400
+	// DUPLICATE_VALUE. Default DefaultFileKeyField.
+	FileKeyField string
+	// MaxUploadBytes is the most bytes of a ContentVersion insert the
+	// stand-in reads; a larger body is 413. Default DefaultMaxUploadBytes.
+	MaxUploadBytes int64
+	// FileStorageLimit, when positive, is the org's file storage in
+	// bytes: an insert that would pass it is 400 STORAGE_LIMIT_EXCEEDED.
+	FileStorageLimit int64
 }
 
 // Object describes one sObject type of the stand-in's schema.
@@ -131,7 +141,7 @@ func DefaultObjects() []Object {
 			ExternalID: "Message_Key__c",
 			Fields: []string{"Body__c", "Direction__c", "Sent_At__c", "Sender__c", "Media_Url__c",
 				"Media_Type__c", "Kind__c", "Conversation_State__c", "Sequence__c",
-				"Delivery_Status__c"},
+				"Delivery_Status__c", "Media_File_Id__c"},
 			MaxLength: map[string]int{"Body__c": 131072},
 			Lookups: []Lookup{{
 				Field:        "Chat_Conversation__c",
@@ -199,6 +209,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.QueryBatchSize <= 0 {
 		o.QueryBatchSize = DefaultQueryBatchSize
+	}
+	if o.FileKeyField == "" {
+		o.FileKeyField = DefaultFileKeyField
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	return o
 }

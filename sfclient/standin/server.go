@@ -48,6 +48,10 @@ type Server struct {
 	users     map[string]string            // user id -> name
 	cursors   map[string]*cursor           // query locator -> the rest of a result
 	cursorSeq int64
+	// The Files of files.go: each ContentVersion's bytes, and their sum
+	// (for Options.FileStorageLimit).
+	files     map[string]*storedFile
+	fileBytes int64
 }
 
 // New returns a stand-in configured by opts (see Options for the defaults).
@@ -58,7 +62,7 @@ func New(opts Options) *Server {
 		panic(err)
 	}
 	opts = opts.withDefaults()
-	schema, err := compileSchema(opts.Objects)
+	schema, err := compileSchema(withFileObjects(opts.Objects, opts.FileKeyField))
 	if err != nil {
 		panic(err)
 	}
@@ -86,6 +90,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/services/data/", s.handleData)
 	mux.HandleFunc("GET /services/data/{$}", s.handleVersions)
 	s.adminRoutes(mux)
+	s.fileRoutes(mux)
 	s.agentRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
@@ -108,6 +113,7 @@ func New(opts Options) *Server {
 //	POST   /__standin/reset
 //	GET    /__standin/records/{object}
 //	GET    /__standin/stats
+//	GET    /__standin/files         every File with its bytes and links
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }

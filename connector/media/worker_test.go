@@ -1,0 +1,365 @@
+package media_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatsync/sfconnector/connector/dispatch"
+	"github.com/chatsync/sfconnector/connector/media"
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlite"
+	"github.com/chatsync/sfconnector/sfclient"
+	"github.com/chatsync/sfconnector/sfclient/standin"
+	"github.com/chatsync/sfconnector/statemachine"
+)
+
+// fakeFetcher serves media by ref: bytes, or an error.
+type fakeFetcher struct {
+	mu    sync.Mutex
+	media map[string]platform.Media
+	errs  map[string]error
+	calls map[string]int
+}
+
+func (f *fakeFetcher) FetchMedia(_ context.Context, ref string, max int64) (platform.Media, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[ref]++
+	if err := f.errs[ref]; err != nil {
+		return platform.Media{}, err
+	}
+	m, ok := f.media[ref]
+	if !ok {
+		return platform.Media{}, fmt.Errorf("no %s: %w", ref, platform.ErrMediaGone)
+	}
+	if int64(len(m.Data)) > max {
+		return platform.Media{}, fmt.Errorf("%d bytes: %w", len(m.Data), platform.ErrMediaTooLarge)
+	}
+	return m, nil
+}
+
+type resolver struct {
+	f     *fakeFetcher
+	org   media.Org
+	limit int64
+}
+
+func (r resolver) Fetcher(tenant, channel string) (platform.MediaFetcher, bool) {
+	return r.f, channel == "wa"
+}
+func (r resolver) Org(string) (media.Org, bool) { return r.org, true }
+func (r resolver) Limit(string) int64           { return r.limit }
+
+type env struct {
+	t      *testing.T
+	st     store.Store
+	sf     *standin.Server
+	client *sfclient.Client
+	f      *fakeFetcher
+	w      *media.Worker
+	spool  string
+	now    time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "c.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sf := standin.New(standin.Options{ClientID: "id", ClientSecret: "secret"})
+	ts := httptest.NewServer(sf)
+	t.Cleanup(ts.Close)
+	client, err := sfclient.New(sfclient.Config{OrgID: standin.DefaultOrgID, LoginURL: ts.URL, Flow: sfclient.FlowClientCredentials,
+		ClientID: "id", ClientSecret: "secret", HTTPClient: ts.Client(), RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, sf: sf, client: client, spool: filepath.Join(dir, "c.db-media"),
+		f:   &fakeFetcher{media: map[string]platform.Media{}, errs: map[string]error{}, calls: map[string]int{}},
+		now: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	spool := &media.Spool{Dir: e.spool}
+	e.w = &media.Worker{Store: st, Bytes: spool, Spool: spool,
+		Resolver: resolver{f: e.f, limit: 1000, org: media.Org{Client: client, MessageObject: "Chat_Message__c",
+			FileIDField: "Media_File_Id__c", KeyField: "Connector_Media_Key__c"}},
+		Config: media.Config{Workers: 2, MaxAttempts: 3, BackoffMin: time.Minute, BackoffMax: time.Hour, MultipartAbove: 100},
+		Log:    zerolog.Nop(), Now: func() time.Time { return e.now }}
+	return e
+}
+
+// message stores an inbound media message with its item, pending.
+func (e *env) message(channel, id, ref string) (store.Message, store.MediaItem) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	var m store.Message
+	var it store.MediaItem
+	err := e.st.WithTx(ctx, func(tx store.Tx) error {
+		c, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: channel, ExternalID: "u-" + id}, "", e.now)
+		if err != nil {
+			return err
+		}
+		conv, err := tx.CreateConversation(ctx, store.Conversation{Tenant: "acme", Channel: channel, ContactID: c.ID,
+			State: statemachine.Open, CreatedAt: e.now}, "system", "test")
+		if err != nil {
+			return err
+		}
+		m, _, err = tx.InsertMessage(ctx, store.Message{Tenant: "acme", Channel: channel, ConversationID: conv.ID, ContactID: c.ID,
+			PlatformID: id, Direction: store.Inbound, Kind: "image", MediaURL: ref, SentAt: e.now, ReceivedAt: e.now,
+			StateAtReceipt: statemachine.Open, PushStatus: store.Pending})
+		if err != nil {
+			return err
+		}
+		it, err = tx.InsertMedia(ctx, store.MediaItem{MessageID: m.ID, ConversationID: conv.ID, Tenant: "acme", Channel: channel,
+			Ref: ref, Status: store.MediaPending, CreatedAt: e.now})
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m, it
+}
+
+// push writes the message's record to the stand-in and settles it pushed.
+func (e *env) push(m store.Message) string {
+	e.t.Helper()
+	ctx := e.t.Context()
+	if _, err := e.client.Upsert(ctx, "Chat_Conversation__c", "Conversation_Key__c", fmt.Sprintf("acme:wa:%d", m.ConversationID), sfclient.Record{}); err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := e.client.Upsert(ctx, "Chat_Message__c", "Message_Key__c", dispatch.MessageKey(m), sfclient.Record{"Body__c": "photo",
+		"Chat_Conversation__r": map[string]any{"Conversation_Key__c": fmt.Sprintf("acme:wa:%d", m.ConversationID)}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ws, err := e.st.Claim(ctx, store.ClaimParams{Owner: "t", Now: e.now, LeaseTTL: time.Minute, MaxConversations: 10, MaxMessages: 10})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, w := range ws {
+		var outs []store.Outcome
+		for _, wm := range w.Messages {
+			if wm.ID == m.ID {
+				outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: res.ID})
+			}
+		}
+		if err := e.st.Settle(ctx, w.Lease, store.Settlement{Now: e.now, Outcomes: outs}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return res.ID
+}
+
+func (e *env) round() int {
+	e.t.Helper()
+	n, err := e.w.Round(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) item(id int64) store.MediaItem {
+	e.t.Helper()
+	it, err := e.st.GetMedia(e.t.Context(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return it
+}
+
+// A photo is fetched at once, kept in the spool, uploaded once its
+// message record exists (as JSON; a larger voice note as multipart), linked
+// to the record, named on it, and its spooled bytes dropped.
+func TestFetchThenUpload(t *testing.T) {
+	e := newEnv(t)
+	jpeg := []byte("\xff\xd8\xff\xe0 a photo of a broken kettle")
+	voice := bytes.Repeat([]byte("OggS voice "), 30) // over MultipartAbove
+	e.f.media["ref-photo"] = platform.Media{Data: jpeg, ContentType: "image/jpeg"}
+	e.f.media["ref-voice"] = platform.Media{Data: voice, ContentType: "audio/ogg", FileName: "voice note.ogg"}
+	m1, it1 := e.message("wa", "wamid.1", "ref-photo")
+	m2, it2 := e.message("wa", "wamid.2", "ref-voice")
+
+	if n := e.round(); n != 2 {
+		t.Fatalf("round claimed %d, want 2", n)
+	}
+	got := e.item(it1.ID)
+	if got.Status != store.MediaFetched || got.Size != int64(len(jpeg)) || got.ContentType != "image/jpeg" ||
+		got.FileName != "image-wamid.1.jpg" || got.Location != store.MediaInSpool || len(got.SHA256) != 64 {
+		t.Fatalf("after the fetch: %+v", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.spool, fmt.Sprint(it1.ID))); err != nil || !bytes.Equal(b, jpeg) {
+		t.Fatalf("spooled bytes: %q, %v", b, err)
+	}
+	// Nothing to upload while the message record is not in Salesforce.
+	if n := e.round(); n != 0 || len(e.sf.Files()) != 0 {
+		t.Fatalf("round before the push claimed %d, files %d", n, len(e.sf.Files()))
+	}
+	id1, id2 := e.push(m1), e.push(m2)
+	if n := e.round(); n != 2 {
+		t.Fatalf("round after the push claimed %d, want 2", n)
+	}
+	files := e.sf.Files()
+	if len(files) != 2 {
+		t.Fatalf("%d files, want 2", len(files))
+	}
+	byKey := map[string]standin.File{}
+	for _, f := range files {
+		byKey[f.Key] = f
+	}
+	f1, f2 := byKey["acme:wa:wamid.1"], byKey["acme:wa:wamid.2"]
+	if !bytes.Equal(f1.Data, jpeg) || f1.PathOnClient != "image-wamid.1.jpg" || len(f1.LinkedEntities) != 1 || f1.LinkedEntities[0] != id1 {
+		t.Errorf("the photo's File: %+v", f1)
+	}
+	if !bytes.Equal(f2.Data, voice) || f2.PathOnClient != "voice note.ogg" || f2.ContentType != "audio/ogg" || f2.LinkedEntities[0] != id2 {
+		t.Errorf("the voice note's File (multipart): %+v", f2)
+	}
+	for _, it := range []store.MediaItem{it1, it2} {
+		got := e.item(it.ID)
+		if got.Status != store.MediaUploaded || got.Location != store.MediaNowhere || got.ContentDocumentID == "" {
+			t.Errorf("after the upload: %+v", got)
+		}
+		if _, err := os.Stat(filepath.Join(e.spool, fmt.Sprint(it.ID))); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("item %d's spooled file is still there: %v", it.ID, err)
+		}
+	}
+	for _, r := range e.sf.Records("Chat_Message__c") {
+		want := f1.ContentDocumentID
+		if r.ID == id2 {
+			want = f2.ContentDocumentID
+		}
+		if r.Fields["Media_File_Id__c"] != want {
+			t.Errorf("message record %s names File %v, want %s", r.ID, r.Fields["Media_File_Id__c"], want)
+		}
+	}
+}
+
+// Too large and gone fail at once with the reason; a temporary failure is
+// retried after a backoff and fails once the tries are used up; a failed
+// item replays.
+func TestFetchFailures(t *testing.T) {
+	e := newEnv(t)
+	e.f.media["ref-big"] = platform.Media{Data: bytes.Repeat([]byte("x"), 1001), ContentType: "video/mp4"}
+	e.f.errs["ref-flaky"] = errors.New("connection reset")
+	_, big := e.message("wa", "m-big", "ref-big")
+	_, gone := e.message("wa", "m-gone", "ref-gone")
+	_, flaky := e.message("wa", "m-flaky", "ref-flaky")
+	_, other := e.message("sms", "m-other", "ref-other")
+	e.round()
+	if it := e.item(big.ID); it.Status != store.MediaFailed || !strings.HasPrefix(it.Reason, "too large") {
+		t.Errorf("too large: %+v", it)
+	}
+	if it := e.item(gone.ID); it.Status != store.MediaFailed || !strings.HasPrefix(it.Reason, "gone") {
+		t.Errorf("gone: %+v", it)
+	}
+	if it := e.item(other.ID); it.Status != store.MediaFailed || it.StatusText() != "failed: the channel does not download media" {
+		t.Errorf("a channel without a fetcher: %+v", it)
+	}
+	it := e.item(flaky.ID)
+	if it.Status != store.MediaPending || it.Attempts != 1 || !it.NextAttemptAt.After(e.now.Add(time.Minute-time.Second)) {
+		t.Fatalf("a temporary failure: %+v", it)
+	}
+	if n := e.round(); n != 0 {
+		t.Fatalf("a round before the backoff passed claimed %d", n)
+	}
+	for range 2 {
+		e.now = e.now.Add(2 * time.Hour)
+		e.round()
+	}
+	if it := e.item(flaky.ID); it.Status != store.MediaFailed || !strings.Contains(it.Reason, "download failed 3 times") {
+		t.Fatalf("after 3 tries: %+v", it)
+	}
+	// Replay once the platform answers.
+	delete(e.f.errs, "ref-flaky")
+	e.f.media["ref-flaky"] = platform.Media{Data: []byte("ok"), ContentType: "image/png"}
+	if ids, err := e.st.ReplayMedia(t.Context(), "acme", []int64{flaky.ID}, e.now); err != nil || len(ids) != 1 {
+		t.Fatalf("ReplayMedia = %v, %v", ids, err)
+	}
+	e.round()
+	if it := e.item(flaky.ID); it.Status != store.MediaFetched || it.FileName != "image-m-flaky.png" {
+		t.Fatalf("replayed: %+v", it)
+	}
+}
+
+// A crash between the upload and the store's update: the next try finds
+// the File by its key and makes no second one. Damaged bytes are fetched
+// again. Files of deleted items leave the spool.
+func TestUploadIsIdempotentAndVerified(t *testing.T) {
+	e := newEnv(t)
+	e.f.media["ref-1"] = platform.Media{Data: []byte("photo bytes"), ContentType: "image/jpeg"}
+	m, it := e.message("wa", "wamid.1", "ref-1")
+	e.round()
+	e.push(m)
+	// What a crashed upload left: the File in Salesforce, the item still
+	// fetched in the store.
+	fetched := e.item(it.ID)
+	if _, err := e.client.CreateFile(t.Context(), sfclient.NewFile{Title: "x", PathOnClient: "image-wamid.1.jpg", FirstPublishLocationID: fetched.MessageSalesforceID,
+		Fields: sfclient.Record{"Connector_Media_Key__c": "acme:wa:wamid.1"}, Data: []byte("photo bytes")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Damage the spooled bytes: they are fetched again first.
+	if err := os.WriteFile(filepath.Join(e.spool, fmt.Sprint(it.ID)), []byte("photo bytez"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.round()
+	if got := e.item(it.ID); got.Status != store.MediaPending || got.Attempts != 1 {
+		t.Fatalf("damaged bytes: %+v, want pending again", got)
+	}
+	e.now = e.now.Add(time.Hour)
+	e.round()
+	if got := e.item(it.ID); got.Status != store.MediaUploaded {
+		t.Fatalf("after the refetch: %+v", got)
+	}
+	if files := e.sf.Files(); len(files) != 1 || e.f.calls["ref-1"] != 2 {
+		t.Fatalf("%d files, %d fetches; want exactly one File, fetched twice", len(files), e.f.calls["ref-1"])
+	}
+
+	// A file the store no longer knows (the contact's delete-all).
+	if err := os.WriteFile(filepath.Join(e.spool, "99999"), []byte("orphan"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.w.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.spool, "99999")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the orphan file is still there: %v", err)
+	}
+}
+
+// A permanent refusal by Salesforce fails the item with the reason.
+func TestUploadRefused(t *testing.T) {
+	e := newEnv(t)
+	e.f.media["ref-1"] = platform.Media{Data: []byte("photo bytes"), ContentType: "image/jpeg"}
+	m, it := e.message("wa", "wamid.1", "ref-1")
+	e.round()
+	e.push(m)
+	// The message record was deleted in Salesforce: the link is refused.
+	e.sf.Reset()
+	e.round()
+	got := e.item(it.ID)
+	if got.Status != store.MediaFailed || !strings.Contains(got.Reason, "INVALID_CROSS_REFERENCE_KEY") || got.Location != store.MediaInSpool {
+		t.Fatalf("refused: %+v, want failed with the bytes kept", got)
+	}
+	// Listed for replay; replayed, it is uploaded again (here refused
+	// again, as nothing changed).
+	failed, err := e.st.ListMedia(t.Context(), store.MediaFilter{Tenant: "acme", Status: store.MediaFailed})
+	if err != nil || len(failed) != 1 {
+		t.Fatalf("failed items: %+v, %v", failed, err)
+	}
+}
