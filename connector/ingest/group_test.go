@@ -183,8 +183,8 @@ func TestGroupCommitReadsSettingsOncePerGroup(t *testing.T) {
 		}
 	}
 	groups, reads := count.groups.Load(), count.reads.Load()
-	if groups != 2 {
-		t.Fatalf("%d groups for %d deliveries, all but the first group's queued behind it: want 2", groups, n)
+	if groups > 2 {
+		t.Fatalf("%d groups for %d deliveries, all but the first group's queued behind it: want 1 or 2", groups, n)
 	}
 	// Two settings per delivery: the org's excluded states and the tenant's
 	// opt-out keywords.

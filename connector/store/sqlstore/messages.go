@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -55,9 +56,9 @@ const insertMessage = `
 	RETURNING `
 
 var (
-	// qInsertMessageID returns the new message's id: SQLite stores what it
-	// is given.
-	qInsertMessageID = Q(insertMessage + `id`)
+	// qInsertMessage is SQLite's: it stores what it is given, and a plain
+	// insert (its id from LastInsertId) skips reading a result row.
+	qInsertMessage = Q(strings.TrimSuffix(insertMessage, "RETURNING "))
 	// qInsertMessageRow returns the message as stored: PostgreSQL's
 	// strings are cleaned on their way (see Dialect.Args).
 	qInsertMessageRow = Q(insertMessage + MessageColumns)
@@ -100,7 +101,7 @@ func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		stored = m
 		stored.SentAt, stored.ReceivedAt, stored.PushedAt = AsTime(m.SentAt), AsTime(m.ReceivedAt), AsTime(m.PushedAt)
 		stored.DeliveryStatusAt, stored.SendAfter = AsTime(m.DeliveryStatusAt), time.Time{} // SendAfter is not read back
-		err = x.Row(ctx, qInsertMessageID, args...).Scan(&stored.ID)
+		err = insertReturningID(ctx, x.Conn, &stored.ID, args)
 	} else {
 		stored, err = ScanMessage(x.Row(ctx, qInsertMessageRow, args...))
 	}
@@ -319,4 +320,23 @@ func (s *Store) Replay(ctx context.Context, tenant string, ids []int64, now time
 	}
 	slices.Sort(replayed)
 	return replayed, nil
+}
+
+// insertReturningID runs qInsertMessage and sets *id to the new row's id,
+// or returns sql.ErrNoRows when the message was stored already (as the
+// RETURNING form would).
+func insertReturningID(ctx context.Context, c Conn, id *int64, args []any) error {
+	res, err := c.Exec(ctx, qInsertMessage, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	*id, err = res.LastInsertId()
+	return err
 }
