@@ -157,6 +157,9 @@ type env struct {
 	// listen address is then kept across restarts.
 	started bool
 	proc    *proc
+	// extraEnv is added to the process's environment at its next starts
+	// (a fault hook only a test sets).
+	extraEnv []string
 }
 
 // proc is one run of the connector process.
@@ -377,7 +380,7 @@ func (e *env) launch() error {
 	}
 	fmt.Fprintf(logFile, "=== integration test: starting connector serve at %s ===\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(connectorBin, "serve", "-config", e.cfgPath)
-	cmd.Env = cleanEnviron()
+	cmd.Env = append(cleanEnviron(), e.extraEnv...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return errors.Join(fmt.Errorf("exec %s: %w", connectorBin, err), logFile.Close())
@@ -446,6 +449,24 @@ func (e *env) stop(sig syscall.Signal) int {
 		<-p.done
 		e.proc = nil
 		e.t.Fatalf("the connector did not exit within %s of %v", stopTimeout, sig)
+	}
+	e.proc = nil
+	return p.code
+}
+
+// waitExit waits for the running process to exit on its own (a fault
+// hook that kills it) and returns its exit code (-1 when a signal ended
+// it).
+func (e *env) waitExit() int {
+	e.t.Helper()
+	p := e.proc
+	if p == nil {
+		e.t.Fatal("waitExit: the connector is not running")
+	}
+	select {
+	case <-p.done:
+	case <-time.After(waitTimeout):
+		e.t.Fatalf("the connector did not exit within %s", waitTimeout)
 	}
 	e.proc = nil
 	return p.code

@@ -96,7 +96,9 @@ type Config struct {
 	// PollInterval is how often the worker looks for due work unwoken.
 	PollInterval time.Duration
 	// LeaseTTL holds a claimed item from other workers (other replicas)
-	// while one works on it.
+	// while one works on it: at least (and by default) twice
+	// RequestTimeout. An item in flight when its process dies is taken
+	// again once it passes.
 	LeaseTTL time.Duration
 	// RequestTimeout bounds one download or one Salesforce step.
 	RequestTimeout time.Duration
@@ -153,12 +155,11 @@ func (w *Worker) init() {
 		if c.PollInterval <= 0 {
 			c.PollInterval = 2 * time.Second
 		}
-		if c.LeaseTTL <= 0 {
-			c.LeaseTTL = 5 * time.Minute
-		}
 		if c.RequestTimeout <= 0 {
 			c.RequestTimeout = 2 * time.Minute
 		}
+		// A step (a download, or the Salesforce calls of an upload) is
+		// bounded by RequestTimeout each: the lease outlives both.
 		if c.LeaseTTL < 2*c.RequestTimeout {
 			c.LeaseTTL = 2 * c.RequestTimeout
 		}
