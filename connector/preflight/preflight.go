@@ -200,7 +200,50 @@ func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 	if conv != nil && msg != nil && mm.Parent != "" {
 		checkParent(&r, *msg, mm, mc.Object, t.Key)
 	}
+	if msg != nil {
+		checkMedia(ctx, c, &r, *msg, t)
+	}
 	return r
+}
+
+// checkMedia checks what the upload of media as Files needs: the message
+// field that names the File and the ContentVersion key field. Without them
+// messages still reach Salesforce, with their text; their media items fail
+// (replayable once the fields exist): a warning, not a blocking problem.
+func checkMedia(ctx context.Context, c Client, r *Report, msg sfclient.ObjectDescribe, t Target) {
+	add := func(item string, s Status, detail, fix string) {
+		r.Checks = append(r.Checks, Check{Item: item, Status: s, Detail: detail, Fix: fix})
+	}
+	mm := t.Mapping.Message
+	if mm.MediaFileID != "" {
+		item := mm.Object + "." + mm.MediaFileID
+		switch f, ok := msg.Field(mm.MediaFileID); {
+		case !ok:
+			add(item, Warning, "missing (mapping.message.media_file_id): media uploaded as Files can not be named on their message record, and fail",
+				deployFix+"; or set "+t.Key+".mapping.message.media_file_id to the org's field")
+		case !f.Updateable:
+			add(item, Warning, "the integration user can not edit it: media items fail",
+				"give the integration user edit access to the field (the permission set Chat_Connector_Integration does)")
+		default:
+			add(item, OK, fieldSummary(f), "")
+		}
+	}
+	if t.Mapping.FileKey == "" {
+		return
+	}
+	item := "ContentVersion." + t.Mapping.FileKey
+	d, err := c.Describe(ctx, "ContentVersion")
+	if err != nil {
+		add(item, Warning, "could not describe ContentVersion: "+err.Error(), "give the integration user access to Salesforce Files (Content)")
+		return
+	}
+	f, ok := d.Field(t.Mapping.FileKey)
+	if !ok {
+		add(item, Warning, "missing (mapping.file_key): media can not be uploaded as Files without it",
+			"add a Text(255) field "+t.Mapping.FileKey+" to ContentVersion, marked External ID and Unique (case-sensitive), editable by the integration user")
+		return
+	}
+	add(item, OK, fieldSummary(f), "")
 }
 
 // loginFix says what to do about a failed login.

@@ -144,3 +144,31 @@ func TestLoginFailureIsBlocking(t *testing.T) {
 		t.Errorf("login failure: %+v", p)
 	}
 }
+
+// TestMediaFieldsAreWarnings: an org without the message's media file
+// field, or a mapping naming a ContentVersion key field the org lacks,
+// gets a warning naming the fix: messages still arrive, only their media
+// Files fail.
+func TestMediaFieldsAreWarnings(t *testing.T) {
+	meta := edit(t, "Chat_Message__c", "Media_File_Id__c", func(*salesforce.Field) bool { return false })
+	tg := target()
+	tg.Mapping.FileKey = "No_Such_Key__c"
+	rep := preflight.Run(context.Background(), client(t, standin.Options{Metadata: meta}), tg, time.Now())
+	if rep.Blocking() {
+		t.Fatalf("blocking: %+v", rep.Problems())
+	}
+	want := map[string]string{
+		"Chat_Message__c.Media_File_Id__c": "mapping.message.media_file_id",
+		"ContentVersion.No_Such_Key__c":    "External ID and Unique",
+	}
+	for _, p := range rep.Problems() {
+		fix, ok := want[p.Item]
+		if !ok || p.Status != preflight.Warning || !strings.Contains(p.Detail+" "+p.Fix, fix) {
+			t.Errorf("unexpected problem %+v", p)
+		}
+		delete(want, p.Item)
+	}
+	if len(want) > 0 {
+		t.Errorf("no warning for %v; problems: %+v", want, rep.Problems())
+	}
+}
