@@ -100,7 +100,7 @@ func block(t *testing.T, st store.Store, conversationID int64) {
 	t.Helper()
 	now := time.Now().UTC()
 	err := st.WithTx(context.Background(), func(tx store.Tx) error {
-		c, err := tx.GetConversation(context.Background(), conversationID)
+		c, err := tx.Conversation(context.Background(), conversationID)
 		if err != nil {
 			return err
 		}

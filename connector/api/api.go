@@ -10,6 +10,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"errors"
@@ -29,9 +30,25 @@ import (
 //go:embed openapi.yaml
 var OpenAPI []byte
 
+// Store is what the API reads of the store itself (its changes go
+// through the Manager): the conversations' views, the dead letters and the
+// quarantine, the orgs' pacing, the tokens by hash, the media items and
+// their replay.
+type Store interface {
+	GetConversation(ctx context.Context, id int64) (store.Conversation, error)
+	ListMessages(ctx context.Context, conversationID int64) ([]store.Message, error)
+	Stats(ctx context.Context, tenant string) (store.Stats, error)
+	store.DeadLetters
+	store.QuarantineList
+	OrgGates(ctx context.Context) ([]store.OrgGate, error)
+	TokenByHash(ctx context.Context, hash string) (store.APIToken, error)
+	ListMedia(ctx context.Context, f store.MediaFilter) ([]store.MediaItem, error)
+	ReplayMedia(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
+}
+
 // API serves the routes.
 type API struct {
-	Store   store.Store
+	Store   Store
 	Manager *manage.Manager
 	// OperatorToken is the configuration's operator token; empty leaves
 	// operator store tokens only.

@@ -73,10 +73,17 @@ type Config struct {
 	Owner string
 }
 
+// Store is what the dispatcher uses of the store: the outbox and the
+// orgs' pacing.
+type Store interface {
+	store.Outbox
+	store.Pacing
+}
+
 // Dispatcher is the push service. Start it once; Stop drains it.
 type Dispatcher struct {
 	cfg     Config
-	store   store.Store
+	store   Store
 	orgs    Orgs
 	log     zerolog.Logger
 	metrics *metrics.Metrics
@@ -96,7 +103,7 @@ type Dispatcher struct {
 }
 
 // New builds a dispatcher.
-func New(cfg Config, st store.Store, orgs Orgs, m *metrics.Metrics, log zerolog.Logger) *Dispatcher {
+func New(cfg Config, st Store, orgs Orgs, m *metrics.Metrics, log zerolog.Logger) *Dispatcher {
 	return &Dispatcher{
 		cfg: cfg, store: st, orgs: orgs, metrics: m,
 		log:            log.With().Str("component", "dispatcher").Logger(),

@@ -25,7 +25,7 @@ import (
 // sees them: the pause at warn level with its reason and when it ends, the
 // resumption at info level with the reason it had been paused for.
 type gates struct {
-	st  store.Store
+	st  store.Pacing
 	log zerolog.Logger
 
 	mu    sync.Mutex
@@ -35,7 +35,7 @@ type gates struct {
 	paused map[string]string
 }
 
-func newGates(st store.Store, log zerolog.Logger) *gates {
+func newGates(st store.Pacing, log zerolog.Logger) *gates {
 	return &gates{st: st, log: log, cache: map[string]store.OrgGate{}, paused: map[string]string{}}
 }
 

@@ -189,9 +189,19 @@ type QuarantinedEvent struct {
 	New bool
 }
 
+// Store is what ingestion uses of the store: its transactions, and the
+// reads of the webhook handler built on it (an opt-out's contact, the
+// quarantined events it replays).
+type Store interface {
+	store.Transactor
+	store.Batcher
+	GetContact(ctx context.Context, id int64) (store.Contact, error)
+	store.QuarantineList
+}
+
 // Ingester stores deliveries.
 type Ingester struct {
-	Store store.Store
+	Store Store
 	// Group, when set, makes concurrent deliveries share a transaction
 	// (group commit); each still commits or fails on its own.
 	Group *GroupCommitter

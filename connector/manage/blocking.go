@@ -390,7 +390,7 @@ func (m *Manager) callNative(ctx context.Context, call nativeCall) (store.Native
 	var nb store.NativeBlock
 	superseded := false
 	err := m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetContact(ctx, call.contact.ID)
+		cur, err := tx.LockContact(ctx, call.contact.ID)
 		if err != nil {
 			return fmt.Errorf("read contact %d: %w", call.contact.ID, err)
 		}
@@ -469,7 +469,7 @@ func (m *Manager) RetryNativeBlocks(ctx context.Context) (int, error) {
 // configured with a native block.
 func (m *Manager) giveUp(ctx context.Context, c store.Contact) error {
 	err := m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetContact(ctx, c.ID)
+		cur, err := tx.LockContact(ctx, c.ID)
 		if err != nil {
 			return err
 		}

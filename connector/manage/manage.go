@@ -162,9 +162,17 @@ func FromRegistry(reg *registry.Registry) []Tenant {
 	return out
 }
 
+// Store is what the management operations use of the store: transactions
+// and the reads of conversations and contacts.
+type Store interface {
+	store.Transactor
+	store.Conversations
+	store.Contacts
+}
+
 // Config builds a Manager.
 type Config struct {
-	Store   store.Store
+	Store   Store
 	Tenants []Tenant
 	// Log receives what operations log when the context carries no logger.
 	Log zerolog.Logger
@@ -276,7 +284,7 @@ func (t *Tenant) channel(id string) Channel {
 
 // conversation reads a conversation of the tenant inside tx.
 func conversation(ctx context.Context, tx store.Tx, tenant string, id int64) (store.Conversation, error) {
-	c, err := tx.GetConversation(ctx, id)
+	c, err := tx.Conversation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && c.Tenant != tenant {
 		return store.Conversation{}, fail(ErrNotFound, "tenant %s has no conversation %d", tenant, id)
 	}
@@ -288,7 +296,7 @@ func conversation(ctx context.Context, tx store.Tx, tenant string, id int64) (st
 
 // contact reads (and locks) a contact of the tenant inside tx.
 func contact(ctx context.Context, tx store.Tx, tenant string, id int64) (store.Contact, error) {
-	c, err := tx.GetContact(ctx, id)
+	c, err := tx.LockContact(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && c.Tenant != tenant {
 		return store.Contact{}, fail(ErrNotFound, "tenant %s has no contact %d", tenant, id)
 	}

@@ -125,7 +125,7 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 	var c store.Contact
 	err := m.cfg.Store.WithTx(ctx, func(tx store.Tx) error {
 		var err error
-		c, err = tx.GetContact(ctx, msg.ContactID)
+		c, err = tx.LockContact(ctx, msg.ContactID)
 		return err
 	})
 	if err != nil {

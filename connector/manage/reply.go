@@ -51,7 +51,7 @@ func (m *Manager) Reply(ctx context.Context, actor, tenant string, conversationI
 	}
 	var msg store.Message
 	err = m.withTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetConversation(ctx, conv.ID)
+		cur, err := tx.Conversation(ctx, conv.ID)
 		if err != nil {
 			return fmt.Errorf("read conversation %d: %w", conv.ID, err)
 		}

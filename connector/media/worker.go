@@ -117,7 +117,7 @@ const FaultEnv = "CONNECTOR_TEST_MEDIA_FAULT"
 
 // Worker fetches and uploads media items.
 type Worker struct {
-	Store    store.Store
+	Store    store.MediaStore
 	Bytes    Bytes
 	Resolver Resolver
 	Config   Config

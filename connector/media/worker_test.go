@@ -20,6 +20,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
+	"github.com/chatsync/sfconnector/connector/store/storetest"
 	"github.com/chatsync/sfconnector/sfclient"
 	"github.com/chatsync/sfconnector/sfclient/standin"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -159,7 +160,7 @@ func (e *env) push(m store.Message) string {
 				outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: res.ID})
 			}
 		}
-		if err := e.st.Settle(ctx, w.Lease, store.Settlement{Now: e.now, Outcomes: outs}); err != nil {
+		if err := storetest.SettleOne(ctx, e.st, w.Lease, store.Settlement{Now: e.now, Outcomes: outs}); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -110,10 +110,18 @@ type Org struct {
 	Tenants []string
 }
 
+// Store is what the poller uses of the store: a conversation and its
+// history, and the watermarks.
+type Store interface {
+	GetConversation(ctx context.Context, id int64) (store.Conversation, error)
+	History(ctx context.Context, conversationID int64) ([]store.Transition, error)
+	store.Watermarks
+}
+
 // Poller reads agents' changes back. Poll is safe to call from one
 // goroutine at a time (the timers never overlap a job with itself).
 type Poller struct {
-	Store   store.Store
+	Store   Store
 	Manager *manage.Manager
 	Orgs    []Org
 	Log     zerolog.Logger

@@ -16,6 +16,7 @@ import (
 	"github.com/chatsync/sfconnector/connector/sfsync"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/sqlite"
+	"github.com/chatsync/sfconnector/connector/store/storetest"
 	"github.com/chatsync/sfconnector/sfclient"
 	"github.com/chatsync/sfconnector/sfclient/standin"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -100,7 +101,7 @@ func (f *fixture) conversation(user string) (store.Conversation, string) {
 	for _, m := range works[0].Messages {
 		outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: "x"})
 	}
-	if err := f.st.Settle(f.ctx, works[0].Lease, store.Settlement{Now: now, Outcomes: outs, SyncedVersion: works[0].Conversation.Version}); err != nil {
+	if err := storetest.SettleOne(f.ctx, f.st, works[0].Lease, store.Settlement{Now: now, Outcomes: outs, SyncedVersion: works[0].Conversation.Version}); err != nil {
 		f.t.Fatal(err)
 	}
 	conv, _ = f.st.GetConversation(f.ctx, conv.ID)
@@ -117,7 +118,7 @@ func (f *fixture) mirror(id int64, key string) {
 	}
 	c := works[0].Conversation
 	f.upsert(key, c.State.String(), c.State == statemachine.Blocked)
-	if err := f.st.Settle(f.ctx, works[0].Lease, store.Settlement{Now: time.Now().UTC(), SyncedVersion: c.Version}); err != nil {
+	if err := storetest.SettleOne(f.ctx, f.st, works[0].Lease, store.Settlement{Now: time.Now().UTC(), SyncedVersion: c.Version}); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -6,7 +6,7 @@
 // The business rules (which state a conversation takes, whether a message is
 // pushed) live in the connector, not in the drivers: a driver offers the
 // primitives inside a transaction (Tx) and the few atomic operations of the
-// outbox (Claim, Settle), and keeps nothing but data.
+// outbox (Claim, SettleBatch), and keeps nothing but data.
 package store
 
 import (
@@ -21,7 +21,7 @@ import (
 var (
 	// ErrNotFound is returned when the asked-for row does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrLeaseLost is returned by Settle when the lease is no longer held by
+	// ErrLeaseLost is returned by SettleBatch when the lease is no longer held by
 	// the caller (it expired and another worker claimed the conversation).
 	ErrLeaseLost = errors.New("lease lost")
 	// ErrConflict is returned by ApplyTransition when the conversation is no
@@ -314,23 +314,73 @@ type SendOutcome struct {
 }
 
 // Tx is the set of primitives the connector combines inside one
-// transaction. Everything done through a Tx commits or rolls back together.
+// transaction, grouped by what they touch. Everything done through a Tx
+// commits or rolls back together.
 type Tx interface {
+	ContactTx
+	ConversationTx
+	MessageTx
+	SettingTx
+	QuarantineTx
+	// MediaTx records media items (media.go).
+	MediaTx
+}
+
+// ContactTx writes contacts: ingestion (the contact of a delivery, its
+// platform status, an opt-out's block) and the management API.
+type ContactTx interface {
 	// UpsertContact returns the contact for key, creating it when it is new
 	// (and updating DisplayName when a non-empty one is given). It also
 	// serialises the transaction with any other one touching the same
 	// contact until commit (PostgreSQL locks the row; SQLite has one writer).
 	UpsertContact(ctx context.Context, key ContactKey, displayName string, now time.Time) (Contact, error)
-	// MessageExists reports whether (tenant, channel, platformID) is stored.
-	MessageExists(ctx context.Context, tenant, channel, platformID string) (bool, error)
+	// LockContact returns one contact (without tags), serialising the
+	// transaction with others touching it, as UpsertContact does; or
+	// ErrNotFound.
+	LockContact(ctx context.Context, id int64) (Contact, error)
+	// SetContactBlock sets the contact's local inbound and outbound block.
+	// Block.At becomes now when the block changes; both directions false
+	// clear the note, who and when. An unknown contact is ErrNotFound.
+	SetContactBlock(ctx context.Context, contactID int64, b Block, now time.Time) error
+	// SetNativeBlock records where the platform's block of the contact
+	// stands (UpdatedAt is taken from nb). An unknown contact is ErrNotFound.
+	SetNativeBlock(ctx context.Context, contactID int64, nb NativeBlock) error
+	// SetContactPlatformStatus records status on the contact, as of at,
+	// unless the contact already holds a status as of a later time (a
+	// platform's retry of an older event never overrides a newer one). It
+	// reports whether it changed the contact. An empty status is an error.
+	//
+	// On a tie (at equal to the stored PlatformStatusAt, to the
+	// microsecond) the status given wins: the event delivered last is taken
+	// as the latest. Recording the status and time already stored changes
+	// nothing and reports false. A zero at is an error; an unknown contact
+	// is ErrNotFound. UpdatedAt is left as it is: PlatformStatusAt says when
+	// the status changed.
+	SetContactPlatformStatus(ctx context.Context, contactID int64, status string, at time.Time) (bool, error)
+	// SetTags replaces the contact's tags (deduplicated; empty tags are an
+	// error).
+	SetTags(ctx context.Context, contactID int64, tags []string) error
+	// AddNote stores a note (ID set by the store) and returns it.
+	AddNote(ctx context.Context, n Note) (Note, error)
+	// DeleteNote removes the contact's note; ErrNotFound when the contact
+	// has no such note.
+	DeleteNote(ctx context.Context, contactID, noteID int64) error
+}
+
+// ConversationTx reads and moves conversations: ingestion, the
+// management API, the timers and the flow-back from Salesforce.
+type ConversationTx interface {
+	// Conversation returns one conversation as the transaction sees it, or
+	// ErrNotFound.
+	Conversation(ctx context.Context, id int64) (Conversation, error)
 	// LiveConversation returns the contact's conversation that is not
 	// EXPIRED, or ErrNotFound.
 	LiveConversation(ctx context.Context, contactID int64) (Conversation, error)
 	// LatestConversation returns the contact's most recent conversation in
 	// any state, or ErrNotFound.
 	LatestConversation(ctx context.Context, contactID int64) (Conversation, error)
-	// GetConversation returns one conversation, or ErrNotFound.
-	GetConversation(ctx context.Context, id int64) (Conversation, error)
+	// ContactConversations lists the contact's conversations, oldest first.
+	ContactConversations(ctx context.Context, contactID int64) ([]Conversation, error)
 	// CreateConversation stores a new conversation (ID, Version 1 and
 	// SyncedVersion 0 are set by the store) with a "created" history entry
 	// by actor, and returns it.
@@ -341,35 +391,21 @@ type Tx interface {
 	ApplyTransition(ctx context.Context, t Transition) (Conversation, error)
 	// TouchConversation sets the conversation's LastActivityAt.
 	TouchConversation(ctx context.Context, id int64, at time.Time) error
-	// InsertMessage stores m (ID is set by the store). If (Tenant, Channel,
-	// PlatformID) exists already, it changes nothing and returns the stored
-	// message with inserted false.
-	InsertMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
-	// SetContactBlock sets the contact's local inbound and outbound block.
-	// Block.At becomes now when the block changes; both directions false
-	// clear the note, who and when. An unknown contact is ErrNotFound.
-	SetContactBlock(ctx context.Context, contactID int64, b Block, now time.Time) error
-	// SetNativeBlock records where the platform's block of the contact
-	// stands (UpdatedAt is taken from nb). An unknown contact is ErrNotFound.
-	SetNativeBlock(ctx context.Context, contactID int64, nb NativeBlock) error
-	// GetContact returns one contact (without tags), serialising the
-	// transaction with others touching it, as UpsertContact does; or
-	// ErrNotFound.
-	GetContact(ctx context.Context, id int64) (Contact, error)
-	// ContactConversations lists the contact's conversations, oldest first.
-	ContactConversations(ctx context.Context, contactID int64) ([]Conversation, error)
 	// DeleteConversations removes the conversations with their history,
 	// messages and outbox, and returns how many messages went with them.
 	// Ids that do not exist are passed over.
 	DeleteConversations(ctx context.Context, ids []int64) (messages int, err error)
-	// SetTags replaces the contact's tags (deduplicated; empty tags are an
-	// error).
-	SetTags(ctx context.Context, contactID int64, tags []string) error
-	// AddNote stores a note (ID set by the store) and returns it.
-	AddNote(ctx context.Context, n Note) (Note, error)
-	// DeleteNote removes the contact's note; ErrNotFound when the contact
-	// has no such note.
-	DeleteNote(ctx context.Context, contactID, noteID int64) error
+}
+
+// MessageTx stores messages and their platform receipts (ingestion), and
+// the outbound messages to send (the management API's sender).
+type MessageTx interface {
+	// MessageExists reports whether (tenant, channel, platformID) is stored.
+	MessageExists(ctx context.Context, tenant, channel, platformID string) (bool, error)
+	// InsertMessage stores m (ID is set by the store). If (Tenant, Channel,
+	// PlatformID) exists already, it changes nothing and returns the stored
+	// message with inserted false.
+	InsertMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
 	// SetDeliveryStatus records a platform receipt on the outbound message
 	// (tenant, channel, platformID) (platformID matches its PlatformID or
 	// its SentID), unless the message holds a status as
@@ -387,23 +423,20 @@ type Tx interface {
 	// and SendError), or failed (DeliveryStatus "failed", SendError). A
 	// message no longer in DeliverySending is left alone (false).
 	SettleSend(ctx context.Context, id int64, o SendOutcome) (bool, error)
+}
+
+// SettingTx reads and writes the runtime settings (ingestion reads them
+// in the transaction that stores a delivery).
+type SettingTx interface {
 	// GetSetting returns a setting, or ErrNotFound.
 	GetSetting(ctx context.Context, scope, key string) (Setting, error)
 	// PutSetting writes a setting and appends it to the setting's history.
 	PutSetting(ctx context.Context, s Setting) error
-	// SetContactPlatformStatus records status on the contact, as of at,
-	// unless the contact already holds a status as of a later time (a
-	// platform's retry of an older event never overrides a newer one). It
-	// reports whether it changed the contact. An empty status is an error.
-	//
-	// On a tie (at equal to the stored PlatformStatusAt, to the
-	// microsecond) the status given wins: the event delivered last is taken
-	// as the latest. Recording the status and time already stored changes
-	// nothing and reports false. A zero at is an error; an unknown contact
-	// is ErrNotFound. UpdatedAt is left as it is: PlatformStatusAt says when
-	// the status changed.
-	SetContactPlatformStatus(ctx context.Context, contactID int64, status string, at time.Time) (bool, error)
+}
 
+// QuarantineTx keeps the events the connector could not use (ingestion)
+// and takes them back (their replay).
+type QuarantineTx interface {
 	// Quarantine keeps an event the connector could not use. Tenant,
 	// Channel, Platform, Reason, Raw and ReceivedAt are required (ID and
 	// UpdatedAt are set by the store). When the same tenant and channel
@@ -416,9 +449,6 @@ type Tx interface {
 	// DeleteQuarantined removes a quarantined event (replayed), or returns
 	// ErrNotFound.
 	DeleteQuarantined(ctx context.Context, id int64) error
-
-	// MediaTx records media items (media.go).
-	MediaTx
 }
 
 // Quarantined is an event of an authentic delivery that the connector
@@ -611,63 +641,39 @@ type Notifier interface {
 	Listen(ctx context.Context, wake func()) error
 }
 
-// Store is the storage interface. Drivers: store/sqlite, store/postgres.
-type Store interface {
-	// Migrate brings the schema up to date; it is idempotent.
-	Migrate(ctx context.Context) error
-	// Close releases the store.
-	Close() error
-
+// Transactor runs units of work in transactions: ingestion, the
+// management API, the timers.
+type Transactor interface {
 	// WithTx runs fn in one transaction, committing when fn returns nil
 	// and rolling back otherwise. The error of fn is returned as is.
 	WithTx(ctx context.Context, fn func(Tx) error) error
-	// Batcher runs several units of work in one transaction.
-	Batcher
+}
 
+// Outbox is the dispatcher's side of the outbox.
+type Outbox interface {
 	// Claim leases conversations whose outbox is ready (a pending message
 	// and NotBefore reached, or a Salesforce record behind its Version) and
 	// not leased by anyone else (or whose lease expired), oldest work first.
 	Claim(ctx context.Context, p ClaimParams) ([]Work, error)
-	// Settle records the outcomes of a claim and releases the lease: pushed
-	// messages get PushedAt and SalesforceID; pending ones an attempt more and
-	// their error; dead ones their error. It returns ErrLeaseLost, changing
-	// nothing, when the lease's token no longer holds the conversation.
-	Settle(ctx context.Context, l Lease, s Settlement) error
-	// SettleBatch ends several claims in one transaction, each as Settle
-	// would, with one error per item (nil, ErrLeaseLost, or why the item
-	// was refused): an item that fails changes nothing and never fails its
-	// neighbours. The second result is the transaction's own error: then
-	// nothing is settled.
+	// SettleBatch ends several claims in one transaction. Each item
+	// records the outcomes of its claim and releases its lease: pushed
+	// messages get PushedAt and SalesforceID; pending ones an attempt more
+	// and their error; dead ones their error. Each has its own error (nil,
+	// ErrLeaseLost when the lease's token no longer holds the conversation,
+	// or why the item was refused): an item that fails changes nothing and
+	// never fails its neighbours. The second result is the transaction's
+	// own error: then nothing is settled.
 	SettleBatch(ctx context.Context, items []SettleItem) ([]error, error)
 	// RenewLeases extends the leases still held by their tokens to
 	// now+ttl (a heartbeat of a worker whose calls are in flight) and
 	// returns the conversation ids of those no longer held (expired and
 	// taken by another worker, or settled, or deleted).
 	RenewLeases(ctx context.Context, leases []Lease, now time.Time, ttl time.Duration) (lost []int64, err error)
-	// RescueLeases clears leases that expired before now and returns how many.
-	RescueLeases(ctx context.Context, now time.Time) (int, error)
+}
 
-	// ListDead lists dead messages in ID order.
-	ListDead(ctx context.Context, f DeadFilter) ([]Message, error)
-	// Replay puts dead messages back in their outboxes with no attempts,
-	// ready at now; with no ids, every dead message of tenant. It returns
-	// the ids replayed (ids that are not dead, or of another tenant, are
-	// left out).
-	Replay(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
-
-	// IdleConversations lists conversations for the timers, oldest first.
-	IdleConversations(ctx context.Context, q IdleQuery) ([]Conversation, error)
-
-	// GetConversation returns one conversation, or ErrNotFound.
-	GetConversation(ctx context.Context, id int64) (Conversation, error)
-	// ListMessages lists a conversation's messages in order.
-	ListMessages(ctx context.Context, conversationID int64) ([]Message, error)
-	// History lists a conversation's transitions in order.
-	History(ctx context.Context, conversationID int64) ([]Transition, error)
-	// Stats counts a tenant's messages by push status and conversations by
-	// state; an empty tenant counts all.
-	Stats(ctx context.Context, tenant string) (Stats, error)
-
+// Pacing is the state of the Salesforce orgs every process on the store
+// shares: the dispatchers read and write it, the API shows it.
+type Pacing interface {
 	// UpdateOrgGate reads the org's gate (a zero gate with Org set when it
 	// has none), lets fn change it, and writes it back with UpdatedAt = now,
 	// atomically with respect to every other UpdateOrgGate of the same org,
@@ -677,14 +683,41 @@ type Store interface {
 	UpdateOrgGate(ctx context.Context, org string, now time.Time, fn func(*OrgGate)) (OrgGate, error)
 	// OrgGates lists every org's gate, by Org.
 	OrgGates(ctx context.Context) ([]OrgGate, error)
+}
+
+// Jobs is what the timers need besides transactions: their named
+// leases, the rescue of expired outbox leases, the idle conversations.
+type Jobs interface {
 	// TryLease takes the named lease for owner until now+ttl when it is
 	// free, expired (its expiry at or before now), or already owner's (then
 	// it is extended to now+ttl), and reports whether owner holds it now.
 	// The timers use it so that one process runs each tick.
 	TryLease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error)
+	// RescueLeases clears leases that expired before now and returns how many.
+	RescueLeases(ctx context.Context, now time.Time) (int, error)
+	// IdleConversations lists conversations for the timers, oldest first.
+	IdleConversations(ctx context.Context, q IdleQuery) ([]Conversation, error)
+}
 
+// Conversations are the reads of conversations and their messages: the
+// API, the management operations, the flow-back from Salesforce.
+type Conversations interface {
+	// GetConversation returns one conversation, or ErrNotFound.
+	GetConversation(ctx context.Context, id int64) (Conversation, error)
 	// ListConversations lists a tenant's conversations by ascending ID.
 	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	// ListMessages lists a conversation's messages in order.
+	ListMessages(ctx context.Context, conversationID int64) ([]Message, error)
+	// History lists a conversation's transitions in order.
+	History(ctx context.Context, conversationID int64) ([]Transition, error)
+	// Stats counts a tenant's messages by push status and conversations by
+	// state; an empty tenant counts all.
+	Stats(ctx context.Context, tenant string) (Stats, error)
+}
+
+// Contacts are the reads of contacts and settings: the API and the
+// management operations (the timers' native-block retries).
+type Contacts interface {
 	// GetContact returns one contact with its tags, or ErrNotFound.
 	GetContact(ctx context.Context, id int64) (Contact, error)
 	// ListContacts lists a tenant's contacts with their tags by ascending ID.
@@ -697,7 +730,29 @@ type Store interface {
 	DueNativeBlocks(ctx context.Context, now time.Time, limit int) ([]Contact, error)
 	// SettingHistory lists the values a setting was given, oldest first.
 	SettingHistory(ctx context.Context, scope, key string) ([]Setting, error)
+}
 
+// DeadLetters are the messages Salesforce refused for good, and their
+// replay.
+type DeadLetters interface {
+	// ListDead lists dead messages in ID order.
+	ListDead(ctx context.Context, f DeadFilter) ([]Message, error)
+	// Replay puts dead messages back in their outboxes with no attempts,
+	// ready at now; with no ids, every dead message of tenant. It returns
+	// the ids replayed (ids that are not dead, or of another tenant, are
+	// left out).
+	Replay(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
+}
+
+// QuarantineList lists the quarantined events (Tx takes them back).
+type QuarantineList interface {
+	// ListQuarantine lists quarantined events by ID.
+	ListQuarantine(ctx context.Context, f QuarantineFilter) ([]Quarantined, error)
+}
+
+// Tokens are the API's bearer tokens: the API authenticates with
+// TokenByHash; the command line creates, lists and revokes them.
+type Tokens interface {
 	// CreateToken stores a token (ID set by the store). A name already used
 	// by a valid token of the same tenant is ErrConflict.
 	CreateToken(ctx context.Context, t APIToken) (APIToken, error)
@@ -709,17 +764,39 @@ type Store interface {
 	ListTokens(ctx context.Context, tenant string) ([]APIToken, error)
 	// RevokeToken revokes a token; ErrNotFound when no valid token has id.
 	RevokeToken(ctx context.Context, id int64, now time.Time) error
+}
 
+// Watermarks say where the flow-back of agents' changes in Salesforce
+// stands.
+type Watermarks interface {
 	// SyncWatermark returns an org's watermark for the object polled for
 	// agents' changes, or ErrNotFound.
 	SyncWatermark(ctx context.Context, org, object string) (SyncWatermark, error)
 	// PutSyncWatermark writes (creates or replaces) an org's watermark for
 	// its object.
 	PutSyncWatermark(ctx context.Context, w SyncWatermark) error
+}
 
-	// ListQuarantine lists quarantined events by ID.
-	ListQuarantine(ctx context.Context, f QuarantineFilter) ([]Quarantined, error)
+// Store is the storage interface, every role in one. Drivers:
+// store/sqlite, store/postgres. A service depends on the roles it uses.
+type Store interface {
+	// Migrate brings the schema up to date; it is idempotent.
+	Migrate(ctx context.Context) error
+	// Close releases the store.
+	Close() error
 
+	Transactor
+	// Batcher runs several units of work in one transaction.
+	Batcher
+	Outbox
+	Pacing
+	Jobs
+	Conversations
+	Contacts
+	DeadLetters
+	QuarantineList
+	Tokens
+	Watermarks
 	// MediaStore keeps the messages' media items (media.go).
 	MediaStore
 }

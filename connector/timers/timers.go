@@ -35,9 +35,16 @@ type Channel struct {
 	IdleClose         time.Duration // 0: off
 }
 
+// Store is what the timers use of the store: transactions and their jobs'
+// reads and leases.
+type Store interface {
+	store.Transactor
+	store.Jobs
+}
+
 // Timers is the cron service.
 type Timers struct {
-	Store    store.Store
+	Store    Store
 	Channels []Channel
 	Config   config.Timers
 	// Wake pokes the dispatcher (retry timer, and after an expiry that has
@@ -271,7 +278,7 @@ func (t *Timers) apply(ctx context.Context, id int64, ch Channel, states statema
 	moved, to := false, statemachine.State(0)
 	err := t.Store.WithTx(ctx, func(tx store.Tx) error {
 		moved = false
-		c, err := tx.GetConversation(ctx, id)
+		c, err := tx.Conversation(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -194,20 +194,6 @@ var outcomesQuery = sqlstore.Q(`
 	WHERE m.id = o.id AND m.conversation_id = $1 AND m.push_status = 'pending'
 	RETURNING m.id`)
 
-// Settle records the outcomes of a claim and releases its lease, all in one
-// transaction that first checks the lease's token (returning
-// store.ErrLeaseLost, changing nothing, when it does not hold the
-// conversation). Every outcome counts one attempt. An outcome for a message
-// that is not a pending message of the leased conversation, a message named
-// twice, or a status other than Pushed, Pending or Dead is an error: nothing
-// changes and the lease stays. st.Now is required when a message is pushed.
-func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
-	if err := s.update(ctx, func(x *sqlstore.Tx) error { return settle(ctx, x, l, st) }); err != nil {
-		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
-	}
-	return nil
-}
-
 // SettleBatch settles every item in one transaction, each in a savepoint
 // of its own. An item that meets a deadlock or a serialization failure
 // retries the whole transaction (as inTx does); other errors stay the

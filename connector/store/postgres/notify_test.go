@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/storetest"
 	"github.com/chatsync/sfconnector/statemachine"
 )
 
@@ -132,7 +133,7 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 			st = store.Settlement{Now: t0.Add(time.Hour), Outcomes: []store.Outcome{
 				{MessageID: dead.ID, Status: store.Dead, Error: "INVALID_FIELD"}}}
 		}
-		if err := b.Settle(ctx, w.Lease, st); err != nil {
+		if err := storetest.SettleOne(ctx, b, w.Lease, st); err != nil {
 			t.Fatalf("Settle: %v", err)
 		}
 	}

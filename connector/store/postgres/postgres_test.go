@@ -5,7 +5,6 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -218,7 +217,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("replica %d: Migrate: %v", i, err)
 		}
 	}
-	ms, err := migrations()
+	ms, err := sqlstore.Migrations(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,40 +231,6 @@ func TestMigrateConcurrently(t *testing.T) {
 	c, _ := seed(t, stores[0], "u1")
 	if got, err := stores[replicas-1].GetConversation(t.Context(), c.ID); err != nil || got != c {
 		t.Errorf("conversation through another replica = %+v, %v; want %+v", got, err, c)
-	}
-}
-
-func TestMigrationsRecorded(t *testing.T) {
-	s, _ := migrated(t)
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := func() int {
-		t.Helper()
-		var n int
-		if err := s.pool.QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if n := count(); n != len(ms) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
-	}
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	if n := count(); n != len(ms) {
-		t.Errorf("after a second Migrate schema_migrations has %d rows, want %d", n, len(ms))
-	}
-
-	// A schema migrated by a newer connector is refused.
-	if _, err := s.pool.Exec(t.Context(),
-		`INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(t.Context()); err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Migrate of a schema from a newer connector: %v, want an error saying it is newer", err)
 	}
 }
 
@@ -310,24 +275,6 @@ func TestTimesKeepMicroseconds(t *testing.T) {
 	got, err := s.ListMessages(t.Context(), c.ID)
 	if err != nil || len(got) != 2 || got[1] != m {
 		t.Errorf("ListMessages = %+v, %v; want the message as inserted last %+v", got, err, m)
-	}
-}
-
-func TestLeaseTokensAreRandomHex(t *testing.T) {
-	s, _ := migrated(t)
-	seed(t, s, "u1")
-	seed(t, s, "u2")
-	ws, err := s.Claim(t.Context(), store.ClaimParams{Owner: "w", Now: t0.Add(time.Hour), LeaseTTL: time.Minute})
-	if err != nil || len(ws) != 2 {
-		t.Fatalf("Claim = %d works, %v; want 2", len(ws), err)
-	}
-	for _, w := range ws {
-		if len(w.Lease.Token) != 32 || strings.Trim(w.Lease.Token, "0123456789abcdef") != "" {
-			t.Errorf("token %q is not 32 hex digits", w.Lease.Token)
-		}
-	}
-	if ws[0].Lease.Token == ws[1].Lease.Token {
-		t.Errorf("two leases share token %q", ws[0].Lease.Token)
 	}
 }
 
@@ -615,7 +562,7 @@ func TestSettleRejectsOutcomeTwice(t *testing.T) {
 	if err != nil || len(ws) != 1 {
 		t.Fatalf("Claim = %v, %v", ids(ws), err)
 	}
-	err = s.Settle(ctx, ws[0].Lease, store.Settlement{Now: t0, Outcomes: []store.Outcome{
+	err = storetest.SettleOne(ctx, s, ws[0].Lease, store.Settlement{Now: t0, Outcomes: []store.Outcome{
 		{MessageID: m.ID, Status: store.Pushed, SalesforceID: "a0X1"},
 		{MessageID: m.ID, Status: store.Dead, Error: "INVALID_FIELD"},
 	}})
@@ -625,162 +572,9 @@ func TestSettleRejectsOutcomeTwice(t *testing.T) {
 	if ms, err := s.ListMessages(ctx, c.ID); err != nil || len(ms) != 1 || ms[0] != m {
 		t.Errorf("message after the refused settlement = %+v, %v; want it untouched", ms, err)
 	}
-	if err := s.Settle(ctx, ws[0].Lease, store.Settlement{Now: t0, Outcomes: pushedOutcomes(ws[0])}); err != nil {
+	if err := storetest.SettleOne(ctx, s, ws[0].Lease, store.Settlement{Now: t0, Outcomes: pushedOutcomes(ws[0])}); err != nil {
 		t.Errorf("Settle with the lease kept: %v", err)
 	}
-}
-
-// TestMigrationAddsPlatformStatus upgrades a schema at version 2 holding a
-// contact: the contact gets no platform status (NULL time), a status set
-// afterwards keeps its microseconds, and a status without its time is
-// refused by the table.
-func TestMigrationAddsPlatformStatus(t *testing.T) {
-	ctx := t.Context()
-	s := openStore(t, newSchema(t), Options{})
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []migration
-	for _, m := range ms {
-		if m.Version < 3 {
-			before = append(before, m)
-		}
-	}
-	if err := s.migrate(ctx, before); err != nil {
-		t.Fatalf("migrate to version 2: %v", err)
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO contacts (tenant, channel, external_id, display_name, created_at, updated_at)
-		VALUES ('t1', 'line', 'U1', 'Ana', $1, $1)`, t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate from version 2: %v", err)
-	}
-
-	key := store.ContactKey{Tenant: "t1", Channel: "line", ExternalID: "U1"}
-	blockedAt := t0.Add(time.Minute + 123456*time.Microsecond)
-	var old, now store.Contact
-	err = s.WithTx(ctx, func(tx store.Tx) error {
-		var err error
-		if old, err = tx.UpsertContact(ctx, key, "", t0); err != nil {
-			return err
-		}
-		if _, err := tx.SetContactPlatformStatus(ctx, old.ID, "blocked", blockedAt); err != nil {
-			return err
-		}
-		now, err = tx.UpsertContact(ctx, key, "", t0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old.DisplayName != "Ana" || old.PlatformStatus != "" || !old.PlatformStatusAt.IsZero() {
-		t.Errorf("contact from before the migration = %+v, want Ana with no platform status", old)
-	}
-	if now.PlatformStatus != "blocked" || now.PlatformStatusAt != blockedAt {
-		t.Errorf("contact after SetContactPlatformStatus = %+v, want blocked as of %v", now, blockedAt)
-	}
-	if _, err := s.pool.Exec(ctx, `UPDATE contacts SET platform_status_at = NULL WHERE id = $1`, old.ID); err == nil {
-		t.Errorf("a platform status with no time was stored, want a CHECK failure")
-	}
-}
-
-// TestMigrationBackfillsPendingSince upgrades a schema at version 3
-// holding an outbox: each conversation's pending_since becomes the
-// received_at of its oldest pending message (NULL when it has none), and
-// Claim then takes the work oldest first, as before the upgrade.
-func TestMigrationBackfillsPendingSince(t *testing.T) {
-	ctx := t.Context()
-	s := openStore(t, newSchema(t), Options{})
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []migration
-	for _, m := range ms {
-		if m.Version < 4 {
-			before = append(before, m)
-		}
-	}
-	if err := s.migrate(ctx, before); err != nil {
-		t.Fatalf("migrate to version 3: %v", err)
-	}
-	sec := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
-	// Conversations by external id; the "behind" one has a Salesforce
-	// record missing its state change of 1.5s.
-	ids := map[string]int64{}
-	for _, ext := range []string{"mixed", "dead", "done", "empty", "behind"} {
-		var id int64
-		err := s.pool.QueryRow(ctx, `
-			WITH ct AS (
-				INSERT INTO contacts (tenant, channel, external_id, created_at, updated_at)
-				VALUES ('t1', 'wa', $1, $2, $2) RETURNING id
-			)
-			INSERT INTO conversations (tenant, channel, contact_id, state, version, synced_version,
-				created_at, updated_at, last_activity_at)
-			SELECT 't1', 'wa', ct.id, 0, $3, $4, $2, $5, $2 FROM ct
-			RETURNING id`, ext, t0, 1+b2i(ext == "behind"), b2i(ext == "behind"), sec(1.5)).Scan(&id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[ext] = id
-	}
-	for i, m := range []struct {
-		conv     string
-		status   store.PushStatus
-		received time.Time
-	}{
-		{"mixed", store.Pushed, sec(0)},
-		{"mixed", store.Pending, sec(3)},
-		{"mixed", store.Pending, sec(1)}, // stored after a younger one
-		{"dead", store.Dead, sec(0.5)},
-		{"dead", store.Pending, sec(2)},
-		{"done", store.Pushed, sec(0)},
-		{"done", store.Excluded, sec(0)},
-	} {
-		_, err := s.pool.Exec(ctx, `
-			INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
-				received_at, state_at_receipt, push_status)
-			SELECT 't1', 'wa', id, contact_id, $2, 'inbound', $3, 0, $4 FROM conversations WHERE id = $1`,
-			ids[m.conv], fmt.Sprintf("wamid.%d", i), m.received, string(m.status))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate from version 3: %v", err)
-	}
-
-	want := map[string]time.Time{"mixed": sec(1), "dead": sec(2)}
-	for ext, id := range ids {
-		var got time.Time
-		if err := s.pool.QueryRow(ctx, `SELECT pending_since FROM conversations WHERE id = $1`, id).Scan(sqlstore.T(&got)); err != nil {
-			t.Fatal(err)
-		}
-		if !got.Equal(want[ext]) {
-			t.Errorf("pending_since of %s = %v, want %v", ext, got, want[ext])
-		}
-	}
-	ws, err := s.Claim(ctx, store.ClaimParams{Owner: "w", Now: sec(60), LeaseTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []int64
-	for _, w := range ws {
-		got = append(got, w.Conversation.ID)
-	}
-	if wantIDs := []int64{ids["mixed"], ids["behind"], ids["dead"]}; !slices.Equal(got, wantIDs) {
-		t.Errorf("claim after the migration = %v, want %v (mixed, behind, dead: oldest work first)", got, wantIDs)
-	}
-}
-
-// b2i is 1 for true and 0 for false.
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TestInsertMessageHoldsTheConversation: storing a pending message locks
@@ -808,7 +602,7 @@ func TestInsertMessageHoldsTheConversation(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := b.Settle(ctx, ws[0].Lease, settle); sqlState(err) != "55P03" {
+		if err := storetest.SettleOne(ctx, b, ws[0].Lease, settle); sqlState(err) != "55P03" {
 			t.Errorf("Settle while a message is being stored: %v, want a lock timeout (55P03)", err)
 		}
 		return nil
@@ -816,7 +610,7 @@ func TestInsertMessageHoldsTheConversation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Settle(ctx, ws[0].Lease, settle); err != nil {
+	if err := storetest.SettleOne(ctx, b, ws[0].Lease, settle); err != nil {
 		t.Fatalf("Settle once the message is stored: %v", err)
 	}
 	ws, err = a.Claim(ctx, p)
@@ -834,7 +628,9 @@ func messageIDs(ms []store.Message) []int64 {
 	return out
 }
 
-type migration = sqlstore.Migration
-
-// migrations lists the embedded migrations in version order.
-func migrations() ([]migration, error) { return sqlstore.Migrations(migrationFiles) }
+func TestUpgrades(t *testing.T) {
+	storetest.RunUpgrades(t, migrationFiles, func(t *testing.T) storetest.Upgrade {
+		s := openStore(t, newSchema(t), Options{})
+		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: s.db}}
+	})
+}

@@ -157,17 +157,6 @@ func readyIDs(ctx context.Context, x *sqlstore.Tx, now time.Time, skip []string,
 	return ids, nil
 }
 
-// Settle records the outcomes of a claim and releases its lease, all in one
-// transaction. Every outcome counts one attempt. An outcome for a message
-// that is not a pending message of the leased conversation, or with a status
-// other than Pushed, Pending or Dead, is an error and nothing changes.
-func (s *Store) Settle(ctx context.Context, l store.Lease, st store.Settlement) error {
-	if err := s.update(ctx, func(x *sqlstore.Tx) error { return settle(ctx, x, l, st) }); err != nil {
-		return fmt.Errorf("settle conversation %d: %w", l.ConversationID, err)
-	}
-	return nil
-}
-
 // SettleBatch settles every item in one transaction, each in a savepoint
 // of its own.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {

@@ -2,13 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,39 +163,6 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func TestMigrationsRecorded(t *testing.T) {
-	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{})
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := func() int {
-		var n int
-		if err := s.r.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if n := count(); n != len(ms) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
-	}
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	if n := count(); n != len(ms) {
-		t.Errorf("after a second Migrate schema_migrations has %d rows, want %d", n, len(ms))
-	}
-
-	// A database migrated by a newer connector is refused.
-	if _, err := s.w.ExecContext(t.Context(),
-		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(t.Context()); err == nil {
-		t.Errorf("Migrate of a database from a newer connector succeeded, want an error")
-	}
-}
-
 func TestTimesStoredAsUnixMicroseconds(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{})
 	_, m := seed(t, s, "u1")
@@ -210,24 +174,6 @@ func TestTimesStoredAsUnixMicroseconds(t *testing.T) {
 	}
 	if received != m.ReceivedAt.UnixMicro() || pushed != 0 {
 		t.Errorf("stored received_at %d pushed_at %d, want %d and 0", received, pushed, m.ReceivedAt.UnixMicro())
-	}
-}
-
-func TestLeaseTokensAreRandomHex(t *testing.T) {
-	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{})
-	seed(t, s, "u1")
-	seed(t, s, "u2")
-	ws, err := s.Claim(t.Context(), store.ClaimParams{Owner: "w", Now: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC), LeaseTTL: time.Minute})
-	if err != nil || len(ws) != 2 {
-		t.Fatalf("Claim = %d works, %v; want 2", len(ws), err)
-	}
-	for _, w := range ws {
-		if len(w.Lease.Token) != 32 || strings.Trim(w.Lease.Token, "0123456789abcdef") != "" {
-			t.Errorf("token %q is not 32 hex digits", w.Lease.Token)
-		}
-	}
-	if ws[0].Lease.Token == ws[1].Lease.Token {
-		t.Errorf("two leases share token %q", ws[0].Lease.Token)
 	}
 }
 
@@ -422,178 +368,13 @@ func TestClaimNeedsNowAndLease(t *testing.T) {
 	}
 }
 
-// TestMigrationAddsPlatformStatus upgrades a database at schema version 2
-// holding a contact: the contact gets no platform status, a status set
-// afterwards is stored as unix microseconds, and a status without its time
-// is refused by the table.
-func TestMigrationAddsPlatformStatus(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "connector.db"), Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []migration
-	for _, m := range ms {
-		if m.Version < 3 {
-			before = append(before, m)
+func TestUpgrades(t *testing.T) {
+	storetest.RunUpgrades(t, migrationFiles, func(t *testing.T) storetest.Upgrade {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "connector.db"), Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	if err := s.migrate(ctx, before); err != nil {
-		t.Fatalf("migrate to version 2: %v", err)
-	}
-	created := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO contacts (tenant, channel, external_id, display_name, created_at, updated_at)
-		VALUES ('t1', 'line', 'U1', 'Ana', ?1, ?1)`, created.UnixMicro()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate from version 2: %v", err)
-	}
-
-	key := store.ContactKey{Tenant: "t1", Channel: "line", ExternalID: "U1"}
-	blockedAt := created.Add(time.Minute)
-	var old, now store.Contact
-	err = s.WithTx(ctx, func(tx store.Tx) error {
-		var err error
-		if old, err = tx.UpsertContact(ctx, key, "", created); err != nil {
-			return err
-		}
-		if _, err := tx.SetContactPlatformStatus(ctx, old.ID, "blocked", blockedAt); err != nil {
-			return err
-		}
-		now, err = tx.UpsertContact(ctx, key, "", created)
-		return err
+		t.Cleanup(func() { _ = s.Close() })
+		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: s.w}}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old.DisplayName != "Ana" || old.PlatformStatus != "" || !old.PlatformStatusAt.IsZero() {
-		t.Errorf("contact from before the migration = %+v, want Ana with no platform status", old)
-	}
-	if now.PlatformStatus != "blocked" || now.PlatformStatusAt != blockedAt {
-		t.Errorf("contact after SetContactPlatformStatus = %+v, want blocked as of %v", now, blockedAt)
-	}
-	var stored int64
-	if err := s.r.QueryRowContext(ctx, `SELECT platform_status_at FROM contacts WHERE id = ?`, old.ID).Scan(&stored); err != nil {
-		t.Fatal(err)
-	}
-	if stored != blockedAt.UnixMicro() {
-		t.Errorf("stored platform_status_at %d, want %d", stored, blockedAt.UnixMicro())
-	}
-	if _, err := s.w.ExecContext(ctx, `UPDATE contacts SET platform_status_at = 0 WHERE id = ?`, old.ID); err == nil {
-		t.Errorf("a platform status with no time was stored, want a CHECK failure")
-	}
 }
-
-// TestMigrationBackfillsPendingSince upgrades a database at version 3
-// holding an outbox: each conversation's pending_since becomes the
-// received_at of its oldest pending message (NULL when it has none), and
-// Claim then takes the work oldest first, as before the upgrade.
-func TestMigrationBackfillsPendingSince(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "connector.db"), Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []migration
-	for _, m := range ms {
-		if m.Version < 4 {
-			before = append(before, m)
-		}
-	}
-	if err := s.migrate(ctx, before); err != nil {
-		t.Fatalf("migrate to version 3: %v", err)
-	}
-	t0 := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
-	sec := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
-	// Conversations by external id; the "behind" one has a Salesforce
-	// record missing its state change of 1.5s.
-	ids := map[string]int64{}
-	for _, ext := range []string{"mixed", "dead", "done", "empty", "behind"} {
-		res, err := s.w.ExecContext(ctx, `INSERT INTO contacts (tenant, channel, external_id, created_at, updated_at)
-			VALUES ('t1', 'wa', ?1, ?2, ?2)`, ext, t0.UnixMicro())
-		if err != nil {
-			t.Fatal(err)
-		}
-		contact, err := res.LastInsertId()
-		if err != nil {
-			t.Fatal(err)
-		}
-		behind := int64(0)
-		if ext == "behind" {
-			behind = 1
-		}
-		var id int64
-		err = s.w.QueryRowContext(ctx, `
-			INSERT INTO conversations (tenant, channel, contact_id, state, version, synced_version,
-				created_at, updated_at, last_activity_at)
-			VALUES ('t1', 'wa', ?1, 0, ?2, ?3, ?4, ?5, ?4)
-			RETURNING id`, contact, 1+behind, behind, t0.UnixMicro(), sec(1.5).UnixMicro()).Scan(&id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[ext] = id
-	}
-	for i, m := range []struct {
-		conv     string
-		status   store.PushStatus
-		received time.Time
-	}{
-		{"mixed", store.Pushed, sec(0)},
-		{"mixed", store.Pending, sec(3)},
-		{"mixed", store.Pending, sec(1)}, // stored after a younger one
-		{"dead", store.Dead, sec(0.5)},
-		{"dead", store.Pending, sec(2)},
-		{"done", store.Pushed, sec(0)},
-		{"done", store.Excluded, sec(0)},
-	} {
-		_, err := s.w.ExecContext(ctx, `
-			INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
-				received_at, state_at_receipt, push_status)
-			SELECT 't1', 'wa', id, contact_id, ?2, 'inbound', ?3, 0, ?4 FROM conversations WHERE id = ?1`,
-			ids[m.conv], fmt.Sprintf("wamid.%d", i), m.received.UnixMicro(), string(m.status))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate from version 3: %v", err)
-	}
-
-	want := map[string]time.Time{"mixed": sec(1), "dead": sec(2)}
-	for ext, id := range ids {
-		var since sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, `SELECT pending_since FROM conversations WHERE id = ?`, id).Scan(&since); err != nil {
-			t.Fatal(err)
-		}
-		if w, ok := want[ext]; since.Valid != ok || (ok && since.Int64 != w.UnixMicro()) {
-			t.Errorf("pending_since of %s = %+v, want %v (NULL when zero)", ext, since, w)
-		}
-	}
-	ws, err := s.Claim(ctx, store.ClaimParams{Owner: "w", Now: sec(60), LeaseTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []int64
-	for _, w := range ws {
-		got = append(got, w.Conversation.ID)
-	}
-	if wantIDs := []int64{ids["mixed"], ids["behind"], ids["dead"]}; !slices.Equal(got, wantIDs) {
-		t.Errorf("claim after the migration = %v, want %v (mixed, behind, dead: oldest work first)", got, wantIDs)
-	}
-}
-
-type migration = sqlstore.Migration
-
-// migrations lists the embedded migrations in version order.
-func migrations() ([]migration, error) { return sqlstore.Migrations(migrationFiles) }

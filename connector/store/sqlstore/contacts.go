@@ -152,11 +152,11 @@ func (x *Tx) SetNativeBlock(ctx context.Context, contactID int64, nb store.Nativ
 
 var qGetContactLocked = Q(`SELECT ` + contactColumns + ` FROM contacts WHERE id = $1{| FOR UPDATE}`)
 
-// GetContact returns one contact, without its tags, and serialises the
+// LockContact returns one contact, without its tags, and serialises the
 // transaction with others touching it: PostgreSQL locks its row until the
 // transaction ends (as UpsertContact does); SQLite's transaction holds the
 // one write lock.
-func (x *Tx) GetContact(ctx context.Context, id int64) (store.Contact, error) {
+func (x *Tx) LockContact(ctx context.Context, id int64) (store.Contact, error) {
 	c, err := One(ctx, x.Conn, scanContact, qGetContactLocked, id)
 	if err != nil {
 		return store.Contact{}, fmt.Errorf("get contact %d: %w", id, err)

@@ -44,8 +44,9 @@ func getConversation(ctx context.Context, c Conn, id int64) (store.Conversation,
 	return cv, nil
 }
 
-// GetConversation returns one conversation, or ErrNotFound.
-func (x *Tx) GetConversation(ctx context.Context, id int64) (store.Conversation, error) {
+// Conversation returns one conversation as the transaction sees it, or
+// ErrNotFound.
+func (x *Tx) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
 	return getConversation(ctx, x.Conn, id)
 }
 
@@ -145,7 +146,7 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("create conversation: %w", err)
 	}
-	return x.GetConversation(ctx, ids[0])
+	return x.Conversation(ctx, ids[0])
 }
 
 var qApplyTransition = Q(`
@@ -189,7 +190,7 @@ func (x *Tx) ApplyTransition(ctx context.Context, t store.Transition) (store.Con
 	case err != nil:
 		return store.Conversation{}, fmt.Errorf("apply transition on conversation %d: %w", t.ConversationID, err)
 	case n == 0:
-		c, err := x.GetConversation(ctx, t.ConversationID)
+		c, err := x.Conversation(ctx, t.ConversationID)
 		if err != nil {
 			return store.Conversation{}, fmt.Errorf("apply transition: %w", err)
 		}
@@ -200,7 +201,7 @@ func (x *Tx) ApplyTransition(ctx context.Context, t store.Transition) (store.Con
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("apply transition on conversation %d: append history: %w", t.ConversationID, err)
 	}
-	c, err := x.GetConversation(ctx, t.ConversationID)
+	c, err := x.Conversation(ctx, t.ConversationID)
 	if err == nil && c.SyncedVersion > 0 && c.SyncedVersion < c.Version {
 		x.OutboxWork = true // the Salesforce record is to be brought up to date
 	}

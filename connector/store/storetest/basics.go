@@ -116,7 +116,7 @@ func testCreateConversation(e env) {
 		if err != nil {
 			return err
 		}
-		inTx, err = tx.GetConversation(e.ctx, c.ID)
+		inTx, err = tx.Conversation(e.ctx, c.ID)
 		return err
 	})
 	want := store.Conversation{
@@ -152,7 +152,7 @@ func testCreateConversation(e env) {
 		e.t.Errorf("Store.GetConversation of an unknown id: %v, want ErrNotFound", err)
 	}
 	err = e.s.WithTx(e.ctx, func(tx store.Tx) error {
-		_, err := tx.GetConversation(e.ctx, c.ID+1000)
+		_, err := tx.Conversation(e.ctx, c.ID+1000)
 		return err
 	})
 	if !errors.Is(err, store.ErrNotFound) {

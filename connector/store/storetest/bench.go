@@ -189,7 +189,7 @@ func benchClaimRelease(b *testing.B, s store.Store, p store.ClaimParams, bl Back
 				b.Fatalf("Claim skipping %v returned conversation %d of %s",
 					p.SkipTenants, w.Conversation.ID, w.Conversation.Tenant)
 			}
-			if err := s.Settle(ctx, w.Lease, store.Settlement{Now: p.Now}); err != nil {
+			if err := SettleOne(ctx, s, w.Lease, store.Settlement{Now: p.Now}); err != nil {
 				b.Fatalf("Settle: %v", err)
 			}
 		}

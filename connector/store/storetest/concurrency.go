@@ -68,7 +68,7 @@ func testConcurrentClaims(e env) {
 					mu.Lock()
 					delete(held, w.Conversation.ID)
 					mu.Unlock()
-					if err := e.s.Settle(ctx, w.Lease, store.Settlement{Now: at(time.Minute),
+					if err := SettleOne(ctx, e.s, w.Lease, store.Settlement{Now: at(time.Minute),
 						Outcomes: outcomes(w, store.Pushed, "")}); err != nil {
 						e.t.Errorf("%s: Settle: %v", owner, err)
 						return

@@ -15,7 +15,7 @@ func (e env) txContact(id int64) store.Contact {
 	var c store.Contact
 	e.tx(func(tx store.Tx) error {
 		var err error
-		c, err = tx.GetContact(e.ctx, id)
+		c, err = tx.LockContact(e.ctx, id)
 		return err
 	})
 	return normContact(c)
@@ -226,7 +226,7 @@ func testGetContact(e env) {
 			return err
 		}
 		var err error
-		inTx, err = tx.GetContact(e.ctx, c.ID)
+		inTx, err = tx.LockContact(e.ctx, c.ID)
 		return err
 	})
 	if inTx.Tags != nil {
@@ -250,7 +250,7 @@ func testGetContact(e env) {
 		e.t.Errorf("Store.GetContact of an unknown id: %v, want ErrNotFound", err)
 	}
 	err := e.s.WithTx(e.ctx, func(tx store.Tx) error {
-		_, err := tx.GetContact(e.ctx, c.ID+1000)
+		_, err := tx.LockContact(e.ctx, c.ID+1000)
 		return err
 	})
 	if !errors.Is(err, store.ErrNotFound) {

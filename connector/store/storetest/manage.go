@@ -200,7 +200,7 @@ func testDeleteConversations(e env) {
 	}
 
 	// The worker's lease went with its conversation.
-	err := e.s.Settle(e.ctx, ws[0].Lease, store.Settlement{Now: at(2 * time.Minute), Outcomes: outcomes(ws[0], store.Pushed, "")})
+	err := SettleOne(e.ctx, e.s, ws[0].Lease, store.Settlement{Now: at(2 * time.Minute), Outcomes: outcomes(ws[0], store.Pushed, "")})
 	if !errors.Is(err, store.ErrLeaseLost) {
 		e.t.Errorf("Settle of a deleted conversation: %v, want ErrLeaseLost", err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -150,7 +151,7 @@ func testClaimLease(e env) {
 	if b.Lease.Token == a.Lease.Token || b.Lease.Owner != "b" {
 		e.t.Errorf("lease after expiry = %+v, want b's own token (a had %q)", b.Lease, a.Lease.Token)
 	}
-	err := e.s.Settle(e.ctx, a.Lease, store.Settlement{Now: at(62 * time.Second),
+	err := SettleOne(e.ctx, e.s, a.Lease, store.Settlement{Now: at(62 * time.Second),
 		Outcomes: outcomes(a, store.Pushed, ""), SyncedVersion: 1, RetryAt: at(time.Hour)})
 	if !errors.Is(err, store.ErrLeaseLost) {
 		e.t.Fatalf("Settle with a lost lease: %v, want ErrLeaseLost", err)
@@ -167,7 +168,7 @@ func testClaimLease(e env) {
 		e.t.Errorf("claim while b holds the lease = %v, want none", workIDs(ws))
 	}
 	e.settle(b.Lease, store.Settlement{Now: at(63 * time.Second), Outcomes: outcomes(b, store.Pushed, "")})
-	if err := e.s.Settle(e.ctx, b.Lease, store.Settlement{Now: at(64 * time.Second)}); !errors.Is(err, store.ErrLeaseLost) {
+	if err := SettleOne(e.ctx, e.s, b.Lease, store.Settlement{Now: at(64 * time.Second)}); !errors.Is(err, store.ErrLeaseLost) {
 		e.t.Errorf("second Settle of a released lease: %v, want ErrLeaseLost", err)
 	}
 }
@@ -247,7 +248,7 @@ func testSettleForeignMessage(e env) {
 			w = work
 		}
 	}
-	err := e.s.Settle(e.ctx, w.Lease, store.Settlement{Now: at(2 * time.Second), SyncedVersion: 1,
+	err := SettleOne(e.ctx, e.s, w.Lease, store.Settlement{Now: at(2 * time.Second), SyncedVersion: 1,
 		Outcomes: []store.Outcome{
 			{MessageID: m.ID, Status: store.Pushed, SalesforceID: "a0X1"},
 			{MessageID: foreign.ID, Status: store.Pushed, SalesforceID: "a0X2"},
@@ -286,7 +287,7 @@ func testRescueLeases(e env) {
 	if err != nil || n != 1 {
 		e.t.Fatalf("RescueLeases = %d, %v; want 1 (only a's lease expired)", n, err)
 	}
-	if err := e.s.Settle(e.ctx, wa.Lease, store.Settlement{Now: at(91 * time.Second)}); !errors.Is(err, store.ErrLeaseLost) {
+	if err := SettleOne(e.ctx, e.s, wa.Lease, store.Settlement{Now: at(91 * time.Second)}); !errors.Is(err, store.ErrLeaseLost) {
 		e.t.Errorf("Settle of a rescued lease: %v, want ErrLeaseLost", err)
 	}
 	if got, want := workIDs(e.claim(params("second", at(90*time.Second)))), []int64{a.ID}; !slices.Equal(got, want) {
@@ -493,5 +494,26 @@ func testIdleConversations(e env) {
 	q.States = 0
 	if got := idle(q); len(got) != 0 {
 		e.t.Errorf("idle with no states = %v, want none", got)
+	}
+}
+
+// testLeaseTokens: each lease gets a random token of its own, 32
+// hexadecimal digits.
+func testLeaseTokens(e env) {
+	for _, ext := range []string{"u1", "u2"} {
+		c := e.conversation("t1", "wa", ext, statemachine.Open, t0)
+		e.message(c, "m-"+ext, store.Pending, t0)
+	}
+	ws := e.claim(params("w", at(time.Hour)))
+	if len(ws) != 2 {
+		e.t.Fatalf("Claim = %d works, want 2", len(ws))
+	}
+	for _, w := range ws {
+		if len(w.Lease.Token) != 32 || strings.Trim(w.Lease.Token, "0123456789abcdef") != "" {
+			e.t.Errorf("token %q is not 32 hex digits", w.Lease.Token)
+		}
+	}
+	if ws[0].Lease.Token == ws[1].Lease.Token {
+		e.t.Errorf("two leases share token %q", ws[0].Lease.Token)
 	}
 }

@@ -417,7 +417,7 @@ func childClaim(ctx context.Context, s store.Store, job childJob) (err error) {
 				return err
 			}
 			now := clock()
-			err := s.Settle(ctx, w.Lease, store.Settlement{Now: now, Outcomes: outcomes(w, store.Pushed, "")})
+			err := SettleOne(ctx, s, w.Lease, store.Settlement{Now: now, Outcomes: outcomes(w, store.Pushed, "")})
 			ev := holdEvent{Event: evSettled, Conversation: w.Conversation.ID, Token: w.Lease.Token, Now: now,
 				Messages: messageIDs(w.Messages)}
 			switch {
@@ -778,7 +778,7 @@ func testProcessCrashedLease(t *testing.T, p Processes) {
 
 	// The child's tokens are refused, and change nothing.
 	for _, w := range crashed {
-		err := s.Settle(e.ctx, w.Lease, store.Settlement{Now: expiry.Add(2 * time.Second),
+		err := SettleOne(e.ctx, s, w.Lease, store.Settlement{Now: expiry.Add(2 * time.Second),
 			Outcomes: outcomes(w, store.Pushed, ""), SyncedVersion: 1})
 		if !errors.Is(err, store.ErrLeaseLost) {
 			t.Errorf("settlement of conversation %d with the dead child's lease: %v, want ErrLeaseLost", w.Conversation.ID, err)

@@ -46,7 +46,7 @@ func testSyncedHash(e env) {
 	w = e.claimOne(params("w", at(4*time.Second)), c.ID)
 	lost := w.Lease
 	lost.Token += "x"
-	if err := e.s.Settle(e.ctx, lost, store.Settlement{Now: at(4 * time.Second), SyncedHash: "h3"}); !errors.Is(err, store.ErrLeaseLost) {
+	if err := SettleOne(e.ctx, e.s, lost, store.Settlement{Now: at(4 * time.Second), SyncedHash: "h3"}); !errors.Is(err, store.ErrLeaseLost) {
 		e.t.Fatalf("Settle with a wrong token: %v", err)
 	}
 	if got := e.get(c.ID).SyncedHash; got != "" {

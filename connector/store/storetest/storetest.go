@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SettleRejectsForeignMessage", testSettleForeignMessage},
 		{"RescueLeases", testRescueLeases},
 		{"RetryHold", testRetryHold},
+		{"LeaseTokens", testLeaseTokens},
 		{"ListDead", testListDead},
 		{"Replay", testReplay},
 		{"IdleConversations", testIdleConversations},
@@ -189,6 +190,16 @@ func params(owner string, now time.Time) store.ClaimParams {
 	return store.ClaimParams{Owner: owner, Now: now, LeaseTTL: time.Minute, MaxConversations: 100, MaxMessages: 100}
 }
 
+// SettleOne ends one claim through SettleBatch, the stores' way to
+// settle, and returns the item's error, or the transaction's.
+func SettleOne(ctx context.Context, s store.Outbox, l store.Lease, st store.Settlement) error {
+	errs, err := s.SettleBatch(ctx, []store.SettleItem{{Lease: l, Settlement: st}})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
 // claim claims and fails the test on error.
 func (e env) claim(p store.ClaimParams) []store.Work {
 	e.t.Helper()
@@ -212,7 +223,7 @@ func (e env) claimOne(p store.ClaimParams, id int64) store.Work {
 // settle settles and fails the test on error.
 func (e env) settle(l store.Lease, s store.Settlement) {
 	e.t.Helper()
-	if err := e.s.Settle(e.ctx, l, s); err != nil {
+	if err := SettleOne(e.ctx, e.s, l, s); err != nil {
 		e.t.Fatalf("Settle: %v", err)
 	}
 }
