@@ -12,10 +12,13 @@ import (
 	"github.com/chatsync/sfconnector/statemachine"
 )
 
+// conversationColumns read a conversation "c" joined with its contact "ct".
+const conversationColumns = `c.id, c.tenant, c.channel, c.contact_id, ct.external_id,
+	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before, c.synced_hash`
+
 // ConversationSelect reads conversations "c" joined with their contact
 // "ct"; a WHERE clause follows.
-const ConversationSelect = `SELECT c.id, c.tenant, c.channel, c.contact_id, ct.external_id,
-	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before, c.synced_hash
+const ConversationSelect = `SELECT ` + conversationColumns + `
 	FROM conversations c JOIN contacts ct ON ct.id = c.contact_id `
 
 // ScanConversation scans a row of ConversationSelect.
@@ -101,6 +104,21 @@ var (
 	qInsertTransition = Q(`
 		INSERT INTO conversation_transitions (conversation_id, from_state, to_state, event, actor, reason, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`)
+	// qCreateConversationPG does on PostgreSQL, in one statement, what
+	// qCreateConversation, qInsertTransition and a read do on SQLite: the
+	// history entry is written only when the conversation is.
+	qCreateConversationPG = Q(`
+		WITH c AS (
+			INSERT INTO conversations (tenant, channel, contact_id, state, version, synced_version,
+				not_before, created_at, updated_at, last_activity_at)
+			VALUES ($1, $2, $3, $4, 1, 0, $5, $6, $7, $8)
+			ON CONFLICT (contact_id) WHERE state <> 1 DO NOTHING
+			RETURNING *
+		), history AS (
+			INSERT INTO conversation_transitions (conversation_id, from_state, to_state, event, actor, reason, at)
+			SELECT id, $9, state, 'created', $10, $11, created_at FROM c
+		)
+		SELECT ` + conversationColumns + ` FROM c JOIN contacts ct ON ct.id = c.contact_id`)
 )
 
 // CreateConversation stores c with Version 1 and SyncedVersion 0 and its
@@ -133,8 +151,21 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 		c.LastActivityAt = c.CreatedAt
 	}
 	d := x.D
-	ids, err := Column[int64](ctx, x.Conn, qCreateConversation, tenant, channel, c.ContactID, int64(c.State),
-		d.Time(c.NotBefore), d.Time(c.CreatedAt), d.Time(c.UpdatedAt), d.Time(c.LastActivityAt))
+	args := []any{tenant, channel, c.ContactID, int64(c.State),
+		d.Time(c.NotBefore), d.Time(c.CreatedAt), d.Time(c.UpdatedAt), d.Time(c.LastActivityAt)}
+	if d.Style == Postgres {
+		created, err := One(ctx, x.Conn, ScanConversation, qCreateConversationPG,
+			append(args, int64(store.NoState), actor, reason)...)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
+				c.ContactID, store.ErrConflict)
+		}
+		if err != nil {
+			return store.Conversation{}, fmt.Errorf("create conversation: %w", err)
+		}
+		return created, nil
+	}
+	ids, err := Column[int64](ctx, x.Conn, qCreateConversation, args...)
 	if err == nil && len(ids) == 0 {
 		return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
 			c.ContactID, store.ErrConflict)
@@ -156,6 +187,22 @@ var qApplyTransition = Q(`
 		updated_at = CASE WHEN state <> $2 THEN $3 ELSE updated_at END
 	WHERE id = $1 AND state = $4`)
 
+// qApplyTransitionPG does on PostgreSQL, in one statement, what
+// qApplyTransition, qInsertTransition and a read do on SQLite.
+var qApplyTransitionPG = Q(`
+	WITH c AS (
+		UPDATE conversations SET
+			state      = $2,
+			version    = version + CASE WHEN state <> $2 THEN 1 ELSE 0 END,
+			updated_at = CASE WHEN state <> $2 THEN $3 ELSE updated_at END
+		WHERE id = $1 AND state = $4
+		RETURNING *
+	), history AS (
+		INSERT INTO conversation_transitions (conversation_id, from_state, to_state, event, actor, reason, at)
+		SELECT id, $4, $2, $5, $6, $7, $3 FROM c
+	)
+	SELECT ` + conversationColumns + ` FROM c JOIN contacts ct ON ct.id = c.contact_id`)
+
 // ApplyTransition moves the conversation from t.From to t.To (bumping
 // Version and UpdatedAt when they differ) and appends t to its history. A
 // conversation not in t.From is left alone and ErrConflict returned; so is
@@ -174,14 +221,25 @@ func (x *Tx) ApplyTransition(ctx context.Context, t store.Transition) (store.Con
 	// statement runs under a savepoint, rolled back on error.
 	args := []any{t.ConversationID, int64(t.To), x.D.Time(t.At), int64(t.From)}
 	var n int64
+	var c store.Conversation
+	apply := func() (err error) {
+		if x.D.Style == Postgres {
+			c, err = One(ctx, x.Conn, ScanConversation, qApplyTransitionPG, append(args, t.Event, t.Actor, t.Reason)...)
+			if err == nil {
+				n = 1
+			} else if errors.Is(err, store.ErrNotFound) {
+				n, err = 0, nil
+			}
+			return err
+		}
+		n, err = x.Affected(ctx, qApplyTransition, args...)
+		return err
+	}
 	var err error
 	if t.From == statemachine.Expired && t.To.Live() {
-		err = x.Savepoint(ctx, func() error {
-			n, err = x.Affected(ctx, qApplyTransition, args...)
-			return err
-		})
+		err = x.Savepoint(ctx, apply)
 	} else {
-		n, err = x.Affected(ctx, qApplyTransition, args...)
+		err = apply()
 	}
 	switch {
 	case err != nil && x.D.IsUnique(err):
@@ -197,11 +255,13 @@ func (x *Tx) ApplyTransition(ctx context.Context, t store.Transition) (store.Con
 		return store.Conversation{}, fmt.Errorf("apply transition %v -> %v on conversation %d, which is %v: %w",
 			t.From, t.To, t.ConversationID, c.State, store.ErrConflict)
 	}
-	_, err = x.Exec(ctx, qInsertTransition, t.ConversationID, int64(t.From), int64(t.To), t.Event, t.Actor, t.Reason, x.D.Time(t.At))
-	if err != nil {
-		return store.Conversation{}, fmt.Errorf("apply transition on conversation %d: append history: %w", t.ConversationID, err)
+	if x.D.Style == SQLite {
+		_, err = x.Exec(ctx, qInsertTransition, t.ConversationID, int64(t.From), int64(t.To), t.Event, t.Actor, t.Reason, x.D.Time(t.At))
+		if err != nil {
+			return store.Conversation{}, fmt.Errorf("apply transition on conversation %d: append history: %w", t.ConversationID, err)
+		}
+		c, err = x.Conversation(ctx, t.ConversationID)
 	}
-	c, err := x.Conversation(ctx, t.ConversationID)
 	if err == nil && c.SyncedVersion > 0 && c.SyncedVersion < c.Version {
 		x.OutboxWork = true // the Salesforce record is to be brought up to date
 	}

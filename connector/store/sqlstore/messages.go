@@ -59,10 +59,17 @@ var (
 	// qInsertMessage is SQLite's: it stores what it is given, and a plain
 	// insert (its id from LastInsertId) skips reading a result row.
 	qInsertMessage = Q(strings.TrimSuffix(insertMessage, "RETURNING "))
-	// qInsertMessageRow returns the message as stored: PostgreSQL's
-	// strings are cleaned on their way (see Dialect.Args).
-	qInsertMessageRow = Q(insertMessage + MessageColumns)
-	qMessageByKey     = Q(`SELECT ` + MessageColumns + ` FROM messages WHERE tenant = $1 AND channel = $2 AND platform_id = $3`)
+	// qInsertMessagePG returns the message as stored (PostgreSQL's strings
+	// are cleaned on their way, see Dialect.Args) and, in the same
+	// statement, lowers the conversation's pending_since for a pending
+	// message, as qLowerPendingSince does.
+	qInsertMessagePG = Q(`WITH m AS (` + insertMessage + MessageColumns + `
+		), outbox AS (
+			UPDATE conversations c SET pending_since = LEAST(c.pending_since, m.received_at)
+			FROM m WHERE c.id = m.conversation_id AND m.push_status = 'pending'
+		)
+		SELECT ` + MessageColumns + ` FROM m`)
+	qMessageByKey = Q(`SELECT ` + MessageColumns + ` FROM messages WHERE tenant = $1 AND channel = $2 AND platform_id = $3`)
 	// qLowerPendingSince lowers the conversation's pending_since to $2 if
 	// need be. It writes the row in any case: on PostgreSQL the row stays
 	// locked until the transaction ends, so that a settlement recomputing
@@ -103,7 +110,7 @@ func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 		stored.DeliveryStatusAt, stored.SendAfter = AsTime(m.DeliveryStatusAt), time.Time{} // SendAfter is not read back
 		err = insertReturningID(ctx, x.Conn, &stored.ID, args)
 	} else {
-		stored, err = ScanMessage(x.Row(ctx, qInsertMessageRow, args...))
+		stored, err = ScanMessage(x.Row(ctx, qInsertMessagePG, args...))
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// Stored already: on PostgreSQL this statement's snapshot, taken
@@ -117,12 +124,12 @@ func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("insert message %s: %w", m.PlatformID, err)
 	}
-	if stored.PushStatus == store.Pending {
+	if stored.PushStatus == store.Pending && d.Style == SQLite {
 		if _, err := x.Exec(ctx, qLowerPendingSince, stored.ConversationID, d.Time(stored.ReceivedAt)); err != nil {
 			return store.Message{}, false, fmt.Errorf("insert message %s: record the outbox's oldest message: %w", m.PlatformID, err)
 		}
-		x.OutboxWork = true
 	}
+	x.OutboxWork = x.OutboxWork || stored.PushStatus == store.Pending
 	return stored, true, nil
 }
 
