@@ -1,8 +1,6 @@
 package instagram
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,17 +10,7 @@ import (
 // FuzzParse checks that Parse never panics, that every error wraps
 // platform.ErrMalformed and that every event it returns is consistent.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed payloads in testdata (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	platformtest.FuzzSeeds(f, "*.json")
 	ts := time.Unix(1739321024, 0)
 	f.Add(TextDelivery(testAccountID, testIGSID, "m_1", "hi", ts))
 	f.Add(UnsendDelivery(testAccountID, testIGSID, "m_1", ts))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
@@ -46,59 +47,19 @@ func TestSendSuccess(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		transient bool
-		blocked   bool
-		code      int
-		contains  string
-	}{
-		{"user unavailable", 400, `{"error":{"message":"(#551) This person isn't available right now.","type":"OAuthException","code":551,"fbtrace_id":"A1"}}`,
-			false, true, 551, "isn't available"},
-		{"outside the window", 400, `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2534022,"fbtrace_id":"A2"}}`,
-			false, false, 10, "outside of allowed window"},
-		{"missing permission", 403, `{"error":{"message":"(#200) Requires instagram_manage_messages permission","type":"OAuthException","code":200}}`,
-			false, false, 200, "instagram_manage_messages"},
-		{"instagram rate limit", 400, `{"error":{"message":"There have been too many calls to this Instagram account","type":"OAuthException","code":80002}}`,
-			true, false, 80002, "too many calls"},
-		{"server error", 503, `{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`,
-			true, false, 2, "temporarily unavailable"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startGraph(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
-			id, err := a.Send(context.Background(), testIGSID, "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ge *GraphError
-			if !errors.As(err, &ge) || ge.Code != tt.code || ge.HTTPStatus != tt.status {
-				t.Fatalf("Send error %v is not the *GraphError %d (HTTP %d)", err, tt.code, tt.status)
-			}
-			if IsTransient(err) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", IsTransient(err), tt.transient, err)
-			}
-			if errors.Is(err, ErrUserBlocked) != tt.blocked {
-				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v", !tt.blocked, tt.blocked)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
-			}
-			if !strings.Contains(err.Error(), tt.contains) || !strings.HasPrefix(err.Error(), "instagram: send: ") {
-				t.Errorf("error %q does not start with the operation or lacks %q", err, tt.contains)
-			}
-		})
-	}
+	start := func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startGraph(t, stub) }
+	metatest.CheckSendErrors(t, start, testIGSID, "instagram: send: ", []metatest.SendError{
+		{Name: "user unavailable", Status: 400, Body: `{"error":{"message":"(#551) This person isn't available right now.","type":"OAuthException","code":551,"fbtrace_id":"A1"}}`, Transient: false, Blocked: true, Code: 551, Contains: "isn't available"},
+		{Name: "outside the window", Status: 400, Body: `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2534022,"fbtrace_id":"A2"}}`, Transient: false, Blocked: false, Code: 10, Contains: "outside of allowed window"},
+		{Name: "missing permission", Status: 403, Body: `{"error":{"message":"(#200) Requires instagram_manage_messages permission","type":"OAuthException","code":200}}`, Transient: false, Blocked: false, Code: 200, Contains: "instagram_manage_messages"},
+		{Name: "instagram rate limit", Status: 400, Body: `{"error":{"message":"There have been too many calls to this Instagram account","type":"OAuthException","code":80002}}`, Transient: true, Blocked: false, Code: 80002, Contains: "too many calls"},
+		{Name: "server error", Status: 503, Body: `{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`, Transient: true, Blocked: false, Code: 2, Contains: "temporarily unavailable"},
+	}, testAccessToken)
 }
 
 func TestSendUnexpectedSuccessBody(t *testing.T) {
 	a := startGraph(t, &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"1"}`})
-	_, err := a.Send(context.Background(), testIGSID, "hi")
-	if err == nil || !strings.Contains(err.Error(), "no message_id") || IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
-		t.Fatalf("Send = %v, want a plain error about the missing id", err)
-	}
+	metatest.CheckUnreadableSuccess(t, a, testIGSID, "no message_id")
 }
 
 func TestBlockAndUnblock(t *testing.T) {

@@ -1,14 +1,11 @@
 package instagram
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
@@ -33,70 +30,27 @@ func testConfig() Config {
 
 func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"custom graph url", func(c *Config) { c.GraphURL = "http://127.0.0.1:9999/v23.0" }, ""},
-		{"receive only: no access token", func(c *Config) { c.AccessToken = "" }, ""},
-		{"no account id: every entry read", func(c *Config) { c.AccountID = "" }, ""},
-		{"no page id", func(c *Config) { c.PageID = "" }, "page_id is required"},
-		{"page id with a slash", func(c *Config) { c.PageID = "12/34" }, "page_id"},
-		{"account id as a user name", func(c *Config) { c.AccountID = "@shop" }, "account_id"},
-		{"no app secret", func(c *Config) { c.AppSecret = "" }, "app_secret is required"},
-		{"no verify token", func(c *Config) { c.VerifyToken = "" }, "verify_token is required"},
-		{"relative graph url", func(c *Config) { c.GraphURL = "graph.facebook.com/v23.0" }, "graph_url"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, []platformtest.ConfigCase[Config]{
+		{Name: "complete", Mutate: func(*Config) {}, Want: ""},
+		{Name: "custom graph url", Mutate: func(c *Config) { c.GraphURL = "http://127.0.0.1:9999/v23.0" }, Want: ""},
+		{Name: "receive only: no access token", Mutate: func(c *Config) { c.AccessToken = "" }, Want: ""},
+		{Name: "no account id: every entry read", Mutate: func(c *Config) { c.AccountID = "" }, Want: ""},
+		{Name: "no page id", Mutate: func(c *Config) { c.PageID = "" }, Want: "page_id is required"},
+		{Name: "page id with a slash", Mutate: func(c *Config) { c.PageID = "12/34" }, Want: "page_id"},
+		{Name: "account id as a user name", Mutate: func(c *Config) { c.AccountID = "@shop" }, Want: "account_id"},
+		{Name: "no app secret", Mutate: func(c *Config) { c.AppSecret = "" }, Want: "app_secret is required"},
+		{Name: "no verify token", Mutate: func(c *Config) { c.VerifyToken = "" }, Want: "verify_token is required"},
+		{Name: "relative graph url", Mutate: func(c *Config) { c.GraphURL = "graph.facebook.com/v23.0" }, Want: "graph_url"},
+	})
 }
 
 func TestStringsHideSecrets(t *testing.T) {
-	cfg := testConfig()
-	a := newTestAdapter(t)
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		for _, out := range []string{fmt.Sprintf(verb, cfg), fmt.Sprintf(verb, a)} {
-			for _, secret := range []string{testAppSecret, fmt.Sprint([]byte(testAppSecret)), testVerifyToken, testAccessToken} {
-				if strings.Contains(out, secret) {
-					t.Errorf("%s shows a secret: %s", verb, out)
-				}
-			}
-			if !strings.Contains(out, testPageID) || !strings.Contains(out, testAccountID) {
-				t.Errorf("%s lacks the ids: %s", verb, out)
-			}
-		}
-	}
+	platformtest.CheckRedacted(t, []string{"%v", "%+v", "%#v", "%s"}, []any{testConfig(), newTestAdapter(t)},
+		[]string{testAppSecret, fmt.Sprint([]byte(testAppSecret)), testVerifyToken, testAccessToken}, testPageID, testAccountID)
 }
 
 func TestNewDefaults(t *testing.T) {
@@ -135,56 +89,17 @@ func TestSignKnownVector(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	a := newTestAdapter(t)
 	body := []byte(vectorBody)
-	tests := []struct {
-		name   string
-		header []string
-		body   []byte
-		want   string // substring of the error; "" for a valid signature
-	}{
-		{"known vector", []string{SignatureHeader, "sha256=" + vectorHex}, body, ""},
-		{"missing", nil, body, "missing X-Hub-Signature-256"},
-		{"no prefix", []string{SignatureHeader, vectorHex}, body, "does not start with"},
-		{"too short", []string{SignatureHeader, "sha256=" + vectorHex[:60]}, body, "hex digits"},
-		{"other key", []string{SignatureHeader, Sign("another-secret", body)}, body, "does not match"},
-		{"altered body", []string{SignatureHeader, "sha256=" + vectorHex}, []byte(`{"object":"instagram","entry":[{}]}`), "does not match"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := platformtest.NewRequest(http.MethodPost, "/webhooks/t/c", tt.body, tt.header...)
-			err := a.Verify(r, tt.body)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, platform.ErrBadSignature) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Verify = %v, want ErrBadSignature containing %q", err, tt.want)
-			}
-			if msg := err.Error(); strings.Contains(msg, testAppSecret) || strings.Contains(msg, vectorHex) {
-				t.Fatalf("error shows the secret or the expected signature: %s", msg)
-			}
-		})
-	}
+	platformtest.CheckVerify(t, newTestAdapter(t), []platformtest.SignatureCase{
+		{Name: "known vector", Header: []string{SignatureHeader, "sha256=" + vectorHex}, Body: body, Want: ""},
+		{Name: "missing", Header: nil, Body: body, Want: "missing X-Hub-Signature-256"},
+		{Name: "no prefix", Header: []string{SignatureHeader, vectorHex}, Body: body, Want: "does not start with"},
+		{Name: "too short", Header: []string{SignatureHeader, "sha256=" + vectorHex[:60]}, Body: body, Want: "hex digits"},
+		{Name: "other key", Header: []string{SignatureHeader, Sign("another-secret", body)}, Body: body, Want: "does not match"},
+		{Name: "altered body", Header: []string{SignatureHeader, "sha256=" + vectorHex}, Body: []byte(`{"object":"instagram","entry":[{}]}`), Want: "does not match"},
+	}, testAppSecret, vectorHex)
 }
 
 func TestHandshake(t *testing.T) {
-	a := newTestAdapter(t)
-	ok := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken}, "hub.challenge": {"2087396311"}}
-	got, err := a.Handshake(platformtest.NewRequest(http.MethodGet, "/webhooks/t/c?"+ok.Encode(), nil))
-	if err != nil || string(got) != "2087396311" {
-		t.Fatalf("Handshake = %q, %v; want the challenge", got, err)
-	}
-	for name, q := range map[string]url.Values{
-		"wrong token":       {"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1"}},
-		"wrong mode":        {"hub.mode": {"unsubscribe"}, "hub.verify_token": {testVerifyToken}, "hub.challenge": {"1"}},
-		"missing challenge": {"hub.mode": {"subscribe"}, "hub.verify_token": {testVerifyToken}},
-	} {
-		got, err := a.Handshake(platformtest.NewRequest(http.MethodGet, "/webhooks/t/c?"+q.Encode(), nil))
-		if !errors.Is(err, platform.ErrHandshake) || got != nil {
-			t.Errorf("%s: Handshake = %q, %v; want ErrHandshake", name, got, err)
-		}
-	}
+	metatest.CheckHandshake(t, newTestAdapter(t), testVerifyToken, "2087396311")
 }

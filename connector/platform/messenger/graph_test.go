@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
@@ -57,73 +58,22 @@ func TestSendToChatPluginGuest(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		transient bool
-		blocked   bool
-		code      int
-		contains  string
-	}{
-		{"user blocked the page", 400, `{"error":{"message":"(#551) This person isn't available right now.","type":"OAuthException","code":551,"error_subcode":1545041,"fbtrace_id":"AbCdEf123"}}`,
-			false, true, 551, "This person isn't available right now"},
-		{"outside the 24-hour window", 400, `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2018278,"fbtrace_id":"X"}}`,
-			false, false, 10, "outside of allowed window"},
-		{"no matching user", 400, `{"error":{"message":"(#100) No matching user found","type":"OAuthException","code":100,"error_subcode":2018001,"fbtrace_id":"Y"}}`,
-			false, false, 100, "No matching user found"},
-		{"expired token", 401, `{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"fbtrace_id":"Z"}}`,
-			false, false, 190, "Session has expired"},
-		{"temporary failure", 500, `{"error":{"message":"(#1200) Temporary send message failure. Please try again later","type":"OAuthException","code":1200}}`,
-			true, false, 1200, "Temporary send message failure"},
-		{"rate limit", 400, `{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}`,
-			true, false, 613, "rate limit"},
-		{"error in a 200", 200, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`,
-			false, false, 100, "Invalid parameter"},
-		{"server error without JSON", 502, `<html>Bad Gateway</html>`, true, false, 0, "HTTP 502"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startGraph(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
-			id, err := a.Send(context.Background(), testPSID, "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ge *GraphError
-			if !errors.As(err, &ge) {
-				t.Fatalf("Send error %v is not a *GraphError", err)
-			}
-			if ge.Code != tt.code || ge.HTTPStatus != tt.status {
-				t.Errorf("GraphError code %d HTTP %d, want %d HTTP %d", ge.Code, ge.HTTPStatus, tt.code, tt.status)
-			}
-			if IsTransient(err) != tt.transient || errors.Is(err, ErrTransient) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", IsTransient(err), tt.transient, err)
-			}
-			if errors.Is(err, ErrUserBlocked) != tt.blocked {
-				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v", !tt.blocked, tt.blocked)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
-			}
-			if !strings.Contains(err.Error(), tt.contains) || !strings.HasPrefix(err.Error(), "messenger: send: ") {
-				t.Errorf("error %q does not start with the operation or lacks %q", err, tt.contains)
-			}
-			if strings.Contains(err.Error(), testAccessToken) {
-				t.Errorf("error shows the access token: %v", err)
-			}
-		})
-	}
+	start := func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startGraph(t, stub) }
+	metatest.CheckSendErrors(t, start, testPSID, "messenger: send: ", []metatest.SendError{
+		{Name: "user blocked the page", Status: 400, Body: `{"error":{"message":"(#551) This person isn't available right now.","type":"OAuthException","code":551,"error_subcode":1545041,"fbtrace_id":"AbCdEf123"}}`, Transient: false, Blocked: true, Code: 551, Contains: "This person isn't available right now"},
+		{Name: "outside the 24-hour window", Status: 400, Body: `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2018278,"fbtrace_id":"X"}}`, Transient: false, Blocked: false, Code: 10, Contains: "outside of allowed window"},
+		{Name: "no matching user", Status: 400, Body: `{"error":{"message":"(#100) No matching user found","type":"OAuthException","code":100,"error_subcode":2018001,"fbtrace_id":"Y"}}`, Transient: false, Blocked: false, Code: 100, Contains: "No matching user found"},
+		{Name: "expired token", Status: 401, Body: `{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"fbtrace_id":"Z"}}`, Transient: false, Blocked: false, Code: 190, Contains: "Session has expired"},
+		{Name: "temporary failure", Status: 500, Body: `{"error":{"message":"(#1200) Temporary send message failure. Please try again later","type":"OAuthException","code":1200}}`, Transient: true, Blocked: false, Code: 1200, Contains: "Temporary send message failure"},
+		{Name: "rate limit", Status: 400, Body: `{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}`, Transient: true, Blocked: false, Code: 613, Contains: "rate limit"},
+		{Name: "error in a 200", Status: 200, Body: `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`, Transient: false, Blocked: false, Code: 100, Contains: "Invalid parameter"},
+		{Name: "server error without JSON", Status: 502, Body: `<html>Bad Gateway</html>`, Transient: true, Blocked: false, Code: 0, Contains: "HTTP 502"},
+	}, testAccessToken)
 }
 
 func TestSendUnexpectedSuccessBody(t *testing.T) {
 	a := startGraph(t, &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"1"}`})
-	_, err := a.Send(context.Background(), testPSID, "hi")
-	if err == nil || !strings.Contains(err.Error(), "no message_id") {
-		t.Fatalf("Send = %v, want an error about the missing id", err)
-	}
-	if IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
-		t.Fatalf("an unreadable success must be neither transient (it may have been sent) nor rejected: %v", err)
-	}
+	metatest.CheckUnreadableSuccess(t, a, testPSID, "no message_id")
 }
 
 func TestSendArgumentsAndConfiguration(t *testing.T) {

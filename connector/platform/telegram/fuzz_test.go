@@ -1,8 +1,6 @@
 package telegram
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,17 +10,7 @@ import (
 // FuzzParse checks that Parse never panics, that every error wraps
 // platform.ErrMalformed and that every event it returns is consistent.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed updates in testdata (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	platformtest.FuzzSeeds(f, "*.json")
 	ts := time.Unix(1763719200, 0)
 	ann := User{ID: 42, FirstName: "Ann"}
 	f.Add(TextUpdate(1, ann, 2, "hi", ts))

@@ -1,8 +1,6 @@
 package twilio
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
@@ -11,17 +9,7 @@ import (
 // FuzzParse checks that Parse never panics, that every error wraps
 // platform.ErrMalformed and that every event it returns is consistent.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.form"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed bodies in testdata (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	platformtest.FuzzSeeds(f, "*.form")
 	f.Add(InboundBody(Inbound{AccountSID: testAccountSID, MessageSID: "MM1", From: "whatsapp:+1", To: "whatsapp:+2",
 		Media: []Media{{URL: "u", ContentType: "image/png"}, {URL: "v", ContentType: "x"}}}))
 	f.Add(StatusBody(Status{AccountSID: testAccountSID, MessageSID: "SM1", To: "+1", Status: "failed", ErrorCode: 21610}))

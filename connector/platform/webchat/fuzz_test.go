@@ -1,8 +1,6 @@
 package webchat
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
@@ -11,17 +9,7 @@ import (
 // FuzzParse checks that Parse never panics, that every error wraps
 // platform.ErrMalformed and that every event it returns is consistent.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed payloads in testdata (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	platformtest.FuzzSeeds(f, "*.json")
 	for _, s := range []string{
 		``, `null`, `{}`, `{"events":null}`, `{"events":[{}]}`,
 		`{"events":[{"id":"e","type":"message","visitor":{"id":"v"},"message":{"attachment":{"url":"http://[::1"}}}]}`,

@@ -1,0 +1,111 @@
+// Package metatest holds the checks the Meta product packages' tests
+// (messenger, instagram, whatsapp) make the same way: the verification
+// handshake and the classification of the Graph API's refusals of a send.
+package metatest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta"
+	"github.com/chatsync/sfconnector/connector/platform/platformtest"
+)
+
+// CheckHandshake checks that a answers Meta's verification GET with the
+// challenge when the token is token, and refuses a wrong token, a wrong
+// mode and a missing challenge with platform.ErrHandshake, never showing
+// the token.
+func CheckHandshake(t *testing.T, a platform.Handshaker, token, challenge string) {
+	t.Helper()
+	ok := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {token}, "hub.challenge": {challenge}}
+	got, err := a.Handshake(platformtest.NewRequest(http.MethodGet, "/webhooks/t/c?"+ok.Encode(), nil))
+	if err != nil || string(got) != challenge {
+		t.Fatalf("Handshake = %q, %v; want the challenge", got, err)
+	}
+	for name, q := range map[string]url.Values{
+		"wrong token":       {"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {challenge}},
+		"wrong mode":        {"hub.mode": {"unsubscribe"}, "hub.verify_token": {token}, "hub.challenge": {"1"}},
+		"missing challenge": {"hub.mode": {"subscribe"}, "hub.verify_token": {token}},
+	} {
+		got, err := a.Handshake(platformtest.NewRequest(http.MethodGet, "/webhooks/t/c?"+q.Encode(), nil))
+		if !errors.Is(err, platform.ErrHandshake) || got != nil {
+			t.Errorf("%s: Handshake = %q, %v; want ErrHandshake", name, got, err)
+		} else if strings.Contains(err.Error(), token) {
+			t.Errorf("%s: error shows the token: %v", name, err)
+		}
+	}
+}
+
+// SendError is one refusal of a send by the Graph API and how it must be
+// classified.
+type SendError struct {
+	Name   string
+	Status int
+	Body   string
+	// Transient: worth retrying (ErrTransient), else a rejection
+	// (platform.ErrSendRejected); Blocked: the user blocked the business
+	// (meta.ErrUserBlocked).
+	Transient, Blocked bool
+	// Code is the Graph API error code the *meta.GraphError carries.
+	Code int
+	// Contains is a substring of the error.
+	Contains string
+}
+
+// CheckSendErrors sends a text to to through the adapter start returns
+// for a stand-in answering each case, and checks the error: a
+// *meta.GraphError with the case's code and status, classified as the case
+// says, starting with prefix ("messenger: send: "), containing the case's
+// text and none of secrets.
+func CheckSendErrors(t *testing.T, start func(*testing.T, *platformtest.APIStub) platform.Sender, to, prefix string, cases []SendError, secrets ...string) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			a := start(t, &platformtest.APIStub{Status: tt.Status, Body: tt.Body})
+			id, err := a.Send(context.Background(), to, "hi")
+			if err == nil || id != "" {
+				t.Fatalf("Send = %q, %v; want an error", id, err)
+			}
+			var ge *meta.GraphError
+			if !errors.As(err, &ge) || ge.Code != tt.Code || ge.HTTPStatus != tt.Status {
+				t.Fatalf("Send error %v is not the *GraphError %d (HTTP %d)", err, tt.Code, tt.Status)
+			}
+			if meta.IsTransient(err) != tt.Transient {
+				t.Errorf("IsTransient = %v, want %v (%v)", meta.IsTransient(err), tt.Transient, err)
+			}
+			if errors.Is(err, meta.ErrUserBlocked) != tt.Blocked {
+				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v", !tt.Blocked, tt.Blocked)
+			}
+			if errors.Is(err, platform.ErrSendRejected) == tt.Transient {
+				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.Transient, !tt.Transient)
+			}
+			if !strings.Contains(err.Error(), tt.Contains) || !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error %q does not start with %q or lacks %q", err, prefix, tt.Contains)
+			}
+			for _, s := range secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error shows a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// CheckUnreadableSuccess checks that a send answered 200 with body (no
+// message id) fails with an error containing want that is neither
+// transient (the message may have been sent) nor a rejection.
+func CheckUnreadableSuccess(t *testing.T, a platform.Sender, to, want string) {
+	t.Helper()
+	_, err := a.Send(context.Background(), to, "hi")
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Send = %v, want an error about %s", err, want)
+	}
+	if meta.IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
+		t.Fatalf("an unreadable success must be neither transient (it may have been sent) nor rejected: %v", err)
+	}
+}

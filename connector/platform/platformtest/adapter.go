@@ -1,0 +1,156 @@
+package platformtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chatsync/sfconnector/connector/platform"
+)
+
+// The helpers below are the checks every adapter's tests make the same
+// way: building an adapter from a test configuration, refusing a bad
+// configuration, keeping secrets out of printed values, verifying
+// signatures, and seeding the Parse fuzzer.
+
+// Build returns the adapter newAdapter builds from base changed by each of
+// mutate in turn; it fails t when newAdapter refuses.
+func Build[C, A any](t testing.TB, newAdapter func(C) (A, error), base C, mutate ...func(*C)) A {
+	t.Helper()
+	for _, m := range mutate {
+		m(&base)
+	}
+	a, err := newAdapter(base)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+// ConfigCase is one change of a valid configuration and what Validate
+// must say of it.
+type ConfigCase[C any] struct {
+	Name   string
+	Mutate func(*C)
+	// Want is a substring of the error; "" for a configuration that is
+	// still valid.
+	Want string
+}
+
+// CheckValidate runs each case on base: a configuration whose case wants
+// no error must validate; any other must fail Validate, and newAdapter,
+// with an error wrapping errInvalid that contains Want.
+func CheckValidate[C interface{ Validate() error }, A any](t *testing.T, base func() C, newAdapter func(C) (A, error), errInvalid error, cases []ConfigCase[C]) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			cfg := base()
+			tt.Mutate(&cfg)
+			err := cfg.Validate()
+			if tt.Want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), tt.Want) {
+				t.Fatalf("Validate = %v, want %v containing %q", err, errInvalid, tt.Want)
+			}
+			if _, err := newAdapter(cfg); !errors.Is(err, errInvalid) {
+				t.Fatalf("New = %v, want %v", err, errInvalid)
+			}
+		})
+	}
+}
+
+// CheckRedacted formats each value with each verb and fails t when the
+// output shows one of secrets or lacks one of shown (the ids a printed
+// configuration must keep).
+func CheckRedacted(t *testing.T, verbs []string, values []any, secrets []string, shown ...string) {
+	t.Helper()
+	for _, verb := range verbs {
+		for _, v := range values {
+			out := fmt.Sprintf(verb, v)
+			for _, secret := range secrets {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s of %T shows a secret: %s", verb, v, out)
+				}
+			}
+			for _, s := range shown {
+				if !strings.Contains(out, s) {
+					t.Errorf("%s of %T lacks %q: %s", verb, v, s, out)
+				}
+			}
+		}
+	}
+}
+
+// SignatureCase is one request for Verify: its header name/value pairs,
+// its body, and what Verify must say.
+type SignatureCase struct {
+	Name   string
+	Header []string
+	Body   []byte
+	// Want is a substring of the error; "" for a valid signature.
+	Want string
+}
+
+// CheckVerify runs each case through a.Verify: a valid signature passes;
+// any other fails with an error wrapping platform.ErrBadSignature that
+// contains Want and shows none of secrets (the key, the signature
+// expected).
+func CheckVerify(t *testing.T, a platform.Adapter, cases []SignatureCase, secrets ...string) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			r := NewRequest("POST", "/webhooks/t/c", tt.Body, tt.Header...)
+			err := a.Verify(r, tt.Body)
+			if tt.Want == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, platform.ErrBadSignature) || !strings.Contains(err.Error(), tt.Want) {
+				t.Fatalf("Verify = %v, want ErrBadSignature containing %q", err, tt.Want)
+			}
+			for _, s := range secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error shows a secret or the expected signature: %s", err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzSeeds adds to f's corpus every file of testdata matching pattern
+// (at least one must) and then bodies.
+func FuzzSeeds(f *testing.F, pattern string, bodies ...[]byte) {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", pattern))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed payloads in testdata (%v)", err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, b := range bodies {
+		f.Add(b)
+	}
+}
+
+// Bodies returns each of ss as a body, for FuzzSeeds.
+func Bodies(ss ...string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
