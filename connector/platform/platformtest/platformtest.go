@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -139,4 +141,35 @@ func eventProblem(ev platform.Event) string {
 		return fmt.Sprintf("unknown kind %q", ev.Kind)
 	}
 	return ""
+}
+
+// AssertEvents fails t when got is not want, event by event, showing the
+// events that differ.
+func AssertEvents(t testing.TB, got, want []platform.Event) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, want %d:\n%s", len(got), len(want), Dump(got))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("event %d:\n got %s\nwant %s", i, Dump(got[i:i+1]), Dump(want[i:i+1]))
+		}
+	}
+}
+
+// Dump writes events one a line, with their message, for a test's
+// failure message.
+func Dump(evs []platform.Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		b.WriteString("{Kind:" + string(ev.Kind) + " ID:" + ev.ID + " Contact:" + ev.Contact + " Name:" + ev.ContactName +
+			" Time:" + ev.Timestamp.String() + " Status:" + ev.Status + " Detail:" + ev.Detail)
+		if ev.Message != nil {
+			m := ev.Message
+			b.WriteString(" Message:{Kind:" + m.Kind + " Text:" + m.Text + " MediaRef:" + m.MediaRef +
+				" MediaType:" + m.MediaType + " ReplyTo:" + m.ReplyTo + "}")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -123,30 +122,10 @@ func TestParseTestdata(t *testing.T) {
 
 func assertEvents(t *testing.T, got, want []platform.Event) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d events, want %d:\n%s", len(got), len(want), dump(got))
-	}
-	for i := range want {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("event %d:\n got %s\nwant %s", i, dump(got[i:i+1]), dump(want[i:i+1]))
-		}
-	}
+	platformtest.AssertEvents(t, got, want)
 }
 
-func dump(evs []platform.Event) string {
-	var b strings.Builder
-	for _, ev := range evs {
-		b.WriteString("{Kind:" + string(ev.Kind) + " ID:" + ev.ID + " Contact:" + ev.Contact + " Name:" + ev.ContactName +
-			" Time:" + ev.Timestamp.String() + " Status:" + ev.Status + " Detail:" + ev.Detail)
-		if ev.Message != nil {
-			m := ev.Message
-			b.WriteString(" Message:{Kind:" + m.Kind + " Text:" + m.Text + " MediaRef:" + m.MediaRef +
-				" MediaType:" + m.MediaType + " ReplyTo:" + m.ReplyTo + "}")
-		}
-		b.WriteString("}\n")
-	}
-	return b.String()
-}
+func dump(evs []platform.Event) string { return platformtest.Dump(evs) }
 
 // wrap puts a messages value into a whole delivery.
 func wrap(value string) []byte {
