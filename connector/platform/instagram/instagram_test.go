@@ -34,18 +34,12 @@ func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 }
 
 func TestConfigValidate(t *testing.T) {
-	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, []platformtest.ConfigCase[Config]{
-		{Name: "complete", Mutate: func(*Config) {}, Want: ""},
-		{Name: "custom graph url", Mutate: func(c *Config) { c.GraphURL = "http://127.0.0.1:9999/v23.0" }, Want: ""},
-		{Name: "receive only: no access token", Mutate: func(c *Config) { c.AccessToken = "" }, Want: ""},
-		{Name: "no account id: every entry read", Mutate: func(c *Config) { c.AccountID = "" }, Want: ""},
-		{Name: "no page id", Mutate: func(c *Config) { c.PageID = "" }, Want: "page_id is required"},
-		{Name: "page id with a slash", Mutate: func(c *Config) { c.PageID = "12/34" }, Want: "page_id"},
+	cases := metatest.ConfigCases[Config]("PageID", "page_id")
+	cases = append(cases, []platformtest.ConfigCase[Config]{
+		{Name: "no account id: every entry read", Mutate: func(c *Config) { c.AccountID = "" }},
 		{Name: "account id as a user name", Mutate: func(c *Config) { c.AccountID = "@shop" }, Want: "account_id"},
-		{Name: "no app secret", Mutate: func(c *Config) { c.AppSecret = "" }, Want: "app_secret is required"},
-		{Name: "no verify token", Mutate: func(c *Config) { c.VerifyToken = "" }, Want: "verify_token is required"},
-		{Name: "relative graph url", Mutate: func(c *Config) { c.GraphURL = "graph.facebook.com/v23.0" }, Want: "graph_url"},
-	})
+	}...)
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases)
 }
 
 func TestStringsHideSecrets(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
@@ -42,40 +43,8 @@ func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"custom graph url", func(c *Config) { c.GraphURL = "http://127.0.0.1:9999/v21.0" }, ""},
-		{"no phone number id", func(c *Config) { c.PhoneNumberID = " " }, "phone_number_id is required"},
-		{"phone number id with a slash", func(c *Config) { c.PhoneNumberID = "12/34" }, "phone_number_id"},
-		{"no app secret", func(c *Config) { c.AppSecret = "" }, "app_secret is required"},
-		{"no verify token", func(c *Config) { c.VerifyToken = "" }, "verify_token is required"},
-		{"receive only: no access token", func(c *Config) { c.AccessToken = "" }, ""},
-		{"relative graph url", func(c *Config) { c.GraphURL = "graph.facebook.com/v21.0" }, "graph_url"},
-		{"ftp graph url", func(c *Config) { c.GraphURL = "ftp://graph.facebook.com" }, "graph_url"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	cases := metatest.ConfigCases[Config]("PhoneNumberID", "phone_number_id")
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -107,5 +108,30 @@ func CheckUnreadableSuccess(t *testing.T, a platform.Sender, to, want string) {
 	}
 	if meta.IsTransient(err) || errors.Is(err, platform.ErrSendRejected) {
 		t.Fatalf("an unreadable success must be neither transient (it may have been sent) nor rejected: %v", err)
+	}
+}
+
+// ConfigCases are the configuration checks every Meta product shares,
+// for a Config type C with the fields AppSecret, VerifyToken, AccessToken
+// and GraphURL, and the channel's id in the field idField, named idKey in
+// errors ("PageID", "page_id"): the complete configuration, a custom Graph
+// URL and a missing access token (receive only) are valid; a missing or
+// blank id, an id with a slash, a missing app secret or verify token, and
+// a relative or non-http(s) Graph URL are refused.
+func ConfigCases[C any](idField, idKey string) []platformtest.ConfigCase[C] {
+	set := func(field, value string) func(*C) {
+		return func(c *C) { reflect.ValueOf(c).Elem().FieldByName(field).SetString(value) }
+	}
+	return []platformtest.ConfigCase[C]{
+		{Name: "complete", Mutate: func(*C) {}},
+		{Name: "custom graph url", Mutate: set("GraphURL", "http://127.0.0.1:9999/v23.0")},
+		{Name: "receive only: no access token", Mutate: set("AccessToken", "")},
+		{Name: "no id", Mutate: set(idField, ""), Want: idKey + " is required"},
+		{Name: "blank id", Mutate: set(idField, " "), Want: idKey + " is required"},
+		{Name: "id with a slash", Mutate: set(idField, "12/34"), Want: idKey},
+		{Name: "no app secret", Mutate: set("AppSecret", ""), Want: "app_secret is required"},
+		{Name: "no verify token", Mutate: set("VerifyToken", ""), Want: "verify_token is required"},
+		{Name: "relative graph url", Mutate: set("GraphURL", "graph.facebook.com/v23.0"), Want: "graph_url"},
+		{Name: "ftp graph url", Mutate: set("GraphURL", "ftp://graph.facebook.com"), Want: "graph_url"},
 	}
 }
