@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -46,19 +45,16 @@ func msg(id string, ts int64, m platform.Message, detail string) platform.Event 
 
 func TestParseDocumentedPayloads(t *testing.T) {
 	const at = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxAT"
-	tests := []struct {
-		file string
-		want []platform.Event
-	}{
-		{"text.json", []platform.Event{msg(mid1, 1569262485349, platform.Message{Kind: platform.Text, Text: "Hi! Is the blue jacket still available?"}, "")}},
-		{"quick_reply.json", []platform.Event{msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxQR", 1569262485350,
-			platform.Message{Kind: platform.Button, Text: "Size M"}, "quick_reply payload SIZE_M")}},
-		{"reply.json", []platform.Event{
+	platformtest.CheckTestdata(t, "*.json", parseFile, platformtest.ExpectedEvents{
+		"text.json": []platform.Event{msg(mid1, 1569262485349, platform.Message{Kind: platform.Text, Text: "Hi! Is the blue jacket still available?"}, "")},
+		"quick_reply.json": []platform.Event{msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxQR", 1569262485350,
+			platform.Message{Kind: platform.Button, Text: "Size M"}, "quick_reply payload SIZE_M")},
+		"reply.json": []platform.Event{
 			msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxRP1", 1569262485351, platform.Message{Kind: platform.Text, Text: "Yes please", ReplyTo: mid1}, ""),
 			msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxRP2", 1569262485352, platform.Message{Kind: platform.Text, Text: "Love this look!"},
 				"reply to story 17952754273684870"),
-		}},
-		{"attachments.json", []platform.Event{
+		},
+		"attachments.json": []platform.Event{
 			msg(at+"1", 1569262485360, platform.Message{Kind: platform.Image, MediaRef: cdn + "1001&signature=s1"}, ""),
 			msg(at+"1:attachment:1", 1569262485360, platform.Message{Kind: platform.Image, MediaRef: cdn + "1002&signature=s2"}, ""),
 			msg(at+"2", 1569262485361, platform.Message{Kind: platform.Video, MediaRef: cdn + "1003&signature=s3"}, ""),
@@ -68,66 +64,35 @@ func TestParseDocumentedPayloads(t *testing.T) {
 			msg(at+"6", 1569262485365, platform.Message{Kind: platform.Other, MediaRef: cdn + "1007&signature=s7"}, "story_mention"),
 			msg(at+"7", 1569262485366, platform.Message{Kind: platform.Video, Text: "Spring drop", MediaRef: cdn + "1008&signature=s8"}, "ig_reel"),
 			msg(at+"8", 1569262485367, platform.Message{Kind: platform.Other, Text: "New arrivals", MediaRef: "https://www.instagram.com/p/C1a2b3c4d5e/"}, "ig_post"),
-		}},
-		{"deleted.json", []platform.Event{msg("unsend:"+mid1, 1569262485370, platform.Message{Kind: platform.Unsend, ReplyTo: mid1}, "")}},
-		{"unsupported.json", []platform.Event{msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxUNS", 1569262485371,
-			platform.Message{Kind: platform.Other}, "unsupported message")}},
-		{"echo.json", []platform.Event{{Kind: platform.KindReceipt, ID: echoMID + ":status:echo", Contact: testIGSID,
-			Timestamp: ms(1569262485380), Status: "echo", Detail: "echo"}}},
-		{"reactions.json", []platform.Event{
+		},
+		"deleted.json": []platform.Event{msg("unsend:"+mid1, 1569262485370, platform.Message{Kind: platform.Unsend, ReplyTo: mid1}, "")},
+		"unsupported.json": []platform.Event{msg("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxUNS", 1569262485371,
+			platform.Message{Kind: platform.Other}, "unsupported message")},
+		"echo.json": []platform.Event{{Kind: platform.KindReceipt, ID: echoMID + ":status:echo", Contact: testIGSID,
+			Timestamp: ms(1569262485380), Status: "echo", Detail: "echo"}},
+		"reactions.json": []platform.Event{
 			msg("reaction:"+mid1+":"+testIGSID+":❤️:1569262485390", 1569262485390, platform.Message{Kind: platform.Reaction, Text: "❤️", ReplyTo: mid1}, "reaction love"),
 			msg("reaction:"+mid1+":"+testIGSID+":unreact:1569262485391", 1569262485391, platform.Message{Kind: platform.Reaction, ReplyTo: mid1}, "reaction removed"),
-		}},
-		{"postback.json", []platform.Event{msg("postback:aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxPBK", 1569262485400,
-			platform.Message{Kind: platform.Postback, Text: "Track my order"}, "payload ICEBREAKER_TRACK_ORDER")}},
-		{"seen.json", []platform.Event{{Kind: platform.KindReceipt, ID: echoMID + ":status:read", Contact: testIGSID,
-			Timestamp: ms(1569262485410), Status: "read"}}},
-		{"edit.json", []platform.Event{msg("edit:"+mid1+":1", 1569262485420,
-			platform.Message{Kind: platform.Edit, Text: "Hi! Is the navy jacket still available?", ReplyTo: mid1}, "edit 1")}},
-		{"ignored.json", []platform.Event{
+		},
+		"postback.json": []platform.Event{msg("postback:aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxPBK", 1569262485400,
+			platform.Message{Kind: platform.Postback, Text: "Track my order"}, "payload ICEBREAKER_TRACK_ORDER")},
+		"seen.json": []platform.Event{{Kind: platform.KindReceipt, ID: echoMID + ":status:read", Contact: testIGSID,
+			Timestamp: ms(1569262485410), Status: "read"}},
+		"edit.json": []platform.Event{msg("edit:"+mid1+":1", 1569262485420,
+			platform.Message{Kind: platform.Edit, Text: "Hi! Is the navy jacket still available?", ReplyTo: mid1}, "edit 1")},
+		"ignored.json": []platform.Event{
 			{Kind: platform.KindIgnored, Detail: "referral"},
 			{Kind: platform.KindIgnored, Detail: "standby message"},
 			{Kind: platform.KindIgnored, Detail: "field comments"},
 			{Kind: platform.KindIgnored, Detail: "field mentions"},
 			// Raw is checked by CheckParse: it parses again into this event.
 			{Kind: platform.KindUnusable, Detail: otherAccount, Reason: otherAccount},
-		}},
-	}
-	seen := map[string]bool{}
-	for _, tt := range tests {
-		seen[tt.file] = true
-		t.Run(tt.file, func(t *testing.T) {
-			got := parseFile(t, tt.file)
-			for i := range got {
-				got[i].Raw = nil
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("events:\n got %+v\nwant %+v", got, tt.want)
-			}
-		})
-	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, f := range files {
-		if !seen[filepath.Base(f)] {
-			t.Errorf("testdata file %s has no expected events", f)
-		}
-	}
+		},
+	})
 }
 
 func TestParseIDsAreDistinct(t *testing.T) {
-	ids := map[string]string{}
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, f := range files {
-		for _, ev := range parseFile(t, filepath.Base(f)) {
-			if ev.Kind == platform.KindIgnored {
-				continue
-			}
-			if other, dup := ids[ev.ID]; dup {
-				t.Errorf("ID %q of %s also belongs to %s", ev.ID, f, other)
-			}
-			ids[ev.ID] = f
-		}
-	}
+	platformtest.CheckDistinctIDs(t, "*.json", parseFile)
 }
 
 func TestParseWithoutAccountIDReadsEveryEntry(t *testing.T) {

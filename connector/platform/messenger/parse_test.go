@@ -39,24 +39,21 @@ func parseFile(t *testing.T, name string) []platform.Event {
 
 func TestParseDocumentedPayloads(t *testing.T) {
 	const mid = "mid.1457764197618:41d102a3e1ae206a38"
-	tests := []struct {
-		file string
-		want []platform.Event
-	}{
-		{"text.json", []platform.Event{{
+	platformtest.CheckTestdata(t, "*.json", parseFile, platformtest.ExpectedEvents{
+		"text.json": []platform.Event{{
 			Kind: platform.KindMessage, ID: mid, Contact: testPSID, Timestamp: ms(1458692752478),
 			Message: &platform.Message{Kind: platform.Text, Text: "hello, world!"},
-		}}},
-		{"quick_reply.json", []platform.Event{{
+		}},
+		"quick_reply.json": []platform.Event{{
 			Kind: platform.KindMessage, ID: "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0Q", Contact: testPSID, Timestamp: ms(1458692752478),
 			Message: &platform.Message{Kind: platform.Button, Text: "Red"},
 			Detail:  "quick_reply payload DEVELOPER_DEFINED_PAYLOAD_FOR_PICKING_RED",
-		}}},
-		{"reply.json", []platform.Event{{
+		}},
+		"reply.json": []platform.Event{{
 			Kind: platform.KindMessage, ID: "m_1457764197618:41d102a3e1ae206a38", Contact: testPSID, Timestamp: ms(1458692752478),
 			Message: &platform.Message{Kind: platform.Text, Text: "hello, world!", ReplyTo: "m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU"},
-		}}},
-		{"attachments.json", []platform.Event{
+		}},
+		"attachments.json": []platform.Event{
 			{Kind: platform.KindMessage, ID: "mid.$cAAJdkrCd2ORnva8ErFhjGm0X_Q_c", Contact: testPSID, Timestamp: ms(1518479195308),
 				Message: &platform.Message{Kind: platform.Image, MediaRef: "https://scontent.xx.fbcdn.net/v/t1.15752-9/photo1.jpg"}},
 			{Kind: platform.KindMessage, ID: "mid.$cAAJdkrCd2ORnva8ErFhjGm0X_Q_c:attachment:1", Contact: testPSID, Timestamp: ms(1518479195308),
@@ -78,30 +75,30 @@ func TestParseDocumentedPayloads(t *testing.T) {
 			{Kind: platform.KindMessage, ID: "mid.$cAAJdkrCd2ORnva8EyJ2q1b5OWGGG", Contact: testPSID, Timestamp: ms(1518479202007),
 				Message: &platform.Message{Kind: platform.Video, Text: "Our new collection", MediaRef: "https://www.facebook.com/reel/1234567890123456"},
 				Detail:  "reel"},
-		}},
-		{"echo.json", []platform.Event{{
+		},
+		"echo.json": []platform.Event{{
 			Kind: platform.KindReceipt, ID: mid + ":status:echo", Contact: testPSID, Timestamp: ms(1457764197627),
 			Status: "echo", Detail: "echo from app_id 1517776481860111",
-		}}},
-		{"edit.json", []platform.Event{{
+		}},
+		"edit.json": []platform.Event{{
 			Kind: platform.KindMessage, ID: "edit:" + mid + ":2", Contact: testPSID, Timestamp: ms(1458668856463),
 			Message: &platform.Message{Kind: platform.Edit, Text: "hello, world! (edited)", ReplyTo: mid},
 			Detail:  "edit 2",
-		}}},
-		{"reactions.json", []platform.Event{
+		}},
+		"reactions.json": []platform.Event{
 			{Kind: platform.KindMessage, ID: "reaction:" + mid + ":" + testPSID + ":❤️:1458668856463", Contact: testPSID, Timestamp: ms(1458668856463),
 				Message: &platform.Message{Kind: platform.Reaction, Text: "❤️", ReplyTo: mid}, Detail: "reaction love"},
 			{Kind: platform.KindMessage, ID: "reaction:" + mid + ":" + testPSID + ":unreact:1458668859000", Contact: testPSID, Timestamp: ms(1458668859000),
 				Message: &platform.Message{Kind: platform.Reaction, ReplyTo: mid}, Detail: "reaction removed"},
-		}},
-		{"postback.json", []platform.Event{
+		},
+		"postback.json": []platform.Event{
 			{Kind: platform.KindMessage, ID: "postback:m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P",
 				Contact: testPSID, Timestamp: ms(1527459824000),
 				Message: &platform.Message{Kind: platform.Postback, Text: "Talk to an agent"}, Detail: "payload USER_DEFINED_PAYLOAD_AGENT"},
 			{Kind: platform.KindMessage, ID: "postback:" + testPSID + ":1527459830000", Contact: testPSID, Timestamp: ms(1527459830000),
 				Message: &platform.Message{Kind: platform.Postback, Text: "Get Started"}, Detail: "payload GET_STARTED"},
-		}},
-		{"delivery.json", []platform.Event{
+		},
+		"delivery.json": []platform.Event{
 			{Kind: platform.KindReceipt, ID: "mid.1458668856218:ed81099e15d3f4f233:status:delivered", Contact: testPSID,
 				Timestamp: ms(1458668856253), Status: "delivered"},
 			{Kind: platform.KindReceipt, ID: "mid.1458668856219:a1b2c3d4e5f60718:status:delivered", Contact: testPSID,
@@ -110,51 +107,20 @@ func TestParseDocumentedPayloads(t *testing.T) {
 				Timestamp: ms(1458668856260), Status: "delivered", Detail: "every message up to the watermark 1458668856260"},
 			{Kind: platform.KindReceipt, ID: "read:" + testPSID + ":1458668856253", Contact: testPSID,
 				Timestamp: ms(1458668856463), Status: "read", Detail: "every message up to the watermark 1458668856253"},
-		}},
-		{"ignored.json", []platform.Event{
+		},
+		"ignored.json": []platform.Event{
 			{Kind: platform.KindIgnored, Detail: "referral"},
 			{Kind: platform.KindIgnored, Detail: "optin"},
 			{Kind: platform.KindIgnored, Detail: "pass_thread_control"},
 			{Kind: platform.KindIgnored, Detail: "standby message"},
 			// Raw is checked by CheckParse: it parses again into this event.
 			{Kind: platform.KindUnusable, Detail: otherAccount, Reason: otherAccount},
-		}},
-	}
-	seen := map[string]bool{}
-	for _, tt := range tests {
-		seen[tt.file] = true
-		t.Run(tt.file, func(t *testing.T) {
-			got := parseFile(t, tt.file)
-			for i := range got {
-				got[i].Raw = nil
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("events:\n got %+v\nwant %+v", got, tt.want)
-			}
-		})
-	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, f := range files {
-		if !seen[filepath.Base(f)] {
-			t.Errorf("testdata file %s has no expected events", f)
-		}
-	}
+		},
+	})
 }
 
 func TestParseIDsAreDistinct(t *testing.T) {
-	ids := map[string]string{}
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, f := range files {
-		for _, ev := range parseFile(t, filepath.Base(f)) {
-			if ev.Kind == platform.KindIgnored {
-				continue
-			}
-			if other, dup := ids[ev.ID]; dup {
-				t.Errorf("ID %q of %s also belongs to %s", ev.ID, f, other)
-			}
-			ids[ev.ID] = f
-		}
-	}
+	platformtest.CheckDistinctIDs(t, "*.json", parseFile)
 }
 
 func TestParseBatchKeepsOrder(t *testing.T) {

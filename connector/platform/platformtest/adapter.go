@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -153,4 +154,51 @@ func Bodies(ss ...string) [][]byte {
 		out[i] = []byte(s)
 	}
 	return out
+}
+
+// ExpectedEvents maps a testdata file to the events Parse must return
+// for it (Raw left out: CheckParse checks it).
+type ExpectedEvents map[string][]platform.Event
+
+// CheckTestdata parses each file of want with parse and compares the
+// events with the expected ones; a file of testdata matching pattern with
+// no expected events is an error.
+func CheckTestdata(t *testing.T, pattern string, parse func(*testing.T, string) []platform.Event, want ExpectedEvents) {
+	t.Helper()
+	for file, events := range want {
+		t.Run(file, func(t *testing.T) {
+			got := parse(t, file)
+			for i := range got {
+				got[i].Raw = nil
+			}
+			if !reflect.DeepEqual(got, events) {
+				t.Fatalf("events:\n got %+v\nwant %+v", got, events)
+			}
+		})
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	for _, f := range files {
+		if _, ok := want[filepath.Base(f)]; !ok {
+			t.Errorf("testdata file %s has no expected events", f)
+		}
+	}
+}
+
+// CheckDistinctIDs parses every file of testdata matching pattern with
+// parse and fails t when two events other than ignored ones share an ID.
+func CheckDistinctIDs(t *testing.T, pattern string, parse func(*testing.T, string) []platform.Event) {
+	t.Helper()
+	ids := map[string]string{}
+	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	for _, f := range files {
+		for _, ev := range parse(t, filepath.Base(f)) {
+			if ev.Kind == platform.KindIgnored {
+				continue
+			}
+			if other, dup := ids[ev.ID]; dup {
+				t.Errorf("ID %q of %s also belongs to %s", ev.ID, f, other)
+			}
+			ids[ev.ID] = f
+		}
+	}
 }
