@@ -17,11 +17,7 @@ import (
 // startGraph serves stub and returns an adapter pointed at it.
 func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	srv := platformtest.Start(t, stub)
-	return newTestAdapter(t, append([]func(*Config){func(c *Config) {
-		c.GraphURL = srv.URL + "/v23.0"
-		c.HTTPClient = srv.Client()
-	}}, mutate...)...)
+	return newTestAdapter(t, append([]func(*Config){metatest.Serve[Config](t, stub, "/v23.0")}, mutate...)...)
 }
 
 func TestSendSuccess(t *testing.T) {

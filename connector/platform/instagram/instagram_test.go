@@ -2,9 +2,9 @@ package instagram
 
 import (
 	"fmt"
+	"github.com/chatsync/sfconnector/connector/platform"
 	"testing"
 
-	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
@@ -49,23 +49,7 @@ func TestStringsHideSecrets(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	a := newTestAdapter(t)
-	if a.Graph.BaseURL != DefaultGraphURL {
-		t.Errorf("graph URL = %q, want %q", a.Graph.BaseURL, DefaultGraphURL)
-	}
-	if a.Graph.HTTP == nil || a.Graph.HTTP.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.Graph.HTTP)
-	}
-	if got := a.Platform(); got != "instagram" {
-		t.Errorf("Platform() = %q", got)
-	}
-}
-
-func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
-	}
+	metatest.CheckNew(t, a, a.Channel, DefaultGraphURL, "instagram", platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true})
 }
 
 // The known vector was computed independently with

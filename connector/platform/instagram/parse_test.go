@@ -22,15 +22,7 @@ const otherAccount = "other_account: entry for account 17841400000000000 is not 
 
 func parseFile(t *testing.T, name string) []platform.Event {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newTestAdapter(t)
-	if _, err := a.Parse(nil, body); err != nil {
-		t.Fatalf("Parse(%s): %v", name, err)
-	}
-	return platformtest.CheckParse(t, a, body)
+	return platformtest.ParseFile(t, newTestAdapter(t), name)
 }
 
 const (

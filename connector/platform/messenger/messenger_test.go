@@ -50,26 +50,10 @@ func TestConfigStringHidesSecrets(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	a := newTestAdapter(t)
-	if a.Graph.BaseURL != DefaultGraphURL {
-		t.Errorf("graph URL = %q, want %q", a.Graph.BaseURL, DefaultGraphURL)
-	}
-	if a.Graph.HTTP == nil || a.Graph.HTTP.Timeout == 0 {
-		t.Errorf("default client has no timeout: %+v", a.Graph.HTTP)
-	}
+	metatest.CheckNew(t, a, a.Channel, DefaultGraphURL, "messenger", platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true})
 	b := newTestAdapter(t, func(c *Config) { c.GraphURL = "https://example.test/v22.0/" })
 	if b.Graph.BaseURL != "https://example.test/v22.0" {
 		t.Errorf("graph URL = %q, want the trailing slash trimmed", b.Graph.BaseURL)
-	}
-	if got := a.Platform(); got != "messenger" {
-		t.Errorf("Platform() = %q", got)
-	}
-}
-
-func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
 	}
 }
 

@@ -202,3 +202,17 @@ func CheckDistinctIDs(t *testing.T, pattern string, parse func(*testing.T, strin
 		}
 	}
 }
+
+// ParseFile reads testdata/name and parses it with a through CheckParse
+// (which also checks the adapter contract); Parse must accept it.
+func ParseFile(t *testing.T, a platform.Adapter, name string) []platform.Event {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Parse(nil, body); err != nil {
+		t.Fatalf("Parse(%s): %v", name, err)
+	}
+	return CheckParse(t, a, body)
+}

@@ -135,3 +135,35 @@ func ConfigCases[C any](idField, idKey string) []platformtest.ConfigCase[C] {
 		{Name: "ftp graph url", Mutate: set("GraphURL", "ftp://graph.facebook.com"), Want: "graph_url"},
 	}
 }
+
+// Serve serves stub and returns the change of a Config type C (with the
+// fields GraphURL and HTTPClient) that points it at stub, under the path
+// version ("/v23.0").
+func Serve[C any](t testing.TB, stub *platformtest.APIStub, version string) func(*C) {
+	t.Helper()
+	srv := platformtest.Start(t, stub)
+	return func(c *C) {
+		v := reflect.ValueOf(c).Elem()
+		v.FieldByName("GraphURL").SetString(srv.URL + version)
+		v.FieldByName("HTTPClient").Set(reflect.ValueOf(srv.Client()))
+	}
+}
+
+// CheckNew checks an adapter a, whose channel is ch, built with the
+// defaults: the product's Graph API base, an HTTP client with a timeout,
+// the platform's name, and the capabilities want.
+func CheckNew(t *testing.T, a platform.Adapter, ch *meta.Channel, graphURL, platformName string, want platform.Capabilities) {
+	t.Helper()
+	if ch.Graph.BaseURL != graphURL {
+		t.Errorf("graph URL = %q, want %q", ch.Graph.BaseURL, graphURL)
+	}
+	if ch.Graph.HTTP == nil || ch.Graph.HTTP.Timeout == 0 {
+		t.Errorf("default client has no timeout: %+v", ch.Graph.HTTP)
+	}
+	if got := ch.Platform(); got != platformName {
+		t.Errorf("Platform() = %q", got)
+	}
+	if got := platform.CapabilitiesOf(a); got != want {
+		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
+	}
+}
