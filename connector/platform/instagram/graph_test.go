@@ -23,23 +23,12 @@ func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config
 func TestSendSuccess(t *testing.T) {
 	const mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjE4MDYzNjQ4MDA4MDM5Nzo"
 	stub := &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"` + testIGSID + `","message_id":"` + mid + `"}`}
-	a := startGraph(t, stub)
-	id, err := a.Send(context.Background(), testIGSID, `Size M is in stock <3 & ships today`)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if id != mid {
-		t.Fatalf("Send id = %q", id)
-	}
-	want := platformtest.Request{
+	metatest.CheckSend(t, startGraph(t, stub), stub, testIGSID, `Size M is in stock <3 & ships today`, mid, platformtest.Request{
 		Method: http.MethodPost,
 		Path:   "/v23.0/" + testPageID + "/messages",
 		Header: http.Header{"Authorization": {"Bearer " + testAccessToken}, "Content-Type": {"application/json"}},
 		Body:   `{"recipient":{"id":"` + testIGSID + `"},"message":{"text":"Size M is in stock <3 & ships today"}}`,
-	}
-	if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
-		t.Fatalf("request:\n got %+v\nwant %+v", req, want)
-	}
+	})
 }
 
 func TestSendErrors(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -23,23 +22,12 @@ func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config
 func TestSendSuccess(t *testing.T) {
 	const mid = "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P"
 	stub := &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"` + testPSID + `","message_id":"` + mid + `"}`}
-	a := startGraph(t, stub)
-	id, err := a.Send(context.Background(), testPSID, `Hello & welcome <3 "Ann"`)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if id != mid {
-		t.Fatalf("Send id = %q", id)
-	}
-	want := platformtest.Request{
+	metatest.CheckSend(t, startGraph(t, stub), stub, testPSID, `Hello & welcome <3 "Ann"`, mid, platformtest.Request{
 		Method: http.MethodPost,
 		Path:   "/v23.0/" + testPageID + "/messages",
 		Header: http.Header{"Authorization": {"Bearer " + testAccessToken}, "Content-Type": {"application/json"}},
 		Body:   `{"recipient":{"id":"` + testPSID + `"},"messaging_type":"RESPONSE","message":{"text":"Hello & welcome <3 \"Ann\""}}`,
-	}
-	if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
-		t.Fatalf("request:\n got %+v\nwant %+v", req, want)
-	}
+	})
 }
 
 func TestSendToChatPluginGuest(t *testing.T) {
@@ -116,9 +104,7 @@ func TestBlock(t *testing.T) {
 		Header: http.Header{"Authorization": {"Bearer " + testAccessToken}, "Content-Type": {"application/json"}},
 		Body:   `{"psid":[` + testPSID + `]}`,
 	}
-	if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
-		t.Fatalf("request:\n got %+v\nwant %+v", req, want)
-	}
+	stub.CheckOnly(t, want, "Authorization", "Content-Type")
 }
 
 func TestUnblock(t *testing.T) {
@@ -133,9 +119,7 @@ func TestUnblock(t *testing.T) {
 		Query:  "psid=" + testPSID,
 		Header: http.Header{"Authorization": {"Bearer " + testAccessToken}},
 	}
-	if req := stub.Only(t).Pick("Authorization", "Content-Type"); !reflect.DeepEqual(req, want) {
-		t.Fatalf("request:\n got %+v\nwant %+v", req, want)
-	}
+	stub.CheckOnly(t, want, "Authorization", "Content-Type")
 }
 
 func TestBlockFailures(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 )
@@ -125,4 +126,13 @@ func Start(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// CheckOnly fails t unless s received exactly one request, equal to want
+// once its header is narrowed to the fields named (see Request.Pick).
+func (s *APIStub) CheckOnly(t testing.TB, want Request, header ...string) {
+	t.Helper()
+	if got := s.Only(t).Pick(header...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("request:\n got %+v\nwant %+v", got, want)
+	}
 }

@@ -167,3 +167,18 @@ func CheckNew(t *testing.T, a platform.Adapter, ch *meta.Channel, graphURL, plat
 		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
 	}
 }
+
+// CheckSend sends text to to through a, which calls stub, and checks that
+// the message id is wantID and that the one request stub received is
+// want (its Authorization and Content-Type header fields compared).
+func CheckSend(t *testing.T, a platform.Sender, stub *platformtest.APIStub, to, text, wantID string, want platformtest.Request) {
+	t.Helper()
+	id, err := a.Send(context.Background(), to, text)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if id != wantID {
+		t.Fatalf("Send id = %q", id)
+	}
+	stub.CheckOnly(t, want, "Authorization", "Content-Type")
+}
