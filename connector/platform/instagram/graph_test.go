@@ -14,12 +14,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
-// startGraph serves stub and returns an adapter pointed at it.
-func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config)) *Adapter {
-	t.Helper()
-	return newTestAdapter(t, append([]func(*Config){metatest.Serve[Config](t, stub, "/v23.0")}, mutate...)...)
-}
-
 func TestSendSuccess(t *testing.T) {
 	const mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjE4MDYzNjQ4MDA4MDM5Nzo"
 	stub := &platformtest.APIStub{Status: 200, Body: `{"recipient_id":"` + testIGSID + `","message_id":"` + mid + `"}`}
@@ -137,4 +131,10 @@ func TestNetworkFailureIsTransient(t *testing.T) {
 	if err := a.Block(context.Background(), testIGSID); !IsTransient(err) {
 		t.Fatalf("Block on a closed server = %v, want a transient error", err)
 	}
+}
+
+// startGraph serves stub and returns an adapter pointed at it.
+func startGraph(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config)) *Adapter {
+	t.Helper()
+	return newTestAdapter(t, append([]func(*Config){metatest.Serve[Config](t, stub, "/v23.0")}, mutate...)...)
 }

@@ -9,28 +9,22 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
-const (
-	testPageID      = "106540352242922"
-	testAccountID   = "17841405822304914"
-	testIGSID       = "1175734150341458"
-	testAppSecret   = "test-app-secret"
-	testVerifyToken = "hub-token-7c1d9e"
-	testAccessToken = "EAAG-test-page-access-token"
-)
-
-func testConfig() Config {
-	return Config{
-		PageID:      testPageID,
-		AccountID:   testAccountID,
-		AppSecret:   testAppSecret,
-		VerifyToken: testVerifyToken,
-		AccessToken: testAccessToken,
-	}
-}
-
 func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
 	return platformtest.Build(t, New, testConfig(), mutate...)
+}
+
+const (
+	testPageID    = "106540352242922"
+	testAccountID = "17841405822304914"
+	testIGSID     = "1175734150341458"
+	// The secrets are the Meta products' test secrets.
+	testAppSecret, testVerifyToken, testAccessToken = metatest.AppSecret, metatest.VerifyToken, metatest.AccessToken
+)
+
+func testConfig() Config {
+	return Config{PageID: testPageID, AccountID: testAccountID, AppSecret: testAppSecret, VerifyToken: testVerifyToken,
+		AccessToken: testAccessToken}
 }
 
 func TestConfigValidate(t *testing.T) {

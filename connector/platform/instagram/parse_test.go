@@ -12,18 +12,18 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
-// ms is an Instagram timestamp as a time.
-func ms(n int64) time.Time { return time.UnixMilli(n).UTC() }
-
-// parseFile parses testdata/name through CheckParse, which also asserts
-// the adapter contract.
 // otherAccount is the reason of ignored.json's entry for another account.
 const otherAccount = "other_account: entry for account 17841400000000000 is not the channel's"
 
+// parseFile parses testdata/name through CheckParse, which also asserts
+// the adapter contract.
 func parseFile(t *testing.T, name string) []platform.Event {
 	t.Helper()
 	return platformtest.ParseFile(t, newTestAdapter(t), name)
 }
+
+// ms is an Instagram timestamp as a time.
+func ms(n int64) time.Time { return time.UnixMilli(n).UTC() }
 
 const (
 	mid1    = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjE4MDYzNjQ4MDA4MDM5NzozMTk1NTkxMjk4MzQ0NDg0MzcxNDk0NTUyMjE2MzE0NTk4NAZDZD"

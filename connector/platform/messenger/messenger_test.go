@@ -12,20 +12,15 @@ import (
 )
 
 const (
-	testPageID      = "682498302938465"
-	testPSID        = "1254477777772919"
-	testAppSecret   = "test-app-secret"
-	testVerifyToken = "hub-token-7c1d9e"
-	testAccessToken = "EAAG-test-page-access-token"
+	testPageID = "682498302938465"
+	testPSID   = "1254477777772919"
 )
 
+// The secrets are the Meta products' test secrets.
+const testAppSecret, testVerifyToken, testAccessToken = metatest.AppSecret, metatest.VerifyToken, metatest.AccessToken
+
 func testConfig() Config {
-	return Config{
-		PageID:      testPageID,
-		AppSecret:   testAppSecret,
-		VerifyToken: testVerifyToken,
-		AccessToken: testAccessToken,
-	}
+	return Config{PageID: testPageID, AppSecret: testAppSecret, VerifyToken: testVerifyToken, AccessToken: testAccessToken}
 }
 
 func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {

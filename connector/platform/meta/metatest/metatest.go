@@ -182,3 +182,10 @@ func CheckSend(t *testing.T, a platform.Sender, stub *platformtest.APIStub, to, 
 	}
 	stub.CheckOnly(t, want, "Authorization", "Content-Type")
 }
+
+// The secrets of the Meta products' test configurations.
+const (
+	AppSecret   = "test-app-secret"
+	VerifyToken = "hub-token-7c1d9e"
+	AccessToken = "EAAG-test-page-access-token"
+)
