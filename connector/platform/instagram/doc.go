@@ -79,7 +79,10 @@
 // reached (error 551), ErrTransient for rate limits, server errors and
 // network failures, which are worth retrying (see IsTransient), and
 // platform.ErrSendRejected otherwise. A channel configured without a Page
-// access token only receives: these calls fail with ErrNoAccessToken.
+// access token only receives: these calls fail with ErrNoAccessToken. The
+// adapter is a meta.Channel of this product (see package meta): a send is
+// tried once, a block or an unblock is retried a few times on a connection
+// error, 429 or 5xx before its error is returned.
 //
 // # Media
 //

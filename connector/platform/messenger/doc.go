@@ -69,12 +69,14 @@
 // Block posts {"psid":[<PSID>]} to {GraphURL}/{PageID}/blocked, which bans
 // the user from messaging the Page and from its content; Unblock sends
 // DELETE {GraphURL}/{PageID}/blocked?psid=<PSID>. A refusal is a
-// *GraphError: it wraps ErrUserBlocked when the user blocked the Page or
-// can not be reached (error 551, subcode 1545041), ErrTransient for rate
-// limits, server errors and network failures, which are worth retrying
-// (see IsTransient), and platform.ErrSendRejected otherwise. A channel
-// configured without a Page access token only receives: these calls fail
-// with ErrNoAccessToken.
+// *GraphError: it wraps ErrUserBlocked when the user blocked the Page or can
+// not be reached (error 551, subcode 1545041), ErrTransient for rate limits,
+// server errors and network failures, which are worth retrying (see
+// IsTransient), and platform.ErrSendRejected otherwise. A channel configured
+// without a Page access token only receives: these calls fail with
+// ErrNoAccessToken. The adapter is a meta.Channel of this product (see
+// package meta): a send is tried once, a block or an unblock is retried a
+// few times on a connection error, 429 or 5xx before its error is returned.
 //
 // # Media
 //

@@ -1,25 +1,44 @@
-// Package meta holds what Meta's chat platforms share, so that the
-// Messenger and Instagram adapters (and any other adapter built on the
-// Graph API) implement it once:
+// Package meta is the one Meta adapter: Messenger, Instagram Messaging and
+// the WhatsApp Cloud API are each a Product of it (their packages,
+// platform/messenger, platform/instagram and platform/whatsapp, hold only
+// their description, configuration and builders), and a Channel serves
+// any of them:
 //
+//   - A Product says what sets a Meta product apart: its webhook object,
+//     the name of its ids in configuration and errors, the Rules that
+//     classify its Graph API errors, the body of a text send and how its
+//     answer names the new message, its native block endpoint (Messenger's
+//     /blocked edge, Instagram's moderate_conversations, WhatsApp's
+//     block_users) and, where its webhooks are not the Messenger Platform
+//     format, its parser. Its zero values are a Facebook Page's.
+//   - A Channel is one configured account of a product (NewChannel,
+//     NewAdapter): it verifies and answers webhooks, parses deliveries,
+//     sends, blocks and unblocks, and downloads Messenger and Instagram
+//     attachments; the product packages' Adapter types embed it.
 //   - Webhook verification: the GET handshake with hub.mode,
 //     hub.verify_token and hub.challenge (VerifyToken), and the
 //     X-Hub-Signature-256 header, "sha256=" followed by the hex
 //     HMAC-SHA256 of the raw body keyed with the app secret, checked in
 //     constant time (CheckSignature, VerifyRequest) and computed for tests
 //     and demo traffic (Sign).
-//   - The Graph API: Client sends JSON requests with a bearer token, and
-//     ParseGraphError turns an error response into a *GraphError that wraps
-//     ErrTransient (worth retrying), ErrUserBlocked (the user blocked the
-//     business or can not be reached) or platform.ErrSendRejected (any other
-//     permanent refusal), following a Rules table of error codes.
+//   - The Graph API: Client sends JSON requests with a bearer token through
+//     the platforms' HTTP client (platform/papi); a send is tried once (it
+//     may have been delivered: the connector's outbox retries it), a block
+//     or an unblock, being idempotent, is retried a few times on a
+//     connection error, 429 or 5xx within its context (CallIdempotent).
+//     ParseGraphError turns an error response into a *GraphError that
+//     wraps ErrTransient (worth retrying), ErrUserBlocked (the user blocked
+//     the business or can not be reached) or platform.ErrSendRejected (any
+//     other permanent refusal), following the product's Rules.
 //   - The Messenger Platform webhook format, which Messenger (object
 //     "page") and Instagram Messaging (object "instagram") share: the wire
 //     types (Webhook, Entry, Messaging, Message, ...) used both to parse
 //     deliveries and to build them for tests, and ParseMessaging, which
-//     turns a delivery into platform events. Inbound, ReactionEvent,
-//     EditEvent, PostbackEvent, EchoEvent and BuildDelivery write realistic
-//     deliveries for the adapters' exported builders.
+//     turns a delivery into platform events. Builder, Inbound,
+//     ReactionEvent, EditEvent, PostbackEvent, EchoEvent and BuildDelivery
+//     write realistic deliveries for the products' exported builders.
+//
+// The package meta/metatest holds the checks the products' tests share.
 //
 // # Events
 //

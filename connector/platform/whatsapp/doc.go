@@ -61,10 +61,13 @@
 // Send posts a text message to {GraphURL}/{PhoneNumberID}/messages; Block
 // and Unblock POST and DELETE {GraphURL}/{PhoneNumberID}/block_users (only
 // users who wrote in the last 24 hours can be blocked: error 131047). A
-// refusal is a *GraphError wrapping platform.ErrSendRejected, or ErrTransient
-// for rate limits, server errors and network failures, which are worth
-// retrying (see IsTransient). A channel configured without an access token
-// only receives: these calls fail with ErrNoAccessToken.
+// refusal is a *GraphError wrapping platform.ErrSendRejected, or
+// ErrTransient for rate limits, server errors and network failures, which
+// are worth retrying (see IsTransient). A channel configured without an
+// access token only receives: these calls fail with ErrNoAccessToken. The
+// adapter is a meta.Channel of this product (see package meta): a send is
+// tried once, a block or an unblock is retried a few times on a connection
+// error, 429 or 5xx before its error is returned.
 //
 // # Media
 //
