@@ -438,15 +438,12 @@ func (in *Ingester) receipt(ctx context.Context, tx store.Tx, ch Channel, platfo
 
 func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev *platform.Event, now time.Time, res *Result) error {
 	ch := b.ch
-	contact, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: ch.Tenant, Channel: ch.ID, ExternalID: ev.Contact}, ev.ContactName, now)
+	lookup, err := tx.Inbound(ctx, store.ContactKey{Tenant: ch.Tenant, Channel: ch.ID, ExternalID: ev.Contact}, ev.ContactName, now, ev.ID)
 	if err != nil {
 		return err
 	}
-	dup, err := tx.MessageExists(ctx, ch.Tenant, ch.ID, ev.ID)
-	if err != nil {
-		return err
-	}
-	if dup {
+	contact := lookup.Contact
+	if lookup.Stored {
 		res.Duplicates++
 		return nil
 	}
@@ -454,7 +451,7 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		res.Refused = append(res.Refused, Refusal{ID: ev.ID, Contact: ev.Contact, Reason: "contact_blocked"})
 		return nil
 	}
-	conv, state, err := conversationFor(ctx, tx, ch, contact, now)
+	conv, state, err := conversationFor(ctx, tx, ch, contact, lookup, now)
 	if err != nil {
 		return err
 	}
@@ -589,13 +586,11 @@ func (in *Ingester) contactEvent(ctx context.Context, tx store.Tx, ch Channel, e
 	return nil
 }
 
-// conversationFor finds or opens the conversation an inbound message of
-// contact belongs to, applying the state machine, and returns it with the
-// state the push decision is taken with.
-func conversationFor(ctx context.Context, tx store.Tx, ch Channel, contact store.Contact, now time.Time) (store.Conversation, statemachine.State, error) {
-	conv, err := tx.LiveConversation(ctx, contact.ID)
-	switch {
-	case err == nil:
+// conversationFor finds (lookup.Live) or opens the conversation an inbound
+// message of contact belongs to, applying the state machine, and returns
+// it with the state the push decision is taken with.
+func conversationFor(ctx context.Context, tx store.Tx, ch Channel, contact store.Contact, lookup store.InboundLookup, now time.Time) (store.Conversation, statemachine.State, error) {
+	if conv := lookup.Live; lookup.HasLive {
 		t, err := statemachine.Next(conv.State, statemachine.Event{Kind: statemachine.Inbound, HasBot: ch.HasBot})
 		if err != nil {
 			return store.Conversation{}, 0, err
@@ -610,8 +605,6 @@ func conversationFor(ctx context.Context, tx store.Tx, ch Channel, contact store
 			}
 		}
 		return conv, t.To, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return store.Conversation{}, 0, err
 	}
 
 	if contact.BlockedInbound {

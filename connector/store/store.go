@@ -290,6 +290,17 @@ type Message struct {
 	SendAfter time.Time
 }
 
+// InboundLookup is what Tx.Inbound reads for an inbound message.
+type InboundLookup struct {
+	// Contact is the message's contact, created when it was new.
+	Contact Contact
+	// Stored says the message is stored already: a redelivery.
+	Stored bool
+	// Live is the contact's non-EXPIRED conversation when HasLive.
+	Live    Conversation
+	HasLive bool
+}
+
 // DeliverySending is the DeliveryStatus of an outbound message stored and
 // not yet taken by the platform: the sender (ClaimSends) sends it.
 // DeliveryFailed is the status of one the platform refused for good, or
@@ -389,6 +400,13 @@ type ConversationTx interface {
 	// Version when the state changes and appends t to its history. It
 	// returns ErrConflict when the conversation is not in t.From.
 	ApplyTransition(ctx context.Context, t Transition) (Conversation, error)
+	// Inbound returns in one call what storing an inbound message needs:
+	// the contact, as UpsertContact(key, displayName, now) returns it (and
+	// serialises the transaction as UpsertContact does); whether
+	// MessageExists(key.Tenant, key.Channel, platformID); and the
+	// contact's LiveConversation, if it has one. A store may read all three
+	// in one statement.
+	Inbound(ctx context.Context, key ContactKey, displayName string, now time.Time, platformID string) (InboundLookup, error)
 	// TouchConversation sets the conversation's LastActivityAt.
 	TouchConversation(ctx context.Context, id int64, at time.Time) error
 	// DeleteConversations removes the conversations with their history,

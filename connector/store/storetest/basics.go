@@ -515,3 +515,80 @@ func testStats(e env) {
 		e.t.Errorf("Stats(nobody) = %+v, want every count 0", got)
 	}
 }
+
+// Inbound reads what UpsertContact, MessageExists and LiveConversation
+// would, for a new contact, a known one, a renamed one, and one whose only
+// conversation expired.
+func testInbound(e env) {
+	key := store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: "491701234"}
+	lookup := func(name string, now time.Time, platformID string) store.InboundLookup {
+		e.t.Helper()
+		var in store.InboundLookup
+		e.tx(func(tx store.Tx) error {
+			var err error
+			in, err = tx.Inbound(e.ctx, key, name, now, platformID)
+			return err
+		})
+		return in
+	}
+	same := func(what string, got store.InboundLookup, stored, hasLive bool) {
+		e.t.Helper()
+		var contact store.Contact
+		var exists bool
+		var live store.Conversation
+		liveErr := error(nil)
+		e.tx(func(tx store.Tx) error {
+			var err error
+			if contact, err = tx.UpsertContact(e.ctx, key, "", t0); err != nil {
+				return err
+			}
+			if exists, err = tx.MessageExists(e.ctx, key.Tenant, key.Channel, "m1"); err != nil {
+				return err
+			}
+			live, liveErr = tx.LiveConversation(e.ctx, contact.ID)
+			return nil
+		})
+		if !sameContact(normContact(got.Contact), normContact(contact)) {
+			e.t.Errorf("%s: contact %+v, want %+v", what, got.Contact, contact)
+		}
+		if got.Stored != stored || (stored && !exists) {
+			e.t.Errorf("%s: stored %v (MessageExists %v), want %v", what, got.Stored, exists, stored)
+		}
+		if got.HasLive != hasLive {
+			e.t.Errorf("%s: has a live conversation %v (LiveConversation: %v), want %v", what, got.HasLive, liveErr, hasLive)
+		}
+		if hasLive && normConversation(got.Live) != normConversation(live) {
+			e.t.Errorf("%s: live conversation %+v, want %+v", what, got.Live, live)
+		}
+	}
+
+	first := lookup("Ana", t0, "m1")
+	if first.Contact.ID <= 0 || first.Contact.DisplayName != "Ana" || first.Contact.ContactKey != key {
+		e.t.Errorf("new contact: %+v, want it created as Ana", first.Contact)
+	}
+	same("new contact", first, false, false)
+
+	conv := e.conversation(key.Tenant, key.Channel, key.ExternalID, statemachine.Open, at(time.Minute))
+	e.message(conv, "m1", store.Pending, at(2*time.Minute))
+	// The same id on another channel is another message.
+	other := e.conversation(key.Tenant, "tg", key.ExternalID, statemachine.Open, at(time.Minute))
+	e.message(other, "m2", store.Pending, at(2*time.Minute))
+	known := lookup("", at(3*time.Minute), "m1")
+	same("known contact, message stored", known, true, true)
+	if known.Live.ID != conv.ID {
+		e.t.Errorf("known contact: live conversation %d, want %d", known.Live.ID, conv.ID)
+	}
+	if in := lookup("Ana", at(3*time.Minute), "m2"); in.Stored || !in.HasLive || in.Live.ID != conv.ID {
+		e.t.Errorf("a message of another channel: %+v, want not stored and conversation %d", in, conv.ID)
+	}
+
+	renamed := lookup("Ana B.", at(4*time.Minute), "m1")
+	if renamed.Contact.DisplayName != "Ana B." || !renamed.Contact.UpdatedAt.Equal(at(4*time.Minute)) {
+		e.t.Errorf("renamed contact: %+v, want Ana B. updated at %v", renamed.Contact, at(4*time.Minute))
+	}
+	same("renamed contact", renamed, true, true)
+
+	e.transition(conv, statemachine.Open, statemachine.Expired, at(5*time.Minute))
+	expired := lookup("Ana B.", at(6*time.Minute), "m3")
+	same("conversation expired", expired, false, false)
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CreateAndGetConversation", testCreateConversation},
 		{"OneLiveConversationPerContact", testOneLiveConversation},
 		{"ApplyTransition", testApplyTransition},
+		{"Inbound", testInbound},
 		{"TouchConversation", testTouchConversation},
 		{"InsertMessageAndDedup", testInsertMessage},
 		{"HostileText", testHostileText},
