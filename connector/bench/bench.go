@@ -265,6 +265,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		kill = r.killLater(loadCtx, o.KillAfter)
 	}
 	o.progressf(true, "sending %d deliveries to the connector", o.Messages)
+	selfCPU0 := selfCPU()
 	gen.run(ctx)
 
 	keys := make([]string, o.Messages)
@@ -272,6 +273,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		keys[i] = messageKey(gen.messageID(i))
 	}
 	drainErr := r.drain(ctx, gen, keys)
+	benchCPU := selfCPU() - selfCPU0
 	stopLoad()
 	var errs []error
 	if kill != nil {
@@ -289,6 +291,9 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		}
 	}
 	rep := r.report(gen, nop, keys, kill)
+	if rep.Accepted > 0 {
+		rep.BenchCPUPer1000 = Millis(benchCPU * 1000 / time.Duration(rep.Accepted))
+	}
 	if drainErr != nil {
 		errs = append(errs, drainErr)
 	}

@@ -106,8 +106,8 @@ func checkInvariants(t *testing.T, r *Report, messages int) {
 			t.Errorf("process %s CPU time %v: want some", p.Label, p.CPU)
 		}
 	}
-	if r.CPUPer1000 <= 0 {
-		t.Errorf("CPU per 1,000 deliveries %v: want some", r.CPUPer1000)
+	if r.CPUPer1000 <= 0 || r.BenchCPUPer1000 <= 0 {
+		t.Errorf("CPU per 1,000 deliveries: connector %v, bench %v: want some", r.CPUPer1000, r.BenchCPUPer1000)
 	}
 }
 

@@ -79,6 +79,10 @@
 //     process has exited, from /proc/PID/stat for one that was killed),
 //     per 1,000 accepted deliveries. Unlike the rates it holds on a busy
 //     machine, so it compares two builds where the rates cannot.
+//   - bench's own CPU per 1,000 deliveries: the CPU time of the bench
+//     process itself (load generator, Salesforce stand-in, meter) from
+//     the first delivery to the end of the drain; on one machine it
+//     competes with the connector for the same cores.
 //   - after a kill, pushing resumed: among the messages the killed
 //     process had acknowledged whose record was not written when it was
 //     killed ("waiting"), the first record written, counted from the

@@ -197,6 +197,16 @@ func (p *proc) stop() error {
 	return nil
 }
 
+// selfCPU is the user and system CPU time this process used so far (zero
+// where getrusage fails).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
 // Linux architecture Go supports.
 const clockTicks = 100

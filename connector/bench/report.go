@@ -65,6 +65,11 @@ type Report struct {
 	// 1,000 accepted deliveries, over the whole run: a figure that holds
 	// on a busy machine, where the rates do not.
 	CPUPer1000 Millis `json:"cpu_per_1000_deliveries_ms"`
+	// BenchCPUPer1000 is this process's CPU time (the load generator, the
+	// Salesforce stand-in and the meter) per 1,000 accepted deliveries,
+	// from the first delivery to the end of the drain: what the machine
+	// spent on the bench itself rather than on the connector.
+	BenchCPUPer1000 Millis `json:"bench_cpu_per_1000_deliveries_ms"`
 
 	Kill *Kill `json:"kill,omitempty"`
 }
@@ -170,6 +175,7 @@ func (r *Report) Print(w io.Writer) {
 	}
 	row("peak RSS, largest", "%.1f MB", float64(r.MaxRSS)/1e6)
 	row("connector CPU per 1,000 deliveries", "%s", r.CPUPer1000)
+	row("bench's own CPU per 1,000 deliveries", "%s (load generator, stand-in)", r.BenchCPUPer1000)
 	if k := r.Kill; k != nil {
 		if k.Resumed != nil {
 			row("pushing resumed after restart", "%s (%d acknowledged messages were waiting)", *k.Resumed, k.Waiting)
