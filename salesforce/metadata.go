@@ -220,7 +220,7 @@ func ReadObjects(fsys fs.FS, dir string) ([]Object, error) {
 	}
 	var out []Object
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || isStandardExtension(fsys, path.Join(dir, "objects", e.Name()), e.Name()) {
 			continue
 		}
 		o, err := readObject(fsys, path.Join(dir, "objects", e.Name()), e.Name())
@@ -239,31 +239,11 @@ func readObject(fsys fs.FS, dir, name string) (Object, error) {
 		return Object{}, err
 	}
 	o := Object{Name: name, Label: xo.Label, PluralLabel: xo.PluralLabel, SharingModel: xo.SharingModel, NameFieldType: xo.NameField.Type}
-	fieldFiles, err := metaFiles(fsys, path.Join(dir, "fields"), ".field-meta.xml")
+	fields, err := readFields(fsys, dir)
 	if err != nil {
 		return Object{}, err
 	}
-	for _, p := range fieldFiles {
-		var xf xmlField
-		if err := readXML(fsys, p, &xf); err != nil {
-			return Object{}, err
-		}
-		if want := strings.TrimSuffix(path.Base(p), ".field-meta.xml"); xf.FullName != want {
-			return Object{}, fmt.Errorf("salesforce: %s: fullName %q does not match the file name", p, xf.FullName)
-		}
-		f := Field{
-			Name: xf.FullName, Label: xf.Label, Type: xf.Type, Length: xf.Length,
-			Precision: xf.Precision, Scale: xf.Scale, ExternalID: xf.ExternalID, Unique: xf.Unique,
-			CaseSensitive: xf.CaseSensitive, Required: xf.Required || xf.Type == "MasterDetail",
-			ReferenceTo: xf.ReferenceTo, RelationshipName: xf.RelationshipName,
-			Restricted: xf.ValueSet.Restricted, TrackHistory: xf.TrackHistory,
-			SummarizedField: xf.SummarizedField, SummaryForeignKey: xf.SummaryForeignKey, SummaryOperation: xf.SummaryOperation,
-		}
-		for _, v := range xf.ValueSet.Values {
-			f.Picklist = append(f.Picklist, v.FullName)
-		}
-		o.Fields = append(o.Fields, f)
-	}
+	o.Fields = fields
 	viewFiles, err := metaFiles(fsys, path.Join(dir, "listViews"), ".listView-meta.xml")
 	if err != nil {
 		return Object{}, err
@@ -280,6 +260,77 @@ func readObject(fsys fs.FS, dir, name string) (Object, error) {
 		o.ListViews = append(o.ListViews, lv)
 	}
 	return o, nil
+}
+
+// readFields reads dir/fields/*.field-meta.xml.
+func readFields(fsys fs.FS, dir string) ([]Field, error) {
+	fieldFiles, err := metaFiles(fsys, path.Join(dir, "fields"), ".field-meta.xml")
+	if err != nil {
+		return nil, err
+	}
+	var out []Field
+	for _, p := range fieldFiles {
+		var xf xmlField
+		if err := readXML(fsys, p, &xf); err != nil {
+			return nil, err
+		}
+		if want := strings.TrimSuffix(path.Base(p), ".field-meta.xml"); xf.FullName != want {
+			return nil, fmt.Errorf("salesforce: %s: fullName %q does not match the file name", p, xf.FullName)
+		}
+		f := Field{
+			Name: xf.FullName, Label: xf.Label, Type: xf.Type, Length: xf.Length,
+			Precision: xf.Precision, Scale: xf.Scale, ExternalID: xf.ExternalID, Unique: xf.Unique,
+			CaseSensitive: xf.CaseSensitive, Required: xf.Required || xf.Type == "MasterDetail",
+			ReferenceTo: xf.ReferenceTo, RelationshipName: xf.RelationshipName,
+			Restricted: xf.ValueSet.Restricted, TrackHistory: xf.TrackHistory,
+			SummarizedField: xf.SummarizedField, SummaryForeignKey: xf.SummaryForeignKey, SummaryOperation: xf.SummaryOperation,
+		}
+		for _, v := range xf.ValueSet.Values {
+			f.Picklist = append(f.Picklist, v.FullName)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// isStandardExtension reports whether dir holds only fields the project
+// adds to a standard object (no <name>.object-meta.xml, a name without
+// __c), such as ContentVersion's Connector_Media_Key__c.
+func isStandardExtension(fsys fs.FS, dir, name string) bool {
+	if strings.HasSuffix(name, "__c") {
+		return false
+	}
+	_, err := fs.Stat(fsys, path.Join(dir, name+".object-meta.xml"))
+	return err != nil
+}
+
+// StandardFields reads the custom fields the embedded DX project adds to
+// standard objects, by object.
+func StandardFields() (map[string][]Field, error) {
+	return ReadStandardFields(files, SourceDir)
+}
+
+// ReadStandardFields reads the custom fields of standard objects in a DX
+// package directory (dir/objects/<Object>/fields/ with no object-meta.xml),
+// by object. ReadObjects leaves these objects out.
+func ReadStandardFields(fsys fs.FS, dir string) (map[string][]Field, error) {
+	entries, err := fs.ReadDir(fsys, path.Join(dir, "objects"))
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: read the objects: %w", err)
+	}
+	out := map[string][]Field{}
+	for _, e := range entries {
+		d := path.Join(dir, "objects", e.Name())
+		if !e.IsDir() || !isStandardExtension(fsys, d, e.Name()) {
+			continue
+		}
+		fields, err := readFields(fsys, d)
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = fields
+	}
+	return out, nil
 }
 
 // ReadPermissionSets reads dir/permissionsets/*.permissionset-meta.xml.

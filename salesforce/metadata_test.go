@@ -158,6 +158,33 @@ func TestMetadataAgreesWithTheDefaultMapping(t *testing.T) {
 	}
 }
 
+// TestMetadataHasTheFileKey: the ContentVersion field mapping.file_key
+// names, the one field the project adds to a standard object, is a
+// case-sensitive unique external id of 255 characters (the message keys).
+func TestMetadataHasTheFileKey(t *testing.T) {
+	std, err := salesforce.StandardFields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := std["ContentVersion"]
+	if len(std) != 1 || len(fields) != 1 {
+		t.Fatalf("fields added to standard objects: %+v", std)
+	}
+	f := fields[0]
+	if f.Name != config.DefaultMapping().FileKey || f.Type != "Text" || f.Length != 255 || !f.ExternalID || !f.Unique || !f.CaseSensitive || f.Required {
+		t.Errorf("ContentVersion.%s: %+v", f.Name, f)
+	}
+	objs, err := salesforce.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.Name == "ContentVersion" {
+			t.Error("Objects lists ContentVersion, a standard object the project only adds a field to")
+		}
+	}
+}
+
 func findParent(o salesforce.Object, parent string) (salesforce.Field, bool) {
 	for _, f := range o.Fields {
 		if f.Type == "MasterDetail" && f.ReferenceTo == parent {
@@ -213,11 +240,27 @@ func TestIntegrationPermissionSetCoversExactlyTheMappedFields(t *testing.T) {
 			}
 		}
 	}
+	std, err := salesforce.StandardFields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for object, fields := range std {
+		for _, f := range fields {
+			if fp := ps.Fields[object+"."+f.Name]; !fp.Readable || !fp.Editable {
+				t.Errorf("%s.%s: %+v, want read and edit", object, f.Name, fp)
+			}
+		}
+	}
 	for key := range ps.Fields {
 		object, field, _ := strings.Cut(key, ".")
 		found := false
 		for _, o := range objs {
 			if _, ok := o.Field(field); ok && o.Name == object {
+				found = true
+			}
+		}
+		for _, f := range std[object] {
+			if f.Name == field {
 				found = true
 			}
 		}
