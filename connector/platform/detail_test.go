@@ -34,3 +34,18 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 }
+
+func TestMediaNamedAndHTTPURL(t *testing.T) {
+	m := Media{Data: []byte("x"), ContentType: "application/octet-stream", FileName: "download"}
+	if got := m.Named("", ""); got.FileName != "download" || got.ContentType != "application/octet-stream" {
+		t.Errorf("Named with nothing known changed %+v", got)
+	}
+	if got := m.Named("photo.jpg", "image/jpeg"); got.FileName != "photo.jpg" || got.ContentType != "image/jpeg" || m.FileName != "download" {
+		t.Errorf("Named = %+v (m now %+v)", got, m)
+	}
+	for s, want := range map[string]bool{"https://cdn.test/a": true, "http://127.0.0.1:8/x": true, "ftp://x/y": false, "cdn.test/a": false, "https://": false, "::": false} {
+		if _, ok := HTTPURL(s); ok != want {
+			t.Errorf("HTTPURL(%q) ok = %v, want %v", s, ok, want)
+		}
+	}
+}

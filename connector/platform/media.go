@@ -224,3 +224,25 @@ type Upload struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 }
+
+// Named returns m with the file name and MIME type the message gave, where
+// it gave them, instead of the download's.
+func (m Media) Named(name, mimeType string) Media {
+	if name != "" {
+		m.FileName = name
+	}
+	if mimeType != "" {
+		m.ContentType = mimeType
+	}
+	return m
+}
+
+// HTTPURL parses s as an absolute http(s) URL; ok is false when it is not
+// one.
+func HTTPURL(s string) (u *url.URL, ok bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
+}

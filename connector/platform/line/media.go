@@ -48,13 +48,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("line: media: %w", err)
 	}
-	if name != "" {
-		m.FileName = name
-	}
-	if typ != "" {
-		m.ContentType = typ
-	}
-	return m, nil
+	return m.Named(name, typ), nil
 }
 
 // isMessageID reports whether s is a LINE message id: decimal digits.

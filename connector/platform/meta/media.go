@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 	"github.com/chatsync/sfconnector/connector/platform/papi"
@@ -29,8 +28,8 @@ func (c *Client) API() *papi.Client {
 func (c *Channel) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
 	p := c.product.Platform
 	link, name, typ := platform.SplitMediaRef(ref)
-	u, err := url.Parse(link)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	_, ok := platform.HTTPURL(link)
+	if !ok {
 		return platform.Media{}, fmt.Errorf("%s: media: %w: the reference is not an attachment URL", p, platform.ErrMediaGone)
 	}
 	m, err := platform.GetMedia(ctx, c.Graph.API(), max, platform.MediaRequest{
@@ -38,11 +37,5 @@ func (c *Channel) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("%s: media: %w", p, err)
 	}
-	if name != "" {
-		m.FileName = name
-	}
-	if typ != "" {
-		m.ContentType = typ
-	}
-	return m, nil
+	return m.Named(name, typ), nil
 }

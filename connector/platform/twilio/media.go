@@ -28,8 +28,8 @@ var _ platform.MediaFetcher = (*Adapter)(nil)
 // may be fixed), are temporary. No error carries the auth token.
 func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
 	mediaURL, name, typ := platform.SplitMediaRef(ref)
-	u, err := url.Parse(mediaURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	u, ok := platform.HTTPURL(mediaURL)
+	if !ok {
 		return platform.Media{}, fmt.Errorf("twilio: media: %w: the reference is not a MediaUrl", platform.ErrMediaGone)
 	}
 	req := platform.MediaRequest{URL: mediaURL, Gone: []int{http.StatusNotFound, http.StatusGone}, Detail: errorMessage}
@@ -40,13 +40,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("twilio: media: %w", err)
 	}
-	if typ != "" {
-		m.ContentType = typ
-	}
-	if name != "" {
-		m.FileName = name
-	}
-	return m, nil
+	return m.Named(name, typ), nil
 }
 
 // errorMessage is the message of a REST API error body

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/chatsync/sfconnector/connector/platform"
 )
@@ -21,8 +20,8 @@ var _ platform.MediaFetcher = (*Adapter)(nil)
 // Content-Disposition's, if any.
 func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
 	mediaURL, name, typ := platform.SplitMediaRef(ref)
-	u, err := url.Parse(mediaURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	_, ok := platform.HTTPURL(mediaURL)
+	if !ok {
 		return platform.Media{}, fmt.Errorf("viber: media: %w: the reference is not a media URL", platform.ErrMediaGone)
 	}
 	m, err := platform.GetMedia(ctx, a.api, max, platform.MediaRequest{
@@ -32,11 +31,5 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("viber: media: %w", err)
 	}
-	if name != "" {
-		m.FileName = name
-	}
-	if typ != "" {
-		m.ContentType = typ
-	}
-	return m, nil
+	return m.Named(name, typ), nil
 }

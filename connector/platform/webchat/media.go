@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,14 +177,13 @@ func (u *uploads) sweep() {
 func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
 	base, name, typ := platform.SplitMediaRef(ref)
 	var m platform.Media
+	var err error
 	if digest, ok := strings.CutPrefix(base, UploadPrefix); ok {
-		var err error
 		if m, err = a.readUpload(digest, max); err != nil {
 			return platform.Media{}, fmt.Errorf("webchat: media: %w", err)
 		}
 	} else {
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if _, ok := platform.HTTPURL(base); !ok {
 			return platform.Media{}, fmt.Errorf("webchat: media: %w: the reference is neither an upload nor a URL", platform.ErrMediaGone)
 		}
 		m, err = platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client}), max, platform.MediaRequest{
@@ -194,13 +192,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 			return platform.Media{}, fmt.Errorf("webchat: media: %w", err)
 		}
 	}
-	if name != "" {
-		m.FileName = name
-	}
-	if typ != "" {
-		m.ContentType = typ
-	}
-	return m, nil
+	return m.Named(name, typ), nil
 }
 
 // readUpload reads the upload with the hex SHA-256 digest.
