@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path"
 	"strings"
 	"sync"
@@ -412,6 +413,11 @@ func mediaToFiles(t *testing.T, dsn string) {
 		t.Errorf("the dead media: %+v", dead)
 	}
 	waitForField(t, sf.SF, msgObject, "Message_Key__c", "acme:sms:MM00000000000000000000000000000002", "Body__c", "a photo too big")
+	// The command lists it too, with its reason.
+	out, err := exec.Command(connectorBin, "dead", "list", "-media", "-config", e.cfgPath, "-tenant", "acme").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "MM00000000000000000000000000000002") || !strings.Contains(string(out), "failed: too large") {
+		t.Errorf("connector dead list -media: %v\n%s", err, out)
+	}
 
 	// Excluded and blocked: recorded, skipped, never fetched.
 	items := mediaItems(t, st)

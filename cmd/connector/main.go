@@ -58,6 +58,8 @@ Usage:
                                         list dead messages with Salesforce's error
   connector dead replay -config FILE -tenant T (-id N[,N...] | -all)
                                         put dead messages back in their outboxes
+                                        (with -media: the failed media items, listed
+                                        and replayed instead of the messages)
   connector quarantine list -config FILE [-tenant T] [-channel C] [-limit N]
                                         list the events kept in quarantine, with their reason
   connector quarantine replay -config FILE (-id N[,N...] | -all [-tenant T])
@@ -269,6 +271,7 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 100, "most messages to list")
 	ids := fs.String("id", "", "comma-separated message ids to replay")
 	all := fs.Bool("all", false, "replay every dead message of the tenant")
+	media := fs.Bool("media", false, "the failed media items (their messages' Files) instead of the dead messages")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -282,6 +285,9 @@ func dead(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if *media {
+		return deadMedia(ctx, st, args[0], *tenant, *limit, *ids, *all, stdout)
+	}
 	if args[0] == "list" {
 		msgs, err := st.ListDead(ctx, store.DeadFilter{Tenant: *tenant, Limit: *limit})
 		if err != nil {
@@ -312,6 +318,42 @@ func dead(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
+	return nil
+}
+
+// deadMedia lists or replays failed media items: a running connector's
+// media worker takes the replayed ones at its next poll.
+func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit int, ids string, all bool, stdout io.Writer) error {
+	if verb == "list" {
+		items, err := st.ListMedia(ctx, store.MediaFilter{Tenant: tenant, Status: store.MediaFailed, Limit: limit})
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			fmt.Fprintln(stdout, "no failed media")
+			return nil
+		}
+		fmt.Fprintf(stdout, "%-8s %-12s %-12s %-10s %-36s %s\n", "ID", "TENANT", "CHANNEL", "MESSAGE", "PLATFORM ID", "STATUS")
+		for _, it := range items {
+			fmt.Fprintf(stdout, "%-8d %-12s %-12s %-10d %-36s %s\n", it.ID, it.Tenant, it.Channel, it.MessageID, it.MessagePlatformID, it.StatusText())
+		}
+		return nil
+	}
+	if tenant == "" {
+		return errors.New("dead replay: -tenant is required")
+	}
+	list, err := parseIDs(ids)
+	if err != nil {
+		return fmt.Errorf("dead replay: %w", err)
+	}
+	if all == (len(list) > 0) {
+		return errors.New("dead replay: give either -id or -all")
+	}
+	done, err := st.ReplayMedia(ctx, tenant, list, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replayed %d media item(s): %v\n", len(done), done)
 	return nil
 }
 

@@ -90,4 +90,14 @@ tenants:
 	if code := run([]string{"dead", "replay", "-config", path, "-tenant", "acme", "-all"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "replayed 0 message(s)") {
 		t.Fatalf("replay all: %d %q %q", code, out.String(), errOut.String())
 	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"dead", "list", "-media", "-config", path}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "no failed media") {
+		t.Fatalf("dead list -media: %d %q %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-all"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "replayed 0 media item(s)") {
+		t.Fatalf("dead replay -media: %d %q %q", code, out.String(), errOut.String())
+	}
 }
