@@ -364,3 +364,71 @@ func TestUploadRefused(t *testing.T) {
 		t.Fatalf("failed items: %+v, %v", failed, err)
 	}
 }
+
+// With a retention, the bytes stay after the upload until it passes; the
+// sweep then drops them.
+func TestRetentionKeepsBytesThenSweeps(t *testing.T) {
+	e := newEnv(t)
+	e.w.Config.Retention = time.Hour
+	e.f.media["ref-1"] = platform.Media{Data: []byte("photo bytes"), ContentType: "image/jpeg"}
+	m, it := e.message("wa", "wamid.1", "ref-1")
+	e.round()
+	e.push(m)
+	e.round()
+	spooled := filepath.Join(e.spool, fmt.Sprint(it.ID))
+	if got := e.item(it.ID); got.Status != store.MediaUploaded || got.Location != store.MediaInSpool {
+		t.Fatalf("uploaded with a retention: %+v, want the bytes kept", got)
+	}
+	if err := e.w.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spooled); err != nil {
+		t.Fatalf("the bytes went before the retention passed: %v", err)
+	}
+	e.now = e.now.Add(2 * time.Hour)
+	if err := e.w.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.item(it.ID); got.Location != store.MediaNowhere || got.Status != store.MediaUploaded {
+		t.Fatalf("after the retention: %+v", got)
+	}
+	if _, err := os.Stat(spooled); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the spooled file is still there: %v", err)
+	}
+}
+
+// A delete-all removes the items with their messages; SweepSoon makes the
+// running worker drop their spooled bytes at once.
+func TestSweepSoonDropsDeletedItemsBytes(t *testing.T) {
+	e := newEnv(t)
+	e.w.Config.PollInterval = time.Hour // only the wake-up runs a round
+	e.f.media["ref-1"] = platform.Media{Data: []byte("photo bytes"), ContentType: "image/jpeg"}
+	m, it := e.message("wa", "wamid.1", "ref-1")
+	e.round()
+	spooled := filepath.Join(e.spool, fmt.Sprint(it.ID))
+	if _, err := os.Stat(spooled); err != nil {
+		t.Fatal(err)
+	}
+	err := e.st.WithTx(t.Context(), func(tx store.Tx) error {
+		_, err := tx.DeleteConversations(t.Context(), []int64{m.ConversationID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.w.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.w.Stop(context.Background()) })
+	e.w.SweepSoon()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(spooled); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deleted item's spooled file is still there")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
