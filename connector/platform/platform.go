@@ -12,6 +12,7 @@ package platform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -34,6 +35,13 @@ var (
 	// it on the contact and refuses further sends.
 	ErrRecipientBlocked = errors.New("the recipient blocked the business on the platform")
 )
+
+// RecipientBlocked returns the error of a send refused because the
+// recipient blocked the business: it wraps ErrSendRejected and
+// ErrRecipientBlocked, followed by detail.
+func RecipientBlocked(detail string) error {
+	return fmt.Errorf("%w: %w: %s", ErrSendRejected, ErrRecipientBlocked, detail)
+}
 
 // Adapter is the interface every platform implements. An Adapter is built
 // for one channel, with that channel's secrets, and is safe for concurrent

@@ -23,7 +23,7 @@ var (
 	// from the group (403 "Forbidden: bot was kicked from the ... chat"). It
 	// wraps platform.ErrSendRejected: the refusal is permanent until the
 	// user unblocks the bot, which arrives as a my_chat_member update.
-	ErrUserBlocked = fmt.Errorf("%w: %w: the user blocked the bot", platform.ErrSendRejected, platform.ErrRecipientBlocked)
+	ErrUserBlocked = platform.RecipientBlocked("the user blocked the bot")
 )
 
 // IsTransient reports whether err is a failure worth retrying (it wraps

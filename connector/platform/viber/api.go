@@ -20,12 +20,8 @@ var (
 	// ErrUserBlocked is wrapped by a send refused because the user is not
 	// subscribed to the bot (status 6, receiverNotSubscribed: they
 	// unsubscribed, or never wrote). It wraps platform.ErrSendRejected.
-	ErrUserBlocked = fmt.Errorf("%w: %w: the user is not subscribed to the bot", platform.ErrSendRejected, platform.ErrRecipientBlocked)
+	ErrUserBlocked = platform.RecipientBlocked("the user is not subscribed to the bot")
 )
-
-// IsTransient reports whether err is a failure worth retrying (it wraps
-// ErrTransient).
-func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
 
 // Viber API statuses the adapter branches on.
 const (
@@ -49,6 +45,10 @@ var statusNames = map[int]string{
 	20: "broadcastNotAllowed", 21: "unsupportedCountry", 22: "paymentUnsupported",
 	23: "freeMessagesExceeded", 24: "noBalance",
 }
+
+// IsTransient reports whether err is a failure worth retrying (it wraps
+// ErrTransient).
+func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
 
 // APIError is a refusal answered by the Viber API: a non-zero status (Viber
 // answers HTTP 200 with the status in the body) or an HTTP error. It wraps
