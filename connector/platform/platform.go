@@ -43,6 +43,18 @@ func RecipientBlocked(detail string) error {
 	return fmt.Errorf("%w: %w: %s", ErrSendRejected, ErrRecipientBlocked, detail)
 }
 
+// CheckSendArgs returns the error of a send to nobody or of an empty text,
+// named for the platform: a Sender refuses them before any call.
+func CheckSendArgs(platformName, to, text string) error {
+	switch {
+	case to == "":
+		return errors.New(platformName + ": send: empty recipient")
+	case text == "":
+		return errors.New(platformName + ": send: empty text")
+	}
+	return nil
+}
+
 // Adapter is the interface every platform implements. An Adapter is built
 // for one channel, with that channel's secrets, and is safe for concurrent
 // use.

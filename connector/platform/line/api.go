@@ -168,12 +168,10 @@ type pushResponse struct {
 // a network failure wraps ErrTransient; a 409 for a key already accepted
 // returns the id LINE reports, or ErrAlreadyAccepted when it reports none.
 func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
-	switch {
-	case to == "":
-		return "", errors.New("line: send: empty recipient")
-	case text == "":
-		return "", errors.New("line: send: empty text")
-	case a.accessToken == "":
+	if err := platform.CheckSendArgs("line", to, text); err != nil {
+		return "", err
+	}
+	if a.accessToken == "" {
 		return "", fmt.Errorf("line: send: %w", ErrNoAccessToken)
 	}
 	key, _ := ctx.Value(retryKeyCtx{}).(string)

@@ -99,8 +99,9 @@ type Adapter struct {
 
 // Compile-time checks of the interfaces Adapter implements.
 var (
-	_ platform.Adapter = (*Adapter)(nil)
-	_ platform.Sender  = (*Adapter)(nil)
+	_ platform.Adapter      = (*Adapter)(nil)
+	_ platform.Sender       = (*Adapter)(nil)
+	_ platform.MediaFetcher = (*Adapter)(nil)
 )
 
 // New validates cfg and builds an Adapter, applying the defaults.

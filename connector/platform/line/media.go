@@ -12,8 +12,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
-var _ platform.MediaFetcher = (*Adapter)(nil)
-
 // FetchMedia downloads the content of a user's image, video, audio or file
 // message. ref is the message id (with the file's name as a fragment for a
 // file message: see platform.JoinMediaRef), fetched from

@@ -237,11 +237,8 @@ func (c *Channel) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 // ErrTransient. A send is never retried here: it may have been delivered.
 func (c *Channel) Send(ctx context.Context, to string, text string) (string, error) {
 	p := c.product
-	if to == "" {
-		return "", fmt.Errorf("%s: send: empty recipient", p.Platform)
-	}
-	if text == "" {
-		return "", fmt.Errorf("%s: send: empty text", p.Platform)
+	if err := platform.CheckSendArgs(p.Platform, to, text); err != nil {
+		return "", err
 	}
 	status, body, err := c.Graph.Call(ctx, http.MethodPost, c.Path("messages"), nil, p.SendBody(to, text))
 	if err != nil {

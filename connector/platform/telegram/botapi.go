@@ -136,11 +136,8 @@ type sendMessageRequest struct {
 // IsTransient and ErrUserBlocked); a network failure wraps ErrTransient.
 // No error carries the bot token.
 func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
-	if to == "" {
-		return "", errors.New("telegram: send: empty recipient")
-	}
-	if text == "" {
-		return "", errors.New("telegram: send: empty text")
+	if err := platform.CheckSendArgs("telegram", to, text); err != nil {
+		return "", err
 	}
 	req := sendMessageRequest{Text: text}
 	if n, err := strconv.ParseInt(to, 10, 64); err == nil {

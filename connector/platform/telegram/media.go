@@ -12,8 +12,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 )
 
-var _ platform.MediaFetcher = (*Adapter)(nil)
-
 // fileTypes maps the extensions of the file paths Telegram gives (getFile)
 // to MIME types, for the items whose message gives none (a photo, a
 // sticker): Telegram's file server answers application/octet-stream.

@@ -84,11 +84,8 @@ type errorBody struct {
 // later failures arrive as status callbacks.
 func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
 	to = strings.TrimSpace(to)
-	switch {
-	case to == "":
-		return "", errors.New("twilio: send: empty recipient")
-	case text == "":
-		return "", errors.New("twilio: send: empty text")
+	if err := platform.CheckSendArgs("twilio", to, text); err != nil {
+		return "", err
 	}
 	if strings.HasPrefix(a.from, WhatsAppPrefix) && !strings.Contains(to, ":") {
 		to = WhatsAppPrefix + to

@@ -12,8 +12,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
-var _ platform.MediaFetcher = (*Adapter)(nil)
-
 // FetchMedia downloads an attachment of an incoming message: ref is its
 // MediaUrl{N}, followed by its MediaContentType{N} as a fragment (see
 // platform.JoinMediaRef). The URL is fetched with the account's

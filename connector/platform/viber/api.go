@@ -116,11 +116,8 @@ type sendResponse struct {
 // text. A refusal is an *APIError (see IsTransient and ErrUserBlocked); a
 // network failure wraps ErrTransient.
 func (a *Adapter) Send(ctx context.Context, to string, text string) (string, error) {
-	if to == "" {
-		return "", errors.New("viber: send: empty recipient")
-	}
-	if text == "" {
-		return "", errors.New("viber: send: empty text")
+	if err := platform.CheckSendArgs("viber", to, text); err != nil {
+		return "", err
 	}
 	req := sendRequest{Receiver: to, Type: "text", Text: text}
 	req.Sender.Name, req.Sender.Avatar = a.senderName, a.senderAvatar

@@ -8,8 +8,6 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform"
 )
 
-var _ platform.MediaFetcher = (*Adapter)(nil)
-
 // FetchMedia downloads the media URL of a picture, video, file or sticker
 // message (with a file's name as a fragment: see platform.JoinMediaRef).
 // The URL needs no credentials (none is sent) and expires: Viber's
