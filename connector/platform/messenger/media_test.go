@@ -14,6 +14,7 @@ func TestFetchMedia(t *testing.T) {
 		"GET /v/t1.15752-9/photo.jpg": {ContentType: "image/jpeg", Body: "\xff\xd8\xffphoto"},
 		"GET /v/expired.jpg":          {Status: 403, Body: "URL signature expired"},
 		"GET /v/busy.jpg":             {Status: 503},
+		"GET /l.php":                  {ContentType: "text/html; charset=utf-8", Body: "<html>a shared page</html>"},
 	}}
 	srv := platformtest.Start(t, stub)
 	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client() })
@@ -33,6 +34,8 @@ func TestFetchMedia(t *testing.T) {
 	platformtest.CheckMediaError(t, err, "gone", testAccessToken)
 	_, err = a.FetchMedia(context.Background(), srv.URL+"/v/busy.jpg", 100)
 	platformtest.CheckMediaError(t, err, "temporary", testAccessToken)
+	_, err = a.FetchMedia(context.Background(), srv.URL+"/l.php", 100)
+	platformtest.CheckMediaError(t, err, "gone", testAccessToken)
 	_, err = a.FetchMedia(context.Background(), "not a URL", 100)
 	platformtest.CheckMediaError(t, err, "gone", testAccessToken)
 }
