@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -182,18 +181,12 @@ func TestSendUnexpectedSuccessBody(t *testing.T) {
 	}
 }
 
-func TestSendArguments(t *testing.T) {
+// TestSendFailures: arguments refused before any call, a cancelled
+// send, and an unreachable API.
+func TestSendFailures(t *testing.T) {
 	stub := &platformtest.APIStub{Status: 200, Body: `{}`}
-	a := startAPI(t, stub)
-	if _, err := a.Send(context.Background(), "", "hi"); err == nil {
-		t.Error("Send to nobody succeeded")
-	}
-	if _, err := a.Send(context.Background(), testUser, ""); err == nil {
-		t.Error("Send of an empty text succeeded")
-	}
-	if n := stub.Count(); n != 0 {
-		t.Errorf("invalid arguments reached the API (%d requests)", n)
-	}
+	unreachable := newTestAdapter(t, func(c *Config) { c.APIURL = platformtest.ClosedURL(t) })
+	platformtest.CheckSendFailures(t, startAPI(t, stub), stub, unreachable, "", testUser, IsTransient, testAccessToken)
 }
 
 func TestSendWithoutAccessToken(t *testing.T) {
@@ -206,29 +199,5 @@ func TestSendWithoutAccessToken(t *testing.T) {
 	}
 	if n := stub.Count(); n != 0 {
 		t.Errorf("a request reached the API without a token")
-	}
-}
-
-func TestSendNetworkFailureIsTransient(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there any more
-	a := newTestAdapter(t, func(c *Config) { c.APIURL = url })
-	_, err := a.Send(context.Background(), testUser, "hi")
-	if !IsTransient(err) {
-		t.Fatalf("Send to a closed server = %v, want a transient error", err)
-	}
-	if strings.Contains(err.Error(), testAccessToken) {
-		t.Fatalf("error shows the access token: %v", err)
-	}
-}
-
-func TestSendCanceledIsNotTransient(t *testing.T) {
-	a := startAPI(t, &platformtest.APIStub{Status: 200, Body: `{}`})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := a.Send(ctx, testUser, "hi")
-	if !errors.Is(err, context.Canceled) || IsTransient(err) {
-		t.Fatalf("Send with a canceled context = %v, want context.Canceled, not transient", err)
 	}
 }

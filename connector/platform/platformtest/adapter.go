@@ -1,8 +1,11 @@
 package platformtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,4 +218,54 @@ func ParseFile(t *testing.T, a platform.Adapter, name string) []platform.Event {
 		t.Fatalf("Parse(%s): %v", name, err)
 	}
 	return CheckParse(t, a, body)
+}
+
+// ClosedURL returns the URL of a server that listened and no longer does.
+func ClosedURL(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
+}
+
+// CheckSendFailures checks the failures every Sender handles the same
+// way. live calls stub: a send to nobody (the recipient nobody, such as
+// "" or " ") or of an empty text is refused before any request reaches
+// stub, and a send with a cancelled context wraps context.Canceled and is
+// not transient. unreachable is pointed at a server that no longer
+// listens: its send is transient (isTransient). The errors show none of
+// secrets.
+func CheckSendFailures(t *testing.T, live platform.Sender, stub *APIStub, unreachable platform.Sender, nobody, to string, isTransient func(error) bool, secrets ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := live.Send(ctx, nobody, "hi"); err == nil {
+		t.Error("Send to nobody succeeded")
+	}
+	if _, err := live.Send(ctx, to, ""); err == nil {
+		t.Error("Send of an empty text succeeded")
+	}
+	if n := stub.Count(); n != 0 {
+		t.Errorf("invalid arguments reached the API (%d requests): %+v", n, stub.Requests())
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := live.Send(cancelled, to, "hi")
+	if !errors.Is(err, context.Canceled) || isTransient(err) {
+		t.Errorf("Send with a cancelled context = %v, want context.Canceled, not transient", err)
+	}
+	checkHidden(t, err, secrets)
+	_, err = unreachable.Send(ctx, to, "hi")
+	if !isTransient(err) {
+		t.Errorf("Send to a closed server = %v, want a transient error", err)
+	}
+	checkHidden(t, err, secrets)
+}
+
+func checkHidden(t *testing.T, err error, secrets []string) {
+	t.Helper()
+	for _, s := range secrets {
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("error shows a secret: %v", err)
+		}
+	}
 }

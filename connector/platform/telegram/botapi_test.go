@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -142,18 +141,12 @@ func TestSendUnexpectedSuccessBody(t *testing.T) {
 	}
 }
 
-func TestSendArguments(t *testing.T) {
+// TestSendFailures: arguments refused before any call, a cancelled
+// send, and an unreachable API.
+func TestSendFailures(t *testing.T) {
 	stub := &platformtest.APIStub{Status: http.StatusOK, Body: `{}`}
-	a := startAPI(t, stub)
-	if _, err := a.Send(context.Background(), "", "hi"); err == nil {
-		t.Error("Send to nobody succeeded")
-	}
-	if _, err := a.Send(context.Background(), "5234109876", ""); err == nil {
-		t.Error("Send of an empty text succeeded")
-	}
-	if stub.Count() != 0 {
-		t.Errorf("invalid arguments reached the Bot API: %+v", stub.Requests())
-	}
+	unreachable := newTestAdapter(t, func(c *Config) { c.APIURL = platformtest.ClosedURL(t) })
+	platformtest.CheckSendFailures(t, startAPI(t, stub), stub, unreachable, "", "5234109876", IsTransient, testBotToken, "AAHk3d")
 }
 
 func TestSendWithoutBotToken(t *testing.T) {
@@ -166,32 +159,5 @@ func TestSendWithoutBotToken(t *testing.T) {
 	}
 	if stub.Count() != 0 {
 		t.Errorf("a send without token reached the Bot API: %+v", stub.Requests())
-	}
-}
-
-func TestSendNetworkFailureIsTransientAndHidesToken(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there any more
-	a := newTestAdapter(t, func(c *Config) { c.APIURL = url })
-	_, err := a.Send(context.Background(), "5234109876", "hi")
-	if !IsTransient(err) {
-		t.Fatalf("Send to a closed server = %v, want a transient error", err)
-	}
-	if strings.Contains(err.Error(), testBotToken) || strings.Contains(err.Error(), "AAHk3d") {
-		t.Fatalf("error shows the bot token: %v", err)
-	}
-}
-
-func TestSendCancelled(t *testing.T) {
-	a := startAPI(t, &platformtest.APIStub{Status: http.StatusOK, Body: `{}`})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := a.Send(ctx, "5234109876", "hi")
-	if !errors.Is(err, context.Canceled) || IsTransient(err) {
-		t.Fatalf("Send with a cancelled context = %v, want context.Canceled, not transient", err)
-	}
-	if strings.Contains(err.Error(), testBotToken) {
-		t.Fatalf("error shows the bot token: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -135,40 +134,10 @@ func TestSendUnexpectedSuccessBody(t *testing.T) {
 	}
 }
 
-func TestSendArguments(t *testing.T) {
+// TestSendFailures: arguments refused before any call, a cancelled
+// send, and an unreachable API.
+func TestSendFailures(t *testing.T) {
 	stub := &platformtest.APIStub{Status: http.StatusCreated, Body: created}
-	a := startAPI(t, stub)
-	if _, err := a.Send(context.Background(), " ", "hi"); err == nil {
-		t.Error("Send to nobody succeeded")
-	}
-	if _, err := a.Send(context.Background(), "+14017122661", ""); err == nil {
-		t.Error("Send of an empty text succeeded")
-	}
-	if n := stub.Count(); n != 0 {
-		t.Errorf("invalid arguments reached the API (%d requests)", n)
-	}
-}
-
-func TestSendNetworkFailureIsTransient(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there any more
-	a := newTestAdapter(t, func(c *Config) { c.APIURL = url })
-	_, err := a.Send(context.Background(), "+14017122661", "hi")
-	if !IsTransient(err) {
-		t.Fatalf("Send to a closed server = %v, want a transient error", err)
-	}
-	if strings.Contains(err.Error(), testAuthToken) {
-		t.Fatalf("error shows the auth token: %v", err)
-	}
-}
-
-func TestSendCanceledIsNotTransient(t *testing.T) {
-	a := startAPI(t, &platformtest.APIStub{Status: http.StatusCreated, Body: created})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := a.Send(ctx, "+14017122661", "hi")
-	if !errors.Is(err, context.Canceled) || IsTransient(err) {
-		t.Fatalf("Send with a canceled context = %v, want context.Canceled, not transient", err)
-	}
+	unreachable := newTestAdapter(t, func(c *Config) { c.APIURL = platformtest.ClosedURL(t) })
+	platformtest.CheckSendFailures(t, startAPI(t, stub), stub, unreachable, " ", "+14017122661", IsTransient, testAuthToken)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -115,42 +114,12 @@ func TestSendUnexpectedSuccessBody(t *testing.T) {
 	}
 }
 
-func TestSendArguments(t *testing.T) {
+// TestSendFailures: arguments refused before any call, a cancelled
+// send, and an unreachable API.
+func TestSendFailures(t *testing.T) {
 	stub := &platformtest.APIStub{Status: 200, Body: `{}`}
-	a := startGraph(t, stub)
-	if _, err := a.Send(context.Background(), "", "hi"); err == nil {
-		t.Error("Send to nobody succeeded")
-	}
-	if _, err := a.Send(context.Background(), "16505551234", ""); err == nil {
-		t.Error("Send of an empty text succeeded")
-	}
-	if stub.Count() != 0 {
-		t.Errorf("invalid arguments reached the Graph API: %+v", stub.Requests())
-	}
-}
-
-func TestSendNetworkFailureIsTransient(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there any more
-	a := newTestAdapter(t, func(c *Config) { c.GraphURL = url })
-	_, err := a.Send(context.Background(), "16505551234", "hi")
-	if !IsTransient(err) {
-		t.Fatalf("Send to a closed server = %v, want a transient error", err)
-	}
-	if strings.Contains(err.Error(), testAccessToken) {
-		t.Fatalf("error shows the access token: %v", err)
-	}
-}
-
-func TestSendCanceledIsNotTransient(t *testing.T) {
-	a := startGraph(t, &platformtest.APIStub{Status: 200, Body: `{}`})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := a.Send(ctx, "16505551234", "hi")
-	if !errors.Is(err, context.Canceled) || IsTransient(err) {
-		t.Fatalf("Send with a canceled context = %v, want context.Canceled, not transient", err)
-	}
+	unreachable := newTestAdapter(t, func(c *Config) { c.GraphURL = platformtest.ClosedURL(t) })
+	platformtest.CheckSendFailures(t, startGraph(t, stub), stub, unreachable, "", "16505551234", IsTransient, testAccessToken)
 }
 
 func TestBlockAndUnblock(t *testing.T) {
