@@ -269,3 +269,56 @@ func checkHidden(t *testing.T, err error, secrets []string) {
 		}
 	}
 }
+
+// Refusal is one refusal of a send by a platform's API and how the
+// adapter must classify it.
+type Refusal struct {
+	Name   string
+	Status int
+	Body   string
+	// Blocked: the recipient blocked the business (the adapter's
+	// ErrUserBlocked); Transient: worth retrying, else a rejection
+	// (platform.ErrSendRejected).
+	Blocked, Transient bool
+	// Code is the platform's own code the adapter's error carries.
+	Code int
+	// Contains is a substring of the error.
+	Contains string
+}
+
+// CheckRefusals sends a text to to through the adapter start returns for
+// a stand-in answering each case, and checks the error: the adapter's
+// error type, whose code and HTTP status codes reads, with the case's
+// values; classified as the case says (isTransient, blocked, or
+// platform.ErrSendRejected); containing the case's text and none of
+// secrets.
+func CheckRefusals(t *testing.T, start func(*testing.T, *APIStub) platform.Sender, to string, codes func(error) (code, status int, ok bool),
+	isTransient func(error) bool, blocked error, cases []Refusal, secrets ...string) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			a := start(t, &APIStub{Status: tt.Status, Body: tt.Body})
+			id, err := a.Send(context.Background(), to, "hi")
+			if err == nil || id != "" {
+				t.Fatalf("Send = %q, %v; want an error", id, err)
+			}
+			code, status, ok := codes(err)
+			if !ok || code != tt.Code || status != tt.Status {
+				t.Fatalf("Send error %v is not the adapter's error with code %d and HTTP %d", err, tt.Code, tt.Status)
+			}
+			if errors.Is(err, blocked) != tt.Blocked {
+				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v (%v)", !tt.Blocked, tt.Blocked, err)
+			}
+			if isTransient(err) != tt.Transient {
+				t.Errorf("IsTransient = %v, want %v (%v)", !tt.Transient, tt.Transient, err)
+			}
+			if errors.Is(err, platform.ErrSendRejected) == tt.Transient {
+				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.Transient, !tt.Transient)
+			}
+			if !strings.Contains(err.Error(), tt.Contains) {
+				t.Errorf("error %q does not contain %q", err, tt.Contains)
+			}
+			checkHidden(t, err, secrets)
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -62,64 +61,25 @@ func TestSendSuccess(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		blocked   bool
-		transient bool
-		code      int
-		contains  string
-	}{
-		{"blocked by the user", 403, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`,
-			true, false, 403, "bot was blocked by the user"},
-		{"kicked from the group", 403, `{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked from the supergroup chat"}`,
-			true, false, 403, "kicked"},
-		{"user deactivated", 403, `{"ok":false,"error_code":403,"description":"Forbidden: user is deactivated"}`,
-			false, false, 403, "user is deactivated"},
-		{"chat not found", 400, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`,
-			false, false, 400, "chat not found"},
-		{"bad token", 401, `{"ok":false,"error_code":401,"description":"Unauthorized"}`,
-			false, false, 401, "Unauthorized"},
-		{"flood control", 429, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`,
-			false, true, 429, "retry after 35 s"},
-		{"group migrated", 400, `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat",` +
-			`"parameters":{"migrate_to_chat_id":-1001987654321}}`, false, false, 400, "migrated to chat -1001987654321"},
-		{"server error without JSON", 502, `<html>Bad Gateway</html>`, false, true, 0, "HTTP 502"},
-		{"ok false with HTTP 200", 200, `{"ok":false,"error_code":500,"description":"Internal Server Error"}`,
-			false, true, 500, "Internal Server Error"},
+	start := func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startAPI(t, stub) }
+	codes := func(err error) (int, int, bool) {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			return 0, 0, false
+		}
+		return ae.Code, ae.HTTPStatus, true
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startAPI(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
-			id, err := a.Send(context.Background(), "5234109876", "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ae *APIError
-			if !errors.As(err, &ae) {
-				t.Fatalf("Send error %v is not an *APIError", err)
-			}
-			if ae.Code != tt.code || ae.HTTPStatus != tt.status {
-				t.Errorf("APIError code %d HTTP %d, want %d HTTP %d", ae.Code, ae.HTTPStatus, tt.code, tt.status)
-			}
-			if errors.Is(err, ErrUserBlocked) != tt.blocked {
-				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v (%v)", !tt.blocked, tt.blocked, err)
-			}
-			if IsTransient(err) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", !tt.transient, tt.transient, err)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
-			}
-			if !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("error %q does not contain %q", err, tt.contains)
-			}
-			if strings.Contains(err.Error(), testBotToken) {
-				t.Errorf("error shows the bot token: %v", err)
-			}
-		})
-	}
+	platformtest.CheckRefusals(t, start, "5234109876", codes, IsTransient, ErrUserBlocked, []platformtest.Refusal{
+		{Name: "blocked by the user", Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`, Blocked: true, Transient: false, Code: 403, Contains: "bot was blocked by the user"},
+		{Name: "kicked from the group", Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked from the supergroup chat"}`, Blocked: true, Transient: false, Code: 403, Contains: "kicked"},
+		{Name: "user deactivated", Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: user is deactivated"}`, Blocked: false, Transient: false, Code: 403, Contains: "user is deactivated"},
+		{Name: "chat not found", Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, Blocked: false, Transient: false, Code: 400, Contains: "chat not found"},
+		{Name: "bad token", Status: 401, Body: `{"ok":false,"error_code":401,"description":"Unauthorized"}`, Blocked: false, Transient: false, Code: 401, Contains: "Unauthorized"},
+		{Name: "flood control", Status: 429, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`, Blocked: false, Transient: true, Code: 429, Contains: "retry after 35 s"},
+		{Name: "group migrated", Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat",` + `"parameters":{"migrate_to_chat_id":-1001987654321}}`, Blocked: false, Transient: false, Code: 400, Contains: "migrated to chat -1001987654321"},
+		{Name: "server error without JSON", Status: 502, Body: `<html>Bad Gateway</html>`, Blocked: false, Transient: true, Code: 0, Contains: "HTTP 502"},
+		{Name: "ok false with HTTP 200", Status: 200, Body: `{"ok":false,"error_code":500,"description":"Internal Server Error"}`, Blocked: false, Transient: true, Code: 500, Contains: "Internal Server Error"},
+	}, testBotToken)
 }
 
 func TestUserBlockedIsRejected(t *testing.T) {

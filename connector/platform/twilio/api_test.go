@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -69,56 +68,17 @@ func TestSendSuccess(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		code      int
-		transient bool
-		blocked   bool
-		contains  string
-	}{
-		{"unsubscribed recipient", 400, `{"code":21610,"message":"Attempt to send to unsubscribed recipient",` +
-			`"more_info":"https://www.twilio.com/docs/errors/21610","status":400}`, 21610, false, true, "unsubscribed recipient"},
-		{"invalid To", 400, `{"code":21211,"message":"The 'To' number +1555 is not a valid phone number.",` +
-			`"more_info":"https://www.twilio.com/docs/errors/21211","status":400}`, 21211, false, false, "not a valid phone number"},
-		{"outside the WhatsApp window", 400, `{"code":63016,"message":"Failed to send freeform message because you are outside the allowed window.","status":400}`,
-			63016, false, false, "outside the allowed window"},
-		{"bad credentials", 401, `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`,
-			20003, false, false, "Authenticate"},
-		{"too many requests", 429, `{"code":20429,"message":"Too Many Requests","status":429}`, 20429, true, false, "Too Many Requests"},
-		{"code as a string", 400, `{"code":"21610","message":"Attempt to send to unsubscribed recipient"}`, 21610, false, true, "error 21610"},
-		{"server error without JSON", 503, `<html>Service Unavailable</html>`, 0, true, false, "HTTP 503"},
-		{"client error without JSON", 404, `not found`, 0, false, false, "HTTP 404"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startAPI(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
-			id, err := a.Send(context.Background(), "+14017122661", "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ae *APIError
-			if !errors.As(err, &ae) || ae.Code != tt.code || ae.HTTPStatus != tt.status {
-				t.Fatalf("Send error %v is not an *APIError with code %d and HTTP %d", err, tt.code, tt.status)
-			}
-			if IsTransient(err) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", IsTransient(err), tt.transient, err)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", !tt.transient, !tt.transient)
-			}
-			if errors.Is(err, ErrUserBlocked) != tt.blocked {
-				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v", !tt.blocked, tt.blocked)
-			}
-			if !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("error %q does not contain %q", err, tt.contains)
-			}
-			if strings.Contains(err.Error(), testAuthToken) {
-				t.Errorf("error shows the auth token: %v", err)
-			}
-		})
-	}
+	platformtest.CheckRefusals(t, func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startAPI(t, stub) },
+		"+14017122661", apiErrorCodes, IsTransient, ErrUserBlocked, []platformtest.Refusal{
+			{Name: "unsubscribed recipient", Status: 400, Body: `{"code":21610,"message":"Attempt to send to unsubscribed recipient",` + `"more_info":"https://www.twilio.com/docs/errors/21610","status":400}`, Code: 21610, Transient: false, Blocked: true, Contains: "unsubscribed recipient"},
+			{Name: "invalid To", Status: 400, Body: `{"code":21211,"message":"The 'To' number +1555 is not a valid phone number.",` + `"more_info":"https://www.twilio.com/docs/errors/21211","status":400}`, Code: 21211, Transient: false, Blocked: false, Contains: "not a valid phone number"},
+			{Name: "outside the WhatsApp window", Status: 400, Body: `{"code":63016,"message":"Failed to send freeform message because you are outside the allowed window.","status":400}`, Code: 63016, Transient: false, Blocked: false, Contains: "outside the allowed window"},
+			{Name: "bad credentials", Status: 401, Body: `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`, Code: 20003, Transient: false, Blocked: false, Contains: "Authenticate"},
+			{Name: "too many requests", Status: 429, Body: `{"code":20429,"message":"Too Many Requests","status":429}`, Code: 20429, Transient: true, Blocked: false, Contains: "Too Many Requests"},
+			{Name: "code as a string", Status: 400, Body: `{"code":"21610","message":"Attempt to send to unsubscribed recipient"}`, Code: 21610, Transient: false, Blocked: true, Contains: "error 21610"},
+			{Name: "server error without JSON", Status: 503, Body: `<html>Service Unavailable</html>`, Code: 0, Transient: true, Blocked: false, Contains: "HTTP 503"},
+			{Name: "client error without JSON", Status: 404, Body: `not found`, Code: 0, Transient: false, Blocked: false, Contains: "HTTP 404"},
+		}, testAuthToken)
 }
 
 func TestSendUnexpectedSuccessBody(t *testing.T) {
@@ -140,4 +100,13 @@ func TestSendFailures(t *testing.T) {
 	stub := &platformtest.APIStub{Status: http.StatusCreated, Body: created}
 	unreachable := newTestAdapter(t, func(c *Config) { c.APIURL = platformtest.ClosedURL(t) })
 	platformtest.CheckSendFailures(t, startAPI(t, stub), stub, unreachable, " ", "+14017122661", IsTransient, testAuthToken)
+}
+
+// apiErrorCodes reads the code and HTTP status of the *APIError in err.
+func apiErrorCodes(err error) (int, int, bool) {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return 0, 0, false
+	}
+	return ae.Code, ae.HTTPStatus, true
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -59,57 +58,25 @@ func TestSendWithAvatar(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		httpStatus int
-		body       string
-		blocked    bool
-		transient  bool
-		status     int
-		contains   string
-	}{
-		{"not subscribed", 200, `{"status":6,"status_message":"receiverNotSubscribed","chat_hostname":"SN-CHAT-02_"}`,
-			true, false, 6, "status 6 receiverNotSubscribed"},
-		{"not registered", 200, `{"status":5,"status_message":"receiverNotRegistered"}`, false, false, 5, "receiverNotRegistered"},
-		{"bad token", 200, `{"status":2,"status_message":"invalidAuthToken"}`, false, false, 2, "invalidAuthToken"},
-		{"bad data with a message", 200, `{"status":3,"status_message":"Bad receiver ID"}`, false, false, 3, "badData: Bad receiver ID"},
-		{"rate limit", 200, `{"status":12,"status_message":"tooManyRequests"}`, false, true, 12, "tooManyRequests"},
-		{"unknown status", 200, `{"status":99,"status_message":"General error"}`, false, false, 99, "status 99: General error"},
-		{"server error without JSON", 503, `<html>Service Unavailable</html>`, false, true, -1, "HTTP 503"},
-		{"HTTP 429", 429, ``, false, true, -1, "HTTP 429"},
-		{"client error with a status", 400, `{"status":3,"status_message":"badData"}`, false, false, 3, "HTTP 400"},
+	codes := func(err error) (int, int, bool) {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			return 0, 0, false
+		}
+		return ae.Status, ae.HTTPStatus, true
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startAPI(t, &platformtest.APIStub{Status: tt.httpStatus, Body: tt.body})
-			id, err := a.Send(context.Background(), "01234567890A=", "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ae *APIError
-			if !errors.As(err, &ae) {
-				t.Fatalf("Send error %v is not an *APIError", err)
-			}
-			if ae.Status != tt.status || ae.HTTPStatus != tt.httpStatus {
-				t.Errorf("APIError status %d HTTP %d, want %d HTTP %d", ae.Status, ae.HTTPStatus, tt.status, tt.httpStatus)
-			}
-			if errors.Is(err, ErrUserBlocked) != tt.blocked {
-				t.Errorf("errors.Is(ErrUserBlocked) = %v, want %v (%v)", !tt.blocked, tt.blocked, err)
-			}
-			if IsTransient(err) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", !tt.transient, tt.transient, err)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", tt.transient, !tt.transient)
-			}
-			if !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("error %q does not contain %q", err, tt.contains)
-			}
-			if strings.Contains(err.Error(), testAuthToken) {
-				t.Errorf("error shows the auth token: %v", err)
-			}
-		})
-	}
+	start := func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startAPI(t, stub) }
+	platformtest.CheckRefusals(t, start, "01234567890A=", codes, IsTransient, ErrUserBlocked, []platformtest.Refusal{
+		{Name: "not subscribed", Status: 200, Body: `{"status":6,"status_message":"receiverNotSubscribed","chat_hostname":"SN-CHAT-02_"}`, Blocked: true, Transient: false, Code: 6, Contains: "status 6 receiverNotSubscribed"},
+		{Name: "not registered", Status: 200, Body: `{"status":5,"status_message":"receiverNotRegistered"}`, Blocked: false, Transient: false, Code: 5, Contains: "receiverNotRegistered"},
+		{Name: "bad token", Status: 200, Body: `{"status":2,"status_message":"invalidAuthToken"}`, Blocked: false, Transient: false, Code: 2, Contains: "invalidAuthToken"},
+		{Name: "bad data with a message", Status: 200, Body: `{"status":3,"status_message":"Bad receiver ID"}`, Blocked: false, Transient: false, Code: 3, Contains: "badData: Bad receiver ID"},
+		{Name: "rate limit", Status: 200, Body: `{"status":12,"status_message":"tooManyRequests"}`, Blocked: false, Transient: true, Code: 12, Contains: "tooManyRequests"},
+		{Name: "unknown status", Status: 200, Body: `{"status":99,"status_message":"General error"}`, Blocked: false, Transient: false, Code: 99, Contains: "status 99: General error"},
+		{Name: "server error without JSON", Status: 503, Body: `<html>Service Unavailable</html>`, Blocked: false, Transient: true, Code: -1, Contains: "HTTP 503"},
+		{Name: "HTTP 429", Status: 429, Body: ``, Blocked: false, Transient: true, Code: -1, Contains: "HTTP 429"},
+		{Name: "client error with a status", Status: 400, Body: `{"status":3,"status_message":"badData"}`, Blocked: false, Transient: false, Code: 3, Contains: "HTTP 400"},
+	}, testAuthToken)
 }
 
 func TestUserBlockedIsRejected(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/meta/metatest"
 	"github.com/chatsync/sfconnector/connector/platform/platformtest"
 )
 
@@ -47,60 +48,17 @@ func TestSendSuccess(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		transient bool
-		code      int
-		contains  string
-	}{
-		{"recipient not allowed", 400, `{"error":{"message":"(#131030) Recipient phone number not in allowed list","type":"OAuthException",` +
-			`"code":131030,"error_data":{"messaging_product":"whatsapp","details":"Recipient phone number not in allowed list: ` +
-			`Add recipient phone number to recipient list and try again."},"error_subcode":2655007,"fbtrace_id":"AbCdEf123"}}`,
-			false, 131030, "Recipient phone number not in allowed list"},
-		{"expired token", 401, `{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"fbtrace_id":"X"}}`,
-			false, 190, "Session has expired"},
-		{"throughput limit", 429, `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,` +
-			`"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because there were too many messages sent from this phone number in a short period of time"},"fbtrace_id":"Y"}}`,
-			true, 130429, "Rate limit hit"},
-		{"app rate limit as 400", 400, `{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"Z"}}`,
-			true, 4, "Application request limit reached"},
-		{"WABA rate limit", 400, `{"error":{"message":"(#80007) There have been too many calls to this WhatsApp Business account.","type":"OAuthException","code":80007}}`,
-			true, 80007, "too many calls"},
-		{"pair rate limit", 400, `{"error":{"message":"(#131056) (Business Account, Consumer Account) pair rate limit hit","code":131056}}`,
-			true, 131056, "pair rate limit"},
-		{"server error without JSON", 502, `<html>Bad Gateway</html>`, true, 0, "HTTP 502"},
-		{"client error without JSON", 404, `not found`, false, 0, "HTTP 404"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := startGraph(t, &platformtest.APIStub{Status: tt.status, Body: tt.body})
-			id, err := a.Send(context.Background(), "16505551234", "hi")
-			if err == nil || id != "" {
-				t.Fatalf("Send = %q, %v; want an error", id, err)
-			}
-			var ge *GraphError
-			if !errors.As(err, &ge) {
-				t.Fatalf("Send error %v is not a *GraphError", err)
-			}
-			if ge.Code != tt.code || ge.HTTPStatus != tt.status {
-				t.Errorf("GraphError code %d HTTP %d, want %d HTTP %d", ge.Code, ge.HTTPStatus, tt.code, tt.status)
-			}
-			if IsTransient(err) != tt.transient {
-				t.Errorf("IsTransient = %v, want %v (%v)", IsTransient(err), tt.transient, err)
-			}
-			if errors.Is(err, platform.ErrSendRejected) == tt.transient {
-				t.Errorf("errors.Is(ErrSendRejected) = %v, want %v", !tt.transient, !tt.transient)
-			}
-			if !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("error %q does not contain %q", err, tt.contains)
-			}
-			if strings.Contains(err.Error(), testAccessToken) {
-				t.Errorf("error shows the access token: %v", err)
-			}
-		})
-	}
+	start := func(t *testing.T, stub *platformtest.APIStub) platform.Sender { return startGraph(t, stub) }
+	metatest.CheckSendErrors(t, start, "16505551234", "whatsapp: send: ", []metatest.SendError{
+		{Name: "recipient not allowed", Status: 400, Body: `{"error":{"message":"(#131030) Recipient phone number not in allowed list","type":"OAuthException",` + `"code":131030,"error_data":{"messaging_product":"whatsapp","details":"Recipient phone number not in allowed list: ` + `Add recipient phone number to recipient list and try again."},"error_subcode":2655007,"fbtrace_id":"AbCdEf123"}}`, Transient: false, Code: 131030, Contains: "Recipient phone number not in allowed list"},
+		{Name: "expired token", Status: 401, Body: `{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"fbtrace_id":"X"}}`, Transient: false, Code: 190, Contains: "Session has expired"},
+		{Name: "throughput limit", Status: 429, Body: `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,` + `"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because there were too many messages sent from this phone number in a short period of time"},"fbtrace_id":"Y"}}`, Transient: true, Code: 130429, Contains: "Rate limit hit"},
+		{Name: "app rate limit as 400", Status: 400, Body: `{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"Z"}}`, Transient: true, Code: 4, Contains: "Application request limit reached"},
+		{Name: "WABA rate limit", Status: 400, Body: `{"error":{"message":"(#80007) There have been too many calls to this WhatsApp Business account.","type":"OAuthException","code":80007}}`, Transient: true, Code: 80007, Contains: "too many calls"},
+		{Name: "pair rate limit", Status: 400, Body: `{"error":{"message":"(#131056) (Business Account, Consumer Account) pair rate limit hit","code":131056}}`, Transient: true, Code: 131056, Contains: "pair rate limit"},
+		{Name: "server error without JSON", Status: 502, Body: `<html>Bad Gateway</html>`, Transient: true, Code: 0, Contains: "HTTP 502"},
+		{Name: "client error without JSON", Status: 404, Body: `not found`, Transient: false, Code: 0, Contains: "HTTP 404"},
+	}, testAccessToken)
 }
 
 func TestSendUnexpectedSuccessBody(t *testing.T) {
