@@ -33,9 +33,10 @@ var (
 	// does not help.
 	ErrUserBlocked = fmt.Errorf("the user blocked the business or can not be reached: %w", platform.ErrSendRejected)
 	// ErrNoAccessToken is wrapped by Graph API calls of a channel
-	// configured without an access token. It is permanent (not transient)
-	// until the configuration changes.
-	ErrNoAccessToken = errors.New("no access token configured for the channel")
+	// configured without an access token. It is permanent until the
+	// configuration changes: it wraps platform.ErrSendRejected, so that a
+	// reply or a native block fails at once instead of being retried.
+	ErrNoAccessToken = fmt.Errorf("no access token configured for the channel: %w", platform.ErrSendRejected)
 )
 
 // IsTransient reports whether err is a failure worth retrying (it wraps

@@ -147,8 +147,8 @@ func TestClientCall(t *testing.T) {
 }
 
 func TestClientFailures(t *testing.T) {
-	if _, _, err := (&Client{BaseURL: "http://127.0.0.1:1"}).Call(context.Background(), http.MethodGet, "x", nil, nil); !errors.Is(err, ErrNoAccessToken) {
-		t.Fatalf("Call without a token = %v, want ErrNoAccessToken", err)
+	if _, _, err := (&Client{BaseURL: "http://127.0.0.1:1"}).Call(context.Background(), http.MethodGet, "x", nil, nil); !errors.Is(err, ErrNoAccessToken) || !errors.Is(err, platform.ErrSendRejected) {
+		t.Fatalf("Call without a token = %v, want ErrNoAccessToken, a permanent refusal", err)
 	}
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL

@@ -64,7 +64,8 @@
 // refusal is a *GraphError wrapping platform.ErrSendRejected, or
 // ErrTransient for rate limits, server errors and network failures, which
 // are worth retrying (see IsTransient). A channel configured without an
-// access token only receives: these calls fail with ErrNoAccessToken. The
+// access token only receives: these calls fail with ErrNoAccessToken (a
+// permanent refusal: the reply or the native block fails at once). The
 // adapter is a meta.Channel of this product (see package meta): a send is
 // tried once, a block or an unblock is retried a few times on a connection
 // error, 429 or 5xx before its error is returned.
