@@ -16,13 +16,13 @@ import (
 const conversationColumns = `c.id, c.tenant, c.channel, c.contact_id, ct.external_id,
 	c.state, c.created_at, c.updated_at, c.last_activity_at, c.version, c.synced_version, c.not_before, c.synced_hash`
 
-// ConversationSelect reads conversations "c" joined with their contact
+// conversationSelect reads conversations "c" joined with their contact
 // "ct"; a WHERE clause follows.
-const ConversationSelect = `SELECT ` + conversationColumns + `
+const conversationSelect = `SELECT ` + conversationColumns + `
 	FROM conversations c JOIN contacts ct ON ct.id = c.contact_id `
 
-// ScanConversation scans a row of ConversationSelect.
-func ScanConversation(sc Scanner) (store.Conversation, error) {
+// scanConversation scans a row of conversationSelect.
+func scanConversation(sc Scanner) (store.Conversation, error) {
 	var c store.Conversation
 	var state int64
 	err := sc.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ContactID, &c.ContactExternalID,
@@ -32,15 +32,15 @@ func ScanConversation(sc Scanner) (store.Conversation, error) {
 }
 
 var (
-	qGetConversation    = Q(ConversationSelect + `WHERE c.id = $1`)
-	qLiveConversation   = Q(ConversationSelect + `WHERE c.contact_id = $1 AND c.state <> $2`)
-	qLatestConversation = Q(ConversationSelect + `WHERE c.contact_id = $1 ORDER BY c.id DESC LIMIT 1`)
-	qConversationsByID  = Q(ConversationSelect + `WHERE c.id {IN $1}`)
-	qContactConvs       = Q(ConversationSelect + `WHERE c.contact_id = $1 ORDER BY c.id`)
+	qGetConversation    = Q(conversationSelect + `WHERE c.id = $1`)
+	qLiveConversation   = Q(conversationSelect + `WHERE c.contact_id = $1 AND c.state <> $2`)
+	qLatestConversation = Q(conversationSelect + `WHERE c.contact_id = $1 ORDER BY c.id DESC LIMIT 1`)
+	qConversationsByID  = Q(conversationSelect + `WHERE c.id {IN $1}`)
+	qContactConvs       = Q(conversationSelect + `WHERE c.contact_id = $1 ORDER BY c.id`)
 )
 
 func getConversation(ctx context.Context, c Conn, id int64) (store.Conversation, error) {
-	cv, err := One(ctx, c, ScanConversation, qGetConversation, id)
+	cv, err := One(ctx, c, scanConversation, qGetConversation, id)
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("get conversation %d: %w", id, err)
 	}
@@ -60,7 +60,7 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (store.Conversati
 
 // LiveConversation returns the contact's non-EXPIRED conversation.
 func (x *Tx) LiveConversation(ctx context.Context, contactID int64) (store.Conversation, error) {
-	c, err := One(ctx, x.Conn, ScanConversation, qLiveConversation, contactID, int64(statemachine.Expired))
+	c, err := One(ctx, x.Conn, scanConversation, qLiveConversation, contactID, int64(statemachine.Expired))
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("live conversation of contact %d: %w", contactID, err)
 	}
@@ -69,16 +69,16 @@ func (x *Tx) LiveConversation(ctx context.Context, contactID int64) (store.Conve
 
 // LatestConversation returns the contact's most recent conversation.
 func (x *Tx) LatestConversation(ctx context.Context, contactID int64) (store.Conversation, error) {
-	c, err := One(ctx, x.Conn, ScanConversation, qLatestConversation, contactID)
+	c, err := One(ctx, x.Conn, scanConversation, qLatestConversation, contactID)
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("latest conversation of contact %d: %w", contactID, err)
 	}
 	return c, nil
 }
 
-// ConversationsByID reads the conversations of ids.
-func ConversationsByID(ctx context.Context, c Conn, ids []int64) (map[int64]store.Conversation, error) {
-	cs, err := List(ctx, c, ScanConversation, qConversationsByID, c.D.List(ids))
+// conversationsByID reads the conversations of ids.
+func conversationsByID(ctx context.Context, c Conn, ids []int64) (map[int64]store.Conversation, error) {
+	cs, err := List(ctx, c, scanConversation, qConversationsByID, c.D.List(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read claimed conversations: %w", err)
 	}
@@ -154,7 +154,7 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 	args := []any{tenant, channel, c.ContactID, int64(c.State),
 		d.Time(c.NotBefore), d.Time(c.CreatedAt), d.Time(c.UpdatedAt), d.Time(c.LastActivityAt)}
 	if d.Style == Postgres {
-		created, err := One(ctx, x.Conn, ScanConversation, qCreateConversationPG,
+		created, err := One(ctx, x.Conn, scanConversation, qCreateConversationPG,
 			append(args, int64(store.NoState), actor, reason)...)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
@@ -224,7 +224,7 @@ func (x *Tx) ApplyTransition(ctx context.Context, t store.Transition) (store.Con
 	var c store.Conversation
 	apply := func() (err error) {
 		if x.D.Style == Postgres {
-			c, err = One(ctx, x.Conn, ScanConversation, qApplyTransitionPG, append(args, t.Event, t.Actor, t.Reason)...)
+			c, err = One(ctx, x.Conn, scanConversation, qApplyTransitionPG, append(args, t.Event, t.Actor, t.Reason)...)
 			if err == nil {
 				n = 1
 			} else if errors.Is(err, store.ErrNotFound) {
@@ -304,7 +304,7 @@ func (x *Tx) TouchConversation(ctx context.Context, id int64, at time.Time) erro
 
 // ContactConversations lists the contact's conversations, oldest first.
 func (x *Tx) ContactConversations(ctx context.Context, contactID int64) ([]store.Conversation, error) {
-	cs, err := List(ctx, x.Conn, ScanConversation, qContactConvs, contactID)
+	cs, err := List(ctx, x.Conn, scanConversation, qContactConvs, contactID)
 	if err != nil {
 		return nil, fmt.Errorf("conversations of contact %d: %w", contactID, err)
 	}
@@ -361,7 +361,7 @@ func (s *Store) History(ctx context.Context, conversationID int64) ([]store.Tran
 	return ts, nil
 }
 
-var qIdle = Q(ConversationSelect + `
+var qIdle = Q(conversationSelect + `
 	WHERE c.tenant = $1 AND c.channel = $2 AND c.state {IN $3} AND c.last_activity_at < $4
 	ORDER BY c.last_activity_at, c.id
 	LIMIT $5`)
@@ -370,7 +370,7 @@ var qIdle = Q(ConversationSelect + `
 // whose LastActivityAt is strictly before q.Before, oldest activity first,
 // at most q.Limit (default 100).
 func (s *Store) IdleConversations(ctx context.Context, q store.IdleQuery) ([]store.Conversation, error) {
-	cs, err := List(ctx, s.r, ScanConversation, qIdle,
+	cs, err := List(ctx, s.r, scanConversation, qIdle,
 		q.Tenant, q.Channel, s.d.List(states(q.States)), s.d.Time(q.Before), orDefault(q.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("idle conversations: %w", err)
@@ -406,9 +406,9 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	if !f.UpdatedSince.IsZero() {
 		where = append(where, "c.updated_at >= "+p.Add(s.d.Time(f.UpdatedSince)))
 	}
-	q := Q(ConversationSelect + `WHERE ` + strings.Join(where, " AND ") +
+	q := Q(conversationSelect + `WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY c.id LIMIT ` + p.Add(store.PageSize(f.Limit, DefaultLimit)))
-	cs, err := List(ctx, s.r, ScanConversation, q, p.Args...)
+	cs, err := List(ctx, s.r, scanConversation, q, p.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations of tenant %s: %w", f.Tenant, err)
 	}

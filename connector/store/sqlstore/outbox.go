@@ -49,7 +49,7 @@ type Candidates struct {
 // ReadCandidates reads the conversations of ids and their pending messages,
 // listed by pending (a query of the driver's, by conversation then id).
 func ReadCandidates(ctx context.Context, c Conn, ids []int64, pending *Query, args ...any) (Candidates, error) {
-	convs, err := ConversationsByID(ctx, c, ids)
+	convs, err := conversationsByID(ctx, c, ids)
 	if err != nil {
 		return Candidates{}, err
 	}

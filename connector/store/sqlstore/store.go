@@ -47,9 +47,6 @@ func New(d *Dialect, db *sql.DB, update func(context.Context, func(*Tx) error) e
 	return &Store{d: d, db: db, r: Conn{D: d, Q: db}, update: update}
 }
 
-// Reads returns the Conn of the reads outside transactions.
-func (s *Store) Reads() Conn { return s.r }
-
 // readTx runs fn in a read-only transaction: its reads see one snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(Conn) error) error {
 	t, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
