@@ -15,11 +15,7 @@ import (
 // startAPI serves stub and returns an adapter pointed at it.
 func startAPI(t *testing.T, stub *platformtest.APIStub) *Adapter {
 	t.Helper()
-	srv := platformtest.Start(t, stub)
-	return newTestAdapter(t, func(c *Config) {
-		c.APIURL = srv.URL
-		c.HTTPClient = srv.Client()
-	})
+	return newTestAdapter(t, platformtest.Serve[Config](t, stub, "APIURL", ""))
 }
 
 const testUser = "U4af4980629abcdef0123456789abcdef"

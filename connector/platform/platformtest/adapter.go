@@ -322,3 +322,17 @@ func CheckRefusals(t *testing.T, start func(*testing.T, *APIStub) platform.Sende
 		})
 	}
 }
+
+// Serve serves stub and returns the change of a Config type C that points
+// it at stub: its field urlField (such as "APIURL") set to the stub's URL
+// followed by suffix (a path such as "/v23.0"), its HTTPClient to the
+// stub's client.
+func Serve[C any](t testing.TB, stub *APIStub, urlField, suffix string) func(*C) {
+	t.Helper()
+	srv := Start(t, stub)
+	return func(c *C) {
+		v := reflect.ValueOf(c).Elem()
+		v.FieldByName(urlField).SetString(srv.URL + suffix)
+		v.FieldByName("HTTPClient").Set(reflect.ValueOf(srv.Client()))
+	}
+}

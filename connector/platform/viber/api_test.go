@@ -14,11 +14,7 @@ import (
 // startAPI serves stub and returns an adapter pointed at it.
 func startAPI(t *testing.T, stub *platformtest.APIStub, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	srv := platformtest.Start(t, stub)
-	return newTestAdapter(t, append([]func(*Config){func(c *Config) {
-		c.APIURL = srv.URL
-		c.HTTPClient = srv.Client()
-	}}, mutate...)...)
+	return newTestAdapter(t, append([]func(*Config){platformtest.Serve[Config](t, stub, "APIURL", "")}, mutate...)...)
 }
 
 func TestSendSuccess(t *testing.T) {

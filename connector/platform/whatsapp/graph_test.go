@@ -16,11 +16,7 @@ import (
 // startGraph serves stub and returns an adapter pointed at it.
 func startGraph(t *testing.T, stub *platformtest.APIStub) *Adapter {
 	t.Helper()
-	srv := platformtest.Start(t, stub)
-	return newTestAdapter(t, func(c *Config) {
-		c.GraphURL = srv.URL + "/v21.0"
-		c.HTTPClient = srv.Client()
-	})
+	return newTestAdapter(t, platformtest.Serve[Config](t, stub, "GraphURL", "/v21.0"))
 }
 
 func TestSendSuccess(t *testing.T) {

@@ -141,12 +141,7 @@ func ConfigCases[C any](idField, idKey string) []platformtest.ConfigCase[C] {
 // version ("/v23.0").
 func Serve[C any](t testing.TB, stub *platformtest.APIStub, version string) func(*C) {
 	t.Helper()
-	srv := platformtest.Start(t, stub)
-	return func(c *C) {
-		v := reflect.ValueOf(c).Elem()
-		v.FieldByName("GraphURL").SetString(srv.URL + version)
-		v.FieldByName("HTTPClient").Set(reflect.ValueOf(srv.Client()))
-	}
+	return platformtest.Serve[C](t, stub, "GraphURL", version)
 }
 
 // CheckNew checks an adapter a, whose channel is ch, built with the
