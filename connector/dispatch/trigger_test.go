@@ -16,6 +16,8 @@ func waitResult(tr *trigger, stop chan struct{}, window, poll time.Duration) <-c
 
 func TestTriggerGoesWhenACallIsFull(t *testing.T) {
 	tr := newTrigger()
+	// A worker went just now: no poll is due, whenever the wait starts.
+	tr.lastGo = time.Now()
 	stop := make(chan struct{})
 	res := waitResult(tr, stop, time.Hour, time.Hour)
 	tr.notify(sfclient.MaxCompositeRecords-1, time.Now())

@@ -476,10 +476,23 @@ func TestWithTxRetriesDeadlock(t *testing.T) {
 
 	var runs atomic.Int32
 	aLocked, bLocked := make(chan struct{}), make(chan struct{})
-	lockBoth := func(s *Store, first, second int64, mine, theirs chan struct{}) error {
+	aDone, bDone := make(chan struct{}), make(chan struct{})
+	lockBoth := func(s *Store, first, second int64, mine, theirs, done, otherDone chan struct{}) error {
+		defer close(done)
 		var once sync.Once
+		var myRuns int
 		return s.WithTx(ctx, func(tx store.Tx) error {
 			runs.Add(1)
+			if myRuns++; myRuns > 1 {
+				// The victim's retry waits for the winner: locking its
+				// first row again before the winner got it would make a
+				// second deadlock.
+				select {
+				case <-otherDone:
+				case <-time.After(time.Minute):
+					return errors.New("both transactions were run again: neither won")
+				}
+			}
 			if err := tx.SetContactBlock(ctx, first, store.Block{Inbound: false, Outbound: false}, t0); err != nil {
 				return err
 			}
@@ -493,8 +506,8 @@ func TestWithTxRetriesDeadlock(t *testing.T) {
 	}
 	var errA, errB error
 	var wg sync.WaitGroup
-	wg.Go(func() { errA = lockBoth(a, x.ContactID, y.ContactID, aLocked, bLocked) })
-	wg.Go(func() { errB = lockBoth(b, y.ContactID, x.ContactID, bLocked, aLocked) })
+	wg.Go(func() { errA = lockBoth(a, x.ContactID, y.ContactID, aLocked, bLocked, aDone, bDone) })
+	wg.Go(func() { errB = lockBoth(b, y.ContactID, x.ContactID, bLocked, aLocked, bDone, aDone) })
 	wg.Wait()
 	if errA != nil || errB != nil {
 		t.Fatalf("transactions locking in opposite orders: %v; %v; want both to succeed", errA, errB)
