@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -154,6 +155,20 @@ func newLogger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
 	return log, nil
 }
 
+// DefaultGCPercent is serve's GOGC unless the environment sets one. The
+// connector's live heap is small and its work allocates much: collecting
+// half as often saves about a tenth of its CPU for a heap at most twice
+// as large (see the README's Performance section). GOMEMLIMIT still
+// bounds it.
+const DefaultGCPercent = 200
+
+// setGC applies DefaultGCPercent when GOGC is not set.
+func setGC() {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(DefaultGCPercent)
+	}
+}
+
 func serve(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -169,6 +184,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setGC()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	svc, err := connector.New(ctx, cfg, connector.Options{Logger: log})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -99,5 +100,22 @@ tenants:
 	errOut.Reset()
 	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-all"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "replayed 0 media item(s)") {
 		t.Fatalf("dead replay -media: %d %q %q", code, out.String(), errOut.String())
+	}
+}
+
+func TestSetGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "") // restored when the test ends
+	os.Unsetenv("GOGC")
+	debug.SetGCPercent(100)
+	setGC()
+	if got := debug.SetGCPercent(100); got != DefaultGCPercent {
+		t.Errorf("GOGC unset: GC percent %d, want %d", got, DefaultGCPercent)
+	}
+	t.Setenv("GOGC", "100")
+	debug.SetGCPercent(50)
+	setGC()
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("GOGC set: GC percent %d, want it left alone (50)", got)
 	}
 }
