@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		}
 	}
 	mw := newMediaWorker(cfg, st, reg, log, opts.Now)
+	mw.Count = func(tenant, outcome string) { m.Media.WithLabelValues(tenant, outcome).Inc() }
 	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
 	mgr.OnDeleted(mw.SweepSoon)
 	changes, err := sfsync.NewChangesMetric(m.Registry)

@@ -126,6 +126,9 @@ type Worker struct {
 	Now func() time.Time
 	// Spool, when set, is swept of the files of deleted items.
 	Spool *Spool
+	// Count, when set, counts each step's outcome by tenant: "fetched",
+	// "uploaded", "retried", "failed".
+	Count func(tenant, outcome string)
 
 	wake   chan struct{}
 	sweep  atomic.Bool
@@ -333,6 +336,12 @@ func (w *Worker) dropBytes(ctx context.Context, it store.MediaItem) error {
 	return nil
 }
 
+func (w *Worker) count(tenant, outcome string) {
+	if w.Count != nil {
+		w.Count(tenant, outcome)
+	}
+}
+
 func (w *Worker) log(it store.MediaItem) *zerolog.Logger {
 	l := w.Log.With().Str("component", "media").Int64("media_id", it.ID).Int64("message_id", it.MessageID).
 		Str("tenant", it.Tenant).Str("channel", it.Channel).Logger()
@@ -373,6 +382,7 @@ func (w *Worker) retry(ctx context.Context, it store.MediaItem, step string, cau
 		return w.fail(ctx, it, fmt.Sprintf("%s failed %d times: %v", step, it.Attempts, cause))
 	}
 	it.Reason, it.NextAttemptAt = "", now.Add(w.backoff(it.Attempts))
+	w.count(it.Tenant, "retried")
 	w.log(it).Warn().Err(cause).Str("step", step).Int("attempts", it.Attempts).Time("next_attempt_at", it.NextAttemptAt).
 		Msg("media step failed; retrying later")
 	return w.Store.UpdateMedia(ctx, it, now)
@@ -387,6 +397,7 @@ func (w *Worker) fail(ctx context.Context, it store.MediaItem, reason string) er
 		reason = strings.ToValidUTF8(reason[:maxReason], "")
 	}
 	it.Status, it.Reason = store.MediaFailed, reason
+	w.count(it.Tenant, "failed")
 	w.log(it).Warn().Str("reason", reason).Msg("media item failed; the message keeps its text, and the item can be replayed")
 	return w.Store.UpdateMedia(ctx, it, w.now())
 }
@@ -435,6 +446,7 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 		}
 		return err
 	}
+	w.count(it.Tenant, "fetched")
 	w.log(it).Info().Int64("size", it.Size).Str("content_type", it.ContentType).Msg("media fetched")
 	w.faultPoint("after-fetch")
 	if it.MessagePushStatus == store.Pushed && it.MessageSalesforceID != "" {
@@ -541,6 +553,7 @@ func (w *Worker) upload(ctx context.Context, it store.MediaItem) error {
 			w.log(it).Warn().Err(err).Msg("media uploaded; its spooled file is left for the sweep")
 		}
 	}
+	w.count(it.Tenant, "uploaded")
 	w.log(it).Info().Str("content_document_id", file.ContentDocumentID).Msg("media uploaded to Salesforce as a File")
 	return nil
 }

@@ -262,7 +262,15 @@ func TestFetchFailures(t *testing.T) {
 	_, gone := e.message("wa", "m-gone", "ref-gone")
 	_, flaky := e.message("wa", "m-flaky", "ref-flaky")
 	_, other := e.message("sms", "m-other", "ref-other")
+	counts := map[string]int{}
+	var mu sync.Mutex
+	e.w.Count = func(tenant, outcome string) { mu.Lock(); counts[tenant+"/"+outcome]++; mu.Unlock() }
 	e.round()
+	mu.Lock()
+	if counts["acme/failed"] != 3 || counts["acme/retried"] != 1 || len(counts) != 2 {
+		t.Errorf("counted %v, want 3 failed and 1 retried", counts)
+	}
+	mu.Unlock()
 	if it := e.item(big.ID); it.Status != store.MediaFailed || !strings.HasPrefix(it.Reason, "too large") {
 		t.Errorf("too large: %+v", it)
 	}

@@ -40,6 +40,9 @@ type Metrics struct {
 	// and type: event types the connector does not handle, echoes,
 	// watermark receipts, receipts that changed no stored message.
 	Ignored *prometheus.CounterVec
+	// Media counts the media items' steps by tenant and outcome: fetched,
+	// uploaded, retried (a try failed for now), failed (for good).
+	Media *prometheus.CounterVec
 }
 
 // New builds and registers the collectors on a new registry, with the Go
@@ -96,10 +99,13 @@ func New() *Metrics {
 		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_events_ignored_total", Help: "Events accepted and dropped by design, by platform and type.",
 		}, []string{"platform", "type"}),
+		Media: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_media_total", Help: "Media items' steps by outcome: fetched, uploaded (a Salesforce File), retried, failed.",
+		}, []string{"tenant", "outcome"}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Webhooks, m.MessagesStored, m.Pushed, m.Dead, m.Retried, m.SalesforceCall, m.APIUsage,
 		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions, m.NativeBlocksRetried, m.OptOuts, m.OptOutReplies,
-		m.Quarantined, m.Ignored)
+		m.Quarantined, m.Ignored, m.Media)
 	return m
 }
