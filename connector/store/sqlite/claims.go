@@ -157,12 +157,6 @@ func readyIDs(ctx context.Context, x *sqlstore.Tx, now time.Time, skip []string,
 	return ids, nil
 }
 
-// SettleBatch settles every item in one transaction, each in a savepoint
-// of its own.
-func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
-	return sqlstore.SettleEach(ctx, s.update, items, settle)
-}
-
 var (
 	qLeaseToken = sqlstore.Q(`SELECT lease_token FROM conversations WHERE id = $1`)
 	qRelease    = sqlstore.Q(`
@@ -183,7 +177,7 @@ var (
 		WHERE id = $3 AND conversation_id = $4 AND push_status = 'pending'`)
 )
 
-// settle ends one claim within x.
+// settle ends one claim within x, when SettleBatch settles item by item.
 func settle(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlement) error {
 	left, err := sqlstore.CheckOutcomes(st)
 	if err != nil {

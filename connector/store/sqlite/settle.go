@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/chatsync/sfconnector/connector/store"
+	"github.com/chatsync/sfconnector/connector/store/sqlstore"
+)
+
+// SettleBatch settles every item in one transaction. The usual batch,
+// every outcome valid and naming a pending message of its conversation,
+// settles in three set-based statements whatever its size (the writer is
+// the store's one bottleneck); anything out of the ordinary is settled item
+// by item, each in a savepoint of its own.
+func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	errs, err := s.settleSet(ctx, items)
+	if err == nil {
+		return errs, nil
+	}
+	if !errors.Is(err, errItemByItem) {
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	return sqlstore.SettleEach(ctx, s.update, items, settle)
+}
+
+// errItemByItem makes SettleBatch settle item by item.
+var errItemByItem = errors.New("an item needs settling on its own")
+
+// A release and an outcome as the set-based statements read them from a
+// JSON array.
+type (
+	releaseRow struct {
+		ID      int64  `json:"id"`
+		Token   string `json:"token"`
+		Version int64  `json:"version"`
+		Forget  bool   `json:"forget"`
+		Hash    string `json:"hash"`
+		Hold    any    `json:"hold"`
+	}
+	outcomeRow struct {
+		ID             int64  `json:"id"`
+		Conversation   int64  `json:"conv"`
+		Status         string `json:"status"`
+		Error          string `json:"error"`
+		SalesforceID   string `json:"sfid"`
+		At             any    `json:"at"`
+		DeliveryStatus string `json:"ds"`
+	}
+)
+
+var (
+	// qReleaseSet releases the leases of the JSON array $1 still held,
+	// with their conversations' synced version, fingerprint and hold, and
+	// returns the ids released.
+	qReleaseSet = sqlstore.Q(`
+		UPDATE conversations SET
+			synced_version   = MAX(synced_version, u.version),
+			synced_hash      = CASE WHEN u.forget THEN '' WHEN u.hash <> '' THEN u.hash ELSE synced_hash END,
+			not_before       = u.hold,
+			lease_owner      = '',
+			lease_token      = '',
+			lease_expires_at = 0
+		FROM (SELECT j.value->>'id' AS id, j.value->>'token' AS token, j.value->>'version' AS version,
+				j.value->>'forget' AS forget, j.value->>'hash' AS hash, j.value->>'hold' AS hold
+			FROM json_each($1) j) AS u
+		WHERE conversations.id = u.id AND conversations.lease_token = u.token AND u.token <> ''
+		RETURNING conversations.id`)
+	// qOutcomesSet records the outcomes of the JSON array $1, each of a
+	// pending message of its conversation, as qPushed and qNotPushed do.
+	qOutcomesSet = sqlstore.Q(`
+		UPDATE messages SET
+			push_status   = CASE WHEN o.status = 'pushed' AND o.ds <> '' AND o.ds <> messages.delivery_status
+			                     THEN 'pending' ELSE o.status END,
+			attempts      = attempts + 1,
+			last_error    = CASE WHEN o.status = 'pushed' THEN '' ELSE o.error END,
+			pushed_at     = CASE WHEN o.status = 'pushed' THEN o.at ELSE pushed_at END,
+			salesforce_id = CASE WHEN o.status = 'pushed' THEN o.sfid ELSE salesforce_id END
+		FROM (SELECT j.value->>'id' AS id, j.value->>'conv' AS conv, j.value->>'status' AS status,
+				j.value->>'error' AS error, j.value->>'sfid' AS sfid, j.value->>'at' AS at, j.value->>'ds' AS ds
+			FROM json_each($1) j) AS o
+		WHERE messages.id = o.id AND messages.conversation_id = o.conv AND messages.push_status = 'pending'`)
+	// qPendingSinceSet recomputes the pending_since of the conversations
+	// of $1.
+	qPendingSinceSet = sqlstore.Q(`
+		UPDATE conversations SET pending_since = (
+			SELECT MIN(m.received_at) FROM messages m
+			WHERE m.conversation_id = conversations.id AND m.push_status = 'pending')
+		WHERE id {IN $1}`)
+)
+
+// settleSet settles every item in one transaction of three statements:
+// the leases still held are released, their outcomes recorded, and their
+// outboxes' oldest message recomputed. Items whose lease is lost get
+// ErrLeaseLost. It returns errItemByItem, changing nothing, when an
+// outcome is invalid or does not name a pending message of its
+// conversation.
+func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	releases := make([]releaseRow, len(items))
+	for i, it := range items {
+		st := it.Settlement
+		if _, err := sqlstore.CheckOutcomes(st); err != nil {
+			return nil, errItemByItem
+		}
+		releases[i] = releaseRow{ID: it.Lease.ConversationID, Token: it.Lease.Token, Version: st.SyncedVersion,
+			Forget: st.ForgetRecord, Hash: st.SyncedHash, Hold: dialect.Time(st.RetryAt)}
+	}
+	releaseJSON, err := json.Marshal(releases)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(items))
+	err = s.update(ctx, func(x *sqlstore.Tx) error {
+		held, err := sqlstore.Column[int64](ctx, x.Conn, qReleaseSet, string(releaseJSON))
+		if err != nil {
+			return fmt.Errorf("release the leases: %w", err)
+		}
+		var outcomes []outcomeRow
+		var left []int64
+		for i, it := range items {
+			if !slices.Contains(held, it.Lease.ConversationID) {
+				errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
+				continue
+			}
+			errs[i] = nil
+			out := false
+			for _, o := range it.Settlement.Outcomes {
+				outcomes = append(outcomes, outcomeRow{ID: o.MessageID, Conversation: it.Lease.ConversationID,
+					Status: string(o.Status), Error: o.Error, SalesforceID: o.SalesforceID,
+					At: dialect.Time(it.Settlement.Now), DeliveryStatus: o.DeliveryStatus})
+				out = out || o.Status != store.Pending
+			}
+			if out {
+				left = append(left, it.Lease.ConversationID)
+			}
+		}
+		if len(outcomes) > 0 {
+			js, err := json.Marshal(outcomes)
+			if err != nil {
+				return err
+			}
+			n, err := x.Affected(ctx, qOutcomesSet, string(js))
+			if err != nil {
+				return fmt.Errorf("record outcomes: %w", err)
+			}
+			if n != int64(len(outcomes)) {
+				return errItemByItem
+			}
+		}
+		if len(left) > 0 {
+			if _, err := x.Exec(ctx, qPendingSinceSet, dialect.List(left)); err != nil {
+				return fmt.Errorf("record the outboxes' oldest messages: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
