@@ -448,9 +448,34 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	}
 	w.count(it.Tenant, "fetched")
 	w.log(it).Info().Int64("size", it.Size).Str("content_type", it.ContentType).Msg("media fetched")
+	if r, ok := f.(platform.MediaReleaser); ok {
+		if err := w.release(ctx, r, it); err != nil {
+			return err
+		}
+	}
 	w.faultPoint("after-fetch")
 	if it.MessagePushStatus == store.Pushed && it.MessageSalesforceID != "" {
 		return w.upload(ctx, it)
+	}
+	return nil
+}
+
+// release lets the platform drop its copy of a fetched item (a web chat
+// upload) unless another message of the channel still waits for the same
+// item. A failure is returned (the item, fetched, is not fetched again):
+// the copy then expires on the platform's own terms.
+func (w *Worker) release(ctx context.Context, r platform.MediaReleaser, it store.MediaItem) error {
+	base, _, _ := platform.SplitMediaRef(it.Ref)
+	waiting, err := w.Store.ListMedia(ctx, store.MediaFilter{Tenant: it.Tenant, Channel: it.Channel,
+		RefPrefix: base, Status: store.MediaPending, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("media %d: look for other messages of the same item: %w", it.ID, err)
+	}
+	if len(waiting) > 0 {
+		return nil // the last of them releases it
+	}
+	if err := r.ReleaseMedia(ctx, it.Ref); err != nil {
+		return fmt.Errorf("media %d: %w", it.ID, err)
 	}
 	return nil
 }

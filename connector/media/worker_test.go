@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -438,5 +439,70 @@ func TestSweepSoonDropsDeletedItemsBytes(t *testing.T) {
 			t.Fatal("the deleted item's spooled file is still there")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// releasingFetcher is a fakeFetcher whose platform keeps the items until
+// the connector releases them (as the web chat's uploads).
+type releasingFetcher struct {
+	*fakeFetcher
+	mu       sync.Mutex
+	released []string
+}
+
+func (r *releasingFetcher) ReleaseMedia(_ context.Context, ref string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.released = append(r.released, ref)
+	return nil
+}
+
+func (r *releasingFetcher) releases() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.released)
+}
+
+type releasingResolver struct {
+	resolver
+	r *releasingFetcher
+}
+
+func (rr releasingResolver) Fetcher(tenant, channel string) (platform.MediaFetcher, bool) {
+	return rr.r, channel == "wa"
+}
+
+// A fetched item the platform keeps for the connector is released once
+// its bytes are kept, and only when no other message of the channel still
+// waits for the same item.
+func TestFetchedItemIsReleased(t *testing.T) {
+	e := newEnv(t)
+	rf := &releasingFetcher{fakeFetcher: e.f}
+	e.w.Resolver = releasingResolver{resolver: e.w.Resolver.(resolver), r: rf}
+	e.f.media["upload:abc#name=a.jpg"] = platform.Media{Data: []byte("photo"), ContentType: "image/jpeg"}
+	e.f.media["upload:abc#name=b.jpg"] = platform.Media{Data: []byte("photo"), ContentType: "image/jpeg"}
+	e.f.errs["upload:abc#name=b.jpg"] = errors.New("disk busy")
+	_, a := e.message("wa", "m-a", "upload:abc#name=a.jpg")
+	_, b := e.message("wa", "m-b", "upload:abc#name=b.jpg")
+
+	e.round()
+	if it := e.item(a.ID); it.Status != store.MediaFetched {
+		t.Fatalf("item a: %+v, want fetched", it)
+	}
+	if it := e.item(b.ID); it.Status != store.MediaPending {
+		t.Fatalf("item b: %+v, want pending (a temporary failure)", it)
+	}
+	if got := rf.releases(); len(got) != 0 {
+		t.Fatalf("released %v while another message waits for the same upload", got)
+	}
+
+	delete(e.f.errs, "upload:abc#name=b.jpg")
+	e.now = e.now.Add(2 * time.Hour)
+	e.round()
+	if it := e.item(b.ID); it.Status != store.MediaFetched {
+		t.Fatalf("item b after the retry: %+v, want fetched", it)
+	}
+	if got := rf.releases(); !slices.Equal(got, []string{"upload:abc#name=b.jpg"}) {
+		t.Fatalf("released %v, want the upload once, by the last message fetched", got)
 	}
 }

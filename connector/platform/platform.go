@@ -107,6 +107,16 @@ type MediaFetcher interface {
 	FetchMedia(ctx context.Context, ref string, max int64) (Media, error)
 }
 
+// MediaReleaser is implemented by platforms whose media the connector
+// itself keeps until it is fetched (the web chat's uploads).
+type MediaReleaser interface {
+	// ReleaseMedia says that the item ref (as given to FetchMedia) is
+	// fetched and kept by the connector, and no other message waits for
+	// it: the platform's copy may go. An item already gone is not an
+	// error.
+	ReleaseMedia(ctx context.Context, ref string) error
+}
+
 // Media is a downloaded media item.
 type Media struct {
 	// Data is the item's bytes.

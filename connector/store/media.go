@@ -138,8 +138,13 @@ type MediaFilter struct {
 	Status         MediaStatus
 	ConversationID int64
 	MessageID      int64
-	AfterID        int64 // paging
-	Limit          int   // 0 for 100
+	// Channel and RefPrefix, when set, keep the items of that channel whose
+	// reference starts with RefPrefix (the same upload named by several
+	// messages).
+	Channel   string
+	RefPrefix string
+	AfterID   int64 // paging
+	Limit     int   // 0 for 100
 }
 
 // MediaTx is what a transaction offers for media items.

@@ -49,8 +49,9 @@ type uploads struct {
 }
 
 var (
-	_ platform.MediaFetcher = (*Adapter)(nil)
-	_ platform.Uploader     = (*Adapter)(nil)
+	_ platform.MediaFetcher  = (*Adapter)(nil)
+	_ platform.MediaReleaser = (*Adapter)(nil)
+	_ platform.Uploader      = (*Adapter)(nil)
 )
 
 // Upload keeps the body of an upload request: the bytes of one media item,
@@ -193,6 +194,27 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		}
 	}
 	return m.Named(name, typ), nil
+}
+
+// ReleaseMedia removes an upload once the connector keeps its bytes
+// elsewhere (the media worker's spool or database): it is deleted when
+// Salesforce has the File, as retention says, rather than after
+// UploadTTL. A URL the site hosts, and an upload already gone, are left
+// alone.
+func (a *Adapter) ReleaseMedia(ctx context.Context, ref string) error {
+	base, _, _ := platform.SplitMediaRef(ref)
+	digest, ok := strings.CutPrefix(base, UploadPrefix)
+	if !ok || a.uploads == nil {
+		return nil
+	}
+	if b, err := hex.DecodeString(digest); err != nil || len(b) != sha256.Size {
+		return nil // not an upload's reference: nothing of it is kept
+	}
+	err := os.Remove(filepath.Join(a.uploads.dir, strings.ToLower(digest)))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("webchat: release upload %s: %w", digest, err)
+	}
+	return nil
 }
 
 // readUpload reads the upload with the hex SHA-256 digest.

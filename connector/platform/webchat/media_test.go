@@ -197,3 +197,37 @@ func TestParseAttachmentUploadErrors(t *testing.T) {
 		}
 	}
 }
+
+// A released upload is removed; a URL the site hosts, an unknown
+// reference and an upload already gone are left alone without an error.
+func TestReleaseMedia(t *testing.T) {
+	a, dir := uploadAdapter(t, 100)
+	png := []byte("\x89PNG\r\n\x1a\nreleased")
+	up, err := a.Upload(uploadRequest(png, Sign(testSecret, png)))
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	other := up.Ref[:len(up.Ref)-1] + "0" // another upload's reference
+	if other == up.Ref {
+		other = up.Ref[:len(up.Ref)-1] + "1"
+	}
+	for _, ref := range []string{"https://example.com/a.png", "upload:not-hex", other} {
+		if err := a.ReleaseMedia(context.Background(), ref); err != nil {
+			t.Errorf("ReleaseMedia(%q) = %v, want nil", ref, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("upload directory holds %v before the release, want the upload", entries)
+	}
+	if err := a.ReleaseMedia(context.Background(), up.Ref+"#name=a.png"); err != nil {
+		t.Fatalf("ReleaseMedia: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("upload directory holds %v after the release, want nothing", entries)
+	}
+	if err := a.ReleaseMedia(context.Background(), up.Ref); err != nil {
+		t.Errorf("ReleaseMedia of an upload already gone = %v, want nil", err)
+	}
+	_, err = a.FetchMedia(context.Background(), up.Ref, 100)
+	platformtest.CheckMediaError(t, err, "gone")
+}

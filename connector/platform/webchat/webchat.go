@@ -76,8 +76,9 @@
 // The connector keeps the upload, synced to disk before it answers, in the
 // channel's upload directory under its checksum (the same bytes give the
 // same reference, so a retried upload is harmless), fetches it as the
-// message's media once the message is stored, and removes uploads older
-// than UploadTTL (7 days). An upload larger than the channel's limit
+// message's media once the message is stored, and removes it once the
+// connector keeps the bytes (ReleaseMedia), or when it is older than
+// UploadTTL (7 days) if no message fetched it. An upload larger than the channel's limit
 // (max_upload_bytes, default 25 MiB) gets 413, a wrong signature 401; a
 // channel without an upload directory answers 405. A message whose upload
 // has expired keeps its text; its media fails as gone.

@@ -83,6 +83,12 @@ func (s *Store) ListMedia(ctx context.Context, f store.MediaFilter) ([]store.Med
 	if f.MessageID != 0 {
 		where = append(where, "m.message_id = "+p.Add(f.MessageID))
 	}
+	if f.Channel != "" {
+		where = append(where, "m.channel = "+p.Add(f.Channel))
+	}
+	if f.RefPrefix != "" {
+		where = append(where, "substr(m.ref, 1, length("+p.Add(f.RefPrefix)+")) = "+p.Add(f.RefPrefix))
+	}
 	q := Q(mediaSelect + `WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY m.id LIMIT ` + p.Add(store.PageSize(f.Limit, DefaultLimit)))
 	out, err := List(ctx, s.r, scanMedia, q, p.Args...)

@@ -82,6 +82,10 @@ func testMedia(e env) {
 		{store.MediaFilter{ConversationID: other.ID}, []int64{g.ID}},
 		{store.MediaFilter{MessageID: m1.ID}, []int64{a.ID}},
 		{store.MediaFilter{AfterID: a.ID, Limit: 1}, []int64{b.ID}},
+		{store.MediaFilter{Channel: "wa", RefPrefix: "media-of-wamid."}, []int64{a.ID, b.ID, g.ID}},
+		{store.MediaFilter{Tenant: "acme", Channel: "wa", RefPrefix: "media-of-wamid.2"}, []int64{b.ID}},
+		{store.MediaFilter{Channel: "tg"}, []int64{}},
+		{store.MediaFilter{RefPrefix: "media-of-wamid.9"}, []int64{}},
 	} {
 		if got := list(tc.f); !slices.Equal(got, tc.want) {
 			e.t.Errorf("ListMedia(%+v) = %v, want %v", tc.f, got, tc.want)
