@@ -2,8 +2,11 @@ package integration_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +147,11 @@ func TestMediaOfEveryPlatformBecomesAFile(t *testing.T) {
 	}
 	if len(files) != len(wants) {
 		t.Errorf("%d Files, want %d: the expired Viber link makes none", len(files), len(wants))
+	}
+	// The web chat's upload is removed once the connector keeps its bytes.
+	upload := filepath.Join(e.dbPath+"-uploads", "acme", "webchat", strings.TrimPrefix(ref, webchat.UploadPrefix))
+	if _, err := os.Stat(upload); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the web chat upload %s is still there once its File is: %v", upload, err)
 	}
 	// The expired link's message arrived with its text; its media failed
 	// as gone.
