@@ -146,6 +146,21 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
+// openStore loads the configuration at path and opens (and migrates) its
+// store, logging to log: what the commands that read or change the store
+// share. The caller closes the store.
+func openStore(ctx context.Context, path string, log zerolog.Logger) (*config.Config, store.Store, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := connector.OpenStore(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
 func newLogger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
 	log, err := logging.New(w, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
@@ -291,12 +306,8 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	st, err := connector.OpenStore(ctx, cfg.Store, zerolog.New(stderr))
+	_, st, err := openStore(ctx, *path, zerolog.New(stderr))
 	if err != nil {
 		return err
 	}
@@ -319,15 +330,9 @@ func dead(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	if *tenant == "" {
-		return errors.New("dead replay: -tenant is required")
-	}
-	list, err := parseIDs(*ids)
+	list, err := replayTargets(*tenant, *ids, *all)
 	if err != nil {
-		return fmt.Errorf("dead replay: %w", err)
-	}
-	if *all == (len(list) > 0) {
-		return errors.New("dead replay: give either -id or -all")
+		return err
 	}
 	done, err := st.Replay(ctx, *tenant, list, time.Now().UTC())
 	if err != nil {
@@ -355,15 +360,9 @@ func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit i
 		}
 		return nil
 	}
-	if tenant == "" {
-		return errors.New("dead replay: -tenant is required")
-	}
-	list, err := parseIDs(ids)
+	list, err := replayTargets(tenant, ids, all)
 	if err != nil {
-		return fmt.Errorf("dead replay: %w", err)
-	}
-	if all == (len(list) > 0) {
-		return errors.New("dead replay: give either -id or -all")
+		return err
 	}
 	done, err := st.ReplayMedia(ctx, tenant, list, time.Now().UTC())
 	if err != nil {
@@ -371,6 +370,22 @@ func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit i
 	}
 	fmt.Fprintf(stdout, "replayed %d media item(s): %v\n", len(done), done)
 	return nil
+}
+
+// replayTargets checks dead replay's flags: a tenant, and either -id or
+// -all; it returns the ids given.
+func replayTargets(tenant, ids string, all bool) ([]int64, error) {
+	if tenant == "" {
+		return nil, errors.New("dead replay: -tenant is required")
+	}
+	list, err := parseIDs(ids)
+	if err != nil {
+		return nil, fmt.Errorf("dead replay: %w", err)
+	}
+	if all == (len(list) > 0) {
+		return nil, errors.New("dead replay: give either -id or -all")
+	}
+	return list, nil
 }
 
 // parseIDs reads the comma-separated ids of an -id flag.
@@ -396,11 +411,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	st, err := connector.OpenStore(context.Background(), cfg.Store, zerolog.New(stderr))
+	cfg, st, err := openStore(context.Background(), *path, zerolog.New(stderr))
 	if err != nil {
 		return err
 	}

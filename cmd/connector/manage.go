@@ -44,12 +44,8 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("token %s: unexpected argument %q", args[0], fs.Arg(0))
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	st, err := connector.OpenStore(ctx, cfg.Store, zerolog.New(stderr))
+	cfg, st, err := openStore(ctx, *path, zerolog.New(stderr))
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/chatsync/sfconnector/connector"
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/registry"
@@ -36,13 +35,9 @@ func quarantineCmd(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
 	log := zerolog.New(stderr).With().Timestamp().Logger()
 	ctx := log.WithContext(context.Background())
-	st, err := connector.OpenStore(ctx, cfg.Store, log)
+	cfg, st, err := openStore(ctx, *path, log)
 	if err != nil {
 		return err
 	}
