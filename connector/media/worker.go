@@ -402,6 +402,18 @@ func (w *Worker) fail(ctx context.Context, it store.MediaItem, reason string) er
 	return w.Store.UpdateMedia(ctx, it, w.now())
 }
 
+// skip records that there is nothing to fetch for the item (a kind the
+// platform serves no content for): not a failure, not a dead letter.
+func (w *Worker) skip(ctx context.Context, it store.MediaItem, reason string) error {
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "")
+	}
+	it.Status, it.Reason = store.MediaSkipped, reason
+	w.count(it.Tenant, "skipped")
+	w.log(it).Info().Str("reason", reason).Msg("media item skipped: the platform serves no content for it")
+	return w.Store.UpdateMedia(ctx, it, w.now())
+}
+
 // fetch downloads a pending item and keeps its bytes.
 func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	f, ok := w.Resolver.Fetcher(it.Tenant, it.Channel)
@@ -417,6 +429,8 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 		return w.fail(ctx, it, fmt.Sprintf("too large: the tenant's limit is %d bytes: %v", limit, err))
 	case errors.Is(err, platform.ErrMediaGone):
 		return w.fail(ctx, it, fmt.Sprintf("gone: %v", err))
+	case errors.Is(err, platform.ErrNoContent):
+		return w.skip(ctx, it, fmt.Sprintf("no content: %v", err))
 	case err != nil:
 		if ctx.Err() != nil {
 			return nil // stopping: the item is taken again

@@ -506,3 +506,23 @@ func TestFetchedItemIsReleased(t *testing.T) {
 		t.Fatalf("released %v, want the upload once, by the last message fetched", got)
 	}
 }
+
+// An item the platform serves no content for (a LINE sticker) is skipped
+// with its reason: nothing failed, nothing to replay.
+func TestItemWithoutContentIsSkipped(t *testing.T) {
+	e := newEnv(t)
+	e.f.errs["446/1988"] = fmt.Errorf("line: media: %w: a sticker", platform.ErrNoContent)
+	_, it := e.message("wa", "m-sticker", "446/1988")
+	e.round()
+	got := e.item(it.ID)
+	if got.Status != store.MediaSkipped || !strings.HasPrefix(got.Reason, "no content") {
+		t.Fatalf("a sticker's item: %+v, want skipped, no content", got)
+	}
+	failed, err := e.st.ListMedia(t.Context(), store.MediaFilter{Tenant: "acme", Status: store.MediaFailed})
+	if err != nil || len(failed) != 0 {
+		t.Fatalf("failed items %v, %v: want none", failed, err)
+	}
+	if n := e.round(); n != 0 {
+		t.Fatalf("a skipped item was claimed again (%d)", n)
+	}
+}

@@ -102,8 +102,9 @@ type MediaFetcher interface {
 	// FetchMedia downloads the media item ref (Message.MediaRef of an event
 	// this adapter parsed) with at most max bytes. A larger item is an
 	// error wrapping ErrMediaTooLarge; an item the platform no longer has
-	// (expired, deleted) or refuses wraps ErrMediaGone; other errors are
-	// temporary and worth a retry.
+	// (expired, deleted) or refuses wraps ErrMediaGone; an item of a kind
+	// the platform serves no content for wraps ErrNoContent; other errors
+	// are temporary and worth a retry.
 	FetchMedia(ctx context.Context, ref string, max int64) (Media, error)
 }
 
@@ -135,6 +136,9 @@ var (
 	// ErrMediaGone: the platform no longer has the item or refuses it for
 	// good (expired link, unknown id, no permission); retrying cannot help.
 	ErrMediaGone = errors.New("media no longer available from the platform")
+	// ErrNoContent: the platform serves no content for this kind of item
+	// (a LINE sticker): there is nothing to fetch, and nothing failed.
+	ErrNoContent = errors.New("the platform serves no content for this item")
 )
 
 // BlockedRefuser is implemented by channels whose platform is the

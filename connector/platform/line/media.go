@@ -19,9 +19,9 @@ import (
 // token; or, for content the user's app hosts elsewhere
 // (contentProvider.type "external"), its absolute URL, fetched without the
 // token. The content type is LINE's Content-Type. An unknown or expired
-// message id (400, 404, 410) and a sticker (LINE serves no sticker
-// content) wrap platform.ErrMediaGone, as does a channel without an access
-// token; 202 (a video or audio still being prepared), rate limits, server
+// message id (400, 404, 410) wraps platform.ErrMediaGone, as does a
+// channel without an access token; a sticker (LINE serves no sticker
+// content) wraps platform.ErrNoContent; 202 (a video or audio still being prepared), rate limits, server
 // and network errors are temporary. No error carries the token.
 func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
 	id, name, typ := platform.SplitMediaRef(ref)
@@ -33,9 +33,10 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		}
 		req.URL = id
 		req.Gone = append(req.Gone, http.StatusForbidden)
+	case isSticker(id):
+		return platform.Media{}, fmt.Errorf("line: media: %w: %q is a sticker", platform.ErrNoContent, platform.Clip(id, 60))
 	case !isMessageID(id):
-		// A sticker's reference is "<package id>/<sticker id>".
-		return platform.Media{}, fmt.Errorf("line: media: %w: %q is not a message id (LINE serves no content for stickers)", platform.ErrMediaGone, platform.Clip(id, 60))
+		return platform.Media{}, fmt.Errorf("line: media: %w: %q is not a message id", platform.ErrMediaGone, platform.Clip(id, 60))
 	case a.accessToken == "":
 		return platform.Media{}, fmt.Errorf("line: media: %w: %w", platform.ErrMediaGone, ErrNoAccessToken)
 	default:
@@ -50,6 +51,13 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 }
 
 // isMessageID reports whether s is a LINE message id: decimal digits.
+// isSticker reports whether s is a sticker's reference, "<package
+// id>/<sticker id>".
+func isSticker(s string) bool {
+	pkg, sticker, ok := strings.Cut(s, "/")
+	return ok && isMessageID(pkg) && isMessageID(sticker)
+}
+
 func isMessageID(s string) bool {
 	if s == "" {
 		return false

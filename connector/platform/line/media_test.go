@@ -94,15 +94,16 @@ func TestFetchMediaRefusedWithoutCall(t *testing.T) {
 	for name, tt := range map[string]struct {
 		ref    string
 		mutate func(*Config)
+		class  string
 	}{
-		"sticker":          {"11537/52002734", func(*Config) {}},
-		"no access token":  {"468789577898262530", func(c *Config) { c.ChannelAccessToken = "" }},
-		"empty reference":  {"", func(*Config) {}},
-		"not a message id": {"../../v2/bot/info", func(*Config) {}},
+		"sticker":          {"11537/52002734", func(*Config) {}, "no content"},
+		"no access token":  {"468789577898262530", func(c *Config) { c.ChannelAccessToken = "" }, "gone"},
+		"empty reference":  {"", func(*Config) {}, "gone"},
+		"not a message id": {"../../v2/bot/info", func(*Config) {}, "gone"},
 	} {
 		a, stub, _ := mediaAPI(t, nil, tt.mutate)
 		_, err := a.FetchMedia(context.Background(), tt.ref, 100)
-		platformtest.CheckMediaError(t, err, "gone", testAccessToken)
+		platformtest.CheckMediaError(t, err, tt.class, testAccessToken)
 		if n := len(stub.Requests()); n != 0 {
 			t.Fatalf("%s: %d requests, want none", name, n)
 		}

@@ -118,6 +118,8 @@ func CheckMediaError(t testing.TB, err error, class string, secrets ...string) {
 		got = "too large"
 	case errors.Is(err, platform.ErrMediaGone):
 		got = "gone"
+	case errors.Is(err, platform.ErrNoContent):
+		got = "no content"
 	default:
 		got = "temporary"
 	}
