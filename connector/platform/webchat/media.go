@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/platform"
-	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 const (
@@ -187,7 +186,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		if _, ok := platform.HTTPURL(base); !ok {
 			return platform.Media{}, fmt.Errorf("webchat: media: %w: the reference is neither an upload nor a URL", platform.ErrMediaGone)
 		}
-		m, err = platform.GetMedia(ctx, papi.New(papi.Config{HTTPClient: a.client}), max, platform.MediaRequest{
+		m, err = platform.GetMedia(ctx, a.api, max, platform.MediaRequest{
 			URL: base, Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone}})
 		if err != nil {
 			return platform.Media{}, fmt.Errorf("webchat: media: %w", err)

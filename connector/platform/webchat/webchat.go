@@ -106,6 +106,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/platform"
+	"github.com/chatsync/sfconnector/connector/platform/papi"
 )
 
 const (
@@ -210,8 +211,8 @@ type Attachment struct {
 // use.
 type Adapter struct {
 	secret  []byte
-	uploads *uploads // nil: no uploads
-	client  *http.Client
+	uploads *uploads     // nil: no uploads
+	api     *papi.Client // downloads of attachments the site hosts
 }
 
 var _ platform.Adapter = (*Adapter)(nil)
@@ -221,10 +222,11 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Adapter{secret: []byte(cfg.Secret), client: cfg.HTTPClient}
-	if a.client == nil {
-		a.client = &http.Client{Timeout: 30 * time.Second}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	a := &Adapter{secret: []byte(cfg.Secret), api: papi.New(papi.Config{HTTPClient: client})}
 	if cfg.UploadDir != "" {
 		a.uploads = &uploads{dir: cfg.UploadDir, max: cfg.MaxUploadBytes, now: time.Now}
 		if a.uploads.max == 0 {
