@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -202,24 +201,14 @@ func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]er
 	// The usual batch, every outcome valid, settles in three statements
 	// whatever its size; anything out of the ordinary is settled item by
 	// item, each in a savepoint.
-	errs, err := s.settleSet(ctx, items)
-	if err == nil {
-		return errs, nil
-	}
-	if !errors.Is(err, errItemByItem) {
-		return nil, fmt.Errorf("settle: %w", err)
-	}
-	return sqlstore.SettleEach(ctx, s.update, items, settle)
+	return sqlstore.SettleBatch(ctx, s.update, items, s.settleSet, settle)
 }
-
-// errItemByItem makes SettleBatch settle item by item.
-var errItemByItem = errors.New("an item needs settling on its own")
 
 // settleSet settles every item in one transaction of three set-based
 // statements: the leases still held are released (with their
 // conversations' synced version, fingerprint and hold), their outcomes
 // recorded, and their outboxes' oldest message recomputed. Items whose
-// lease is lost get ErrLeaseLost. It returns errItemByItem, changing
+// lease is lost get ErrLeaseLost. It returns sqlstore.ErrItemByItem, changing
 // nothing, when an outcome is invalid or does not name a pending message
 // of its conversation: the caller then settles item by item.
 func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
@@ -232,7 +221,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 		ids[i], tokens[i], versions[i], forget[i], hashes[i] = it.Lease.ConversationID, it.Lease.Token, st.SyncedVersion, st.ForgetRecord, st.SyncedHash
 		holds[i] = nullTS(st.RetryAt)
 		if _, err := sqlstore.CheckOutcomes(st); err != nil {
-			return nil, errItemByItem
+			return nil, sqlstore.ErrItemByItem
 		}
 	}
 	errs := make([]error, n)
@@ -268,7 +257,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 				return fmt.Errorf("record outcomes: %w", err)
 			}
 			if n != int64(len(mids)) {
-				return errItemByItem
+				return sqlstore.ErrItemByItem
 			}
 		}
 		if len(left) > 0 {

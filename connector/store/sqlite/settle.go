@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -17,18 +16,8 @@ import (
 // the store's one bottleneck); anything out of the ordinary is settled item
 // by item, each in a savepoint of its own.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
-	errs, err := s.settleSet(ctx, items)
-	if err == nil {
-		return errs, nil
-	}
-	if !errors.Is(err, errItemByItem) {
-		return nil, fmt.Errorf("settle: %w", err)
-	}
-	return sqlstore.SettleEach(ctx, s.update, items, settle)
+	return sqlstore.SettleBatch(ctx, s.update, items, s.settleSet, settle)
 }
-
-// errItemByItem makes SettleBatch settle item by item.
-var errItemByItem = errors.New("an item needs settling on its own")
 
 // A release and an outcome as the set-based statements read them from a
 // JSON array.
@@ -95,7 +84,7 @@ var (
 // settleSet settles every item in one transaction of three statements:
 // the leases still held are released, their outcomes recorded, and their
 // outboxes' oldest message recomputed. Items whose lease is lost get
-// ErrLeaseLost. It returns errItemByItem, changing nothing, when an
+// ErrLeaseLost. It returns sqlstore.ErrItemByItem, changing nothing, when an
 // outcome is invalid or does not name a pending message of its
 // conversation.
 func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
@@ -103,7 +92,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 	for i, it := range items {
 		st := it.Settlement
 		if _, err := sqlstore.CheckOutcomes(st); err != nil {
-			return nil, errItemByItem
+			return nil, sqlstore.ErrItemByItem
 		}
 		releases[i] = releaseRow{ID: it.Lease.ConversationID, Token: it.Lease.Token, Version: st.SyncedVersion,
 			Forget: st.ForgetRecord, Hash: st.SyncedHash, Hold: dialect.Time(st.RetryAt)}
@@ -147,7 +136,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 				return fmt.Errorf("record outcomes: %w", err)
 			}
 			if n != int64(len(outcomes)) {
-				return errItemByItem
+				return sqlstore.ErrItemByItem
 			}
 		}
 		if len(left) > 0 {

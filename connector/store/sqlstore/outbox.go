@@ -149,6 +149,27 @@ func CheckOutcomes(st store.Settlement) (left bool, err error) {
 	return left, nil
 }
 
+// ErrItemByItem is returned, having changed nothing, by a driver's
+// set-based settlement when an item needs settling on its own (an invalid
+// outcome, one that names no pending message of its conversation).
+var ErrItemByItem = errors.New("an item needs settling on its own")
+
+// SettleBatch settles items with set, a driver's settlement of the whole
+// batch in a few set-based statements; when set returns ErrItemByItem, it
+// settles them item by item with settle, each in a savepoint (SettleEach).
+func SettleBatch(ctx context.Context, update func(context.Context, func(*Tx) error) error, items []store.SettleItem,
+	set func(context.Context, []store.SettleItem) ([]error, error),
+	settle func(context.Context, *Tx, store.Lease, store.Settlement) error) ([]error, error) {
+	errs, err := set(ctx, items)
+	switch {
+	case err == nil:
+		return errs, nil
+	case !errors.Is(err, ErrItemByItem):
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	return SettleEach(ctx, update, items, settle)
+}
+
 // SettleEach settles every item in one transaction of update, each with
 // settle in a savepoint of its own (see Batch).
 func SettleEach(ctx context.Context, update func(context.Context, func(*Tx) error) error, items []store.SettleItem,
