@@ -34,6 +34,9 @@ func BenchmarkIngestGroup(b *testing.B) {
 	in := &ingest.Ingester{Store: st, Group: &ingest.GroupCommitter{Store: st}}
 	ch := ingest.Channel{Tenant: "acme", ID: "wa", OrgID: "00D000000000001", Excluded: statemachine.DefaultExcluded()}
 	var seq atomic.Int64
+	// A request's context, cancellable as a webhook's is.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.SetParallelism(32) // 64 callers on 2 cores
 	b.ReportAllocs()
 	cpu0 := cpuNow(b)
@@ -43,7 +46,7 @@ func BenchmarkIngestGroup(b *testing.B) {
 			n := seq.Add(1)
 			ev := platform.Event{Kind: platform.KindMessage, ID: fmt.Sprint("wamid.", n), Contact: fmt.Sprint(n % 1000),
 				ContactName: "Ann", Timestamp: time.Now(), Message: &platform.Message{Kind: platform.Text, Text: "hello"}}
-			if _, err := in.Ingest(context.Background(), ch, []platform.Event{ev}); err != nil {
+			if _, err := in.Ingest(ctx, ch, []platform.Event{ev}); err != nil {
 				b.Error(err)
 				return
 			}

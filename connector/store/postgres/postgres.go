@@ -290,7 +290,7 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 // the listeners at commit when fn stored outbox work.
 func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
 	return s.inTx(ctx, func(t *sql.Tx) error {
-		x := sqlstore.NewTx(dialect, t)
+		x := sqlstore.NewTx(dialect, sqlstore.Std(t))
 		if err := fn(x); err != nil {
 			return err
 		}
@@ -327,7 +327,7 @@ func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	return sqlstore.Run(t, fn)
+	return sqlstore.Run(t, func() error { return fn(t) })
 }
 
 // SQLSTATE codes the driver branches on.

@@ -644,6 +644,6 @@ func messageIDs(ms []store.Message) []int64 {
 func TestUpgrades(t *testing.T) {
 	storetest.RunUpgrades(t, migrationFiles, func(t *testing.T) storetest.Upgrade {
 		s := openStore(t, newSchema(t), Options{})
-		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: s.db}}
+		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: sqlstore.Std(s.db)}}
 	})
 }

@@ -38,6 +38,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -191,7 +192,7 @@ func open(ctx context.Context, abs string, opts Options) (*Store, error) {
 		_ = errors.Join(r.Close(), w.Close())
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	s := &Store{w: w, r: r, busyTimeout: opts.BusyTimeout, stmts: newStmtCache(w)}
+	s := &Store{w: w, r: r, busyTimeout: opts.BusyTimeout, stmts: newStmtCache()}
 	s.Store = sqlstore.New(dialect, r, s.update)
 	return s, nil
 }
@@ -214,8 +215,8 @@ func (s *Store) TakeBackLeases(ctx context.Context) (int, error) {
 
 // Close releases both connection pools, and the owner lock.
 func (s *Store) Close() error {
-	s.stmts.close()
-	err := errors.Join(s.r.Close(), s.w.Close())
+	err := s.closeStatements()
+	err = errors.Join(err, s.r.Close(), s.w.Close())
 	if s.owner != nil {
 		err = errors.Join(err, s.owner.Close())
 	}
@@ -223,6 +224,22 @@ func (s *Store) Close() error {
 		return fmt.Errorf("close sqlite store: %w", err)
 	}
 	return nil
+}
+
+// closeStatements finalizes the writer's prepared statements, which
+// would otherwise keep its connection from closing.
+func (s *Store) closeStatements() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.busyTimeout)
+	defer cancel()
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("finalize the statements: %w", err)
+	}
+	err = conn.Raw(func(dc any) error {
+		c, _ := dc.(driverConn)
+		return s.stmts.close(c)
+	})
+	return errors.Join(err, conn.Close())
 }
 
 // Migrate applies the embedded migrations not applied yet, in one write
@@ -258,14 +275,13 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 // update runs fn in a write transaction (see write), its statements
 // prepared once.
 func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
-	return s.write(ctx, func(t cachedTx) error { return fn(sqlstore.NewTx(dialect, t)) })
+	return s.write(ctx, func(t writerTx) error { return fn(sqlstore.NewTx(dialect, t)) })
 }
 
-// write runs fn in a write transaction on the writer connection: it commits
-// when fn returns nil and rolls back otherwise (and when fn panics),
-// returning fn's error as is.
-func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) {
-	s.stmts.prepareMisses(ctx)
+// write runs fn in a write transaction on the writer connection, on the
+// driver directly (see writerTx): it commits when fn returns nil and rolls
+// back otherwise (and when fn panics), returning fn's error as is.
+func (s *Store) write(ctx context.Context, fn func(writerTx) error) (err error) {
 	wait, cancel := context.WithTimeout(ctx, s.busyTimeout)
 	conn, err := s.w.Conn(wait)
 	cancel()
@@ -280,11 +296,19 @@ func (s *Store) write(ctx context.Context, fn func(cachedTx) error) (err error) 
 			err = fmt.Errorf("release writer connection: %w", cerr)
 		}
 	}()
-	t, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	return sqlstore.Run(t, func(t *sql.Tx) error { return fn(cachedTx{t, s.stmts}) })
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("the sqlite driver's connection is a %T", dc)
+		}
+		// Begun without ctx's cancellation, which each statement checks
+		// (see uncancelled): fn's error rolls the transaction back.
+		t, err := c.BeginTx(context.WithoutCancel(ctx), driver.TxOptions{})
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		return sqlstore.Run(t, func() error { return fn(writerTx{c: c, cache: s.stmts}) })
+	})
 }
 
 // dialect is SQLite's: a UNIQUE constraint failure is the one error the

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -117,7 +118,7 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 
 func TestPragmasInForce(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{BusyTimeout: 7 * time.Second})
-	check := func(pool string, q sqlstore.Querier, pragma, want string) {
+	check := func(pool string, q *sql.DB, pragma, want string) {
 		t.Helper()
 		var got string
 		if err := q.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -127,7 +128,7 @@ func TestPragmasInForce(t *testing.T) {
 			t.Errorf("%s: PRAGMA %s = %q, want %q", pool, pragma, got, want)
 		}
 	}
-	for pool, q := range map[string]sqlstore.Querier{"writer": s.w, "reader": s.r} {
+	for pool, q := range map[string]*sql.DB{"writer": s.w, "reader": s.r} {
 		check(pool, q, "journal_mode", "wal")
 		check(pool, q, "synchronous", "2") // FULL
 		check(pool, q, "foreign_keys", "1")
@@ -375,6 +376,6 @@ func TestUpgrades(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: s.w}}
+		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: sqlstore.Std(s.w)}}
 	})
 }

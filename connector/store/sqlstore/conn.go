@@ -10,11 +10,43 @@ import (
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
-// Querier is what *sql.DB, *sql.Tx and SQLite's cached transaction share.
+// Querier runs statements: database/sql's pool or transaction (see Std),
+// or SQLite's writer connection, which runs them on the driver directly.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Rows are a query's rows, read as *sql.Rows reads them.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// StdQuerier is what *sql.DB, *sql.Conn and *sql.Tx share.
+type StdQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Std returns the Querier of q, which runs its statements through
+// database/sql.
+func Std(q StdQuerier) Querier { return std{q} }
+
+type std struct{ q StdQuerier }
+
+func (s std) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.q.ExecContext(ctx, query, args...)
+}
+
+func (s std) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := s.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // Conn runs queries of one dialect on a Querier: a transaction, or the
@@ -37,13 +69,37 @@ func (c Conn) Exec(ctx context.Context, q *Query, args ...any) (sql.Result, erro
 }
 
 // Query runs a query returning rows.
-func (c Conn) Query(ctx context.Context, q *Query, args ...any) (*sql.Rows, error) {
+func (c Conn) Query(ctx context.Context, q *Query, args ...any) (Rows, error) {
 	return c.Q.QueryContext(ctx, q.For(c.D), c.args(args)...)
 }
 
-// Row runs a query returning one row.
-func (c Conn) Row(ctx context.Context, q *Query, args ...any) *sql.Row {
-	return c.Q.QueryRowContext(ctx, q.For(c.D), c.args(args)...)
+// Row runs a query returning one row: its Scan returns sql.ErrNoRows
+// when there is none, as *sql.Row's does.
+func (c Conn) Row(ctx context.Context, q *Query, args ...any) Scanner {
+	rows, err := c.Query(ctx, q, args...)
+	return row{rows, err}
+}
+
+type row struct {
+	rows Rows
+	err  error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	return r.rows.Close()
 }
 
 // Affected runs a statement and returns how many rows it changed.
@@ -68,7 +124,7 @@ func (c Conn) MustAffect(ctx context.Context, what string, q *Query, args ...any
 	return nil
 }
 
-// Scanner is a *sql.Row or *sql.Rows.
+// Scanner is a row (see Conn.Row) or Rows.
 type Scanner interface{ Scan(dest ...any) error }
 
 // List runs q and scans every row with scan; the list is empty, not nil,
@@ -82,7 +138,7 @@ func List[T any](ctx context.Context, c Conn, scan func(Scanner) (T, error), q *
 }
 
 // collect scans every row of rows and closes them.
-func collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {
+func collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 )
@@ -44,7 +45,7 @@ type Store struct {
 // SQLite, its read-only pool) and writes in update, the driver's write
 // transaction (retried, notifying, ... as the driver does).
 func New(d *Dialect, db *sql.DB, update func(context.Context, func(*Tx) error) error) *Store {
-	return &Store{d: d, db: db, r: Conn{D: d, Q: db}, update: update}
+	return &Store{d: d, db: db, r: Conn{D: d, Q: Std(db)}, update: update}
 }
 
 // readTx runs fn in a read-only transaction: its reads see one snapshot.
@@ -53,14 +54,14 @@ func (s *Store) readTx(ctx context.Context, fn func(Conn) error) error {
 	if err != nil {
 		return err
 	}
-	err = fn(Conn{D: s.d, Q: t})
+	err = fn(Conn{D: s.d, Q: Std(t)})
 	return errors.Join(err, t.Rollback()) // read only: nothing to commit
 }
 
-// Run runs fn in t, a transaction the driver began: it commits when fn
-// returns nil and rolls back otherwise (and when fn panics), returning fn's
-// error as is.
-func Run(t *sql.Tx, fn func(*sql.Tx) error) error {
+// Run runs fn in t, a transaction the driver began (a *sql.Tx, or a
+// driver's own): it commits when fn returns nil and rolls back otherwise
+// (and when fn panics), returning fn's error as is.
+func Run(t driver.Tx, fn func() error) error {
 	committed := false
 	defer func() {
 		if !committed {
@@ -70,7 +71,7 @@ func Run(t *sql.Tx, fn func(*sql.Tx) error) error {
 			_ = t.Rollback()
 		}
 	}()
-	if err := fn(t); err != nil {
+	if err := fn(); err != nil {
 		return err
 	}
 	if err := t.Commit(); err != nil {
