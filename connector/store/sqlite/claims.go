@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -60,12 +61,17 @@ var (
 		ORDER BY ` + workSince + `, c.id
 		LIMIT $3`)
 
-	// qPending reads up to $2 pending messages of each conversation of $1.
-	qPending = sqlstore.Q(`SELECT ` + sqlstore.MessageColumns + ` FROM (
-			SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.conversation_id ORDER BY m.id) AS n
-			FROM messages m
-			WHERE m.conversation_id {IN $1} AND m.push_status = 'pending')
-		WHERE n <= $2 ORDER BY conversation_id, id`)
+	// qPending reads up to $2 pending messages of each conversation of $1,
+	// by walking conversation by conversation the index messages_pending
+	// twice: to find the id of its $2-th pending message (NULL when it has
+	// fewer), then to read its pending messages up to that one.
+	qPending = sqlstore.Q(`SELECT ` + prefixed("m.", sqlstore.MessageColumns) + `
+		FROM json_each($1) j JOIN messages m
+			ON m.conversation_id = j.value AND m.push_status = 'pending'
+			AND m.id <= COALESCE((SELECT p.id FROM messages p
+				WHERE p.conversation_id = j.value AND p.push_status = 'pending'
+				ORDER BY p.id LIMIT 1 OFFSET $2 - 1), 9223372036854775807)
+		ORDER BY m.conversation_id, m.id`)
 
 	// qLease leases the conversations of $3, each with a random token of
 	// its own (SQLite's randomblob draws from a CSPRNG seeded by the
@@ -243,4 +249,13 @@ func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.
 		return nil, fmt.Errorf("renew leases: %w", err)
 	}
 	return sqlstore.Lost(leases, held), nil
+}
+
+// prefixed qualifies each column of a column list with prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
