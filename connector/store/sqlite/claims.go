@@ -221,7 +221,7 @@ func settle(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlem
 var qRenew = sqlstore.Q(`
 	UPDATE conversations SET lease_expires_at = $1
 	WHERE lease_token <> '' AND EXISTS (
-		SELECT 1 FROM json_each($2) j
+		SELECT 1 FROM jsonb_each($2) j
 		WHERE j.value->>'id' = conversations.id AND j.value->>'token' = conversations.lease_token)
 	RETURNING id`)
 
