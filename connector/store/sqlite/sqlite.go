@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -101,6 +102,7 @@ type Store struct {
 	w           *sql.DB    // one connection: every write goes through it
 	r           *sql.DB    // read-only connections
 	busyTimeout time.Duration
+	closed      atomic.Bool
 }
 
 // Open opens (creating it and its parent directory when missing) the
@@ -215,7 +217,10 @@ func (s *Store) TakeBackLeases(ctx context.Context) (int, error) {
 
 // Close releases both connection pools, and the owner lock.
 func (s *Store) Close() error {
-	err := s.closeStatements()
+	var err error
+	if !s.closed.Swap(true) { // a second Close finds the statements gone
+		err = s.closeStatements()
+	}
 	err = errors.Join(err, s.r.Close(), s.w.Close())
 	if s.owner != nil {
 		err = errors.Join(err, s.owner.Close())

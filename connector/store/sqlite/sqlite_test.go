@@ -152,6 +152,10 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	// The writer's prepared statements were finalized by the first Close.
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 
 	s = openTest(t, path, Options{})
 	got, err := s.GetConversation(ctx, c.ID)
