@@ -83,6 +83,9 @@
 //     process itself (load generator, Salesforce stand-in, meter) from
 //     the first delivery to the end of the drain; on one machine it
 //     competes with the connector for the same cores.
+//     To take less of them, the bench process runs with a GC percent of
+//     400 (or its GOGC, when higher or off) for the run, and restores
+//     it afterwards; the connector processes keep their own GC settings.
 //   - after a kill, pushing resumed: among the messages the killed
 //     process had acknowledged whose record was not written when it was
 //     killed ("waiting"), the first record written, counted from the
