@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -147,11 +148,6 @@ func isComposite(path string) bool {
 	return len(segs) == 2 && strings.HasPrefix(segs[0], "v") && segs[1] == "composite"
 }
 
-// collectionBody is the body of an sObject Collections upsert.
-type collectionBody struct {
-	Records []map[string]any `json:"records"`
-}
-
 // upsertResult is one record's result in a collection's answer.
 type upsertResult struct {
 	Success bool `json:"success"`
@@ -212,19 +208,82 @@ func parseCall(method, path string, reqBody []byte, status int, respBody []byte)
 // collectionWrites pairs a collection's records with their results, in
 // order, and returns the successful ones.
 func collectionWrites(object, field string, reqBody, respBody []byte) []written {
-	var req collectionBody
 	var results []upsertResult
-	if json.Unmarshal(reqBody, &req) != nil || json.Unmarshal(respBody, &results) != nil {
+	if json.Unmarshal(respBody, &results) != nil {
 		return nil
 	}
-	var out []written
+	keys, ok := recordKeys(field, reqBody)
+	if !ok {
+		return nil
+	}
+	out := make([]written, 0, len(results))
 	for i, res := range results {
-		if i >= len(req.Records) || !res.Success {
+		if i >= len(keys) || !res.Success {
 			continue
 		}
-		out = append(out, written{Object: object, Key: fieldString(req.Records[i], field), Created: res.Created})
+		out = append(out, written{Object: object, Key: keys[i], Created: res.Created})
 	}
 	return out
+}
+
+// recordKeys returns the field of each record of a collection's body, ""
+// where it is missing or not a string. It decodes that field alone, into
+// a struct built for it: field names match ignoring case, as Salesforce
+// matches them (and as encoding/json matches struct fields).
+func recordKeys(field string, body []byte) ([]string, bool) {
+	t, ok := keyRecordType(field)
+	if !ok {
+		return recordKeysGeneric(field, body)
+	}
+	v := reflect.New(t) // *struct{ Records []struct{ Key any } }
+	if json.Unmarshal(body, v.Interface()) != nil {
+		return nil, false
+	}
+	recs := v.Elem().Field(0)
+	keys := make([]string, recs.Len())
+	for i := range keys {
+		keys[i], _ = recs.Index(i).Field(0).Interface().(string)
+	}
+	return keys, true
+}
+
+// keyTypes caches keyRecordType's types by field name.
+var keyTypes sync.Map
+
+// keyRecordType returns struct{ Records []struct{ Key any `json:"<field>"` }
+// `json:"records"` }, or false when field is not a plain Salesforce field
+// name (letters, digits and underscores) to put in a tag.
+func keyRecordType(field string) (reflect.Type, bool) {
+	if t, ok := keyTypes.Load(field); ok {
+		return t.(reflect.Type), true
+	}
+	if field == "" {
+		return nil, false
+	}
+	for _, c := range field {
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return nil, false
+		}
+	}
+	rec := reflect.StructOf([]reflect.StructField{{Name: "Key", Type: reflect.TypeFor[any](), Tag: reflect.StructTag(`json:"` + field + `"`)}})
+	t := reflect.StructOf([]reflect.StructField{{Name: "Records", Type: reflect.SliceOf(rec), Tag: `json:"records"`}})
+	keyTypes.Store(field, t)
+	return t, true
+}
+
+// recordKeysGeneric is recordKeys for any field name, through generic maps.
+func recordKeysGeneric(field string, body []byte) ([]string, bool) {
+	var req struct {
+		Records []map[string]any `json:"records"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return nil, false
+	}
+	keys := make([]string, len(req.Records))
+	for i, rec := range req.Records {
+		keys[i] = fieldString(rec, field)
+	}
+	return keys, true
 }
 
 // fieldString returns a record's field as a string; field names are
