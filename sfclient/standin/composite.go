@@ -87,9 +87,13 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version
 	s.mu.Unlock()
 	out := make([]subresponse, 0, len(req.CompositeRequest))
 	var journal []func()
+	var undo *[]func() // only allOrNone needs undo steps
+	if req.AllOrNone {
+		undo = &journal
+	}
 	halted := -1
 	for i, sr := range req.CompositeRequest {
-		resp, failed := s.subrequest(version, sr, &journal)
+		resp, failed := s.subrequest(version, sr, undo)
 		out = append(out, resp)
 		if failed && req.AllOrNone {
 			halted = i
@@ -124,7 +128,8 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version
 func isCollectionURL(u string) bool { return strings.Contains(u, "/composite/sobjects") }
 
 // subrequest executes one subrequest and reports whether it failed (an
-// error status, or, for a collection, a record that failed).
+// error status, or, for a collection, a record that failed). It appends
+// the undo steps of its writes to journal, unless journal is nil.
 func (s *Server) subrequest(version string, sr subrequest, journal *[]func()) (subresponse, bool) {
 	resp := subresponse{HTTPHeaders: map[string]string{}, ReferenceID: sr.ReferenceID}
 	fail := func(e *apiError) (subresponse, bool) {
@@ -159,12 +164,18 @@ func (s *Server) subrequest(version string, sr subrequest, journal *[]func()) (s
 		}
 		s.mu.Lock()
 		var own []func()
-		results, failed := s.upsertCollectionLocked(o, req.Records, &own)
+		var undo *[]func()
+		if req.AllOrNone || journal != nil {
+			undo = &own
+		}
+		results, failed := s.upsertCollectionLocked(o, req.Records, undo)
 		if req.AllOrNone && failed {
 			rollBack(own, results)
 			own = nil
 		}
-		*journal = append(*journal, own...)
+		if journal != nil {
+			*journal = append(*journal, own...)
+		}
 		s.mu.Unlock()
 		resp.HTTPStatusCode, resp.Body = http.StatusOK, results
 		return resp, failed

@@ -450,7 +450,11 @@ func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, object
 	}
 	s.mu.Lock()
 	var journal []func()
-	results, failed := s.upsertCollectionLocked(o, req.Records, &journal)
+	var undo *[]func() // only allOrNone needs undo steps
+	if req.AllOrNone {
+		undo = &journal
+	}
+	results, failed := s.upsertCollectionLocked(o, req.Records, undo)
 	if req.AllOrNone && failed {
 		rollBack(journal, results)
 	}
@@ -489,13 +493,19 @@ func (s *Server) checkCollection(object, field string, req collectionRequest) (*
 }
 
 // upsertCollectionLocked upserts records of o in order, one result each,
-// appending undo steps to journal; failed reports whether a record failed.
-// The caller holds s.mu.
+// appending undo steps to journal (when not nil); failed reports whether a
+// record failed. The caller holds s.mu.
 func (s *Server) upsertCollectionLocked(o *objectSchema, records []map[string]any, journal *[]func()) (results []upsertResult, failed bool) {
 	// The same external id twice in one call fails every occurrence.
-	seen := map[string]int{}
-	for _, rec := range records {
+	type ext struct {
+		key string
+		ok  bool
+	}
+	exts := make([]ext, len(records))
+	seen := make(map[string]int, len(records))
+	for i, rec := range records {
 		if k, ok := extKey(o, rec); ok {
+			exts[i] = ext{k, true}
 			seen[k]++
 		}
 	}
@@ -504,7 +514,7 @@ func (s *Server) upsertCollectionLocked(o *objectSchema, records []map[string]an
 	results = make([]upsertResult, len(records))
 	for i, rec := range records {
 		var out outcome
-		if k, ok := extKey(o, rec); ok && seen[k] > 1 {
+		if k, ok := exts[i].key, exts[i].ok; ok && seen[k] > 1 {
 			out.err = &recErr{code: "DUPLICATE_VALUE", message: "Duplicate external id specified: " + k, fields: []string{o.externalID}}
 		} else {
 			out = s.upsertLocked(o, rec, journal)
@@ -618,14 +628,21 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 		return fail("MISSING_ARGUMENT", o.externalID+" not specified", o.externalID)
 	}
 
-	values := map[string]any{}
-	for _, k := range slices.Sorted(maps.Keys(rec)) {
+	values := make(map[string]any, len(rec))
+	var keyBuf [16]string
+	keys := keyBuf[:0]
+	for k := range rec {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var lowerBuf [64]byte
+	for _, k := range keys {
 		v := rec[k]
-		lk := strings.ToLower(k)
-		if lk == "attributes" {
+		lk := appendLower(lowerBuf[:0], k)
+		if string(lk) == "attributes" {
 			continue
 		}
-		if l, ok := o.relationships[lk]; ok {
+		if l, ok := o.relationships[string(lk)]; ok {
 			parentID, e := s.resolveParent(l, v)
 			if e != nil {
 				return outcome{err: e}
@@ -633,14 +650,14 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 			values[l.Field] = parentID
 			continue
 		}
-		canon, ok := o.fields[lk]
+		canon, ok := o.fields[string(lk)]
 		if !ok {
 			return fail("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name), k)
 		}
 		if !isScalar(v) {
 			return fail("INVALID_TYPE_ON_FIELD_IN_RECORD", fmt.Sprintf("%s: value not of required type", canon), canon)
 		}
-		if l, ok := o.lookups[lk]; ok && v != nil {
+		if l, ok := o.lookups[string(lk)]; ok && v != nil {
 			id, e := s.resolveID(l, v)
 			if e != nil {
 				return outcome{err: e}
@@ -687,12 +704,13 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 
 	if existing == nil {
 		s.created++
-		r := &Record{ID: s.nextID(o), Fields: map[string]any{}, CreatedSeq: s.created}
+		// values is the new record's fields, but for the nulls.
 		for k, v := range values {
-			if v != nil {
-				r.Fields[k] = v
+			if v == nil {
+				delete(values, k)
 			}
 		}
+		r := &Record{ID: s.nextID(o), Fields: values, CreatedSeq: s.created}
 		s.touchLocked(r, s.opts.UserID, nil)
 		t.records = append(t.records, r)
 		t.byExt[key] = r
@@ -707,7 +725,11 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 		return outcome{id: r.ID, created: true}
 	}
 
-	before, beforeCount := maps.Clone(existing.Fields), existing.UpdateCount
+	var undo func()
+	if journal != nil {
+		before, beforeCount := maps.Clone(existing.Fields), existing.UpdateCount
+		undo = func() { existing.Fields, existing.UpdateCount = before, beforeCount }
+	}
 	for k, v := range values {
 		if v == nil {
 			delete(existing.Fields, k)
@@ -718,9 +740,7 @@ func (s *Server) upsertLocked(o *objectSchema, rec map[string]any, journal *[]fu
 	existing.UpdateCount++
 	s.touchLocked(existing, s.opts.UserID, journal)
 	if journal != nil {
-		*journal = append(*journal, func() {
-			existing.Fields, existing.UpdateCount = before, beforeCount
-		})
+		*journal = append(*journal, undo)
 	}
 	return outcome{id: existing.ID, created: false}
 }
@@ -737,7 +757,7 @@ func (s *Server) resolveParent(l Lookup, v any) (any, *recErr) {
 			message: fmt.Sprintf("%s: value not of required type: expected an object naming the parent by external id", l.Relationship),
 			fields:  []string{l.Relationship}}
 	}
-	parent := s.schema[strings.ToLower(l.Object)]
+	parent := lookupLower(s.schema, l.Object)
 	var keyField string
 	var keyValue any
 	n := 0
@@ -806,7 +826,11 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 func (s *Server) nextID(o *objectSchema) string {
 	s.idSeq[o.name]++
 	n := s.idSeq[o.name]
-	body := make([]byte, 12)
+	// The key prefix (three characters), twelve base-62 digits, the
+	// suffix.
+	var id [18]byte
+	copy(id[:3], o.keyPrefix)
+	body := id[3:15]
 	for i := range body {
 		body[i] = '0'
 	}
@@ -814,16 +838,22 @@ func (s *Server) nextID(o *objectSchema) string {
 		body[i] = base62[n%62]
 		n /= 62
 	}
-	id15 := o.keyPrefix + string(body)
-	return id15 + idSuffix(id15)
+	putIDSuffix(id[15:], id[:15])
+	return string(id[:])
 }
 
 // idSuffix computes the three characters that make a 15-character
 // Salesforce id case-insensitively unique: for each block of five
 // characters, a bit per upper-case letter, mapped onto A-Z0-5.
 func idSuffix(id15 string) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 	out := make([]byte, 3)
+	putIDSuffix(out, []byte(id15))
+	return string(out)
+}
+
+// putIDSuffix writes idSuffix(id15) into out[:3].
+func putIDSuffix(out, id15 []byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 	for block := 0; block < 3; block++ {
 		flags := 0
 		for j := 0; j < 5; j++ {
@@ -834,5 +864,27 @@ func idSuffix(id15 string) string {
 		}
 		out[block] = alphabet[flags]
 	}
-	return string(out)
+}
+
+// appendLower appends strings.ToLower(s) to b, without allocating when s
+// is ASCII and fits b's capacity.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return append(b[:0], strings.ToLower(s)...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// lookupLower is m[strings.ToLower(name)], without allocating for the
+// usual names.
+func lookupLower[V any](m map[string]V, name string) V {
+	var buf [64]byte
+	return m[string(appendLower(buf[:0], name))]
 }

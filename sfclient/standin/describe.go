@@ -268,8 +268,11 @@ func (s *Server) handleVersions(w http.ResponseWriter, _ *http.Request) {
 // only true or false, a date/time only an ISO 8601 time. Fields the
 // metadata does not declare take any scalar.
 func (s *Server) checkValue(o *objectSchema, field string, v any) *recErr {
-	m, ok := s.metadata[strings.ToLower(o.name)]
-	if !ok || v == nil {
+	if v == nil {
+		return nil
+	}
+	m, ok := s.metadata[string(appendLower(make([]byte, 0, 64), o.name))]
+	if !ok {
 		return nil
 	}
 	f, ok := m.Field(field)
