@@ -1,6 +1,10 @@
 package bench
 
 import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
 )
 
 // A collection of three message records: the second failed.
@@ -222,5 +228,51 @@ func TestCPUTimeOfThisProcess(t *testing.T) {
 	}
 	if got <= 0 {
 		t.Fatalf("cpuTime of a process that ran %d loops = %v, want some", spin, got)
+	}
+}
+
+func TestDeliveryTemplateWritesTextDelivery(t *testing.T) {
+	tmpl := newDeliveryTemplate()
+	if tmpl == nil {
+		t.Fatal("no template: TextDelivery's output is not what it expects")
+	}
+	ts := time.Now()
+	for _, g := range []*generator{
+		{idPrefix: "wamid.bench.0a1b2c3d.", contacts: 10000},
+		{idPrefix: "wamid.noop.ff.", contacts: 1},
+		{idPrefix: `id "<&>" \ é.`, contacts: 3},
+	} {
+		for _, i := range []int{0, 1, 9, 10, 12345, 99999, 1234567890} {
+			got, want := tmpl.delivery(g, i, ts), textDelivery(g, i, ts)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("delivery %d of %q:\n got %s\nwant %s", i, g.idPrefix, got, want)
+			}
+		}
+	}
+}
+
+func TestPosterSignsAsMeta(t *testing.T) {
+	const secret = "app-secret"
+	var got struct {
+		body []byte
+		sig  string
+		ct   string
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.body, _ = io.ReadAll(r.Body)
+		got.sig, got.ct = r.Header.Get(whatsapp.SignatureHeader), r.Header.Get("Content-Type")
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, "answer")
+	}))
+	defer srv.Close()
+	p := &poster{client: srv.Client(), mac: hmac.New(sha256.New, []byte(secret))}
+	for _, body := range []string{`{"a":1}`, `{"b":2}`} {
+		status, err := p.post(context.Background(), srv.URL, []byte(body))
+		if err != nil || status != http.StatusTeapot || p.answer.String() != "answer" {
+			t.Fatalf("post: %d %q %v", status, p.answer.String(), err)
+		}
+		if string(got.body) != body || got.sig != whatsapp.Sign(secret, []byte(body)) || got.ct != "application/json" {
+			t.Fatalf("the server got %s signed %q (%s), want the signature %q", got.body, got.sig, got.ct, whatsapp.Sign(secret, []byte(body)))
+		}
 	}
 }
