@@ -26,10 +26,34 @@ type compositeRequest struct {
 
 // subrequest is one subrequest of a Composite request.
 type subrequest struct {
-	Method      string          `json:"method"`
-	URL         string          `json:"url"`
-	ReferenceID string          `json:"referenceId"`
-	Body        json.RawMessage `json:"body"`
+	Method      string  `json:"method"`
+	URL         string  `json:"url"`
+	ReferenceID string  `json:"referenceId"`
+	Body        rawBody `json:"body"`
+}
+
+// rawBody is a subrequest's body as it is in the request: unlike
+// json.RawMessage it is not a copy, but the request's bytes, which
+// decodeComposite's caller keeps as they are.
+type rawBody []byte
+
+func (b *rawBody) UnmarshalJSON(data []byte) error {
+	*b = data
+	return nil
+}
+
+// decodeComposite decodes a Composite request's body as decodeBody does
+// (its first JSON value). A body that is one JSON value, as bodies are,
+// is decoded without a json.Decoder's copies of it; the subrequests' bodies
+// are then slices of body.
+func decodeComposite(body []byte, req *compositeRequest) error {
+	if json.Unmarshal(body, req) == nil {
+		return nil
+	}
+	*req = compositeRequest{}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return dec.Decode(req)
 }
 
 // subresponse is one entry of compositeResponse.
@@ -52,9 +76,9 @@ type subresponse struct {
 // back everything the request wrote: it keeps its own answer, the
 // subrequests before it answer 400 PROCESSING_HALTED (their writes were
 // undone) and the ones after it are not executed and answer the same.
-func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version string) {
+func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version string, body []byte) {
 	var req compositeRequest
-	if err := decodeBody(r, &req); err != nil || req.CompositeRequest == nil {
+	if err := decodeComposite(body, &req); err != nil || req.CompositeRequest == nil {
 		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not a valid Composite request")
 		return
 	}

@@ -148,7 +148,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	if isUpload(r) {
 		limit = s.opts.MaxUploadBytes
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readAll(io.LimitReader(r.Body, limit+1), min(r.ContentLength, limit+1))
 	if err != nil {
 		return
 	}
@@ -233,7 +233,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		if !allowMethod(w, r, http.MethodPost) {
 			return
 		}
-		s.handleComposite(w, r, segs[0])
+		s.handleComposite(w, r, segs[0], body)
 	case len(rest) == 4 && rest[0] == "composite" && rest[1] == "sobjects":
 		if !allowMethod(w, r, http.MethodPatch) {
 			return
@@ -241,6 +241,28 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		s.handleCollection(w, r, rest[2], rest[3])
 	default:
 		s.handleRead(w, r, segs[0], rest)
+	}
+}
+
+// readAll is io.ReadAll, reading into one buffer of size bytes when size,
+// the body's length as its header announced it, is positive.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // room for the read that finds the end
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
 	}
 }
 
