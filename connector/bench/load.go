@@ -68,9 +68,14 @@ func messageText(i int) string       { return "bench message " + strconv.Itoa(i)
 // ends).
 func (g *generator) run(ctx context.Context) {
 	g.deliveries = make([]delivery, g.messages)
-	transport := &http.Transport{MaxIdleConns: g.concurrency * 2, MaxIdleConnsPerHost: g.concurrency, IdleConnTimeout: time.Minute}
+	// Keep-alive connections, as many as there are senders. A minute
+	// without an answer fails the delivery: the answer's headers are
+	// waited for that long (a client-wide Timeout would fork each request
+	// and give it a context with a deadline of its own).
+	transport := &http.Transport{MaxIdleConns: g.concurrency * 2, MaxIdleConnsPerHost: g.concurrency, IdleConnTimeout: time.Minute,
+		ResponseHeaderTimeout: time.Minute}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	client := &http.Client{Transport: transport}
 	urls := make([]string, len(g.targets))
 	for i, t := range g.targets {
 		urls[i] = t + "/webhooks/" + tenantID + "/" + channelID
