@@ -62,6 +62,9 @@ type subresponse struct {
 	HTTPHeaders    map[string]string `json:"httpHeaders"`
 	HTTPStatusCode int               `json:"httpStatusCode"`
 	ReferenceID    string            `json:"referenceId"`
+
+	// writes are the records a collection wrote, for a write observer.
+	writes []Write
 }
 
 // handleComposite is POST /services/data/vXX.X/composite: the subrequests
@@ -109,6 +112,7 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version
 	s.mu.Lock()
 	s.stats.CompositeCalls++
 	s.mu.Unlock()
+	observe := writeObserver(r.Context())
 	out := make([]subresponse, 0, len(req.CompositeRequest))
 	var journal []func()
 	var undo *[]func() // only allOrNone needs undo steps
@@ -117,7 +121,7 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version
 	}
 	halted := -1
 	for i, sr := range req.CompositeRequest {
-		resp, failed := s.subrequest(version, sr, undo)
+		resp, failed := s.subrequest(version, sr, undo, observe != nil)
 		out = append(out, resp)
 		if failed && req.AllOrNone {
 			halted = i
@@ -144,6 +148,15 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, version
 			out = append(out, halt(sr.ReferenceID))
 		}
 	}
+	if observe != nil {
+		var writes []Write
+		for _, sr := range out {
+			if sr.HTTPStatusCode/100 == 2 {
+				writes = append(writes, sr.writes...)
+			}
+		}
+		observe(writes)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"compositeResponse": out})
 }
 
@@ -153,8 +166,9 @@ func isCollectionURL(u string) bool { return strings.Contains(u, "/composite/sob
 
 // subrequest executes one subrequest and reports whether it failed (an
 // error status, or, for a collection, a record that failed). It appends
-// the undo steps of its writes to journal, unless journal is nil.
-func (s *Server) subrequest(version string, sr subrequest, journal *[]func()) (subresponse, bool) {
+// the undo steps of its writes to journal, unless journal is nil. With
+// observed, a collection's answer keeps the records it wrote.
+func (s *Server) subrequest(version string, sr subrequest, journal *[]func(), observed bool) (subresponse, bool) {
 	resp := subresponse{HTTPHeaders: map[string]string{}, ReferenceID: sr.ReferenceID}
 	fail := func(e *apiError) (subresponse, bool) {
 		resp.HTTPStatusCode, resp.Body = e.status, e.body()
@@ -202,6 +216,9 @@ func (s *Server) subrequest(version string, sr subrequest, journal *[]func()) (s
 		}
 		s.mu.Unlock()
 		resp.HTTPStatusCode, resp.Body = http.StatusOK, results
+		if observed {
+			resp.writes = collectionWrites(nil, rest[2], rest[3], req.Records, results)
+		}
 		return resp, failed
 	case len(rest) == 4 && rest[0] == "sobjects":
 		if sr.Method != http.MethodPatch {

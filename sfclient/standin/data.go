@@ -481,6 +481,9 @@ func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, object
 		rollBack(journal, results)
 	}
 	s.mu.Unlock()
+	if f := writeObserver(r.Context()); f != nil {
+		f(collectionWrites(nil, object, field, req.Records, results))
+	}
 	writeJSON(w, http.StatusOK, results)
 }
 

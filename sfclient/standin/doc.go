@@ -166,7 +166,9 @@
 // stay valid). Records and Stats inspect the state. The same operations are
 // served as JSON under /__standin/ (see Server.ServeHTTP); those routes need
 // no authentication, which is one reason the stand-in must only ever listen
-// on a test host.
+// on a test host. A request whose context comes from WithWriteObserver
+// reports the records its sObject Collections upserts wrote (the bench
+// counts them so).
 //
 // # How it differs from Salesforce
 //
