@@ -10,7 +10,8 @@
 //     of it, a share Options.FaultRate of the /services/data calls is
 //     answered 503 SERVER_UNAVAILABLE (after the same delay) instead of
 //     reaching it. In front of that, a meter counts every data call and
-//     reads each call's request and answer to learn which records it wrote:
+//     learns which records each call wrote (the stand-in reports them, the
+//     records reading the call's request and answer would give):
 //     sObject Collections upserts (PATCH .../composite/sobjects/{object}/{field})
 //     and Composite requests (POST .../composite) whose subrequests are such
 //     upserts, record by record (a failed record, or a subrequest that

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatsync/sfconnector/sfclient/standin"
 )
 
 // dataPrefix is the path prefix of Salesforce's REST data calls.
@@ -23,8 +25,10 @@ type written struct {
 	Created bool
 }
 
-// meter wraps the Salesforce stand-in: it counts every data call and reads
-// each call's request and answer to learn which records it wrote, and when.
+// meter wraps the Salesforce stand-in: it counts every data call and learns
+// which records it wrote, and when: from the stand-in, which reports them
+// (standin.WithWriteObserver), or, for another handler, by reading the
+// call's request and answer (parseCall).
 type meter struct {
 	next http.Handler
 	// msgObject and msgKey name the message object and its external id
@@ -78,12 +82,29 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	// The stand-in tells what the call wrote; any other handler's call is
+	// read by parseCall.
+	var observed []written
+	var told bool
+	r = r.WithContext(standin.WithWriteObserver(r.Context(), func(ws []standin.Write) {
+		told = true
+		observed = make([]written, len(ws))
+		for i, w := range ws {
+			observed[i] = written(w)
+		}
+	}))
 	rec := &recorder{ResponseWriter: w}
 	m.next.ServeHTTP(rec, r)
 	end := time.Now()
 	// A record counts as written at the midpoint of the call that wrote it.
 	at := start.Add(end.Sub(start) / 2)
-	writes := parseCall(r.Method, r.URL.Path, reqBody, rec.status, rec.body.Bytes())
+	writes := observed
+	switch {
+	case !told:
+		writes = parseCall(r.Method, r.URL.Path, reqBody, rec.status, rec.body.Bytes())
+	case rec.status/100 != 2:
+		writes = nil
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
