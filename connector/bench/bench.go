@@ -501,13 +501,7 @@ func (r *run) drain(ctx context.Context, gen *generator, keys []string) error {
 	}
 	deadline := gen.end.Add(r.o.DrainTimeout)
 	for {
-		still := missing[:0]
-		for _, k := range missing {
-			if _, ok := r.meter.firstWrite(k); !ok {
-				still = append(still, k)
-			}
-		}
-		missing = still
+		missing = r.meter.unwritten(missing)
 		if len(missing) == 0 {
 			return nil
 		}

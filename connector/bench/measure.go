@@ -175,6 +175,20 @@ func (m *meter) firstWrite(key string) (time.Time, bool) {
 	return t, ok
 }
 
+// unwritten returns, in keys' array, the keys whose message record was not
+// written yet.
+func (m *meter) unwritten(keys []string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	still := keys[:0]
+	for _, k := range keys {
+		if _, ok := m.first[k]; !ok {
+			still = append(still, k)
+		}
+	}
+	return still
+}
+
 // collectionTarget parses the path of an sObject Collections upsert,
 // /services/data/vXX.X/composite/sobjects/{object}/{field}, into the object
 // and its external id field.
