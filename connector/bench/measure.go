@@ -48,11 +48,12 @@ func newMeter(next http.Handler, msgObject, msgKey string) *meter {
 	return &meter{next: next, msgObject: msgObject, msgKey: msgKey, first: map[string]time.Time{}}
 }
 
-// recorder keeps a copy of the answer.
+// recorder keeps a copy of the answer, unless told not to.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
+	noCopy bool
 }
 
 func (r *recorder) WriteHeader(status int) {
@@ -66,7 +67,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	r.body.Write(b)
+	if !r.noCopy {
+		r.body.Write(b)
+	}
 	return r.ResponseWriter.Write(b)
 }
 
@@ -82,18 +85,19 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
-	// The stand-in tells what the call wrote; any other handler's call is
-	// read by parseCall.
+	// The stand-in tells what the call wrote, before it answers; any other
+	// handler's call is read by parseCall.
+	rec := &recorder{ResponseWriter: w}
 	var observed []written
 	var told bool
 	r = r.WithContext(standin.WithWriteObserver(r.Context(), func(ws []standin.Write) {
 		told = true
+		rec.noCopy = true // parseCall does not need the answer
 		observed = make([]written, len(ws))
 		for i, w := range ws {
 			observed[i] = written(w)
 		}
 	}))
-	rec := &recorder{ResponseWriter: w}
 	m.next.ServeHTTP(rec, r)
 	end := time.Now()
 	// A record counts as written at the midpoint of the call that wrote it.
