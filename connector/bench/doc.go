@@ -86,7 +86,10 @@
 //     competes with the connector for the same cores.
 //     To take less of them, the bench process runs with a GC percent of
 //     400 (or its GOGC, when higher or off) for the run, and restores
-//     it afterwards; the connector processes keep their own GC settings.
+//     it afterwards: it collects less often, for a larger heap (up to
+//     about five times its live data, the stand-in's records and the
+//     meter's first writes, instead of twice). The connector processes
+//     keep their own GC settings.
 //   - after a kill, pushing resumed: among the messages the killed
 //     process had acknowledged whose record was not written when it was
 //     killed ("waiting"), the first record written, counted from the
