@@ -481,7 +481,7 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		return err
 	}
 	m.PushStatus, m.PushReason = PushDecision(state, excluded, ch.OrgID)
-	stored, inserted, err := tx.InsertMessage(ctx, m)
+	stored, inserted, err := tx.AddMessage(ctx, m) // and touches conv
 	if err != nil {
 		return err
 	} else if !inserted {
@@ -489,9 +489,6 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		return nil
 	}
 	if err := in.media(ctx, tx, ch, contact, stored, now, res); err != nil {
-		return err
-	}
-	if err := tx.TouchConversation(ctx, conv.ID, now); err != nil {
 		return err
 	}
 	res.Stored++

@@ -233,7 +233,7 @@ func TestReceiptsAndOtherEventsAreNotMessages(t *testing.T) {
 	}
 }
 
-// failingStore fails the nth InsertMessage, to check that a delivery is
+// failingStore fails the nth AddMessage, to check that a delivery is
 // stored whole or not at all.
 type failingStore struct {
 	store.Store
@@ -251,12 +251,12 @@ func (f *failingStore) WithTx(ctx context.Context, fn func(store.Tx) error) erro
 	return f.Store.WithTx(ctx, func(tx store.Tx) error { return fn(failingTx{tx, f}) })
 }
 
-func (f failingTx) InsertMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+func (f failingTx) AddMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
 	f.s.n--
 	if f.s.n == 0 {
 		return store.Message{}, false, errBoom
 	}
-	return f.Tx.InsertMessage(ctx, m)
+	return f.Tx.AddMessage(ctx, m)
 }
 
 func TestDeliveryIsAtomic(t *testing.T) {

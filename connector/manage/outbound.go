@@ -68,12 +68,9 @@ func (m *Manager) queue(ctx context.Context, tx store.Tx, conv store.Conversatio
 		DeliveryStatus: store.DeliverySending, DeliveryStatusAt: now, SendAfter: now.Add(m.sendLease()),
 	}
 	msg.PushStatus, msg.PushReason = ingest.PushDecision(conv.State, excluded, orgID)
-	stored, _, err := tx.InsertMessage(ctx, msg)
+	stored, _, err := tx.AddMessage(ctx, msg) // a new id: always inserted, conv touched
 	if err != nil {
 		return store.Message{}, fmt.Errorf("store outbound message: %w", err)
-	}
-	if err := tx.TouchConversation(ctx, conv.ID, now); err != nil {
-		return store.Message{}, err
 	}
 	return stored, nil
 }

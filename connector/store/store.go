@@ -424,6 +424,11 @@ type MessageTx interface {
 	// PlatformID) exists already, it changes nothing and returns the stored
 	// message with inserted false.
 	InsertMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
+	// AddMessage is InsertMessage, then, when m is inserted,
+	// TouchConversation of its conversation at its ReceivedAt: what a
+	// message that arrives or is sent does. A store may do both in fewer
+	// statements.
+	AddMessage(ctx context.Context, m Message) (stored Message, inserted bool, err error)
 	// SetDeliveryStatus records a platform receipt on the outbound message
 	// (tenant, channel, platformID) (platformID matches its PlatformID or
 	// its SentID), unless the message holds a status as

@@ -79,6 +79,15 @@ var (
 		UPDATE conversations SET pending_since = CASE WHEN pending_since IS NULL OR pending_since > $2
 			THEN $2 ELSE pending_since END
 		WHERE id = $1`)
+	// qMarkConversation (SQLite) lowers the conversation's pending_since
+	// to $2 if need be, and sets its last_activity_at to $3; a NULL leaves
+	// either as it is.
+	qMarkConversation = Q(`
+		UPDATE conversations SET
+			pending_since = CASE WHEN $2 IS NOT NULL AND (pending_since IS NULL OR pending_since > $2)
+				THEN $2 ELSE pending_since END,
+			last_activity_at = COALESCE($3, last_activity_at)
+		WHERE id = $1`)
 )
 
 // InsertMessage stores m, or returns the stored message with inserted false
@@ -89,6 +98,26 @@ var (
 // A pending message stored lowers its conversation's pending_since to its
 // ReceivedAt if need be, and is outbox work.
 func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	return x.insertMessage(ctx, m, false)
+}
+
+// AddMessage is InsertMessage, then, when m is inserted, TouchConversation
+// at m.ReceivedAt. On SQLite the conversation's outbox mark and its
+// activity are one statement.
+func (x *Tx) AddMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	if x.D.Style == SQLite {
+		return x.insertMessage(ctx, m, true)
+	}
+	stored, inserted, err := x.insertMessage(ctx, m, false)
+	if err != nil || !inserted {
+		return stored, inserted, err
+	}
+	return stored, true, x.TouchConversation(ctx, stored.ConversationID, m.ReceivedAt)
+}
+
+// insertMessage inserts m; touch (SQLite only) also sets its
+// conversation's LastActivityAt to m.ReceivedAt when m is inserted.
+func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (store.Message, bool, error) {
 	if m.Tenant == "" || m.Channel == "" || m.PlatformID == "" {
 		return store.Message{}, false, errors.New("insert message: tenant, channel and platform id are required")
 	}
@@ -124,9 +153,17 @@ func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("insert message %s: %w", m.PlatformID, err)
 	}
-	if stored.PushStatus == store.Pending && d.Style == SQLite {
-		if _, err := x.Exec(ctx, qLowerPendingSince, stored.ConversationID, d.Time(stored.ReceivedAt)); err != nil {
-			return store.Message{}, false, fmt.Errorf("insert message %s: record the outbox's oldest message: %w", m.PlatformID, err)
+	if d.Style == SQLite && (stored.PushStatus == store.Pending || touch) {
+		var pendingSince, activity any // NULL: unchanged
+		if stored.PushStatus == store.Pending {
+			pendingSince = d.Time(stored.ReceivedAt)
+		}
+		if touch {
+			activity = d.Time(stored.ReceivedAt)
+		}
+		what := fmt.Sprintf("insert message %s: record its conversation's outbox and activity", m.PlatformID)
+		if err := x.MustAffect(ctx, what, qMarkConversation, stored.ConversationID, pendingSince, activity); err != nil {
+			return store.Message{}, false, err
 		}
 	}
 	x.OutboxWork = x.OutboxWork || stored.PushStatus == store.Pending

@@ -300,6 +300,59 @@ func testTouchConversation(e env) {
 	}
 }
 
+// testAddMessage checks that AddMessage stores the message, marks its
+// conversation's outbox and touches it, and that a message stored already
+// changes neither.
+func testAddMessage(e env) {
+	c := e.conversation("t1", "wa", "u1", statemachine.Open, t0)
+	var first store.Message
+	e.tx(func(tx store.Tx) error {
+		var inserted bool
+		var err error
+		first, inserted, err = tx.AddMessage(e.ctx, newMessage(c, "wamid.add.1", store.Pending, at(time.Hour)))
+		if err == nil && !inserted {
+			e.t.Error("AddMessage of a new message: inserted false")
+		}
+		return err
+	})
+	got := e.get(c.ID)
+	if !got.LastActivityAt.Equal(at(time.Hour)) {
+		e.t.Errorf("LastActivityAt = %v, want %v", got.LastActivityAt, at(time.Hour))
+	}
+	ws := e.claim(store.ClaimParams{Owner: "w", Now: at(2 * time.Hour), LeaseTTL: time.Minute})
+	if len(ws) != 1 || len(ws[0].Messages) != 1 || ws[0].Messages[0].ID != first.ID {
+		e.t.Fatalf("claim after AddMessage = %+v, want the message %d", ws, first.ID)
+	}
+	pushed := store.Settlement{Now: at(2 * time.Hour), Outcomes: []store.Outcome{{MessageID: first.ID, Status: store.Pushed, SalesforceID: "a00000000000001"}}}
+	if err := SettleOne(e.ctx, e.s, ws[0].Lease, pushed); err != nil {
+		e.t.Fatalf("Settle: %v", err)
+	}
+
+	// Stored already: nothing changes, the conversation is not touched.
+	e.tx(func(tx store.Tx) error {
+		stored, inserted, err := tx.AddMessage(e.ctx, newMessage(c, "wamid.add.1", store.Pending, at(3*time.Hour)))
+		if err == nil && (inserted || stored.ID != first.ID) {
+			e.t.Errorf("AddMessage of a stored message = %d, inserted %v; want %d, false", stored.ID, inserted, first.ID)
+		}
+		return err
+	})
+	if got := e.get(c.ID); !got.LastActivityAt.Equal(at(time.Hour)) {
+		e.t.Errorf("LastActivityAt after a duplicate = %v, want %v", got.LastActivityAt, at(time.Hour))
+	}
+
+	// An excluded message touches the conversation and leaves the outbox empty.
+	e.tx(func(tx store.Tx) error {
+		_, _, err := tx.AddMessage(e.ctx, newMessage(c, "wamid.add.2", store.Excluded, at(4*time.Hour)))
+		return err
+	})
+	if got := e.get(c.ID); !got.LastActivityAt.Equal(at(4 * time.Hour)) {
+		e.t.Errorf("LastActivityAt after an excluded message = %v, want %v", got.LastActivityAt, at(4*time.Hour))
+	}
+	if ws := e.claim(store.ClaimParams{Owner: "w", Now: at(5 * time.Hour), LeaseTTL: time.Minute}); len(ws) != 0 {
+		e.t.Errorf("claim after an excluded message = %+v, want nothing", ws)
+	}
+}
+
 func testInsertMessage(e env) {
 	c := e.conversation("t1", "wa", "u1", statemachine.Open, t0)
 	other := e.conversation("t1", "tg", "u1", statemachine.Open, t0)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyTransition", testApplyTransition},
 		{"Inbound", testInbound},
 		{"TouchConversation", testTouchConversation},
+		{"AddMessage", testAddMessage},
 		{"InsertMessageAndDedup", testInsertMessage},
 		{"HostileText", testHostileText},
 		{"WithTxRollsBack", testWithTxRollback},
