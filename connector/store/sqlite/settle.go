@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/connector/store/sqlstore"
@@ -12,7 +11,7 @@ import (
 
 // SettleBatch settles every item in one transaction. The usual batch,
 // every outcome valid and naming a pending message of its conversation,
-// settles in three set-based statements whatever its size (the writer is
+// settles in two set-based statements whatever its size (the writer is
 // the store's one bottleneck); anything out of the ordinary is settled item
 // by item, each in a savepoint of its own.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
@@ -31,10 +30,12 @@ type (
 		Forget  bool   `json:"forget"`
 		Hash    string `json:"hash"`
 		Hold    any    `json:"hold"`
+		Left    bool   `json:"left"` // outcomes take messages out of the outbox
 	}
 	outcomeRow struct {
 		ID             int64  `json:"id"`
 		Conversation   int64  `json:"conv"`
+		Token          string `json:"token"` // the conversation's lease
 		Status         string `json:"status"`
 		Error          string `json:"error"`
 		SalesforceID   string `json:"sfid"`
@@ -44,24 +45,9 @@ type (
 )
 
 var (
-	// qReleaseSet releases the leases of the JSON array $1 still held,
-	// with their conversations' synced version, fingerprint and hold, and
-	// returns the ids released.
-	qReleaseSet = sqlstore.Q(`
-		UPDATE conversations SET
-			synced_version   = MAX(synced_version, u.version),
-			synced_hash      = CASE WHEN u.forget THEN '' WHEN u.hash <> '' THEN u.hash ELSE synced_hash END,
-			not_before       = u.hold,
-			lease_owner      = '',
-			lease_token      = '',
-			lease_expires_at = 0
-		FROM (SELECT j.value->>'id' AS id, j.value->>'token' AS token, j.value->>'version' AS version,
-				j.value->>'forget' AS forget, j.value->>'hash' AS hash, j.value->>'hold' AS hold
-			FROM jsonb_each($1) j) AS u
-		WHERE conversations.id = u.id AND conversations.lease_token = u.token AND u.token <> ''
-		RETURNING conversations.id`)
 	// qOutcomesSet records the outcomes of the JSON array $1, each of a
-	// pending message of its conversation, as qPushed and qNotPushed do.
+	// pending message of its conversation whose lease is still held, as
+	// qPushed and qNotPushed do.
 	qOutcomesSet = sqlstore.Q(`
 		UPDATE messages SET
 			push_status   = CASE WHEN o.status = 'pushed' AND o.ds <> '' AND o.ds <> messages.delivery_status
@@ -70,81 +56,95 @@ var (
 			last_error    = CASE WHEN o.status = 'pushed' THEN '' ELSE o.error END,
 			pushed_at     = CASE WHEN o.status = 'pushed' THEN o.at ELSE pushed_at END,
 			salesforce_id = CASE WHEN o.status = 'pushed' THEN o.sfid ELSE salesforce_id END
-		FROM (SELECT j.value->>'id' AS id, j.value->>'conv' AS conv, j.value->>'status' AS status,
-				j.value->>'error' AS error, j.value->>'sfid' AS sfid, j.value->>'at' AS at, j.value->>'ds' AS ds
+		FROM (SELECT j.value->>'id' AS id, j.value->>'conv' AS conv, j.value->>'token' AS token,
+				j.value->>'status' AS status, j.value->>'error' AS error, j.value->>'sfid' AS sfid,
+				j.value->>'at' AS at, j.value->>'ds' AS ds
 			FROM jsonb_each($1) j) AS o
-		WHERE messages.id = o.id AND messages.conversation_id = o.conv AND messages.push_status = 'pending'`)
-	// qPendingSinceSet recomputes the pending_since of the conversations
-	// of $1.
-	qPendingSinceSet = sqlstore.Q(`
-		UPDATE conversations SET pending_since = (
-			SELECT MIN(m.received_at) FROM messages m
-			WHERE m.conversation_id = conversations.id AND m.push_status = 'pending')
-		WHERE id {IN $1}`)
+		WHERE messages.id = o.id AND messages.conversation_id = o.conv AND messages.push_status = 'pending'
+		  AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = o.conv AND c.lease_token = o.token AND o.token <> '')`)
+	// qReleaseSet releases the leases of the JSON array $1 still held,
+	// with their conversations' synced version, fingerprint and hold, and
+	// the oldest message left in the outbox of those whose outcomes took
+	// messages out; it returns the ids released.
+	qReleaseSet = sqlstore.Q(`
+		UPDATE conversations SET
+			synced_version   = MAX(synced_version, u.version),
+			synced_hash      = CASE WHEN u.forget THEN '' WHEN u.hash <> '' THEN u.hash ELSE synced_hash END,
+			not_before       = u.hold,
+			lease_owner      = '',
+			lease_token      = '',
+			lease_expires_at = 0,
+			pending_since    = CASE WHEN u.left THEN (
+				SELECT MIN(m.received_at) FROM messages m
+				WHERE m.conversation_id = conversations.id AND m.push_status = 'pending')
+				ELSE pending_since END
+		FROM (SELECT j.value->>'id' AS id, j.value->>'token' AS token, j.value->>'version' AS version,
+				j.value->>'forget' AS forget, j.value->>'hash' AS hash, j.value->>'hold' AS hold,
+				j.value->>'left' AS left
+			FROM jsonb_each($1) j) AS u
+		WHERE conversations.id = u.id AND conversations.lease_token = u.token AND u.token <> ''
+		RETURNING conversations.id`)
 )
 
-// settleSet settles every item in one transaction of three statements:
-// the leases still held are released, their outcomes recorded, and their
-// outboxes' oldest message recomputed. Items whose lease is lost get
-// ErrLeaseLost. It returns sqlstore.ErrItemByItem, changing nothing, when an
-// outcome is invalid or does not name a pending message of its
-// conversation.
+// settleSet settles every item in one transaction of two statements: the
+// outcomes of the leases still held are recorded, then those leases
+// released, their outboxes' oldest message recomputed where outcomes took
+// messages out. Items whose lease is lost get ErrLeaseLost. It returns
+// sqlstore.ErrItemByItem, changing nothing, when an outcome is invalid or
+// does not name a pending message of its conversation.
 func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
 	releases := make([]releaseRow, len(items))
+	var outcomes []outcomeRow
 	for i, it := range items {
 		st := it.Settlement
-		if _, err := sqlstore.CheckOutcomes(st); err != nil {
+		left, err := sqlstore.CheckOutcomes(st)
+		if err != nil {
 			return nil, sqlstore.ErrItemByItem
 		}
 		releases[i] = releaseRow{ID: it.Lease.ConversationID, Token: it.Lease.Token, Version: st.SyncedVersion,
-			Forget: st.ForgetRecord, Hash: st.SyncedHash, Hold: dialect.Time(st.RetryAt)}
+			Forget: st.ForgetRecord, Hash: st.SyncedHash, Hold: dialect.Time(st.RetryAt), Left: left}
+		for _, o := range st.Outcomes {
+			outcomes = append(outcomes, outcomeRow{ID: o.MessageID, Conversation: it.Lease.ConversationID,
+				Token: it.Lease.Token, Status: string(o.Status), Error: o.Error, SalesforceID: o.SalesforceID,
+				At: dialect.Time(st.Now), DeliveryStatus: o.DeliveryStatus})
+		}
 	}
 	releaseJSON, err := json.Marshal(releases)
 	if err != nil {
 		return nil, err
 	}
+	outcomeJSON, err := json.Marshal(outcomes)
+	if err != nil {
+		return nil, err
+	}
 	errs := make([]error, len(items))
 	err = s.update(ctx, func(x *sqlstore.Tx) error {
+		var recorded int64
+		if len(outcomes) > 0 {
+			var err error
+			if recorded, err = x.Affected(ctx, qOutcomesSet, string(outcomeJSON)); err != nil {
+				return fmt.Errorf("record outcomes: %w", err)
+			}
+		}
 		held, err := sqlstore.Column[int64](ctx, x.Conn, qReleaseSet, string(releaseJSON))
 		if err != nil {
 			return fmt.Errorf("release the leases: %w", err)
 		}
-		var outcomes []outcomeRow
-		var left []int64
+		isHeld := make(map[int64]bool, len(held))
+		for _, id := range held {
+			isHeld[id] = true
+		}
+		var want int64
 		for i, it := range items {
-			if !slices.Contains(held, it.Lease.ConversationID) {
+			errs[i] = nil
+			if !isHeld[it.Lease.ConversationID] {
 				errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
 				continue
 			}
-			errs[i] = nil
-			out := false
-			for _, o := range it.Settlement.Outcomes {
-				outcomes = append(outcomes, outcomeRow{ID: o.MessageID, Conversation: it.Lease.ConversationID,
-					Status: string(o.Status), Error: o.Error, SalesforceID: o.SalesforceID,
-					At: dialect.Time(it.Settlement.Now), DeliveryStatus: o.DeliveryStatus})
-				out = out || o.Status != store.Pending
-			}
-			if out {
-				left = append(left, it.Lease.ConversationID)
-			}
+			want += int64(len(it.Settlement.Outcomes))
 		}
-		if len(outcomes) > 0 {
-			js, err := json.Marshal(outcomes)
-			if err != nil {
-				return err
-			}
-			n, err := x.Affected(ctx, qOutcomesSet, string(js))
-			if err != nil {
-				return fmt.Errorf("record outcomes: %w", err)
-			}
-			if n != int64(len(outcomes)) {
-				return sqlstore.ErrItemByItem
-			}
-		}
-		if len(left) > 0 {
-			if _, err := x.Exec(ctx, qPendingSinceSet, dialect.List(left)); err != nil {
-				return fmt.Errorf("record the outboxes' oldest messages: %w", err)
-			}
+		if recorded != want {
+			return sqlstore.ErrItemByItem // an outcome named no pending message of its conversation
 		}
 		return nil
 	})
