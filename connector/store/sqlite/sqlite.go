@@ -27,6 +27,11 @@
 // second instance started by mistake) is waited for up to the busy timeout,
 // the same bound a writer of this process waits for the writer connection.
 //
+// The write transactions run on the writer's driver connection directly,
+// not through database/sql (see writerTx in stmts.go): for the short
+// statements of a delivery, database/sql's per-statement goroutine,
+// bookkeeping and reflection cost the one writer more than SQLite itself.
+//
 // Times are stored as INTEGER unix microseconds (UTC), 0 for a zero time.
 //
 // The SQL this driver shares with store/postgres (every primitive of
