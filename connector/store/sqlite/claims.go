@@ -3,6 +3,8 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,12 +51,12 @@ var (
 		SELECT tenant FROM tenants
 		WHERE tenant IS NOT NULL AND tenant NOT {IN $1}`)
 
-	// qTenantWork returns the id and work time of the conversations of
-	// tenant $1 with work, neither held back nor leased (or whose lease
-	// expired) at $2, oldest work first, at most $3: a walk of
-	// conversations_outbox from the tenant's oldest work.
+	// qTenantWork returns the id, work time and pending_since of the
+	// conversations of tenant $1 with work, neither held back nor leased
+	// (or whose lease expired) at $2, oldest work first, at most $3: a walk
+	// of conversations_outbox from the tenant's oldest work.
 	qTenantWork = sqlstore.Q(`
-		SELECT c.id, ` + workSince + ` FROM conversations c
+		SELECT c.id, ` + workSince + `, c.pending_since FROM conversations c
 		WHERE c.tenant = $1 AND ` + hasWork + `
 		  AND c.not_before <= $2
 		  AND (c.lease_token = '' OR c.lease_expires_at <= $2)
@@ -73,80 +75,163 @@ var (
 				ORDER BY p.id LIMIT 1 OFFSET $2 - 1), 9223372036854775807)
 		ORDER BY m.conversation_id, m.id`)
 
-	// qLease leases the conversations of $3, each with a random token of
-	// its own (SQLite's randomblob draws from a CSPRNG seeded by the
-	// operating system).
+	// qLease leases the conversations of the JSON array $3 that are, at
+	// $2, as a snapshot read them: neither leased (or their lease expired)
+	// nor held back, at the same version, synced version, fingerprint and
+	// oldest pending message. Each gets a random token of its own
+	// (SQLite's randomblob draws from a CSPRNG seeded by the operating
+	// system), and expires at $4.
 	qLease = sqlstore.Q(`
-		UPDATE conversations SET lease_owner = $1, lease_token = lower(hex(randomblob(16))), lease_expires_at = $2
-		WHERE id {IN $3}
-		RETURNING id, lease_token`)
+		UPDATE conversations SET lease_owner = $1, lease_token = lower(hex(randomblob(16))), lease_expires_at = $4
+		FROM (SELECT j.value->>'id' AS id, j.value->>'version' AS version, j.value->>'synced' AS synced,
+				j.value->>'hash' AS hash, j.value->>'pending' AS pending
+			FROM jsonb_each($3) j) AS g
+		WHERE conversations.id = g.id
+		  AND (conversations.lease_token = '' OR conversations.lease_expires_at <= $2)
+		  AND conversations.not_before <= $2
+		  AND conversations.version = g.version AND conversations.synced_version = g.synced
+		  AND conversations.synced_hash = g.hash
+		  AND conversations.pending_since IS g.pending
+		RETURNING conversations.id, conversations.lease_token`)
 )
+
+// leaseRow is a conversation as the snapshot of a claim read it, for
+// qLease.
+type leaseRow struct {
+	ID      int64  `json:"id"`
+	Version int64  `json:"version"`
+	Synced  int64  `json:"synced"`
+	Hash    string `json:"hash"`
+	Pending *int64 `json:"pending"` // pending_since; nil for NULL
+}
 
 // Claim leases up to p.MaxConversations (default 50) ready conversations to
 // p.Owner for p.LeaseTTL, within p.MaxRecords, and returns them with up to
-// p.MaxMessages (default 200) pending messages each, in ID order. It reads
-// the candidates' messages and conversations with one query each and
-// writes the leases with one statement, so that a claim of a thousand
-// conversations holds the writer for milliseconds.
+// p.MaxMessages (default 200) pending messages each, in ID order.
+//
+// It reads the candidates, their conversations and their messages on a
+// snapshot of the read pool, beside the writer, and takes the writer only
+// to lease them, with one statement: the writer is the store's one
+// bottleneck. A candidate that changed between the two (another claim took
+// it, a state change, a settlement that took messages out of its outbox)
+// is not leased and waits for the next claim; messages stored meanwhile
+// wait too (they are not in the snapshot, and a settlement keeps them in
+// the outbox).
 func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, error) {
-	maxConv, maxMsg, expires, err := sqlstore.ClaimBounds(p)
-	if err != nil {
+	if _, _, _, err := sqlstore.ClaimBounds(p); err != nil {
 		return nil, err
 	}
-	var out []store.Work
-	err = s.update(ctx, func(x *sqlstore.Tx) error {
-		out = nil
-		ids, err := readyIDs(ctx, x, p.Now, append([]string{}, p.SkipTenants...), maxConv)
+	c, err := s.candidates(ctx, p)
+	if err != nil || len(c.taken) == 0 {
+		return nil, wrapClaim(err)
+	}
+	out, err := s.lease(ctx, p, c)
+	return out, wrapClaim(err)
+}
+
+func wrapClaim(err error) error {
+	if err != nil {
+		return fmt.Errorf("claim: %w", err)
+	}
+	return nil
+}
+
+// candidates is what a claim read on its snapshot: the conversations to
+// lease (taken) and, of each, its pending_since (nil when NULL).
+type candidates struct {
+	sqlstore.Candidates
+	taken   []int64
+	pending map[int64]*int64
+}
+
+// candidates reads the ready conversations of p on a snapshot of the read
+// pool, with their pending messages, and takes those p allows.
+func (s *Store) candidates(ctx context.Context, p store.ClaimParams) (candidates, error) {
+	maxConv, maxMsg, _, err := sqlstore.ClaimBounds(p)
+	if err != nil {
+		return candidates{}, err
+	}
+	c := candidates{pending: map[int64]*int64{}}
+	err = s.Snapshot(ctx, func(r sqlstore.Conn) error {
+		ids, err := readyIDs(ctx, r, p.Now, append([]string{}, p.SkipTenants...), maxConv, c.pending)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		cs, err := sqlstore.ReadCandidates(ctx, x.Conn, ids, qPending, dialect.List(ids), maxMsg)
-		if err != nil {
+		if c.Candidates, err = sqlstore.ReadCandidates(ctx, r, ids, qPending, dialect.List(ids), maxMsg); err != nil {
 			return err
 		}
-		taken := cs.Take(p.MaxRecords)
-		type lease struct {
-			id    int64
-			token string
-		}
-		leases, err := sqlstore.List(ctx, x.Conn, func(sc sqlstore.Scanner) (lease, error) {
-			var l lease
-			return l, sc.Scan(&l.id, &l.token)
-		}, qLease, p.Owner, dialect.Time(expires), dialect.List(taken))
+		c.taken = c.Take(p.MaxRecords)
+		return nil
+	})
+	return c, err
+}
+
+// lease leases, in one statement of the writer, the conversations c took
+// that are still as the snapshot read them, and returns their work in c's
+// order.
+func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([]store.Work, error) {
+	_, _, expires, err := sqlstore.ClaimBounds(p)
+	if err != nil {
+		return nil, err
+	}
+	guards := make([]leaseRow, len(c.taken))
+	for i, id := range c.taken {
+		conv := c.Conversations[id]
+		guards[i] = leaseRow{ID: id, Version: conv.Version, Synced: conv.SyncedVersion, Hash: conv.SyncedHash, Pending: c.pending[id]}
+	}
+	guardJSON, err := json.Marshal(guards)
+	if err != nil {
+		return nil, err
+	}
+	tokens := map[int64]string{}
+	err = s.update(ctx, func(x *sqlstore.Tx) error {
+		clear(tokens)
+		rows, err := x.Query(ctx, qLease, p.Owner, dialect.Time(p.Now), string(guardJSON), dialect.Time(expires))
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
-		tokens := map[int64]string{}
-		for _, l := range leases {
-			tokens[l.id] = l.token
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var token string
+			if err := rows.Scan(&id, &token); err != nil {
+				return fmt.Errorf("lease: %w", err)
+			}
+			tokens[id] = token
 		}
-		for _, id := range taken {
-			out = append(out, cs.Work(id, tokens[id], p.Owner, expires))
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+		return nil, err
+	}
+	out := make([]store.Work, 0, len(tokens))
+	for _, id := range c.taken {
+		if token, ok := tokens[id]; ok {
+			out = append(out, c.Work(id, token, p.Owner, expires))
+		}
 	}
 	return out, nil
 }
 
 // readyIDs returns the ids of the conversations whose outbox is ready at
-// now and not leased, outside the tenants of skip, oldest work first (the
+// now and not leased (and records their pending_since in pending), outside the tenants of skip, oldest work first (the
 // earliest pending message received, or the state change the Salesforce
 // record misses), at most limit: the oldest limit of each tenant not
 // skipped, merged.
-func readyIDs(ctx context.Context, x *sqlstore.Tx, now time.Time, skip []string, limit int) ([]int64, error) {
-	tenants, err := sqlstore.Column[string](ctx, x.Conn, qTenants, dialect.List(skip))
+func readyIDs(ctx context.Context, c sqlstore.Conn, now time.Time, skip []string, limit int, pending map[int64]*int64) ([]int64, error) {
+	tenants, err := sqlstore.Column[string](ctx, c, qTenants, dialect.List(skip))
 	if err != nil {
 		return nil, fmt.Errorf("tenants with work: %w", err)
 	}
-	type work struct{ id, since int64 }
+	type work struct {
+		id, since int64
+		pending   sql.NullInt64
+	}
 	var all []work
 	for _, tenant := range tenants {
-		ws, err := sqlstore.List(ctx, x.Conn, func(sc sqlstore.Scanner) (work, error) {
+		ws, err := sqlstore.List(ctx, c, func(sc sqlstore.Scanner) (work, error) {
 			var w work
-			return w, sc.Scan(&w.id, &w.since)
+			return w, sc.Scan(&w.id, &w.since, &w.pending)
 		}, qTenantWork, tenant, dialect.Time(now), limit)
 		if err != nil {
 			return nil, fmt.Errorf("ready conversations of %s: %w", tenant, err)
@@ -159,6 +244,9 @@ func readyIDs(ctx context.Context, x *sqlstore.Tx, now time.Time, skip []string,
 	ids := make([]int64, 0, min(limit, len(all)))
 	for _, w := range all[:min(limit, len(all))] {
 		ids = append(ids, w.id)
+		if w.pending.Valid {
+			pending[w.id] = &w.pending.Int64
+		}
 	}
 	return ids, nil
 }

@@ -48,6 +48,10 @@ func New(d *Dialect, db *sql.DB, update func(context.Context, func(*Tx) error) e
 	return &Store{d: d, db: db, r: Conn{D: d, Q: Std(db)}, update: update}
 }
 
+// Snapshot runs fn in a read-only transaction of the read pool: its reads
+// see one snapshot, taken beside the writer.
+func (s *Store) Snapshot(ctx context.Context, fn func(Conn) error) error { return s.readTx(ctx, fn) }
+
 // readTx runs fn in a read-only transaction: its reads see one snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(Conn) error) error {
 	t, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
