@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -67,7 +66,7 @@ var (
 	// by walking conversation by conversation the index messages_pending
 	// twice: to find the id of its $2-th pending message (NULL when it has
 	// fewer), then to read its pending messages up to that one.
-	qPending = sqlstore.Q(`SELECT ` + prefixed("m.", sqlstore.MessageColumns) + `
+	qPending = sqlstore.Q(`SELECT ` + sqlstore.Prefixed("m.", sqlstore.MessageColumns) + `
 		FROM json_each($1) j JOIN messages m
 			ON m.conversation_id = j.value AND m.push_status = 'pending'
 			AND m.id <= COALESCE((SELECT p.id FROM messages p
@@ -337,13 +336,4 @@ func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.
 		return nil, fmt.Errorf("renew leases: %w", err)
 	}
 	return sqlstore.Lost(leases, held), nil
-}
-
-// prefixed qualifies each column of a column list with prefix.
-func prefixed(prefix, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = prefix + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
 }

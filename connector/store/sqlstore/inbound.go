@@ -14,17 +14,22 @@ import (
 
 // qInbound reads, for a known contact, what storing its inbound message
 // needs in one statement: the contact, whether the message ($4) is stored,
-// and its live (not EXPIRED, $5) conversation, NULL when it has none.
-var qInbound = Q(`SELECT ` + prefixed("ct.", contactColumns) + `,
+// and its live (not EXPIRED, $5) conversation, NULL when it has none. The
+// columns the key gives (the tenant, channel and external id of both, the
+// conversation's contact) are not read back: on SQLite every column of a
+// result costs the driver a name and a type, at every run.
+var qInbound = Q(`SELECT ct.id, ct.display_name,
+	ct.blocked_inbound, ct.blocked_outbound, ct.created_at, ct.updated_at, ct.platform_status, ct.platform_status_at,
+	ct.block_note, ct.block_by, ct.block_at, ct.native_want, ct.native_status, ct.native_error, ct.native_attempts,
+	ct.native_next_attempt_at, ct.native_updated_at,
 	EXISTS (SELECT 1 FROM messages m WHERE m.tenant = $1 AND m.channel = $2 AND m.platform_id = $4),
-	COALESCE(c.id, 0), COALESCE(c.tenant, ''), COALESCE(c.channel, ''), COALESCE(c.contact_id, 0), ct.external_id,
-	COALESCE(c.state, 0), c.created_at, c.updated_at, c.last_activity_at, COALESCE(c.version, 0),
+	COALESCE(c.id, 0), COALESCE(c.state, 0), c.created_at, c.updated_at, c.last_activity_at, COALESCE(c.version, 0),
 	COALESCE(c.synced_version, 0), c.not_before, COALESCE(c.synced_hash, '')
 	FROM contacts ct LEFT JOIN conversations c ON c.contact_id = ct.id AND c.state <> $5
 	WHERE ct.tenant = $1 AND ct.channel = $2 AND ct.external_id = $3`)
 
-// prefixed qualifies each column of a column list with prefix.
-func prefixed(prefix, columns string) string {
+// Prefixed qualifies each column of a column list with prefix.
+func Prefixed(prefix, columns string) string {
 	cols := strings.Split(columns, ",")
 	for i, c := range cols {
 		cols[i] = prefix + strings.TrimSpace(c)
@@ -42,18 +47,20 @@ func (x *Tx) Inbound(ctx context.Context, key store.ContactKey, displayName stri
 		var conv store.Conversation
 		var state int64
 		c := &in.Contact
+		c.Tenant, c.Channel, c.ExternalID = key.Tenant, key.Channel, key.ExternalID
 		err := x.Row(ctx, qInbound, key.Tenant, key.Channel, key.ExternalID, platformID, int64(statemachine.Expired)).Scan(
-			&c.ID, &c.Tenant, &c.Channel, &c.ExternalID, &c.DisplayName,
+			&c.ID, &c.DisplayName,
 			&c.BlockedInbound, &c.BlockedOutbound, T(&c.CreatedAt), T(&c.UpdatedAt), &c.PlatformStatus, T(&c.PlatformStatusAt),
 			&c.Block.Note, &c.Block.By, T(&c.Block.At), &c.Native.Want, &c.Native.Status, &c.Native.Error, &c.Native.Attempts,
 			T(&c.Native.NextAttemptAt), T(&c.Native.UpdatedAt),
 			&in.Stored,
-			&conv.ID, &conv.Tenant, &conv.Channel, &conv.ContactID, &conv.ContactExternalID,
-			&state, T(&conv.CreatedAt), T(&conv.UpdatedAt), T(&conv.LastActivityAt), &conv.Version,
+			&conv.ID, &state, T(&conv.CreatedAt), T(&conv.UpdatedAt), T(&conv.LastActivityAt), &conv.Version,
 			&conv.SyncedVersion, T(&conv.NotBefore), &conv.SyncedHash)
 		switch {
 		case err == nil && (displayName == "" || displayName == c.DisplayName):
 			if conv.ID != 0 {
+				// A contact's conversations have its tenant and channel.
+				conv.Tenant, conv.Channel, conv.ContactID, conv.ContactExternalID = key.Tenant, key.Channel, c.ID, key.ExternalID
 				conv.State = statemachine.State(state)
 				in.Live, in.HasLive = conv, true
 			}
