@@ -79,7 +79,7 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	reqBody, err := readAll(r.Body, min(r.ContentLength, maxBodyHint))
+	reqBody, err := standin.ReadAll(r.Body, min(r.ContentLength, maxBodyHint))
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
@@ -135,28 +135,6 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // maxBodyHint bounds the buffer allocated for a request body from its
 // Content-Length.
 const maxBodyHint = 16 << 20
-
-// readAll is io.ReadAll, reading into one buffer of size bytes when size,
-// the body's length as its header announced it, is positive.
-func readAll(r io.Reader, size int64) ([]byte, error) {
-	if size <= 0 {
-		return io.ReadAll(r)
-	}
-	b := make([]byte, 0, size+1) // room for the read that finds the end
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
 
 // meterStats is a consistent snapshot of a meter's counters.
 type meterStats struct {

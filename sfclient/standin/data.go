@@ -148,7 +148,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	if isUpload(r) {
 		limit = s.opts.MaxUploadBytes
 	}
-	body, err := readAll(io.LimitReader(r.Body, limit+1), min(r.ContentLength, limit+1))
+	body, err := ReadAll(io.LimitReader(r.Body, limit+1), min(r.ContentLength, limit+1))
 	if err != nil {
 		return
 	}
@@ -244,9 +244,10 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readAll is io.ReadAll, reading into one buffer of size bytes when size,
-// the body's length as its header announced it, is positive.
-func readAll(r io.Reader, size int64) ([]byte, error) {
+// ReadAll is io.ReadAll, reading into one buffer of size bytes when size,
+// the body's length as its header announced it, is positive: a body of a
+// megabyte is read without the copies of a growing buffer.
+func ReadAll(r io.Reader, size int64) ([]byte, error) {
 	if size <= 0 {
 		return io.ReadAll(r)
 	}
