@@ -117,40 +117,31 @@ type leaseRow struct {
 // wait too (they are not in the snapshot, and a settlement keeps them in
 // the outbox).
 func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, error) {
-	if _, _, _, err := sqlstore.ClaimBounds(p); err != nil {
-		return nil, err
-	}
 	c, err := s.candidates(ctx, p)
 	if err != nil || len(c.taken) == 0 {
-		return nil, wrapClaim(err)
+		return nil, err
 	}
-	out, err := s.lease(ctx, p, c)
-	return out, wrapClaim(err)
-}
-
-func wrapClaim(err error) error {
-	if err != nil {
-		return fmt.Errorf("claim: %w", err)
-	}
-	return nil
+	return s.lease(ctx, p, c)
 }
 
 // candidates is what a claim read on its snapshot: the conversations to
-// lease (taken) and, of each, its pending_since (nil when NULL).
+// lease (taken) and, of each, its pending_since (nil when NULL); expires
+// is when their leases will end.
 type candidates struct {
 	sqlstore.Candidates
 	taken   []int64
 	pending map[int64]*int64
+	expires time.Time
 }
 
 // candidates reads the ready conversations of p on a snapshot of the read
 // pool, with their pending messages, and takes those p allows.
 func (s *Store) candidates(ctx context.Context, p store.ClaimParams) (candidates, error) {
-	maxConv, maxMsg, _, err := sqlstore.ClaimBounds(p)
+	maxConv, maxMsg, expires, err := sqlstore.ClaimBounds(p)
 	if err != nil {
 		return candidates{}, err
 	}
-	c := candidates{pending: map[int64]*int64{}}
+	c := candidates{pending: map[int64]*int64{}, expires: expires}
 	err = s.Snapshot(ctx, func(r sqlstore.Conn) error {
 		ids, err := readyIDs(ctx, r, p.Now, append([]string{}, p.SkipTenants...), maxConv, c.pending)
 		if err != nil || len(ids) == 0 {
@@ -162,17 +153,16 @@ func (s *Store) candidates(ctx context.Context, p store.ClaimParams) (candidates
 		c.taken = c.Take(p.MaxRecords)
 		return nil
 	})
-	return c, err
+	if err != nil {
+		return candidates{}, fmt.Errorf("claim: %w", err)
+	}
+	return c, nil
 }
 
 // lease leases, in one statement of the writer, the conversations c took
 // that are still as the snapshot read them, and returns their work in c's
 // order.
 func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([]store.Work, error) {
-	_, _, expires, err := sqlstore.ClaimBounds(p)
-	if err != nil {
-		return nil, err
-	}
 	guards := make([]leaseRow, len(c.taken))
 	for i, id := range c.taken {
 		conv := c.Conversations[id]
@@ -180,12 +170,12 @@ func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([
 	}
 	guardJSON, err := json.Marshal(guards)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	tokens := map[int64]string{}
 	err = s.update(ctx, func(x *sqlstore.Tx) error {
 		clear(tokens)
-		rows, err := x.Query(ctx, qLease, p.Owner, dialect.Time(p.Now), string(guardJSON), dialect.Time(expires))
+		rows, err := x.Query(ctx, qLease, p.Owner, dialect.Time(p.Now), string(guardJSON), dialect.Time(c.expires))
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
@@ -201,12 +191,12 @@ func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	out := make([]store.Work, 0, len(tokens))
 	for _, id := range c.taken {
 		if token, ok := tokens[id]; ok {
-			out = append(out, c.Work(id, token, p.Owner, expires))
+			out = append(out, c.Work(id, token, p.Owner, c.expires))
 		}
 	}
 	return out, nil
