@@ -21,11 +21,8 @@ var _ store.Notifier = (*Store)(nil)
 var ErrClosed = errors.New("store is closed")
 
 // channelExpr is the SQL expression of the channel outbox work is
-// announced on: one per schema, since the replicas of one deployment share
-// a schema and other schemas of the database hold other deployments (or
-// tests). The schema's name is hashed to keep the channel a short, plain
-// identifier whatever the name.
-const channelExpr = `'sfconnector_outbox_' || md5(current_schema())`
+// announced on.
+const channelExpr = sqlstore.OutboxChannel
 
 // notifyQuery announces outbox work. Run inside the transaction that
 // commits the work, the notification is delivered at commit, and only if

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,14 +67,20 @@ func listen(t *testing.T, s *Store, result *error) (w *wakes, stop context.Cance
 	return w, stop, ended
 }
 
-// insert stores messages of c with the given statuses in one transaction.
+// insert stores messages of c with the given statuses in one transaction,
+// with AddMessage (whose statement notifies the listeners itself) for the
+// ids ending in ".add", with InsertMessage for the others.
 func insert(t *testing.T, s *Store, c store.Conversation, statuses map[string]store.PushStatus) {
 	t.Helper()
 	err := s.WithTx(t.Context(), func(tx store.Tx) error {
 		for id, status := range statuses {
 			m := pendingMessage(c, id, t0.Add(time.Minute))
 			m.PushStatus = status
-			if _, _, err := tx.InsertMessage(t.Context(), m); err != nil {
+			add := tx.InsertMessage
+			if strings.HasSuffix(id, ".add") {
+				add = tx.AddMessage
+			}
+			if _, _, err := add(t.Context(), m); err != nil {
 				return err
 			}
 		}
@@ -170,7 +177,16 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	if !errors.Is(err, errRollback) {
 		t.Fatalf("rolled-back WithTx: %v", err)
 	}
-	insert(t, b, cv3, map[string]store.PushStatus{"wamid.excluded": store.Excluded})
+	err = b.WithTx(ctx, func(tx store.Tx) error {
+		if _, _, err := tx.AddMessage(ctx, pendingMessage(cv3, "wamid.rolledback.add", t0)); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("rolled-back WithTx: %v", err)
+	}
+	insert(t, b, cv3, map[string]store.PushStatus{"wamid.excluded": store.Excluded, "wamid.excluded.add": store.Excluded})
 	transition(t, b, cv3, statemachine.Open, statemachine.AutoBot)
 	transition(t, b, cv1, statemachine.Open, statemachine.Open)
 	if got, err := b.Replay(ctx, "t1", []int64{cv1.ID + 1000}, t0.Add(time.Hour)); err != nil || len(got) != 0 {
@@ -179,10 +195,11 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	seed(t, c, "u1")
 	wc.waitFor(t, 2, "c's wake by work in its schema")
 
-	// Then outbox work: three pending messages in one transaction. Had
-	// anything above woken a, its notification would have come first.
+	// Then outbox work: three pending messages in one transaction, one of
+	// them announced by its own statement. Had anything above woken a, its
+	// notification would have come first.
 	insert(t, b, cv3, map[string]store.PushStatus{
-		"wamid.p1": store.Pending, "wamid.p2": store.Pending, "wamid.p3": store.Pending})
+		"wamid.p1": store.Pending, "wamid.p2.add": store.Pending, "wamid.p3": store.Pending})
 	// That nothing else woke a (the commits above, a second wake for the
 	// same transaction) is checked once Listen has returned, on the exact
 	// count of its wakes.
@@ -194,7 +211,7 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 		t.Fatalf("Replay = %v, %v; want [%d]", got, err, dead.ID)
 	}
 	wa.waitFor(t, 4, "a's wake by a replay")
-	insert(t, a, cv2, map[string]store.PushStatus{"wamid.own": store.Pending})
+	insert(t, a, cv2, map[string]store.PushStatus{"wamid.own.add": store.Pending})
 	wa.waitFor(t, 5, "a's wake by its own pending message")
 
 	// The listening connection dies: a reports it, connects again and

@@ -294,7 +294,7 @@ func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
 		if err := fn(x); err != nil {
 			return err
 		}
-		if x.OutboxWork {
+		if x.OutboxWork && !x.Announced {
 			return notifyOutbox(ctx, x)
 		}
 		return nil

@@ -69,6 +69,24 @@ var (
 			FROM m WHERE c.id = m.conversation_id AND m.push_status = 'pending'
 		)
 		SELECT ` + MessageColumns + ` FROM m`)
+	// qAddMessagePG is AddMessage on PostgreSQL in one statement: the
+	// message as qInsertMessagePG stores it, and, when it is inserted, its
+	// conversation's activity set to its received_at (and pending_since
+	// lowered for a pending message), and the listeners notified of a
+	// pending message (at commit, see Tx.Announced). The last two columns
+	// count the conversations written (1) and the notifications (0 or 1).
+	qAddMessagePG = Q(`WITH m AS (` + insertMessage + MessageColumns + `
+		), conv AS (
+			UPDATE conversations c SET
+				pending_since = CASE WHEN m.push_status = 'pending' THEN LEAST(c.pending_since, m.received_at)
+					ELSE c.pending_since END,
+				last_activity_at = m.received_at
+			FROM m WHERE c.id = m.conversation_id
+			RETURNING c.id
+		), announced AS (
+			SELECT pg_notify(` + OutboxChannel + `, '') FROM m WHERE m.push_status = 'pending'
+		)
+		SELECT ` + MessageColumns + `, (SELECT count(*) FROM conv), (SELECT count(*) FROM announced) FROM m`)
 	qMessageByKey = Q(`SELECT ` + MessageColumns + ` FROM messages WHERE tenant = $1 AND channel = $2 AND platform_id = $3`)
 	// qLowerPendingSince lowers the conversation's pending_since to $2 if
 	// need be. It writes the row in any case: on PostgreSQL the row stays
@@ -103,20 +121,14 @@ func (x *Tx) InsertMessage(ctx context.Context, m store.Message) (store.Message,
 
 // AddMessage is InsertMessage, then, when m is inserted, TouchConversation
 // at m.ReceivedAt. On SQLite the conversation's outbox mark and its
-// activity are one statement.
+// activity are one statement; on PostgreSQL the insert is that statement
+// too.
 func (x *Tx) AddMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
-	if x.D.Style == SQLite {
-		return x.insertMessage(ctx, m, true)
-	}
-	stored, inserted, err := x.insertMessage(ctx, m, false)
-	if err != nil || !inserted {
-		return stored, inserted, err
-	}
-	return stored, true, x.TouchConversation(ctx, stored.ConversationID, m.ReceivedAt)
+	return x.insertMessage(ctx, m, true)
 }
 
-// insertMessage inserts m; touch (SQLite only) also sets its
-// conversation's LastActivityAt to m.ReceivedAt when m is inserted.
+// insertMessage inserts m; touch also sets its conversation's
+// LastActivityAt to m.ReceivedAt when m is inserted.
 func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (store.Message, bool, error) {
 	if m.Tenant == "" || m.Channel == "" || m.PlatformID == "" {
 		return store.Message{}, false, errors.New("insert message: tenant, channel and platform id are required")
@@ -138,6 +150,13 @@ func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (st
 		stored.SentAt, stored.ReceivedAt, stored.PushedAt = AsTime(m.SentAt), AsTime(m.ReceivedAt), AsTime(m.PushedAt)
 		stored.DeliveryStatusAt, stored.SendAfter = AsTime(m.DeliveryStatusAt), time.Time{} // SendAfter is not read back
 		err = insertReturningID(ctx, x.Conn, &stored.ID, args)
+	} else if touch {
+		var touched, announced int64
+		stored, err = ScanMessage(extraColumns{x.Row(ctx, qAddMessagePG, args...), []any{&touched, &announced}})
+		if err == nil && touched != 1 {
+			err = fmt.Errorf("touch conversation %d: %w", stored.ConversationID, store.ErrNotFound)
+		}
+		x.Announced = x.Announced || announced > 0
 	} else {
 		stored, err = ScanMessage(x.Row(ctx, qInsertMessagePG, args...))
 	}
@@ -169,6 +188,15 @@ func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (st
 	x.OutboxWork = x.OutboxWork || stored.PushStatus == store.Pending
 	return stored, true, nil
 }
+
+// extraColumns scans a row of more columns than its reader asks for: the
+// last ones into dest.
+type extraColumns struct {
+	Scanner
+	dest []any
+}
+
+func (e extraColumns) Scan(dest ...any) error { return e.Scanner.Scan(append(dest, e.dest...)...) }
 
 // sendAfter is when a message to send is first due: when it was stored,
 // unless the sender set it past its own first attempt.

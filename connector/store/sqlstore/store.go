@@ -26,7 +26,18 @@ type Tx struct {
 	// pending message, a state change to mirror onto a record that
 	// exists, a replay): PostgreSQL then notifies the listeners at commit.
 	OutboxWork bool
+	// Announced is set when a statement of the transaction notified the
+	// listeners itself (PostgreSQL's AddMessage does): the notification
+	// goes out at commit, and one is enough.
+	Announced bool
 }
+
+// OutboxChannel is the SQL expression of the PostgreSQL channel outbox
+// work is announced on: one per schema, since the replicas of one
+// deployment share a schema and other schemas of the database hold other
+// deployments (or tests). The schema's name is hashed to keep the channel
+// a short, plain identifier whatever the name.
+const OutboxChannel = `'sfconnector_outbox_' || md5(current_schema())`
 
 // NewTx returns the Tx of a write transaction.
 func NewTx(d *Dialect, q Querier) *Tx { return &Tx{Conn: Conn{D: d, Q: q}} }
