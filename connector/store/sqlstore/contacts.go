@@ -60,6 +60,12 @@ func (x *Tx) UpsertContact(ctx context.Context, key store.ContactKey, displayNam
 			return store.Contact{}, fmt.Errorf("upsert contact: %w", err)
 		}
 	}
+	return x.upsertContact(ctx, key, displayName, now)
+}
+
+// upsertContact is UpsertContact's write, for a caller that validated its
+// arguments.
+func (x *Tx) upsertContact(ctx context.Context, key store.ContactKey, displayName string, now time.Time) (store.Contact, error) {
 	c, err := scanContact(x.Row(ctx, qUpsertContact, key.Tenant, key.Channel, key.ExternalID, displayName, x.D.Time(now)))
 	if err != nil {
 		return store.Contact{}, fmt.Errorf("upsert contact: %w", err)

@@ -58,6 +58,7 @@ func Prefixed(prefix, columns string) string {
 // upserted first (which locks it there, as UpsertContact does), then one
 // read finds the message and the live conversation.
 func (x *Tx) Inbound(ctx context.Context, key store.ContactKey, displayName string, now time.Time, platformID string) (store.InboundLookup, error) {
+	upsert := x.UpsertContact
 	if x.D.Style == SQLite && key.Tenant != "" && key.Channel != "" && key.ExternalID != "" {
 		var in store.InboundLookup
 		var conv store.Conversation
@@ -77,16 +78,27 @@ func (x *Tx) Inbound(ctx context.Context, key store.ContactKey, displayName stri
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return store.InboundLookup{}, fmt.Errorf("inbound message %s: %w", platformID, err)
 		}
-		// A new contact, or a new name: the upsert writes it.
+		// A new contact, or a new name: the upsert writes it, without
+		// UpsertContact's read, done already (UpsertContact reports a
+		// zero time).
+		if !now.IsZero() {
+			upsert = x.upsertContact
+		}
 	}
 	var in store.InboundLookup
 	var err error
-	if in.Contact, err = x.UpsertContact(ctx, key, displayName, now); err != nil {
+	if in.Contact, err = upsert(ctx, key, displayName, now); err != nil {
 		return store.InboundLookup{}, err
 	}
+	return x.storedAndLive(ctx, in, key, platformID)
+}
+
+// storedAndLive completes in, whose contact is upserted, with
+// qStoredAndLive.
+func (x *Tx) storedAndLive(ctx context.Context, in store.InboundLookup, key store.ContactKey, platformID string) (store.InboundLookup, error) {
 	var conv store.Conversation
 	var state int64
-	err = x.Row(ctx, qStoredAndLive, key.Tenant, key.Channel, platformID, in.Contact.ID, int64(statemachine.Expired)).
+	err := x.Row(ctx, qStoredAndLive, key.Tenant, key.Channel, platformID, in.Contact.ID, int64(statemachine.Expired)).
 		Scan(append([]any{&in.Stored}, liveDest(&conv, &state)...)...)
 	if err != nil {
 		return store.InboundLookup{}, fmt.Errorf("inbound message %s: %w", platformID, err)
