@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -123,6 +124,44 @@ type groupTx struct {
 type settingRead struct {
 	s   store.Setting
 	err error
+}
+
+// GetSettings returns the settings as the group first read them, reading
+// in one statement those it has not read yet.
+func (t groupTx) GetSettings(ctx context.Context, keys []store.SettingKey) (map[store.SettingKey]store.Setting, error) {
+	got := make(map[store.SettingKey]store.Setting, len(keys))
+	var unread []store.SettingKey
+	for _, k := range keys {
+		r, ok := t.settings[[2]string{k.Scope, k.Key}]
+		switch {
+		case !ok || (r.err != nil && !errors.Is(r.err, store.ErrNotFound)):
+			unread = append(unread, k)
+		case r.err == nil:
+			got[k] = r.s
+		}
+	}
+	if len(unread) == 0 {
+		return got, nil
+	}
+	read, err := t.Tx.GetSettings(ctx, unread)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range unread {
+		s, ok := read[k]
+		if ok {
+			got[k] = s
+			t.settings[[2]string{k.Scope, k.Key}] = settingRead{s: s}
+		} else {
+			t.settings[[2]string{k.Scope, k.Key}] = settingRead{err: notSet(k)}
+		}
+	}
+	return got, nil
+}
+
+// notSet is GetSetting's error for a setting GetSettings found unset.
+func notSet(k store.SettingKey) error {
+	return fmt.Errorf("get setting %s %s: %w", k.Scope, k.Key, store.ErrNotFound)
 }
 
 // GetSetting returns the setting as the group first read it.

@@ -142,6 +142,11 @@ func (c settingsTx) GetSetting(ctx context.Context, scope, key string) (store.Se
 	return c.Tx.GetSetting(ctx, scope, key)
 }
 
+func (c settingsTx) GetSettings(ctx context.Context, keys []store.SettingKey) (map[store.SettingKey]store.Setting, error) {
+	c.reads.Add(int32(len(keys)))
+	return c.Tx.GetSettings(ctx, keys)
+}
+
 func (s *settingsCount) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
 	s.once.Do(func() {
 		s.held.Store(int32(len(fns)))

@@ -151,6 +151,12 @@ type Setting struct {
 	UpdatedAt time.Time
 }
 
+// SettingKey names a setting.
+type SettingKey struct{ Scope, Key string }
+
+// MaxSettingKeys is the most keys one GetSettings reads.
+const MaxSettingKeys = 16
+
 // Role of an API token.
 type Role string
 
@@ -453,6 +459,9 @@ type MessageTx interface {
 type SettingTx interface {
 	// GetSetting returns a setting, or ErrNotFound.
 	GetSetting(ctx context.Context, scope, key string) (Setting, error)
+	// GetSettings reads the settings of keys (at most MaxSettingKeys) in
+	// one statement and returns those that are set, by key.
+	GetSettings(ctx context.Context, keys []SettingKey) (map[SettingKey]Setting, error)
 	// PutSetting writes a setting and appends it to the setting's history.
 	PutSetting(ctx context.Context, s Setting) error
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -25,6 +27,50 @@ func (x *Tx) GetSetting(ctx context.Context, scope, key string) (store.Setting, 
 		return store.Setting{}, fmt.Errorf("get setting %s %s: %w", scope, key, err)
 	}
 	return s, nil
+}
+
+// settingsQueries holds qGetSettings's statements, by number of keys.
+var settingsQueries sync.Map
+
+// qGetSettings reads n settings, the keys' scopes and names in $1, $2, ...
+func qGetSettings(n int) *Query {
+	if q, ok := settingsQueries.Load(n); ok {
+		return q.(*Query)
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + settingColumns + ` FROM settings WHERE `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(` OR `)
+		}
+		fmt.Fprintf(&b, `(scope = $%d AND key = $%d)`, 2*i+1, 2*i+2)
+	}
+	q, _ := settingsQueries.LoadOrStore(n, Q(b.String()))
+	return q.(*Query)
+}
+
+// GetSettings reads the settings of keys in one statement and returns
+// those that are set, by key.
+func (x *Tx) GetSettings(ctx context.Context, keys []store.SettingKey) (map[store.SettingKey]store.Setting, error) {
+	if len(keys) > store.MaxSettingKeys {
+		return nil, fmt.Errorf("get settings: %d keys, at most %d", len(keys), store.MaxSettingKeys)
+	}
+	got := make(map[store.SettingKey]store.Setting, len(keys))
+	if len(keys) == 0 {
+		return got, nil
+	}
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, k.Scope, k.Key)
+	}
+	ss, err := List(ctx, x.Conn, scanSetting, qGetSettings(len(keys)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("get settings: %w", err)
+	}
+	for _, s := range ss {
+		got[store.SettingKey{Scope: s.Scope, Key: s.Key}] = s
+	}
+	return got, nil
 }
 
 var (

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -102,6 +103,38 @@ func testSettings(e env) {
 		if err := put(bad); err == nil {
 			e.t.Errorf("PutSetting(%+v): no error", bad)
 		}
+	}
+
+	// GetSettings reads several at once, and leaves out the keys not set
+	// (a key's scope and name are matched together).
+	getAll := func(keys ...store.SettingKey) (map[store.SettingKey]store.Setting, error) {
+		var got map[store.SettingKey]store.Setting
+		err := e.s.WithTx(e.ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.GetSettings(e.ctx, keys)
+			return err
+		})
+		for k, s := range got {
+			s.UpdatedAt = utc(s.UpdatedAt)
+			got[k] = s
+		}
+		return got, err
+	}
+	keyOf := func(s store.Setting) store.SettingKey { return store.SettingKey{Scope: s.Scope, Key: s.Key} }
+	unset := store.SettingKey{Scope: other.Scope, Key: key}
+	got, err := getAll(keyOf(second), unset, keyOf(other), keyOf(sameScopeOtherKey))
+	want := map[store.SettingKey]store.Setting{keyOf(second): second, keyOf(other): other, keyOf(sameScopeOtherKey): sameScopeOtherKey}
+	if err != nil || !maps.Equal(got, want) {
+		e.t.Errorf("GetSettings = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := getAll(unset); err != nil || len(got) != 0 {
+		e.t.Errorf("GetSettings of an unset key = %+v, %v; want none", got, err)
+	}
+	if got, err := getAll(); err != nil || len(got) != 0 {
+		e.t.Errorf("GetSettings of no key = %+v, %v; want none", got, err)
+	}
+	if _, err := getAll(make([]store.SettingKey, store.MaxSettingKeys+1)...); err == nil {
+		e.t.Errorf("GetSettings of %d keys: no error", store.MaxSettingKeys+1)
 	}
 }
 
