@@ -72,23 +72,25 @@ func listen(t *testing.T, s *Store, result *error) (w *wakes, stop context.Cance
 // ids ending in ".add", with InsertMessage for the others.
 func insert(t *testing.T, s *Store, c store.Conversation, statuses map[string]store.PushStatus) {
 	t.Helper()
-	err := s.WithTx(t.Context(), func(tx store.Tx) error {
-		for id, status := range statuses {
-			m := pendingMessage(c, id, t0.Add(time.Minute))
-			m.PushStatus = status
-			add := tx.InsertMessage
-			if strings.HasSuffix(id, ".add") {
-				add = tx.AddMessage
-			}
-			if _, _, err := add(t.Context(), m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.WithTx(t.Context(), func(tx store.Tx) error { return storeMessages(t.Context(), tx, c, statuses) }); err != nil {
 		t.Fatalf("insert %v: %v", statuses, err)
 	}
+}
+
+// storeMessages stores messages as insert does, in tx.
+func storeMessages(ctx context.Context, tx store.Tx, c store.Conversation, statuses map[string]store.PushStatus) error {
+	for id, status := range statuses {
+		m := pendingMessage(c, id, t0.Add(time.Minute))
+		m.PushStatus = status
+		add := tx.InsertMessage
+		if strings.HasSuffix(id, ".add") {
+			add = tx.AddMessage
+		}
+		if _, _, err := add(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // transition applies from -> to on a conversation through s.
@@ -168,23 +170,16 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	// no record to mirror it on or no change at all, nothing to replay;
 	// and outbox work in another schema.
 	errRollback := errors.New("roll back")
-	err = b.WithTx(ctx, func(tx store.Tx) error {
-		if _, _, err := tx.InsertMessage(ctx, pendingMessage(cv3, "wamid.rolledback", t0)); err != nil {
-			return err
+	for _, id := range []string{"wamid.rolledback", "wamid.rolledback.add"} {
+		err = b.WithTx(ctx, func(tx store.Tx) error {
+			if err := storeMessages(ctx, tx, cv3, map[string]store.PushStatus{id: store.Pending}); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("rolled-back WithTx: %v", err)
 		}
-		return errRollback
-	})
-	if !errors.Is(err, errRollback) {
-		t.Fatalf("rolled-back WithTx: %v", err)
-	}
-	err = b.WithTx(ctx, func(tx store.Tx) error {
-		if _, _, err := tx.AddMessage(ctx, pendingMessage(cv3, "wamid.rolledback.add", t0)); err != nil {
-			return err
-		}
-		return errRollback
-	})
-	if !errors.Is(err, errRollback) {
-		t.Fatalf("rolled-back WithTx: %v", err)
 	}
 	insert(t, b, cv3, map[string]store.PushStatus{"wamid.excluded": store.Excluded, "wamid.excluded.add": store.Excluded})
 	transition(t, b, cv3, statemachine.Open, statemachine.AutoBot)
