@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -29,5 +30,32 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		platformtest.CheckParse(t, a, body)
+		// The one-pass parse, where it answers, answers as the change by
+		// change one does.
+		if fast, ok := parseOnePass(testPhoneNumberID, body); ok {
+			slow, err := parseChanges(testPhoneNumberID, body)
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Errorf("one pass: %+v\nchange by change: %+v, %v", fast, slow, err)
+			}
+		}
+	})
+}
+
+// BenchmarkParse compares the two ways parse reads a one-message delivery.
+func BenchmarkParse(b *testing.B) {
+	body := TextDelivery(testPhoneNumberID, "15551234567", "Ann", "wamid.bench", "hello there", time.Unix(1739321024, 0))
+	b.Run("one pass", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := parseOnePass(testPhoneNumberID, body); !ok {
+				b.Fatal("not parsed in one pass")
+			}
+		}
+	})
+	b.Run("change by change", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parseChanges(testPhoneNumberID, body); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

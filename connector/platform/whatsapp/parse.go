@@ -182,6 +182,64 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 // into events in delivery order (see the package documentation for the
 // mapping): the product's parser, Adapter.Parse.
 func parse(phoneNumberID string, body []byte) ([]platform.Event, error) {
+	if events, ok := parseOnePass(phoneNumberID, body); ok {
+		return events, nil
+	}
+	return parseChanges(phoneNumberID, body)
+}
+
+// typedWebhook is a delivery decoded in one pass, every change's value as
+// a "messages" value.
+type typedWebhook struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      string `json:"id"`
+		Changes []struct {
+			Field string `json:"field"`
+			Value *value `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// parseOnePass is parse for the usual delivery, read once rather than
+// change by change (which reads each value twice more). It gives up (ok
+// false) where parseChanges must decide: a body it can not decode (a
+// malformed one, or a change of another field whose value has a shape of
+// its own), a change of another phone number (quarantined with the
+// change's own bytes), an event in error.
+func parseOnePass(phoneNumberID string, body []byte) (events []platform.Event, ok bool) {
+	var w typedWebhook
+	if err := json.Unmarshal(body, &w); err != nil || w.Object != Object {
+		return nil, false
+	}
+	events = []platform.Event{}
+	for ei, e := range w.Entry {
+		for ci, ch := range e.Changes {
+			if ch.Field != "messages" {
+				events = append(events, platform.Ignored("field "+platform.Clip(ch.Field, 60)))
+				continue
+			}
+			var v value
+			if ch.Value != nil {
+				v = *ch.Value
+			}
+			if id := v.Metadata.PhoneNumberID; id != "" && id != phoneNumberID {
+				return nil, false
+			}
+			evs, err := valueEvents(&v, fmt.Sprintf("entry[%d].changes[%d].value", ei, ci))
+			if err != nil {
+				return nil, false
+			}
+			events = append(events, evs...)
+		}
+	}
+	return events, true
+}
+
+// parseChanges is parse reading each change's value on its own: a value
+// is decoded only for the "messages" field, and a change's bytes are at
+// hand for the quarantine.
+func parseChanges(phoneNumberID string, body []byte) ([]platform.Event, error) {
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: whatsapp: body is not a webhook delivery: %w", platform.ErrMalformed, err)
