@@ -159,7 +159,8 @@ func (t groupTx) GetSettings(ctx context.Context, keys []store.SettingKey) (map[
 	return got, nil
 }
 
-// notSet is GetSetting's error for a setting GetSettings found unset.
+// notSet is GetSetting's error for a setting that GetSettings found
+// unset.
 func notSet(k store.SettingKey) error {
 	return fmt.Errorf("get setting %s %s: %w", k.Scope, k.Key, store.ErrNotFound)
 }

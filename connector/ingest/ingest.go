@@ -326,7 +326,7 @@ func (t readAheadTx) GetSetting(ctx context.Context, scope, key string) (store.S
 	if s, ok := t.r.got[k]; ok {
 		return s, nil
 	}
-	return store.Setting{}, fmt.Errorf("get setting %s %s: %w", scope, key, store.ErrNotFound)
+	return store.Setting{}, notSet(k)
 }
 
 func (b *batchState) optOutKeywords(ctx context.Context, tx store.Tx) ([]string, error) {

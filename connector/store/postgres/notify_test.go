@@ -251,6 +251,36 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	}
 }
 
+// TestListenWakesAfterAnAnnouncementRolledBack: in a batch, a delivery
+// whose insert announced itself and then failed is rolled back to its
+// savepoint with its notification; the next delivery's pending message is
+// announced at commit all the same.
+func TestListenWakesAfterAnAnnouncementRolledBack(t *testing.T) {
+	s, _ := migrated(t)
+	ctx := t.Context()
+	cv, _ := seed(t, s, "u1")
+	var result error
+	w, _, _ := listen(t, s, &result)
+	w.waitFor(t, 1, "the wake on connecting")
+
+	errFailed := errors.New("the delivery fails after its insert")
+	errs, err := s.WithTxBatch(ctx, []func(store.Tx) error{
+		func(tx store.Tx) error {
+			if err := storeMessages(ctx, tx, cv, map[string]store.PushStatus{"wamid.failed.add": store.Pending}); err != nil {
+				return err
+			}
+			return errFailed
+		},
+		func(tx store.Tx) error {
+			return storeMessages(ctx, tx, cv, map[string]store.PushStatus{"wamid.kept": store.Pending})
+		},
+	})
+	if err != nil || !errors.Is(errs[0], errFailed) || errs[1] != nil {
+		t.Fatalf("WithTxBatch = %v, %v; want the first delivery failed and the second stored", errs, err)
+	}
+	w.waitFor(t, 2, "the wake by the second delivery's pending message")
+}
+
 // TestCloseEndsListen: Close stops a running Listen (returning ErrClosed)
 // rather than waiting for its connection, and Listen on a closed store
 // fails at once.
