@@ -324,25 +324,9 @@ func recordKeysGeneric(field string, body []byte) ([]string, bool) {
 	}
 	keys := make([]string, len(req.Records))
 	for i, rec := range req.Records {
-		keys[i] = fieldString(rec, field)
+		keys[i] = standin.StringField(rec, field)
 	}
 	return keys, true
-}
-
-// fieldString returns a record's field as a string; field names are
-// matched ignoring case, as Salesforce does.
-func fieldString(rec map[string]any, field string) string {
-	v, ok := rec[field]
-	if !ok {
-		for k, kv := range rec {
-			if strings.EqualFold(k, field) {
-				v = kv
-				break
-			}
-		}
-	}
-	s, _ := v.(string)
-	return s
 }
 
 // faults answers a share of the data calls with 503 SERVER_UNAVAILABLE,

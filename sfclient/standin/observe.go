@@ -45,14 +45,14 @@ func collectionWrites(out []Write, object, field string, records []map[string]an
 		if i >= len(records) || !res.Success {
 			continue
 		}
-		out = append(out, Write{Object: object, Key: stringField(records[i], field), Created: res.Created != nil && *res.Created})
+		out = append(out, Write{Object: object, Key: StringField(records[i], field), Created: res.Created != nil && *res.Created})
 	}
 	return out
 }
 
-// stringField returns a record's field as a string, "" when it is not one;
-// field names are matched ignoring case.
-func stringField(rec map[string]any, field string) string {
+// StringField returns a record's field as a string, "" when it is not
+// one; field names are matched ignoring case, as Salesforce does.
+func StringField(rec map[string]any, field string) string {
 	v, ok := rec[field]
 	if !ok {
 		for k, kv := range rec {
