@@ -393,25 +393,28 @@ const maxReason = 500
 
 // fail records the item failed for good, with its reason.
 func (w *Worker) fail(ctx context.Context, it store.MediaItem, reason string) error {
-	if len(reason) > maxReason {
-		reason = strings.ToValidUTF8(reason[:maxReason], "")
-	}
-	it.Status, it.Reason = store.MediaFailed, reason
-	w.count(it.Tenant, "failed")
-	w.log(it).Warn().Str("reason", reason).Msg("media item failed; the message keeps its text, and the item can be replayed")
+	it = w.conclude(it, store.MediaFailed, reason, "failed")
+	w.log(it).Warn().Str("reason", it.Reason).Msg("media item failed; the message keeps its text, and the item can be replayed")
 	return w.Store.UpdateMedia(ctx, it, w.now())
 }
 
 // skip records that there is nothing to fetch for the item (a kind the
 // platform serves no content for): not a failure, not a dead letter.
 func (w *Worker) skip(ctx context.Context, it store.MediaItem, reason string) error {
+	it = w.conclude(it, store.MediaSkipped, reason, "skipped")
+	w.log(it).Info().Str("reason", it.Reason).Msg("media item skipped: the platform serves no content for it")
+	return w.Store.UpdateMedia(ctx, it, w.now())
+}
+
+// conclude returns it with its final status and its reason, cut to
+// maxReason, and counts it as outcome.
+func (w *Worker) conclude(it store.MediaItem, status store.MediaStatus, reason, outcome string) store.MediaItem {
 	if len(reason) > maxReason {
 		reason = strings.ToValidUTF8(reason[:maxReason], "")
 	}
-	it.Status, it.Reason = store.MediaSkipped, reason
-	w.count(it.Tenant, "skipped")
-	w.log(it).Info().Str("reason", reason).Msg("media item skipped: the platform serves no content for it")
-	return w.Store.UpdateMedia(ctx, it, w.now())
+	it.Status, it.Reason = status, reason
+	w.count(it.Tenant, outcome)
+	return it
 }
 
 // fetch downloads a pending item and keeps its bytes.

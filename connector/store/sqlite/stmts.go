@@ -114,11 +114,7 @@ func uncancelled(ctx context.Context) (context.Context, error) {
 
 // ExecContext runs query with its prepared statement when there is one.
 func (t writerTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, err := uncancelled(ctx)
-	if err != nil {
-		return nil, err
-	}
-	nv, err := namedValues(args)
+	ctx, nv, err := statementArgs(ctx, args)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +126,7 @@ func (t writerTx) ExecContext(ctx context.Context, query string, args ...any) (s
 
 // QueryContext runs query with its prepared statement when there is one.
 func (t writerTx) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	ctx, err := uncancelled(ctx)
-	if err != nil {
-		return nil, err
-	}
-	nv, err := namedValues(args)
+	ctx, nv, err := statementArgs(ctx, args)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +140,20 @@ func (t writerTx) QueryContext(ctx context.Context, query string, args ...any) (
 		return nil, err
 	}
 	return &driverRows{rows: rows}, nil
+}
+
+// statementArgs returns what a statement runs with: ctx without its
+// cancellation (see uncancelled) and args as the driver takes them.
+func statementArgs(ctx context.Context, args []any) (context.Context, []driver.NamedValue, error) {
+	ctx, err := uncancelled(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	nv, err := namedValues(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctx, nv, nil
 }
 
 func (t writerTx) stmt(ctx context.Context, query string) driver.Stmt {
