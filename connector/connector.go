@@ -125,15 +125,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	}
 	var group *ingest.GroupCommitter
 	if sq, ok := st.(*sqlite.Store); ok {
-		// One process owns the file: the leases on it are its previous
-		// run's, which died with it. Take them back at once rather than
-		// wait for them to expire.
-		n, err := sq.TakeBackLeases(ctx)
+		// One process owns the file: the leases on it (conversations'
+		// outboxes, media items in flight) are its previous run's, which
+		// died with it. Take them back at once rather than wait for them
+		// to expire.
+		tb, err := sq.TakeBackLeases(ctx)
 		if err != nil {
 			return nil, errors.Join(err, st.Close())
 		}
-		if n > 0 {
-			log.Info().Int("conversations", n).Msg("took back the leases of the previous run")
+		if tb.Conversations > 0 || tb.Media > 0 {
+			log.Info().Int("conversations", tb.Conversations).Int("media", tb.Media).
+				Msg("took back the leases of the previous run")
 		}
 		// SQLite has one writer: concurrent deliveries share its commits.
 		// PostgreSQL flushes concurrent commits together on its own, and

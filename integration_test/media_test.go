@@ -171,15 +171,22 @@ func (p *mediaPlatforms) twilioMediaURL(messageSID, mediaSID string) string {
 // with a bot (AUTO_BOT, excluded by default).
 func mediaEnv(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes int64) *env {
 	t.Helper()
+	// A short request timeout makes a short lease: an item in flight when
+	// the process is killed is taken again 6s later.
+	return mediaEnvTimeout(t, sf, p, dsn, maxBytes, 3*time.Second)
+}
+
+// mediaEnvTimeout is mediaEnv with the media worker's request timeout,
+// which makes its lease twice as long.
+func mediaEnvTimeout(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes int64, requestTimeout time.Duration) *env {
+	t.Helper()
 	e := newEnv(t, envOptions{PostgresDSN: dsn, Tenants: []tenantSpec{{ID: "acme", Org: sf, Channels: []channelSpec{
 		{ID: "wa", Platform: "whatsapp", GraphURL: p.srv.URL + "/graph", AccessToken: waAccessToken},
 		{ID: "tg", Platform: "telegram"}, {ID: "tgbot", Platform: "telegram", Bot: true},
 		{ID: "line", Platform: "line"}, {ID: "sms", Platform: "twilio"},
 	}}}})
 	m := e.configMap()
-	// A short request timeout makes a short lease: an item in flight when
-	// the process is killed is taken again 6s later.
-	m["media"] = map[string]any{"poll_interval": "100ms", "max_attempts": 3, "request_timeout": "3s"}
+	m["media"] = map[string]any{"poll_interval": "100ms", "max_attempts": 3, "request_timeout": requestTimeout.String()}
 	tenant := m["tenants"].([]any)[0].(map[string]any)
 	tenant["media_max_bytes"] = maxBytes
 	for _, c := range tenant["channels"].([]any) {
@@ -446,11 +453,15 @@ func mediaToFiles(t *testing.T, dsn string) {
 // TestMediaSurvivesSIGKILL kills the connector (the fault hook of
 // media.FaultEnv) between a download and its upload, and between an
 // upload and the store's update: after a restart each item is one File.
+// The media lease (twice the 10-minute request timeout) is far longer than
+// the test waits: the item in flight at the second kill is uploaded
+// because the restarted process takes back its previous run's work at
+// once.
 func TestMediaSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	sf := newOrg(t, "", nil)
 	p := newMediaPlatforms(t)
-	e := mediaEnv(t, sf, p, "", 1<<20)
+	e := mediaEnvTimeout(t, sf, p, "", 1<<20, 10*time.Minute)
 	voice := []byte("OggS voice note bytes")
 	jpeg := []byte("\xff\xd8\xff\xe0 a photo")
 	p.add("tg:VOICE-K", voice, "")

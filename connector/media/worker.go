@@ -98,7 +98,8 @@ type Config struct {
 	// LeaseTTL holds a claimed item from other workers (other replicas)
 	// while one works on it: at least (and by default) twice
 	// RequestTimeout. An item in flight when its process dies is taken
-	// again once it passes.
+	// again once it passes, or at once when a SQLite owner restarts (see
+	// sqlite.Store.TakeBackLeases).
 	LeaseTTL time.Duration
 	// RequestTimeout bounds one download or one Salesforce step.
 	RequestTimeout time.Duration

@@ -165,8 +165,10 @@ type MediaStore interface {
 	// ClaimMedia returns up to limit items with work due at now, oldest
 	// due first: pending ones (to fetch), and fetched ones whose message
 	// is pushed (to upload). Each is held back from other claims until
-	// until (its NextAttemptAt): a worker that dies before updating it is
-	// replaced once that passes.
+	// until (its NextAttemptAt), and marked held until its next
+	// UpdateMedia: a worker that dies before updating it is replaced once
+	// that passes, or at once by a SQLite owner that restarts (the held
+	// items are its previous run's, see sqlite.Store.TakeBackLeases).
 	ClaimMedia(ctx context.Context, now, until time.Time, limit int) ([]MediaItem, error)
 	// UpdateMedia writes the item's Status, Reason, Size, SHA256,
 	// ContentType, FileName, Location, ContentVersionID,

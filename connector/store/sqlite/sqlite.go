@@ -210,14 +210,39 @@ func dsn(absPath string, params url.Values) string {
 	return u.String()
 }
 
-// TakeBackLeases clears every lease on the file, expired or not, and
-// returns how many: the leases of this owner's previous run, which died
-// with its process. Only an Owner may call it; it errs otherwise.
-func (s *Store) TakeBackLeases(ctx context.Context) (int, error) {
+// TakenBack counts what TakeBackLeases took back.
+type TakenBack struct {
+	Conversations int // leases cleared: their outboxes are claimable at once
+	Media         int // media items held by a claim: due at once
+}
+
+// qTakeBackMedia makes the media items a claim held (ClaimMedia, until
+// their next update) due again, as of their last update.
+var qTakeBackMedia = sqlstore.Q(`UPDATE media SET held = 0, next_attempt_at = updated_at WHERE held = 1`)
+
+// TakeBackLeases takes back the work of this owner's previous run, which
+// died with its process: it clears every conversation's lease, expired or
+// not, and makes every media item a claim held due again (an item waiting
+// out a retry's backoff keeps waiting). Only an Owner may call it; it errs
+// otherwise.
+func (s *Store) TakeBackLeases(ctx context.Context) (TakenBack, error) {
 	if s.owner == nil {
-		return 0, errors.New("take back leases: the store was not opened as the file's owner")
+		return TakenBack{}, errors.New("take back leases: the store was not opened as the file's owner")
 	}
-	return s.RescueLeases(ctx, time.UnixMicro(math.MaxInt64))
+	var tb TakenBack
+	err := s.update(ctx, func(x *sqlstore.Tx) error {
+		conv, err := x.Affected(ctx, sqlstore.QRescueLeases, dialect.Time(time.UnixMicro(math.MaxInt64)))
+		if err != nil {
+			return err
+		}
+		media, err := x.Affected(ctx, qTakeBackMedia)
+		tb = TakenBack{Conversations: int(conv), Media: int(media)}
+		return err
+	})
+	if err != nil {
+		return TakenBack{}, fmt.Errorf("take back leases: %w", err)
+	}
+	return tb, nil
 }
 
 // Close releases both connection pools, and the owner lock.

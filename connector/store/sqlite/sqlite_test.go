@@ -383,3 +383,70 @@ func TestUpgrades(t *testing.T) {
 		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: sqlstore.Std(s.w)}}
 	})
 }
+
+// TestTakeBackLeases takes back what a previous run held, at once: a
+// conversation's lease (expiring in an hour) and a media item a claim
+// holds (for an hour); a media item waiting out a retry's backoff keeps
+// waiting. A store not opened as the file's owner may not take back.
+func TestTakeBackLeases(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "connector.db")
+	s := openTest(t, path, Options{Owner: true})
+	c, m := seed(t, s, "31600000001")
+	_, m2 := seed(t, s, "31600000002")
+	now := m.ReceivedAt.Add(time.Minute)
+	if ws, err := s.Claim(ctx, store.ClaimParams{Owner: "run-1", Now: now, LeaseTTL: time.Hour}); err != nil || len(ws) != 2 {
+		t.Fatalf("Claim: %d, %v; want both conversations", len(ws), err)
+	}
+	var items [2]store.MediaItem
+	err := s.WithTx(ctx, func(tx store.Tx) error {
+		for i, msg := range []store.Message{m, m2} {
+			var err error
+			items[i], err = tx.InsertMedia(ctx, store.MediaItem{MessageID: msg.ID, ConversationID: msg.ConversationID,
+				Tenant: "t1", Channel: "wa", Ref: fmt.Sprint("ref-", i), Status: store.MediaPending, CreatedAt: msg.ReceivedAt})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("InsertMedia: %v", err)
+	}
+	if got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10); err != nil || len(got) != 2 {
+		t.Fatalf("ClaimMedia: %d, %v; want both items", len(got), err)
+	}
+	// The second item failed a try: it waits out its backoff, unheld.
+	backoff := items[1]
+	backoff.Attempts, backoff.NextAttemptAt = 1, now.Add(time.Hour)
+	if err := s.UpdateMedia(ctx, backoff, now); err != nil {
+		t.Fatalf("UpdateMedia: %v", err)
+	}
+	if got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10); err != nil || len(got) != 0 {
+		t.Fatalf("ClaimMedia before the take-back: %v, %v; want nothing due", got, err)
+	}
+
+	tb, err := s.TakeBackLeases(ctx)
+	if err != nil {
+		t.Fatalf("TakeBackLeases: %v", err)
+	}
+	if tb != (TakenBack{Conversations: 2, Media: 1}) {
+		t.Errorf("took back %+v, want 2 conversations and 1 media item", tb)
+	}
+	ws, err := s.Claim(ctx, store.ClaimParams{Owner: "run-2", Now: now, LeaseTTL: time.Hour})
+	if err != nil || len(ws) != 2 || ws[0].Conversation.ID != c.ID {
+		t.Fatalf("Claim after the take-back: %d, %v; want both conversations again", len(ws), err)
+	}
+	got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10)
+	if err != nil || len(got) != 1 || got[0].ID != items[0].ID {
+		t.Fatalf("ClaimMedia after the take-back: %+v, %v; want item %d alone", got, err, items[0].ID)
+	}
+	if tb, err := s.TakeBackLeases(ctx); err != nil || tb != (TakenBack{Conversations: 2, Media: 1}) {
+		t.Errorf("second take-back: %+v, %v; want what the second claims held", tb, err)
+	}
+
+	tool := openTest(t, path, Options{})
+	if _, err := tool.TakeBackLeases(ctx); err == nil {
+		t.Error("a store not opened as the owner took back leases")
+	}
+}

@@ -105,12 +105,12 @@ var (
 		WHERE m.status IN ('pending', 'fetched') AND m.next_attempt_at <= $1
 		  AND (m.status = 'pending' OR (g.push_status = 'pushed' AND g.salesforce_id <> ''))
 		ORDER BY m.next_attempt_at, m.id LIMIT $2{| FOR UPDATE OF m SKIP LOCKED}`)
-	qHoldMedia   = Q(`UPDATE media SET next_attempt_at = $1 WHERE id {IN $2}`)
+	qHoldMedia   = Q(`UPDATE media SET next_attempt_at = $1, held = {1|true} WHERE id {IN $2}`)
 	qMediaOfIDs  = Q(mediaSelect + `WHERE m.id {IN $1} ORDER BY m.id`)
 	qUpdateMedia = Q(`
 		UPDATE media SET status = $2, reason = $3, size = $4, sha256 = $5, content_type = $6, file_name = $7,
 			location = $8, content_version_id = $9, content_document_id = $10, attempts = $11,
-			next_attempt_at = $12, updated_at = $13,
+			next_attempt_at = $12, updated_at = $13, held = {0|false},
 			data = CASE WHEN $8 = 'store' THEN data END
 		WHERE id = $1`)
 	qPutMediaData = Q(`UPDATE media SET data = $2 WHERE id = $1`)

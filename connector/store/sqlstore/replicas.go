@@ -142,9 +142,9 @@ func (s *Store) PutSyncWatermark(ctx context.Context, w store.SyncWatermark) err
 	return nil
 }
 
-// qRescueLeases clears the conversations' leases that expired at or before
+// QRescueLeases clears the conversations' leases that expired at or before
 // $1 (no lease: an empty token and 0 on SQLite, NULL on PostgreSQL).
-var qRescueLeases = Q(`
+var QRescueLeases = Q(`
 	UPDATE conversations SET lease_owner = {''|NULL}, lease_token = {''|NULL}, lease_expires_at = {0|NULL}
 	WHERE {lease_token <> ''|lease_token IS NOT NULL} AND lease_expires_at <= $1`)
 
@@ -155,7 +155,7 @@ func (s *Store) RescueLeases(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := s.update(ctx, func(x *Tx) error {
 		var err error
-		n, err = x.Affected(ctx, qRescueLeases, x.D.Time(now))
+		n, err = x.Affected(ctx, QRescueLeases, x.D.Time(now))
 		return err
 	})
 	if err != nil {
