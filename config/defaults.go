@@ -72,6 +72,7 @@ const (
 	DefaultMediaMultipartAbove = 4 << 20
 	MaxMediaMultipartAbove     = 37_500_000
 	DefaultMediaRequestTimeout = 2 * time.Minute
+	DefaultMediaLeaseTTL       = 30 * time.Second
 
 	DefaultBlockingEnabled = true
 	// MaxLastReply is the most characters of opt_out.last_reply.
@@ -176,6 +177,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&md.PollInterval, DefaultMediaPollInterval)
 	setInt64(&md.MultipartAbove, DefaultMediaMultipartAbove)
 	setDuration(&md.RequestTimeout, DefaultMediaRequestTimeout)
+	setDuration(&md.LeaseTTL, DefaultMediaLeaseTTL)
 
 	for i := range c.Tenants {
 		c.Tenants[i].applyDefaults()

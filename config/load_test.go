@@ -284,6 +284,8 @@ func TestDefaults(t *testing.T) {
 		{"dispatcher.request_timeout", c.Dispatcher.RequestTimeout, 30 * time.Second},
 		{"dispatcher.limit_threshold", c.Dispatcher.LimitThreshold, 0.9},
 		{"dispatcher.limit_backoff", c.Dispatcher.LimitBackoff, time.Minute},
+		{"media.request_timeout", c.Media.RequestTimeout, 2 * time.Minute},
+		{"media.lease_ttl", c.Media.LeaseTTL, 30 * time.Second},
 		{"timers.expiry", c.Timers.Expiry, "@every 1m"},
 		{"timers.retry", c.Timers.Retry, "@every 5s"},
 		{"timers.rescue", c.Timers.Rescue, "@every 30s"},

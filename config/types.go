@@ -52,6 +52,13 @@ type Media struct {
 	MultipartAbove int64 `yaml:"multipart_above"`
 	// RequestTimeout bounds one download. Default 2m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// LeaseTTL is how long a claim holds a media item without a renewal;
+	// the worker renews the holds of its items in flight every third of
+	// it (a heartbeat), so a slow download keeps its item however long it
+	// takes, while a dead replica's items are taken by another once
+	// LeaseTTL passes. (A restarted SQLite process takes its previous
+	// run's items back at once.) Default 30s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // Server is the HTTP listener.

@@ -262,6 +262,7 @@ func (c *Config) checkMedia(k *checker) {
 	k.atLeastOne("media.max_attempts", m.MaxAttempts)
 	k.positive("media.poll_interval", m.PollInterval)
 	k.positive("media.request_timeout", m.RequestTimeout)
+	k.positive("media.lease_ttl", m.LeaseTTL)
 	if m.MultipartAbove < 1 || m.MultipartAbove > MaxMediaMultipartAbove {
 		k.add("media.multipart_above", "%d is out of range 1..%d (Salesforce's limit for a JSON upload)", m.MultipartAbove, MaxMediaMultipartAbove)
 	}

@@ -51,6 +51,7 @@ func TestValidateProblems(t *testing.T) {
 			c.Dispatcher.BackoffMax = 5 * time.Second
 		}, "dispatcher.backoff_max", "5s is less than dispatcher.backoff_min (10s)"},
 		{"poll negative", func(c *Config) { c.Dispatcher.PollInterval = -time.Second }, "dispatcher.poll_interval", "must be positive"},
+		{"media lease negative", func(c *Config) { c.Media.LeaseTTL = -time.Second }, "media.lease_ttl", "must be positive"},
 		{"request timeout negative", func(c *Config) { c.Dispatcher.RequestTimeout = -time.Second }, "dispatcher.request_timeout", "must be positive"},
 		{"limit threshold above 1", func(c *Config) { c.Dispatcher.LimitThreshold = 1.5 }, "dispatcher.limit_threshold", "1.5 is out of range (0, 1]"},
 		{"limit threshold negative", func(c *Config) { c.Dispatcher.LimitThreshold = -0.1 }, "dispatcher.limit_threshold", "out of range (0, 1]"},

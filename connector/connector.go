@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 				InactivityTimeout: c.InactivityTimeout, IdleClose: c.IdleClose})
 		}
 	}
-	mw := newMediaWorker(cfg, st, reg, log, opts.Now)
+	mw := newMediaWorker(cfg, st, reg, log, opts.Now, owner)
 	mw.Count = func(tenant, outcome string) { m.Media.WithLabelValues(tenant, outcome).Inc() }
 	mgr := NewManager(cfg, st, reg, log, opts.Now, d.Wake)
 	mgr.OnDeleted(mw.SweepSoon)

@@ -57,13 +57,14 @@ func SpoolDir(cfg *config.Config) string {
 
 // newMediaWorker builds the media worker: bytes in the spool directory on
 // SQLite, in the database on PostgreSQL.
-func newMediaWorker(cfg *config.Config, st store.Store, reg *registry.Registry, log zerolog.Logger, now func() time.Time) *media.Worker {
+func newMediaWorker(cfg *config.Config, st store.Store, reg *registry.Registry, log zerolog.Logger, now func() time.Time, owner string) *media.Worker {
 	w := &media.Worker{Store: st, Resolver: mediaResolver{reg: reg}, Log: log.With().Str("component", "media").Logger(), Now: now,
 		Config: media.Config{
 			Workers: cfg.Media.Workers, MaxAttempts: cfg.Media.MaxAttempts,
 			BackoffMin: cfg.Dispatcher.BackoffMin, BackoffMax: cfg.Dispatcher.BackoffMax,
 			PollInterval: cfg.Media.PollInterval, RequestTimeout: cfg.Media.RequestTimeout,
 			MultipartAbove: int(cfg.Media.MultipartAbove), Retention: cfg.Media.Retention,
+			LeaseTTL: cfg.Media.LeaseTTL, Owner: owner,
 		}}
 	if cfg.Store.Driver == config.DriverSQLite {
 		sp := &media.Spool{Dir: SpoolDir(cfg)}

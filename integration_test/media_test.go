@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -38,6 +39,9 @@ const (
 type servedMedia struct {
 	data        []byte
 	contentType string
+	// held, when set, holds each download of the item until it is
+	// closed (or the client goes away).
+	held chan struct{}
 }
 
 // mediaPlatforms serves the download endpoints of WhatsApp (GET
@@ -63,6 +67,17 @@ func (p *mediaPlatforms) add(id string, data []byte, contentType string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.byID[id] = servedMedia{data: data, contentType: contentType}
+}
+
+// hold makes each download of the item wait until the returned channel
+// is closed, or its client goes away.
+func (p *mediaPlatforms) hold(id string) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.byID[id]
+	m.held = make(chan struct{})
+	p.byID[id] = m
+	return m.held
 }
 
 func (p *mediaPlatforms) hitsOf(id string) int {
@@ -105,7 +120,7 @@ func (p *mediaPlatforms) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		p.write(w, "wa:"+strings.TrimPrefix(r.URL.Path, "/wa-media/"), "")
+		p.write(w, r, "wa:"+strings.TrimPrefix(r.URL.Path, "/wa-media/"), "")
 	case r.Method == http.MethodPost && r.URL.Path == tgBot+"getFile":
 		var req struct {
 			FileID string `json:"file_id"`
@@ -122,7 +137,7 @@ func (p *mediaPlatforms) serve(w http.ResponseWriter, r *http.Request) {
 			req.FileID, len(m.data), req.FileID)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, tgFile+"voice/"):
 		id := strings.TrimSuffix(path.Base(r.URL.Path), ".oga")
-		p.write(w, "tg:"+id, "application/octet-stream")
+		p.write(w, r, "tg:"+id, "application/octet-stream")
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/line/v2/bot/message/") && strings.HasSuffix(r.URL.Path, "/content"):
 		if r.Header.Get("Authorization") != "Bearer "+lineAccessToken {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -130,27 +145,35 @@ func (p *mediaPlatforms) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/line/v2/bot/message/"), "/content")
-		p.write(w, "line:"+id, "")
+		p.write(w, r, "line:"+id, "")
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/twilio/2010-04-01/Accounts/"+twilioSID+"/Messages/"):
 		if u, pw, ok := r.BasicAuth(); !ok || u != twilioSID || pw != twilioToken {
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"code":20003,"message":"Authenticate"}`)
 			return
 		}
-		p.write(w, "twilio:"+path.Base(r.URL.Path), "")
+		p.write(w, r, "twilio:"+path.Base(r.URL.Path), "")
 	default:
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"message":"not found"}`)
 	}
 }
 
-// write answers an item's bytes, with its content type (or ct).
-func (p *mediaPlatforms) write(w http.ResponseWriter, id, ct string) {
+// write answers an item's bytes, with its content type (or ct), once
+// its hold (if any) is released.
+func (p *mediaPlatforms) write(w http.ResponseWriter, r *http.Request, id, ct string) {
 	m, ok := p.lookup(id)
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"message":"Not found"}`)
 		return
+	}
+	if m.held != nil {
+		select {
+		case <-m.held:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if m.contentType != "" {
 		ct = m.contentType
@@ -171,14 +194,13 @@ func (p *mediaPlatforms) twilioMediaURL(messageSID, mediaSID string) string {
 // with a bot (AUTO_BOT, excluded by default).
 func mediaEnv(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes int64) *env {
 	t.Helper()
-	// A short request timeout makes a short lease: an item in flight when
-	// the process is killed is taken again 6s later.
-	return mediaEnvTimeout(t, sf, p, dsn, maxBytes, 3*time.Second)
+	// A short lease: an item in flight when the process is killed is
+	// taken again 2s later.
+	return mediaEnvWith(t, sf, p, dsn, maxBytes, map[string]any{"request_timeout": "3s", "lease_ttl": "2s"})
 }
 
-// mediaEnvTimeout is mediaEnv with the media worker's request timeout,
-// which makes its lease twice as long.
-func mediaEnvTimeout(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes int64, requestTimeout time.Duration) *env {
+// mediaEnvWith is mediaEnv with the media settings of media.
+func mediaEnvWith(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes int64, media map[string]any) *env {
 	t.Helper()
 	e := newEnv(t, envOptions{PostgresDSN: dsn, Tenants: []tenantSpec{{ID: "acme", Org: sf, Channels: []channelSpec{
 		{ID: "wa", Platform: "whatsapp", GraphURL: p.srv.URL + "/graph", AccessToken: waAccessToken},
@@ -186,7 +208,9 @@ func mediaEnvTimeout(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBy
 		{ID: "line", Platform: "line"}, {ID: "sms", Platform: "twilio"},
 	}}}})
 	m := e.configMap()
-	m["media"] = map[string]any{"poll_interval": "100ms", "max_attempts": 3, "request_timeout": requestTimeout.String()}
+	mediaCfg := map[string]any{"poll_interval": "100ms", "max_attempts": 3}
+	maps.Copy(mediaCfg, media)
+	m["media"] = mediaCfg
 	tenant := m["tenants"].([]any)[0].(map[string]any)
 	tenant["media_max_bytes"] = maxBytes
 	for _, c := range tenant["channels"].([]any) {
@@ -453,15 +477,14 @@ func mediaToFiles(t *testing.T, dsn string) {
 // TestMediaSurvivesSIGKILL kills the connector (the fault hook of
 // media.FaultEnv) between a download and its upload, and between an
 // upload and the store's update: after a restart each item is one File.
-// The media lease (twice the 10-minute request timeout) is far longer than
-// the test waits: the item in flight at the second kill is uploaded
-// because the restarted process takes back its previous run's work at
-// once.
+// The media lease (10 minutes) is far longer than the test waits: the item
+// in flight at the second kill is uploaded because the restarted process
+// takes back its previous run's work at once.
 func TestMediaSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	sf := newOrg(t, "", nil)
 	p := newMediaPlatforms(t)
-	e := mediaEnvTimeout(t, sf, p, "", 1<<20, 10*time.Minute)
+	e := mediaEnvWith(t, sf, p, "", 1<<20, map[string]any{"request_timeout": "3s", "lease_ttl": "10m"})
 	voice := []byte("OggS voice note bytes")
 	jpeg := []byte("\xff\xd8\xff\xe0 a photo")
 	p.add("tg:VOICE-K", voice, "")
@@ -525,5 +548,80 @@ func TestMediaSurvivesSIGKILL(t *testing.T) {
 	}
 	if n := len(sf.SF.Files()); n != 2 {
 		t.Fatalf("%d Files, want 2", n)
+	}
+}
+
+// TestMediaHeartbeatAndRescueOnPostgres runs two replicas on PostgreSQL
+// with a media lease of 2s and a request timeout of 10 minutes. A
+// download slower than the lease keeps its item: the heartbeat renews its
+// hold past the lease, the other replica never takes it (one download,
+// one File). Then the replica with a download in flight dies, and the
+// other one takes the item once its 2s hold passes, not after the request
+// timeout.
+func TestMediaHeartbeatAndRescueOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := postgresSchema(t)
+	sf := newOrg(t, "", nil)
+	p := newMediaPlatforms(t)
+	settings := map[string]any{"request_timeout": "10m", "lease_ttl": "2s"}
+	a, b := mediaEnvWith(t, sf, p, dsn, 1<<20, settings), mediaEnvWith(t, sf, p, dsn, 1<<20, settings)
+	st := a.mediaStore()
+	slowData, rescueData := []byte("\xff\xd8\xff\xe0 a slow photo"), []byte("\xff\xd8\xff\xe0 a rescued photo")
+	const slowID, rescueID = "468789577898262601", "468789577898262602"
+	p.add("line:"+slowID, slowData, "image/jpeg")
+	p.add("line:"+rescueID, rescueData, "image/jpeg")
+	itemOf := func(id string) store.MediaItem {
+		t.Helper()
+		return mediaItems(t, st)["line/"+id]
+	}
+
+	// Phase 1: a download slower than the lease, both replicas running.
+	slow := p.hold("line:" + slowID)
+	a.start()
+	b.start()
+	a.postSigned("line", "line", line.ImageDelivery(lineDestination, "U4af4980629e1b2c3d4e5f6a7b8c9d0e1", slowID, time.Now()))
+	var first store.MediaItem
+	waitFor(t, waitTimeout, "the slow download to start", func() (bool, string) {
+		first = itemOf(slowID)
+		return p.hitsOf("line:"+slowID) == 1 && first.HeldBy != "", fmt.Sprintf("%+v", first)
+	})
+	waitFor(t, waitTimeout, "the hold renewed past the lease", func() (bool, string) {
+		it := itemOf(slowID)
+		return it.NextAttemptAt.After(first.NextAttemptAt.Add(2 * time.Second)), fmt.Sprintf("%+v", it)
+	})
+	if it := itemOf(slowID); it.HeldBy != first.HeldBy || p.hitsOf("line:"+slowID) != 1 {
+		t.Fatalf("the slow item: %+v after %d downloads; want it held by %s, downloaded once", it, p.hitsOf("line:"+slowID), first.HeldBy)
+	}
+	close(slow)
+	slowKey := "acme:line:" + slowID
+	if it := itemOfKey(t, st, slowKey); it.HeldBy != "" {
+		t.Errorf("the uploaded item is still held: %+v", it)
+	}
+	if n := p.hitsOf("line:" + slowID); n != 1 {
+		t.Errorf("the slow item was downloaded %d times, want once", n)
+	}
+
+	// Phase 2: b stops; a takes a download that never answers, and dies.
+	b.stop(syscall.SIGTERM)
+	rescue := p.hold("line:" + rescueID)
+	a.postSigned("line", "line", line.ImageDelivery(lineDestination, "U4af4980629e1b2c3d4e5f6a7b8c9d0e2", rescueID, time.Now()))
+	waitFor(t, waitTimeout, "a's download to start", func() (bool, string) {
+		return p.hitsOf("line:"+rescueID) == 1, ""
+	})
+	a.stop(syscall.SIGKILL)
+	close(rescue)
+	b.start()
+	it := itemOfKey(t, st, "acme:line:"+rescueID)
+	var files int
+	for _, f := range sf.SF.Files() {
+		if f.Key == "acme:line:"+rescueID {
+			files++
+			if !bytes.Equal(f.Data, rescueData) || f.ContentDocumentID != it.ContentDocumentID {
+				t.Errorf("the rescued File: %+v, item %+v", f, it)
+			}
+		}
+	}
+	if files != 1 || p.hitsOf("line:"+rescueID) != 2 {
+		t.Errorf("%d Files of the rescued item after %d downloads, want 1 after 2", files, p.hitsOf("line:"+rescueID))
 	}
 }

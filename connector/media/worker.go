@@ -41,6 +41,7 @@ import (
 	"mime"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,12 +96,16 @@ type Config struct {
 	BackoffMin, BackoffMax time.Duration
 	// PollInterval is how often the worker looks for due work unwoken.
 	PollInterval time.Duration
-	// LeaseTTL holds a claimed item from other workers (other replicas)
-	// while one works on it: at least (and by default) twice
-	// RequestTimeout. An item in flight when its process dies is taken
-	// again once it passes, or at once when a SQLite owner restarts (see
-	// sqlite.Store.TakeBackLeases).
+	// LeaseTTL is how long a claim holds an item from other workers
+	// (other replicas) without a renewal; the worker renews the holds of
+	// its items in flight every third of it (a heartbeat), so a slow
+	// download keeps its item however long it takes, while an item in
+	// flight when its process dies is taken again once LeaseTTL passes
+	// (or at once when a SQLite owner restarts, see
+	// sqlite.Store.TakeBackLeases). Default 30s.
 	LeaseTTL time.Duration
+	// Owner names this process in its claims. Default "<host>:<pid>".
+	Owner string
 	// RequestTimeout bounds one download or one Salesforce step.
 	RequestTimeout time.Duration
 	// MultipartAbove: larger items go to Salesforce as multipart.
@@ -162,10 +167,12 @@ func (w *Worker) init() {
 		if c.RequestTimeout <= 0 {
 			c.RequestTimeout = 2 * time.Minute
 		}
-		// A step (a download, or the Salesforce calls of an upload) is
-		// bounded by RequestTimeout each: the lease outlives both.
-		if c.LeaseTTL < 2*c.RequestTimeout {
-			c.LeaseTTL = 2 * c.RequestTimeout
+		if c.LeaseTTL <= 0 {
+			c.LeaseTTL = DefaultLeaseTTL
+		}
+		if c.Owner == "" {
+			host, _ := os.Hostname()
+			c.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
 		}
 	})
 }
@@ -257,27 +264,154 @@ func (w *Worker) run(ctx context.Context) {
 	}
 }
 
+// DefaultLeaseTTL is Config.LeaseTTL's default.
+const DefaultLeaseTTL = 30 * time.Second
+
 // Round claims the items with work due and works on them, Workers at a
-// time; it returns how many it claimed.
+// time, renewing the holds of those not done yet (see Config.LeaseTTL);
+// it returns how many it claimed.
 func (w *Worker) Round(ctx context.Context) (int, error) {
 	w.init()
 	now := w.now()
-	items, err := w.Store.ClaimMedia(ctx, now, now.Add(w.Config.LeaseTTL), 4*w.Config.Workers)
-	if err != nil {
+	items, err := w.Store.ClaimMedia(ctx, w.Config.Owner, now, now.Add(w.Config.LeaseTTL), 4*w.Config.Workers)
+	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	h := newHolds(ctx, items)
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeat(hbCtx, h)
+	}()
 	sem := make(chan struct{}, w.Config.Workers)
 	var wg sync.WaitGroup
 	for _, it := range items {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			w.process(ctx, it)
+			defer func() { h.done(it.ID); <-sem; wg.Done() }()
+			w.process(h.ctx(it.ID), it)
 		}()
 	}
 	wg.Wait()
+	stopHeartbeat()
+	<-hbDone
 	return len(items), nil
+}
+
+// holds are a round's items not done yet, each with a context that ends
+// when its hold is lost. An item its update released (HeldBy empty) is
+// no longer renewed, though its work may go on a little (the platform's
+// copy released, say).
+type holds struct {
+	mu    sync.Mutex
+	items map[int64]*hold
+}
+
+type hold struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	held   bool
+}
+
+// holdsKey carries a round's holds in its items' contexts.
+type holdsKey struct{}
+
+func newHolds(ctx context.Context, items []store.MediaItem) *holds {
+	h := &holds{items: map[int64]*hold{}}
+	for _, it := range items {
+		hctx, cancel := context.WithCancel(context.WithValue(ctx, holdsKey{}, h))
+		h.items[it.ID] = &hold{ctx: hctx, cancel: cancel, held: true}
+	}
+	return h
+}
+
+func (h *holds) ctx(id int64) context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.items[id].ctx
+}
+
+// done ends the work on an item and forgets it: its work is over, or its
+// hold is lost.
+func (h *holds) done(id int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if it, ok := h.items[id]; ok {
+		it.cancel()
+		delete(h.items, id)
+	}
+}
+
+// released stops renewing an item an update released.
+func (h *holds) released(id int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if it, ok := h.items[id]; ok {
+		it.held = false
+	}
+}
+
+// inFlight returns the ids still held.
+func (h *holds) inFlight() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]int64, 0, len(h.items))
+	for id, it := range h.items {
+		if it.held {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// heartbeat renews the holds of h's items in flight every third of the
+// lease until ctx ends. An item whose hold is lost (another claimer took
+// it once its hold passed) is stopped; when no renewal reaches the store
+// for four fifths of the lease, every item of the round is stopped, so
+// that no two workers take one item at once.
+func (w *Worker) heartbeat(ctx context.Context, h *holds) {
+	t := time.NewTicker(w.Config.LeaseTTL / 3)
+	defer t.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids := h.inFlight()
+		if len(ids) == 0 {
+			continue
+		}
+		lost, err := w.Store.RenewMedia(ctx, w.Config.Owner, ids, w.now().Add(w.Config.LeaseTTL))
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && time.Since(renewed) >= w.Config.LeaseTTL*4/5:
+			w.Log.Error().Err(err).Ints64("media_ids", ids).
+				Msg("media holds not renewed for four fifths of the lease; the round stops its items, taken again later")
+			for _, id := range ids {
+				h.done(id)
+			}
+			return
+		case err != nil:
+			w.Log.Warn().Err(err).Msg("media holds not renewed; trying again at the next beat")
+			continue
+		}
+		renewed = time.Now()
+		held := h.inFlight()
+		for _, id := range lost {
+			// Released or done meanwhile, else taken by another claimer
+			// once its hold passed: its work here ends.
+			if slices.Contains(held, id) {
+				w.Log.Warn().Int64("media_id", id).Msg("media hold lost; the item is left to the claimer that took it")
+				h.done(id)
+			}
+		}
+	}
 }
 
 // Sweep drops the bytes no item needs any more: files of deleted items in
@@ -359,7 +493,7 @@ func (w *Worker) process(ctx context.Context, it store.MediaItem) {
 		err = w.upload(ctx, it)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-		w.log(it).Error().Err(err).Msg("media item not updated; it is taken again once its lease passes")
+		w.log(it).Error().Err(err).Msg("media item not updated; it is taken again once its hold passes")
 	}
 }
 
@@ -386,7 +520,7 @@ func (w *Worker) retry(ctx context.Context, it store.MediaItem, step string, cau
 	w.count(it.Tenant, "retried")
 	w.log(it).Warn().Err(cause).Str("step", step).Int("attempts", it.Attempts).Time("next_attempt_at", it.NextAttemptAt).
 		Msg("media step failed; retrying later")
-	return w.Store.UpdateMedia(ctx, it, now)
+	return w.release(ctx, it, now)
 }
 
 // maxReason bounds a failure's reason.
@@ -396,7 +530,7 @@ const maxReason = 500
 func (w *Worker) fail(ctx context.Context, it store.MediaItem, reason string) error {
 	it = w.conclude(it, store.MediaFailed, reason, "failed")
 	w.log(it).Warn().Str("reason", it.Reason).Msg("media item failed; the message keeps its text, and the item can be replayed")
-	return w.Store.UpdateMedia(ctx, it, w.now())
+	return w.release(ctx, it, w.now())
 }
 
 // skip records that there is nothing to fetch for the item (a kind the
@@ -404,7 +538,7 @@ func (w *Worker) fail(ctx context.Context, it store.MediaItem, reason string) er
 func (w *Worker) skip(ctx context.Context, it store.MediaItem, reason string) error {
 	it = w.conclude(it, store.MediaSkipped, reason, "skipped")
 	w.log(it).Info().Str("reason", it.Reason).Msg("media item skipped: the platform serves no content for it")
-	return w.Store.UpdateMedia(ctx, it, w.now())
+	return w.release(ctx, it, w.now())
 }
 
 // conclude returns it with its final status and its reason, cut to
@@ -458,7 +592,15 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	}
 	it.FileName = fileName(m.FileName, it)
 	it.Attempts, it.NextAttemptAt = 0, w.now()
-	if err := w.Store.UpdateMedia(ctx, it, w.now()); err != nil {
+	uploadNow := it.MessagePushStatus == store.Pushed && it.MessageSalesforceID != ""
+	if uploadNow {
+		// Still held, as a claim holds it: the upload follows.
+		it.NextAttemptAt = it.NextAttemptAt.Add(w.Config.LeaseTTL)
+		err = w.Store.UpdateMedia(ctx, it, w.now())
+	} else {
+		err = w.release(ctx, it, w.now())
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			_ = w.Bytes.Delete(ctx, it.ID) // deleted meanwhile (delete-all)
 		}
@@ -467,22 +609,35 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	w.count(it.Tenant, "fetched")
 	w.log(it).Info().Int64("size", it.Size).Str("content_type", it.ContentType).Msg("media fetched")
 	if r, ok := f.(platform.MediaReleaser); ok {
-		if err := w.release(ctx, r, it); err != nil {
+		if err := w.releaseCopy(ctx, r, it); err != nil {
 			return err
 		}
 	}
 	w.faultPoint("after-fetch")
-	if it.MessagePushStatus == store.Pushed && it.MessageSalesforceID != "" {
+	if uploadNow {
 		return w.upload(ctx, it)
 	}
 	return nil
 }
 
-// release lets the platform drop its copy of a fetched item (a web chat
+// release writes the item as it stands and ends its claim's hold: the
+// worker is done with it for now.
+func (w *Worker) release(ctx context.Context, it store.MediaItem, now time.Time) error {
+	it.HeldBy = ""
+	if err := w.Store.UpdateMedia(ctx, it, now); err != nil {
+		return err
+	}
+	if h, ok := ctx.Value(holdsKey{}).(*holds); ok {
+		h.released(it.ID)
+	}
+	return nil
+}
+
+// releaseCopy lets the platform drop its copy of a fetched item (a web chat
 // upload) unless another message of the channel still waits for the same
 // item. A failure is returned (the item, fetched, is not fetched again):
 // the copy then expires on the platform's own terms.
-func (w *Worker) release(ctx context.Context, r platform.MediaReleaser, it store.MediaItem) error {
+func (w *Worker) releaseCopy(ctx context.Context, r platform.MediaReleaser, it store.MediaItem) error {
 	base, _, _ := platform.SplitMediaRef(it.Ref)
 	waiting, err := w.Store.ListMedia(ctx, store.MediaFilter{Tenant: it.Tenant, Channel: it.Channel,
 		RefPrefix: base, Status: store.MediaPending, Limit: 1})
@@ -588,7 +743,7 @@ func (w *Worker) upload(ctx context.Context, it store.MediaItem) error {
 	if w.Config.Retention == 0 {
 		it.Location = store.MediaNowhere
 	}
-	if err := w.Store.UpdateMedia(ctx, it, w.now()); err != nil {
+	if err := w.release(ctx, it, w.now()); err != nil {
 		return err
 	}
 	if it.Location == store.MediaNowhere && loc == store.MediaInSpool {

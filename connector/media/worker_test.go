@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -524,5 +525,112 @@ func TestItemWithoutContentIsSkipped(t *testing.T) {
 	}
 	if n := e.round(); n != 0 {
 		t.Fatalf("a skipped item was claimed again (%d)", n)
+	}
+}
+
+// blockingFetcher blocks each download until released or until its
+// context ends (then it returns the context's error, as a cut download
+// does).
+type blockingFetcher struct {
+	started chan string
+	release chan struct{}
+}
+
+func (b *blockingFetcher) FetchMedia(ctx context.Context, ref string, _ int64) (platform.Media, error) {
+	b.started <- ref
+	select {
+	case <-b.release:
+		return platform.Media{Data: []byte("voice note"), ContentType: "audio/ogg"}, nil
+	case <-ctx.Done():
+		return platform.Media{}, ctx.Err()
+	}
+}
+
+type blockingResolver struct {
+	resolver
+	b *blockingFetcher
+}
+
+func (br blockingResolver) Fetcher(string, string) (platform.MediaFetcher, bool) { return br.b, true }
+
+// slowRound starts a round whose one item's download blocks, with a lease
+// of 300ms and a clock the test moves; it returns the item, the clock,
+// the fetcher and the round's end.
+func slowRound(t *testing.T, e *env) (store.MediaItem, *atomic.Int64, *blockingFetcher, <-chan error) {
+	t.Helper()
+	_, it := e.message("wa", "slow", "ref-slow")
+	b := &blockingFetcher{started: make(chan string, 1), release: make(chan struct{})}
+	e.w.Resolver = blockingResolver{resolver: e.w.Resolver.(resolver), b: b}
+	var clock atomic.Int64
+	clock.Store(e.now.UnixNano())
+	e.w.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	e.w.Config.LeaseTTL, e.w.Config.Owner = 300*time.Millisecond, "worker-1"
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.w.Round(t.Context())
+		done <- err
+	}()
+	select {
+	case <-b.started:
+	case err := <-done:
+		t.Fatalf("the round ended before its download started: %v", err)
+	}
+	if got := e.item(it.ID); got.HeldBy != "worker-1" {
+		t.Fatalf("the item in flight is held by %q, want worker-1", got.HeldBy)
+	}
+	return it, &clock, b, done
+}
+
+// waitRound waits for a round's end.
+func waitRound(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Round: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the round did not end")
+	}
+}
+
+// A download slower than the lease keeps its item: the worker's heartbeat
+// renews the hold while it is in flight, so another claimer finds nothing
+// to take, and the item is released once fetched.
+func TestSlowItemKeepsItsHold(t *testing.T) {
+	e := newEnv(t)
+	it, clock, b, done := slowRound(t, e)
+	later := e.now.Add(10 * time.Minute)
+	clock.Store(later.UnixNano())
+	deadline := time.Now().Add(30 * time.Second)
+	for e.item(it.ID).NextAttemptAt.Before(later) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hold was not renewed: due at %v", e.item(it.ID).NextAttemptAt)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, err := e.st.ClaimMedia(t.Context(), "worker-2", later, later.Add(time.Minute), 10); err != nil || len(got) != 0 {
+		t.Fatalf("another claimer took %+v, %v; want nothing while the download is in flight", got, err)
+	}
+	close(b.release)
+	waitRound(t, done)
+	if got := e.item(it.ID); got.Status != store.MediaFetched || got.HeldBy != "" {
+		t.Errorf("after the round: %+v, want fetched and held by nobody", got)
+	}
+}
+
+// An item whose hold another claimer took (it had passed, say after a
+// long pause) is stopped at the next beat and left to that claimer.
+func TestLostHoldStopsItem(t *testing.T) {
+	e := newEnv(t)
+	it, _, _, done := slowRound(t, e)
+	taken, err := e.st.ClaimMedia(t.Context(), "worker-2", e.now.Add(time.Hour), e.now.Add(2*time.Hour), 10)
+	if err != nil || len(taken) != 1 {
+		t.Fatalf("worker-2's claim: %+v, %v", taken, err)
+	}
+	waitRound(t, done)
+	got := e.item(it.ID)
+	if got.Status != store.MediaPending || got.HeldBy != "worker-2" || !got.NextAttemptAt.Equal(e.now.Add(2*time.Hour)) {
+		t.Errorf("after the round: %+v, want it pending and held by worker-2 until %v", got, e.now.Add(2*time.Hour))
 	}
 }

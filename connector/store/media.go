@@ -74,8 +74,12 @@ type MediaItem struct {
 	// it, as a lease).
 	Attempts      int
 	NextAttemptAt time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// HeldBy is the owner of the claim that holds the item (ClaimMedia),
+	// until an UpdateMedia releases it (empty) or keeps it (the same
+	// owner, for a worker that goes on with the item at once).
+	HeldBy    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	// Read-only, joined from the message: its platform id, push status
 	// and Salesforce record id.
@@ -165,15 +169,20 @@ type MediaStore interface {
 	// ClaimMedia returns up to limit items with work due at now, oldest
 	// due first: pending ones (to fetch), and fetched ones whose message
 	// is pushed (to upload). Each is held back from other claims until
-	// until (its NextAttemptAt), and marked held until its next
-	// UpdateMedia: a worker that dies before updating it is replaced once
-	// that passes, or at once by a SQLite owner that restarts (the held
-	// items are its previous run's, see sqlite.Store.TakeBackLeases).
-	ClaimMedia(ctx context.Context, now, until time.Time, limit int) ([]MediaItem, error)
+	// until (its NextAttemptAt), and held by owner (required) until its
+	// next UpdateMedia: a worker that dies before updating it is replaced
+	// once that passes, or at once by a SQLite owner that restarts (the
+	// held items are its previous run's, see sqlite.Store.TakeBackLeases).
+	ClaimMedia(ctx context.Context, owner string, now, until time.Time, limit int) ([]MediaItem, error)
+	// RenewMedia holds until until those of ids that owner's claim still
+	// holds (the media worker's heartbeat), and returns the others: lost,
+	// updated since (by owner, or by another claimer once the hold had
+	// passed) or deleted.
+	RenewMedia(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error)
 	// UpdateMedia writes the item's Status, Reason, Size, SHA256,
 	// ContentType, FileName, Location, ContentVersionID,
-	// ContentDocumentID, Attempts and NextAttemptAt, with UpdatedAt =
-	// now. A Location other than MediaInStore drops bytes kept by
+	// ContentDocumentID, Attempts, NextAttemptAt and HeldBy, with
+	// UpdatedAt = now. A Location other than MediaInStore drops bytes kept by
 	// PutMediaData. An unknown item (deleted with its message) is
 	// ErrNotFound; an invalid status is an error and changes nothing.
 	UpdateMedia(ctx context.Context, m MediaItem, now time.Time) error

@@ -218,7 +218,7 @@ type TakenBack struct {
 
 // qTakeBackMedia makes the media items a claim held (ClaimMedia, until
 // their next update) due again, as of their last update.
-var qTakeBackMedia = sqlstore.Q(`UPDATE media SET held = 0, next_attempt_at = updated_at WHERE held = 1`)
+var qTakeBackMedia = sqlstore.Q(`UPDATE media SET held_by = '', next_attempt_at = updated_at WHERE held_by <> ''`)
 
 // TakeBackLeases takes back the work of this owner's previous run, which
 // died with its process: it clears every conversation's lease, expired or

@@ -413,7 +413,7 @@ func TestTakeBackLeases(t *testing.T) {
 	if err != nil {
 		t.Fatalf("InsertMedia: %v", err)
 	}
-	if got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10); err != nil || len(got) != 2 {
+	if got, err := s.ClaimMedia(ctx, "run-1", now, now.Add(time.Hour), 10); err != nil || len(got) != 2 {
 		t.Fatalf("ClaimMedia: %d, %v; want both items", len(got), err)
 	}
 	// The second item failed a try: it waits out its backoff, unheld.
@@ -422,7 +422,7 @@ func TestTakeBackLeases(t *testing.T) {
 	if err := s.UpdateMedia(ctx, backoff, now); err != nil {
 		t.Fatalf("UpdateMedia: %v", err)
 	}
-	if got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10); err != nil || len(got) != 0 {
+	if got, err := s.ClaimMedia(ctx, "run-1", now, now.Add(time.Hour), 10); err != nil || len(got) != 0 {
 		t.Fatalf("ClaimMedia before the take-back: %v, %v; want nothing due", got, err)
 	}
 
@@ -437,7 +437,7 @@ func TestTakeBackLeases(t *testing.T) {
 	if err != nil || len(ws) != 2 || ws[0].Conversation.ID != c.ID {
 		t.Fatalf("Claim after the take-back: %d, %v; want both conversations again", len(ws), err)
 	}
-	got, err := s.ClaimMedia(ctx, now, now.Add(time.Hour), 10)
+	got, err := s.ClaimMedia(ctx, "run-2", now, now.Add(time.Hour), 10)
 	if err != nil || len(got) != 1 || got[0].ID != items[0].ID {
 		t.Fatalf("ClaimMedia after the take-back: %+v, %v; want item %d alone", got, err, items[0].ID)
 	}

@@ -14,7 +14,7 @@ import (
 // mediaSelect reads media items "m" with their message's columns "g".
 const mediaSelect = `SELECT m.id, m.message_id, m.conversation_id, m.tenant, m.channel, m.ref, m.status, m.reason,
 	m.size, m.sha256, m.content_type, m.file_name, m.location, m.content_version_id, m.content_document_id,
-	m.attempts, m.next_attempt_at, m.created_at, m.updated_at, g.platform_id, g.push_status, g.salesforce_id
+	m.attempts, m.next_attempt_at, m.created_at, m.updated_at, m.held_by, g.platform_id, g.push_status, g.salesforce_id
 	FROM media m JOIN messages g ON g.id = m.message_id `
 
 func scanMedia(sc Scanner) (store.MediaItem, error) {
@@ -22,7 +22,7 @@ func scanMedia(sc Scanner) (store.MediaItem, error) {
 	var status, push string
 	err := sc.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.Tenant, &m.Channel, &m.Ref, &status, &m.Reason,
 		&m.Size, &m.SHA256, &m.ContentType, &m.FileName, &m.Location, &m.ContentVersionID, &m.ContentDocumentID,
-		&m.Attempts, T(&m.NextAttemptAt), T(&m.CreatedAt), T(&m.UpdatedAt), &m.MessagePlatformID, &push, &m.MessageSalesforceID)
+		&m.Attempts, T(&m.NextAttemptAt), T(&m.CreatedAt), T(&m.UpdatedAt), &m.HeldBy, &m.MessagePlatformID, &push, &m.MessageSalesforceID)
 	m.Status, m.MessagePushStatus = store.MediaStatus(status), store.PushStatus(push)
 	return m, err
 }
@@ -105,12 +105,12 @@ var (
 		WHERE m.status IN ('pending', 'fetched') AND m.next_attempt_at <= $1
 		  AND (m.status = 'pending' OR (g.push_status = 'pushed' AND g.salesforce_id <> ''))
 		ORDER BY m.next_attempt_at, m.id LIMIT $2{| FOR UPDATE OF m SKIP LOCKED}`)
-	qHoldMedia   = Q(`UPDATE media SET next_attempt_at = $1, held = {1|true} WHERE id {IN $2}`)
+	qHoldMedia   = Q(`UPDATE media SET next_attempt_at = $1, held_by = $3 WHERE id {IN $2}`)
 	qMediaOfIDs  = Q(mediaSelect + `WHERE m.id {IN $1} ORDER BY m.id`)
 	qUpdateMedia = Q(`
 		UPDATE media SET status = $2, reason = $3, size = $4, sha256 = $5, content_type = $6, file_name = $7,
 			location = $8, content_version_id = $9, content_document_id = $10, attempts = $11,
-			next_attempt_at = $12, updated_at = $13, held = {0|false},
+			next_attempt_at = $12, updated_at = $13, held_by = $14,
 			data = CASE WHEN $8 = 'store' THEN data END
 		WHERE id = $1`)
 	qPutMediaData = Q(`UPDATE media SET data = $2 WHERE id = $1`)
@@ -118,14 +118,17 @@ var (
 )
 
 // ClaimMedia takes the media items with work due (store.MediaStore).
-func (s *Store) ClaimMedia(ctx context.Context, now, until time.Time, limit int) ([]store.MediaItem, error) {
+func (s *Store) ClaimMedia(ctx context.Context, owner string, now, until time.Time, limit int) ([]store.MediaItem, error) {
+	if owner == "" {
+		return nil, errors.New("claim media: the owner is required")
+	}
 	out := []store.MediaItem{}
 	err := s.update(ctx, func(x *Tx) error {
 		ids, err := Column[int64](ctx, x.Conn, qMediaDue, x.D.TimeNotNull(now), orDefault(limit))
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if _, err := x.Exec(ctx, qHoldMedia, x.D.TimeNotNull(until), x.D.List(ids)); err != nil {
+		if _, err := x.Exec(ctx, qHoldMedia, x.D.TimeNotNull(until), x.D.List(ids), owner); err != nil {
 			return err
 		}
 		out, err = List(ctx, x.Conn, scanMedia, qMediaOfIDs, x.D.List(ids))
@@ -137,6 +140,35 @@ func (s *Store) ClaimMedia(ctx context.Context, now, until time.Time, limit int)
 	return out, nil
 }
 
+// qRenewMedia holds until $1 the items of $3 that $2 still holds.
+var qRenewMedia = Q(`UPDATE media SET next_attempt_at = $1 WHERE held_by = $2 AND id {IN $3} RETURNING id`)
+
+// RenewMedia extends the holds of owner's items in flight (store.MediaStore).
+func (s *Store) RenewMedia(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
+	if owner == "" {
+		return nil, errors.New("renew media holds: the owner is required")
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var held []int64
+	err := s.update(ctx, func(x *Tx) error {
+		var err error
+		held, err = Column[int64](ctx, x.Conn, qRenewMedia, x.D.TimeNotNull(until), owner, x.D.List(ids))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renew media holds: %w", err)
+	}
+	lost := []int64{}
+	for _, id := range ids {
+		if !slices.Contains(held, id) {
+			lost = append(lost, id)
+		}
+	}
+	return lost, nil
+}
+
 // UpdateMedia writes where a media item stands (store.MediaStore).
 func (s *Store) UpdateMedia(ctx context.Context, m store.MediaItem, now time.Time) error {
 	if !store.ValidMediaStatus(m.Status) {
@@ -145,7 +177,7 @@ func (s *Store) UpdateMedia(ctx context.Context, m store.MediaItem, now time.Tim
 	return s.update(ctx, func(x *Tx) error {
 		return x.MustAffect(ctx, fmt.Sprintf("update media item %d", m.ID), qUpdateMedia,
 			m.ID, string(m.Status), m.Reason, m.Size, m.SHA256, m.ContentType, m.FileName, m.Location,
-			m.ContentVersionID, m.ContentDocumentID, m.Attempts, x.D.TimeNotNull(m.NextAttemptAt), x.D.TimeNotNull(now))
+			m.ContentVersionID, m.ContentDocumentID, m.Attempts, x.D.TimeNotNull(m.NextAttemptAt), x.D.TimeNotNull(now), m.HeldBy)
 	})
 }
 

@@ -94,7 +94,7 @@ func testMedia(e env) {
 
 	claim := func(now, until time.Time) []int64 {
 		e.t.Helper()
-		ms, err := e.s.ClaimMedia(e.ctx, now, until, 10)
+		ms, err := e.s.ClaimMedia(e.ctx, "w1", now, until, 10)
 		if err != nil {
 			e.t.Fatalf("ClaimMedia: %v", err)
 		}
@@ -148,7 +148,7 @@ func testMedia(e env) {
 		outs = append(outs, store.Outcome{MessageID: m.ID, Status: store.Pushed, SalesforceID: "a0X000000000001"})
 	}
 	e.settle(w.Lease, store.Settlement{Now: at(time.Minute), Outcomes: outs, SyncedVersion: c.Version})
-	ms, err := e.s.ClaimMedia(e.ctx, at(time.Minute), at(2*time.Minute), 10)
+	ms, err := e.s.ClaimMedia(e.ctx, "w1", at(time.Minute), at(2*time.Minute), 10)
 	if err != nil || len(ms) != 1 || ms[0].ID != a.ID || ms[0].MessageSalesforceID != "a0X000000000001" ||
 		ms[0].MessagePushStatus != store.Pushed || ms[0].Status != store.MediaFetched {
 		e.t.Fatalf("claim with the message pushed = %+v, %v", ms, err)
@@ -232,5 +232,100 @@ func testMedia(e env) {
 	}
 	if _, err := e.s.MediaData(e.ctx, b.ID); !errors.Is(err, store.ErrNotFound) {
 		e.t.Errorf("MediaData of a deleted item: %v, want ErrNotFound", err)
+	}
+}
+
+// testMediaHolds: a claim holds its items for its owner, who alone renews
+// them (the media worker's heartbeat) until their next update; RenewMedia
+// returns the ids it did not renew: another owner's, updated, unknown.
+// Claims and renewals need an owner.
+func testMediaHolds(e env) {
+	c := e.conversation("acme", "wa", "31600000001", statemachine.Open, at(0))
+	var items []store.MediaItem
+	for i, id := range []string{"wamid.h1", "wamid.h2", "wamid.h3"} {
+		m := e.message(c, id, store.Pending, at(time.Duration(i+1)*time.Second))
+		e.tx(func(tx store.Tx) error {
+			it, err := tx.InsertMedia(e.ctx, store.MediaItem{MessageID: m.ID, ConversationID: c.ID, Tenant: "acme", Channel: "wa",
+				Ref: "ref-" + id, Status: store.MediaPending, CreatedAt: m.ReceivedAt})
+			items = append(items, it)
+			return err
+		})
+	}
+	a, b, d := items[0].ID, items[1].ID, items[2].ID
+	if _, err := e.s.ClaimMedia(e.ctx, "", at(time.Minute), at(2*time.Minute), 10); err == nil {
+		e.t.Error("ClaimMedia without an owner succeeded")
+	}
+	claimed, err := e.s.ClaimMedia(e.ctx, "w1", at(time.Minute), at(2*time.Minute), 2)
+	if err != nil || len(claimed) != 2 || claimed[0].ID != a || claimed[1].ID != b || claimed[0].HeldBy != "w1" {
+		e.t.Fatalf("ClaimMedia(w1) = %+v, %v; want items %d and %d held by w1", claimed, err, a, b)
+	}
+	renew := func(owner string, ids []int64, until time.Time) []int64 {
+		e.t.Helper()
+		lost, err := e.s.RenewMedia(e.ctx, owner, ids, until)
+		if err != nil {
+			e.t.Fatalf("RenewMedia(%s, %v): %v", owner, ids, err)
+		}
+		return lost
+	}
+	due := func(id int64) time.Time {
+		e.t.Helper()
+		it, err := e.s.GetMedia(e.ctx, id)
+		if err != nil {
+			e.t.Fatalf("GetMedia(%d): %v", id, err)
+		}
+		return it.NextAttemptAt
+	}
+	if lost := renew("w1", []int64{a, b}, at(3*time.Minute)); len(lost) != 0 {
+		e.t.Errorf("w1 renewing its own items lost %v", lost)
+	}
+	if !due(a).Equal(at(3*time.Minute)) || !due(b).Equal(at(3*time.Minute)) {
+		e.t.Errorf("renewed items due at %v and %v, want %v", due(a), due(b), at(3*time.Minute))
+	}
+	// Another owner renews nothing of w1's, nor an item nobody holds, nor
+	// an unknown one.
+	if lost := renew("w2", []int64{a, d, 999999}, at(4*time.Minute)); !slices.Equal(lost, []int64{a, d, 999999}) {
+		e.t.Errorf("w2 renewing = lost %v, want every id", lost)
+	}
+	if !due(a).Equal(at(3*time.Minute)) || !due(d).Equal(at(3*time.Second)) {
+		e.t.Errorf("after w2's renewal: due at %v and %v, want unchanged", due(a), due(d))
+	}
+	// Updated and kept (the worker goes on with it): still held.
+	kept := claimed[0]
+	kept.FileName = "voice.ogg"
+	if err := e.s.UpdateMedia(e.ctx, kept, at(80*time.Second)); err != nil {
+		e.t.Fatalf("UpdateMedia: %v", err)
+	}
+	// Updated and released: no longer held.
+	done := claimed[1]
+	done.Attempts, done.NextAttemptAt, done.HeldBy = 1, at(10*time.Minute), ""
+	if err := e.s.UpdateMedia(e.ctx, done, at(90*time.Second)); err != nil {
+		e.t.Fatalf("UpdateMedia: %v", err)
+	}
+	if got, err := e.s.GetMedia(e.ctx, b); err != nil || got.HeldBy != "" {
+		e.t.Errorf("the released item = %+v, %v; want it held by nobody", got, err)
+	}
+	if lost := renew("w1", []int64{a, b}, at(5*time.Minute)); !slices.Equal(lost, []int64{b}) {
+		e.t.Errorf("w1 renewing after the updates = lost %v, want [%d]", lost, b)
+	}
+	if !due(b).Equal(at(10 * time.Minute)) {
+		e.t.Errorf("the updated item is due at %v, want its own %v", due(b), at(10*time.Minute))
+	}
+	// A hold that passed is another claim's: the first owner renews it no
+	// more.
+	taken, err := e.s.ClaimMedia(e.ctx, "w2", at(6*time.Minute), at(7*time.Minute), 10)
+	if err != nil || len(taken) != 2 || taken[0].ID != a || taken[1].ID != d {
+		e.t.Fatalf("ClaimMedia(w2) once w1's hold passed = %+v, %v; want items %d and %d", taken, err, a, d)
+	}
+	if lost := renew("w1", []int64{a}, at(8*time.Minute)); !slices.Equal(lost, []int64{a}) {
+		e.t.Errorf("w1 renewing an item w2 took = lost %v, want [%d]", lost, a)
+	}
+	if lost := renew("w2", []int64{a, d}, at(8*time.Minute)); len(lost) != 0 {
+		e.t.Errorf("w2 renewing its items lost %v", lost)
+	}
+	if _, err := e.s.RenewMedia(e.ctx, "", []int64{a}, at(9*time.Minute)); err == nil {
+		e.t.Error("RenewMedia without an owner succeeded")
+	}
+	if lost, err := e.s.RenewMedia(e.ctx, "w2", nil, at(9*time.Minute)); err != nil || len(lost) != 0 {
+		e.t.Errorf("RenewMedia of no item = %v, %v", lost, err)
 	}
 }

@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SyncWatermarks", testSyncWatermarks},
 		{"Quarantine", testQuarantine},
 		{"Media", testMedia},
+		{"MediaHolds", testMediaHolds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
