@@ -133,7 +133,8 @@ type Worker struct {
 	// Spool, when set, is swept of the files of deleted items.
 	Spool *Spool
 	// Count, when set, counts each step's outcome by tenant: "fetched",
-	// "uploaded", "retried", "failed".
+	// "uploaded", "retried", "failed", "skipped", and "hold_lost" (an item
+	// in flight that another claimer took, stopped).
 	Count func(tenant, outcome string)
 
 	wake   chan struct{}
@@ -312,6 +313,7 @@ type holds struct {
 type hold struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	tenant string
 	held   bool
 }
 
@@ -322,7 +324,7 @@ func newHolds(ctx context.Context, items []store.MediaItem) *holds {
 	h := &holds{items: map[int64]*hold{}}
 	for _, it := range items {
 		hctx, cancel := context.WithCancel(context.WithValue(ctx, holdsKey{}, h))
-		h.items[it.ID] = &hold{ctx: hctx, cancel: cancel, held: true}
+		h.items[it.ID] = &hold{ctx: hctx, cancel: cancel, tenant: it.Tenant, held: true}
 	}
 	return h
 }
@@ -351,6 +353,16 @@ func (h *holds) released(id int64) {
 	if it, ok := h.items[id]; ok {
 		it.held = false
 	}
+}
+
+// tenant returns an item's tenant ("" once forgotten).
+func (h *holds) tenant(id int64) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if it, ok := h.items[id]; ok {
+		return it.tenant
+	}
+	return ""
 }
 
 // inFlight returns the ids still held.
@@ -407,7 +419,9 @@ func (w *Worker) heartbeat(ctx context.Context, h *holds) {
 			// Released or done meanwhile, else taken by another claimer
 			// once its hold passed: its work here ends.
 			if slices.Contains(held, id) {
-				w.Log.Warn().Int64("media_id", id).Msg("media hold lost; the item is left to the claimer that took it")
+				tenant := h.tenant(id)
+				w.count(tenant, "hold_lost")
+				w.Log.Warn().Int64("media_id", id).Str("tenant", tenant).Msg("media hold lost; the item is left to the claimer that took it")
 				h.done(id)
 			}
 		}

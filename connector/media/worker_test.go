@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -623,6 +624,13 @@ func TestSlowItemKeepsItsHold(t *testing.T) {
 // long pause) is stopped at the next beat and left to that claimer.
 func TestLostHoldStopsItem(t *testing.T) {
 	e := newEnv(t)
+	var mu sync.Mutex
+	counts := map[string]int{}
+	e.w.Count = func(tenant, outcome string) {
+		mu.Lock()
+		defer mu.Unlock()
+		counts[tenant+"/"+outcome]++
+	}
 	it, _, _, done := slowRound(t, e)
 	taken, err := e.st.ClaimMedia(t.Context(), "worker-2", e.now.Add(time.Hour), e.now.Add(2*time.Hour), 10)
 	if err != nil || len(taken) != 1 {
@@ -632,5 +640,10 @@ func TestLostHoldStopsItem(t *testing.T) {
 	got := e.item(it.ID)
 	if got.Status != store.MediaPending || got.HeldBy != "worker-2" || !got.NextAttemptAt.Equal(e.now.Add(2*time.Hour)) {
 		t.Errorf("after the round: %+v, want it pending and held by worker-2 until %v", got, e.now.Add(2*time.Hour))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"acme/hold_lost": 1}; !maps.Equal(counts, want) {
+		t.Errorf("counted %v, want %v", counts, want)
 	}
 }

@@ -100,7 +100,7 @@ func New() *Metrics {
 			Name: "connector_events_ignored_total", Help: "Events accepted and dropped by design, by platform and type.",
 		}, []string{"platform", "type"}),
 		Media: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_media_total", Help: "Media items' steps by outcome: fetched, uploaded (a Salesforce File), retried, failed.",
+			Name: "connector_media_total", Help: "Media items' steps by outcome: fetched, uploaded (a Salesforce File), retried, failed, skipped, hold_lost (an item in flight another worker took).",
 		}, []string{"tenant", "outcome"}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
