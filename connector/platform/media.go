@@ -120,7 +120,9 @@ type MediaRequest struct {
 // ErrMediaTooLarge. The content type is the answer's Content-Type without
 // parameters (sniffed from the bytes when it has none), the file name that
 // of its Content-Disposition, if any. No error carries the URL, which may
-// hold a token.
+// hold a token. The download is bounded by ctx alone, not by the HTTP
+// client's Timeout (a large item on a slow link takes its time): the
+// caller gives ctx its deadline (the media worker's request timeout).
 func GetMedia(ctx context.Context, client *papi.Client, max int64, req MediaRequest) (Media, error) {
 	if max < 0 {
 		max = 0
@@ -132,7 +134,7 @@ func GetMedia(ctx context.Context, client *papi.Client, max int64, req MediaRequ
 	if header.Get("Accept") == "" {
 		header.Set("Accept", "*/*")
 	}
-	resp, err := client.Open(ctx, papi.Request{Method: http.MethodGet, URL: req.URL, Name: "download", Header: header, Auth: req.Auth})
+	resp, err := client.Download(ctx, papi.Request{Method: http.MethodGet, URL: req.URL, Name: "download", Header: header, Auth: req.Auth})
 	if err != nil {
 		return Media{}, err
 	}

@@ -79,6 +79,7 @@ type Config struct {
 // Client sends platform API requests. It is safe for concurrent use.
 type Client struct {
 	rc        *retryablehttp.Client
+	stream    *retryablehttp.Client // rc's HTTP client without its Timeout, for Download
 	transient error
 	refusal   func(*Response) error
 }
@@ -89,6 +90,19 @@ func New(cfg Config) *Client {
 	if base == nil {
 		base = &http.Client{Timeout: DefaultTimeout}
 	}
+	stream := &http.Client{Transport: base.Transport, CheckRedirect: base.CheckRedirect, Jar: base.Jar}
+	c := &Client{rc: newRetryable(base, cfg), stream: newRetryable(stream, cfg), transient: cfg.Transient, refusal: cfg.Refusal}
+	if c.transient == nil {
+		c.transient = ErrTransient
+	}
+	if c.refusal == nil {
+		c.refusal = defaultRefusal
+	}
+	return c
+}
+
+// newRetryable is a retrying client of base with cfg's retries.
+func newRetryable(base *http.Client, cfg Config) *retryablehttp.Client {
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = base
 	rc.Logger = nil // retryablehttp's log lines carry the URL
@@ -111,14 +125,7 @@ func New(cfg Config) *Client {
 	rc.CheckRetry = checkRetry
 	rc.Backoff = boundedBackoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	c := &Client{rc: rc, transient: cfg.Transient, refusal: cfg.Refusal}
-	if c.transient == nil {
-		c.transient = ErrTransient
-	}
-	if c.refusal == nil {
-		c.refusal = defaultRefusal
-	}
-	return c
+	return rc
 }
 
 // HTTP is the *http.Client that makes the calls (Config.HTTPClient or the
@@ -257,9 +264,20 @@ func (c *Client) Call(ctx context.Context, req Request) (*Response, error) {
 }
 
 // Open sends req, with its retries, and returns the answer with its body
-// unread, for a caller that streams it (a media download); the caller
-// closes the body. Errors are Do's.
+// unread; the caller closes the body. Errors are Do's.
 func (c *Client) Open(ctx context.Context, req Request) (*http.Response, error) {
+	return c.open(ctx, c.rc, req)
+}
+
+// Download is Open for a body that may take longer to arrive than the
+// HTTP client's Timeout allows (a media download of many megabytes): the
+// request, its body included, is bounded by ctx alone, which the caller
+// gives a deadline.
+func (c *Client) Download(ctx context.Context, req Request) (*http.Response, error) {
+	return c.open(ctx, c.stream, req)
+}
+
+func (c *Client) open(ctx context.Context, rc *retryablehttp.Client, req Request) (*http.Response, error) {
 	body, contentType, err := req.body()
 	if err != nil {
 		return nil, fmt.Errorf("encoding the %s request: %w", req.name(), err)
@@ -291,7 +309,7 @@ func (c *Client) Open(ctx context.Context, req Request) (*http.Response, error) 
 	if req.Auth != nil {
 		req.Auth(hr.Request)
 	}
-	resp, err := c.rc.Do(hr)
+	resp, err := rc.Do(hr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", req.name(), redact(err))

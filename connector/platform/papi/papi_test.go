@@ -180,6 +180,59 @@ func TestOpenStreams(t *testing.T) {
 	}
 }
 
+// A download's body may take longer than the HTTP client's Timeout:
+// Download is bounded by its context alone, where Open's read fails. The
+// server sends the first bytes, then the rest once released; the test
+// releases the download's rest only after an Open started later has timed
+// out, so the download outlived the client's Timeout.
+func TestDownloadOutlivesTheClientTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		_, _ = io.WriteString(w, "first bytes, ")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+			_, _ = io.WriteString(w, "the rest")
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	hc := srv.Client()
+	hc.Timeout = 100 * time.Millisecond
+	c := papi.New(papi.Config{HTTPClient: hc, Transient: errMine})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dl, err := c.Download(ctx, papi.Request{URL: srv.URL + "/video", Name: "download"})
+	if err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	defer dl.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		b, err := io.ReadAll(dl.Body)
+		if err != nil {
+			b = []byte("error: " + err.Error())
+		}
+		got <- string(b)
+	}()
+
+	op, err := c.Open(ctx, papi.Request{URL: srv.URL + "/video"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if b, err := io.ReadAll(op.Body); err == nil {
+		t.Fatalf("Open's body read %q past the client's Timeout", b)
+	}
+	op.Body.Close()
+	release <- struct{}{}
+	if b := <-got; b != "first bytes, the rest" {
+		t.Errorf("the download's body: %q", b)
+	}
+}
+
 func TestCallRefusal(t *testing.T) {
 	stub := &platformtest.APIStub{Status: 403, Body: `{"description":"Forbidden"}`}
 	srv := platformtest.Start(t, stub)
