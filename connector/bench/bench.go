@@ -243,17 +243,13 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	r.meter = newMeter(&faults{next: r.sf, rate: o.FaultRate, latency: o.Latency}, msg.Object, msg.ExternalID)
 	defer serve(sfLn, r.meter)()
 
-	// The same generator against a handler that does nothing.
-	noopLn, err := net.Listen("tcp", "127.0.0.1:0")
+	// The same generator against a handler that does nothing, before the
+	// connectors run and again after they stopped: the machine's speed
+	// drifts over a run, and the mean of the two brackets it.
+	nopBefore, err := r.noop(ctx, appSecret, "before")
 	if err != nil {
-		return nil, fmt.Errorf("bench: listen: %w", err)
+		return nil, err
 	}
-	closeNoop := serve(noopLn, http.HandlerFunc(noop))
-	noopURL := "http://" + noopLn.Addr().String()
-	nop := r.generator([]string{noopURL}, appSecret, "wamid.noop."+r.runID+".")
-	o.progressf(true, "sending %d deliveries to a no-op handler", o.Messages)
-	nop.run(ctx)
-	closeNoop()
 
 	for i := range o.Replicas {
 		addr, err := freeAddr()
@@ -308,7 +304,11 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	rep := r.report(gen, nop, keys, kill)
+	nopAfter, err := r.noop(ctx, appSecret, "after")
+	if err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	rep := r.report(gen, [2]*generator{nopBefore, nopAfter}, keys, kill)
 	if rep.Accepted > 0 {
 		rep.BenchCPUPer1000 = Millis(benchCPU * 1000 / time.Duration(rep.Accepted))
 	}
@@ -322,6 +322,21 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		errs = append(errs, errors.New("rerun with -keep to keep the connectors' logs"))
 	}
 	return rep, errors.Join(errs...)
+}
+
+// noop runs the run's load against a handler that does nothing, in this
+// process; when names the run ("before", "after") in its message ids.
+func (r *run) noop(ctx context.Context, appSecret, when string) (*generator, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	closeNoop := serve(ln, http.HandlerFunc(noop))
+	defer closeNoop()
+	nop := r.generator([]string{"http://" + ln.Addr().String()}, appSecret, "wamid.noop."+when+"."+r.runID+".")
+	r.o.progressf(true, "sending %d deliveries to a no-op handler (%s the connector)", r.o.Messages, when)
+	nop.run(ctx)
+	return nop, nil
 }
 
 // generator returns a generator of the run's load toward targets.
@@ -517,7 +532,7 @@ func (r *run) drain(ctx context.Context, gen *generator, keys []string) error {
 }
 
 // report gathers the figures once the connectors have stopped.
-func (r *run) report(gen, nop *generator, keys []string, kill *killRun) *Report {
+func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *killRun) *Report {
 	o := r.o
 	rep := &Report{Settings: Settings{
 		Store: o.Store, Replicas: o.Replicas, Latency: Millis(o.Latency), FaultRate: o.FaultRate,
@@ -531,8 +546,9 @@ func (r *run) report(gen, nop *generator, keys []string, kill *killRun) *Report 
 		rep.FirstError = *e
 	}
 	rep.AcceptedPerSecond = gen.perSecond()
-	rep.NoopPerSecond = nop.perSecond()
-	rep.NoopErrors = int(nop.failed.Load())
+	rep.NoopBefore, rep.NoopAfter = nops[0].perSecond(), nops[1].perSecond()
+	rep.NoopPerSecond = (rep.NoopBefore + rep.NoopAfter) / 2
+	rep.NoopErrors = int(nops[0].failed.Load() + nops[1].failed.Load())
 	if rep.NoopPerSecond > 0 {
 		rep.Ratio = rep.AcceptedPerSecond / rep.NoopPerSecond
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,11 @@ func checkInvariants(t *testing.T, r *Report, messages int) {
 	}
 	if r.AcceptedPerSecond <= 0 || r.NoopPerSecond <= 0 || r.Ratio <= 0 || r.NoopErrors != 0 {
 		t.Errorf("rates: connector %g/s, no-op %g/s (%d errors), ratio %g", r.AcceptedPerSecond, r.NoopPerSecond, r.NoopErrors, r.Ratio)
+	}
+	if r.NoopBefore <= 0 || r.NoopAfter <= 0 || r.NoopPerSecond != (r.NoopBefore+r.NoopAfter)/2 ||
+		math.Abs(r.Ratio-r.AcceptedPerSecond/r.NoopPerSecond) > 1e-9 {
+		t.Errorf("no-op runs: before %g/s, after %g/s, mean %g/s, ratio %g; want both measured, their mean the yardstick",
+			r.NoopBefore, r.NoopAfter, r.NoopPerSecond, r.Ratio)
 	}
 	if len(r.Processes) == 0 || r.MaxRSS <= 0 {
 		t.Errorf("processes %+v, max RSS %d: want a peak RSS", r.Processes, r.MaxRSS)

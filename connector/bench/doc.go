@@ -36,9 +36,11 @@
 //     at Options.Rate deliveries a second (0: as fast as they can). A
 //     delivery is accepted when it is answered 2xx; anything else (another
 //     status, a connection error) is an error and is not retried.
-//  5. Before that, the same generator sends the same number of deliveries
-//     at the same concurrency and rate to a no-op handler (it reads the body
-//     and answers 200) in the same process, for comparison.
+//  5. Before that, and again once the connectors have stopped, the same
+//     generator sends the same number of deliveries at the same
+//     concurrency and rate to a no-op handler (it reads the body and
+//     answers 200) in the same process, for comparison: the machine's
+//     speed drifts over a run, and the two runs bracket the connector's.
 //  6. After the last answer, the bench waits until every accepted
 //     message's record was written (or Options.DrainTimeout), stops the
 //     connectors with SIGTERM and reads the stand-in's records.
@@ -51,8 +53,9 @@
 //
 //   - accepted deliveries/s: accepted deliveries divided by the time from
 //     the first send to the last answer. no-op handler deliveries/s: the
-//     same for the no-op handler; the ratio is the first divided by the
-//     second (meaningful when -rate is 0).
+//     same for the no-op handler, the mean of its runs before and after
+//     the connector's (each shown too); the ratio is the first divided by
+//     the second (meaningful when -rate is 0).
 //   - Salesforce calls: every /services/data call the connectors made,
 //     failed ones (not 2xx, injected faults included, and calls
 //     the client gave up on) too; per 1,000

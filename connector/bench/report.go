@@ -39,7 +39,9 @@ type Report struct {
 	Errors            int     `json:"errors"`
 	FirstError        string  `json:"first_error,omitempty"`
 	AcceptedPerSecond float64 `json:"accepted_per_second"`
-	NoopPerSecond     float64 `json:"noop_per_second"`
+	NoopPerSecond     float64 `json:"noop_per_second"` // the mean of the two below
+	NoopBefore        float64 `json:"noop_before_per_second"`
+	NoopAfter         float64 `json:"noop_after_per_second"`
 	NoopErrors        int     `json:"noop_errors"`
 	Ratio             float64 `json:"ratio"`
 
@@ -161,7 +163,7 @@ func (r *Report) Print(w io.Writer) {
 		row("first error", "%s", r.FirstError)
 	}
 	row("accepted deliveries/s", "%.0f", r.AcceptedPerSecond)
-	row("no-op handler deliveries/s", "%.0f (%d errors)", r.NoopPerSecond, r.NoopErrors)
+	row("no-op handler deliveries/s", "%.0f (before %.0f, after %.0f; %d errors)", r.NoopPerSecond, r.NoopBefore, r.NoopAfter, r.NoopErrors)
 	row("connector / no-op", "%.1f %%", r.Ratio*100)
 	row("Salesforce calls", "%d (%d failed)", r.Calls, r.FailedCalls)
 	row("calls per 1,000 messages", "%.2f", r.CallsPer1000)
