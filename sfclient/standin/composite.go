@@ -200,14 +200,17 @@ func (s *Server) subrequest(version string, sr subrequest, journal *[]func(), ob
 		if e != nil {
 			return fail(e)
 		}
+		// The Composite request's allOrNone true overrides the
+		// collection's own: its records are rolled back as one.
+		allOrNone := req.AllOrNone || journal != nil
 		s.mu.Lock()
 		var own []func()
 		var undo *[]func()
-		if req.AllOrNone || journal != nil {
+		if allOrNone {
 			undo = &own
 		}
 		results, failed := s.upsertCollectionLocked(o, req.Records, undo)
-		if req.AllOrNone && failed {
+		if allOrNone && failed {
 			rollBack(own, results)
 			own = nil
 		}

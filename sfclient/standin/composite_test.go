@@ -77,6 +77,7 @@ func TestCompositeAllOrNoneRollsBackEverything(t *testing.T) {
 		sub("conv", http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
 			map[string]any{"Conversation_Key__c": "c1", "State__c": "OPEN"})),
 		sub("bad", http.MethodPatch, msgPath, collection("Chat_Message__c", false,
+			map[string]any{"Message_Key__c": "m0", "Body__c": "fine"},
 			map[string]any{"Message_Key__c": "m1", "Nope__c": "x"})),
 		sub("after", http.MethodPatch, convPath, collection("Chat_Conversation__c", false,
 			map[string]any{"Conversation_Key__c": "c2"})),
@@ -93,8 +94,23 @@ func TestCompositeAllOrNoneRollsBackEverything(t *testing.T) {
 			t.Errorf("subresponse %d = %d %s, want PROCESSING_HALTED", i, a.CompositeResponse[i].HTTPStatusCode, a.CompositeResponse[i].Body)
 		}
 	}
-	if n := len(f.s.Records("Chat_Conversation__c")); n != 0 {
-		t.Errorf("%d conversation records after the rollback", n)
+	// The failing collection answers as an allOrNone one (the Composite
+	// request's allOrNone overrides its own false): its valid record is
+	// rolled back, and says so.
+	var results []struct {
+		Success bool `json:"success"`
+		Errors  []struct {
+			StatusCode string `json:"statusCode"`
+		} `json:"errors"`
+	}
+	_ = json.Unmarshal(a.CompositeResponse[1].Body, &results)
+	if a.CompositeResponse[1].HTTPStatusCode != 200 || len(results) != 2 || results[0].Success || len(results[0].Errors) != 1 ||
+		results[0].Errors[0].StatusCode != "ALL_OR_NONE_OPERATION_ROLLED_BACK" || results[1].Success ||
+		len(results[1].Errors) != 1 || results[1].Errors[0].StatusCode != "INVALID_FIELD" {
+		t.Errorf("the failing collection = %d %s, want m0 rolled back and m1's own error", a.CompositeResponse[1].HTTPStatusCode, a.CompositeResponse[1].Body)
+	}
+	if n := len(f.s.Records("Chat_Conversation__c")) + len(f.s.Records("Chat_Message__c")); n != 0 {
+		t.Errorf("%d records after the rollback", n)
 	}
 }
 

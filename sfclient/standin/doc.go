@@ -34,9 +34,11 @@
 //     referenceId and body (the per-record results, or Salesforce's error
 //     array for a subrequest that failed as a whole). With allOrNone false
 //     a failed subrequest leaves the others as they are; with allOrNone true
-//     the first failure (an error status, or a collection with a failed
-//     record) rolls back everything the request wrote and every other
-//     subrequest answers 400 PROCESSING_HALTED. Over the limits, a missing
+//     (which overrides the collections' own allOrNone) the first failure
+//     (an error status, or a collection with a failed record, whose other
+//     records then answer ALL_OR_NONE_OPERATION_ROLLED_BACK) rolls back
+//     everything the request wrote and every other subrequest answers 400
+//     PROCESSING_HALTED. Over the limits, a missing
 //     or repeated referenceId, or a malformed body: 400 and nothing runs.
 //   - GET /services/data/vXX.X/limits: DailyApiRequests only.
 //   - GET /services/data/: the API versions served (31.0 to 62.0), without
