@@ -647,3 +647,32 @@ func TestLostHoldStopsItem(t *testing.T) {
 		t.Errorf("counted %v, want %v", counts, want)
 	}
 }
+
+// failingRenewals is a store whose renewals of media holds fail (the
+// database is out of reach).
+type failingRenewals struct {
+	store.MediaStore
+	calls atomic.Int64
+}
+
+func (f *failingRenewals) RenewMedia(context.Context, string, []int64, time.Time) ([]int64, error) {
+	f.calls.Add(1)
+	return nil, errors.New("connection refused")
+}
+
+// When no renewal reaches the store for four fifths of the lease, the
+// round stops its items, which stay as their claim left them (held, taken
+// again once the hold passes): no two workers take one item at once.
+func TestHeartbeatOutageStopsItems(t *testing.T) {
+	e := newEnv(t)
+	fr := &failingRenewals{MediaStore: e.st}
+	e.w.Store = fr
+	it, _, _, done := slowRound(t, e)
+	waitRound(t, done)
+	if n := fr.calls.Load(); n < 2 {
+		t.Errorf("%d renewals tried before the round stopped, want at least 2 (one beat is not four fifths of the lease)", n)
+	}
+	if got := e.item(it.ID); got.Status != store.MediaPending || got.HeldBy != "worker-1" {
+		t.Errorf("after the round: %+v, want it pending, still held by worker-1", got)
+	}
+}
