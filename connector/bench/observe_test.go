@@ -77,7 +77,7 @@ func TestStandinReportsWhatParseCallReads(t *testing.T) {
 		{"composite, all or none, halted", http.MethodPost, composite, comp(true,
 			sub("conv", "PATCH", convs, coll(false, conv("c5"))),
 			sub("msgs", "PATCH", msgs, coll(false, msg("m13", "c5"), msg("m14", "nope"))),
-		), 1}, // the failing subrequest keeps its own answer, m13's success with it
+		), 0}, // the request's allOrNone overrides the collection's: m13 is rolled back and says so
 		{"composite, refused", http.MethodPost, composite, comp(false,
 			sub("a", "PATCH", convs, coll(false, conv("c6"))),
 			sub("a", "PATCH", convs, coll(false, conv("c7"))),
