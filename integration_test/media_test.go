@@ -552,18 +552,19 @@ func TestMediaSurvivesSIGKILL(t *testing.T) {
 }
 
 // TestMediaHeartbeatAndRescueOnPostgres runs two replicas on PostgreSQL
-// with a media lease of 2s and a request timeout of 10 minutes. A
+// with a media lease of 3s and a request timeout of 10 minutes. A
 // download slower than the lease keeps its item: the heartbeat renews its
 // hold past the lease, the other replica never takes it (one download,
 // one File). Then the replica with a download in flight dies, and the
-// other one takes the item once its 2s hold passes, not after the request
+// other one takes the item once its 3s hold passes, not after the request
 // timeout.
 func TestMediaHeartbeatAndRescueOnPostgres(t *testing.T) {
 	t.Parallel()
 	dsn := postgresSchema(t)
 	sf := newOrg(t, "", nil)
 	p := newMediaPlatforms(t)
-	settings := map[string]any{"request_timeout": "10m", "lease_ttl": "2s"}
+	const lease = 3 * time.Second
+	settings := map[string]any{"request_timeout": "10m", "lease_ttl": lease.String()}
 	a, b := mediaEnvWith(t, sf, p, dsn, 1<<20, settings), mediaEnvWith(t, sf, p, dsn, 1<<20, settings)
 	st := a.mediaStore()
 	slowData, rescueData := []byte("\xff\xd8\xff\xe0 a slow photo"), []byte("\xff\xd8\xff\xe0 a rescued photo")
@@ -587,7 +588,7 @@ func TestMediaHeartbeatAndRescueOnPostgres(t *testing.T) {
 	})
 	waitFor(t, waitTimeout, "the hold renewed past the lease", func() (bool, string) {
 		it := itemOf(slowID)
-		return it.NextAttemptAt.After(first.NextAttemptAt.Add(2 * time.Second)), fmt.Sprintf("%+v", it)
+		return it.NextAttemptAt.After(first.NextAttemptAt.Add(lease)), fmt.Sprintf("%+v", it)
 	})
 	if it := itemOf(slowID); it.HeldBy != first.HeldBy || p.hitsOf("line:"+slowID) != 1 {
 		t.Fatalf("the slow item: %+v after %d downloads; want it held by %s, downloaded once", it, p.hitsOf("line:"+slowID), first.HeldBy)
