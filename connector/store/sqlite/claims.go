@@ -52,13 +52,15 @@ var (
 
 	// qTenantWork returns the id, work time and pending_since of the
 	// conversations of tenant $1 with work, neither held back nor leased
-	// (or whose lease expired) at $2, oldest work first, at most $3: a walk
-	// of conversations_outbox from the tenant's oldest work.
+	// (or whose lease expired) at $2, nor in the JSON array $4 (leased in
+	// memory), oldest work first, at most $3: a walk of
+	// conversations_outbox from the tenant's oldest work.
 	qTenantWork = sqlstore.Q(`
 		SELECT c.id, ` + workSince + `, c.pending_since FROM conversations c
 		WHERE c.tenant = $1 AND ` + hasWork + `
 		  AND c.not_before <= $2
 		  AND (c.lease_token = '' OR c.lease_expires_at <= $2)
+		  AND c.id NOT IN (SELECT j.value FROM json_each($4) j)
 		ORDER BY ` + workSince + `, c.id
 		LIMIT $3`)
 
@@ -94,8 +96,22 @@ var (
 		RETURNING conversations.id, conversations.lease_token`)
 )
 
+// qStillAsRead returns the ids of the conversations of the JSON array $2
+// that are, at $1, as qLease requires them: for an owner, whose leases
+// are in memory, a fresh read after it leased them.
+var qStillAsRead = sqlstore.Q(`
+	SELECT conversations.id FROM conversations
+	JOIN (SELECT j.value->>'id' AS id, j.value->>'version' AS version, j.value->>'synced' AS synced,
+			j.value->>'hash' AS hash, j.value->>'pending' AS pending
+		FROM jsonb_each($2) j) AS g ON conversations.id = g.id
+	WHERE (conversations.lease_token = '' OR conversations.lease_expires_at <= $1)
+	  AND conversations.not_before <= $1
+	  AND conversations.version = g.version AND conversations.synced_version = g.synced
+	  AND conversations.synced_hash = g.hash
+	  AND conversations.pending_since IS g.pending`)
+
 // leaseRow is a conversation as the snapshot of a claim read it, for
-// qLease.
+// qLease and qStillAsRead.
 type leaseRow struct {
 	ID      int64  `json:"id"`
 	Version int64  `json:"version"`
@@ -116,12 +132,58 @@ type leaseRow struct {
 // is not leased and waits for the next claim; messages stored meanwhile
 // wait too (they are not in the snapshot, and a settlement keeps them in
 // the outbox).
+//
+// A store opened as the file's owner keeps its leases in memory instead
+// (see memLeases): the claim does not take the writer at all.
 func (s *Store) Claim(ctx context.Context, p store.ClaimParams) ([]store.Work, error) {
-	c, err := s.candidates(ctx, p)
+	if s.mem == nil {
+		c, err := s.candidates(ctx, p, "[]")
+		if err != nil || len(c.taken) == 0 {
+			return nil, err
+		}
+		return s.lease(ctx, p, c)
+	}
+	leased, err := s.mem.leased(p.Now)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	c, err := s.candidates(ctx, p, leased)
 	if err != nil || len(c.taken) == 0 {
 		return nil, err
 	}
-	return s.lease(ctx, p, c)
+	return s.leaseInMemory(ctx, p, c)
+}
+
+// leaseInMemory leases in memory the conversations c took that are not
+// leased, keeps those a fresh read finds as c's snapshot read them, and
+// returns their work in c's order.
+func (s *Store) leaseInMemory(ctx context.Context, p store.ClaimParams, c candidates) ([]store.Work, error) {
+	tokens, err := s.mem.lease(c.taken, p.Now, c.expires)
+	if err != nil || len(tokens) == 0 {
+		return nil, err
+	}
+	// Leased: from now on no other claim takes them, and a settlement
+	// or a state change meanwhile shows on a fresh read.
+	ids := make([]int64, 0, len(tokens))
+	for _, id := range c.taken {
+		if _, ok := tokens[id]; ok {
+			ids = append(ids, id)
+		}
+	}
+	still, err := s.stillAsRead(ctx, p.Now, c, ids)
+	if err != nil {
+		s.mem.drop(tokens)
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	gone := map[int64]string{}
+	for id, tok := range tokens {
+		if !still[id] {
+			gone[id] = tok
+			delete(tokens, id)
+		}
+	}
+	s.mem.drop(gone)
+	return c.works(p, tokens), nil
 }
 
 // candidates is what a claim read on its snapshot: the conversations to
@@ -135,15 +197,16 @@ type candidates struct {
 }
 
 // candidates reads the ready conversations of p on a snapshot of the read
-// pool, with their pending messages, and takes those p allows.
-func (s *Store) candidates(ctx context.Context, p store.ClaimParams) (candidates, error) {
+// pool, outside those of the JSON array skip, with their pending
+// messages, and takes those p allows.
+func (s *Store) candidates(ctx context.Context, p store.ClaimParams, skip string) (candidates, error) {
 	maxConv, maxMsg, expires, err := sqlstore.ClaimBounds(p)
 	if err != nil {
 		return candidates{}, err
 	}
 	c := candidates{pending: map[int64]*int64{}, expires: expires}
 	err = s.Snapshot(ctx, func(r sqlstore.Conn) error {
-		ids, err := readyIDs(ctx, r, p.Now, append([]string{}, p.SkipTenants...), maxConv, c.pending)
+		ids, err := readyIDs(ctx, r, p.Now, append([]string{}, p.SkipTenants...), maxConv, c.pending, skip)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -159,23 +222,48 @@ func (s *Store) candidates(ctx context.Context, p store.ClaimParams) (candidates
 	return c, nil
 }
 
+// guards returns the JSON array of ids as c's snapshot read them, for
+// qLease and qStillAsRead.
+func (c candidates) guards(ids []int64) (string, error) {
+	guards := make([]leaseRow, len(ids))
+	for i, id := range ids {
+		conv := c.Conversations[id]
+		guards[i] = leaseRow{ID: id, Version: conv.Version, Synced: conv.SyncedVersion, Hash: conv.SyncedHash, Pending: c.pending[id]}
+	}
+	b, err := json.Marshal(guards)
+	return string(b), err
+}
+
+// stillAsRead returns those of ids (leased in memory) that a fresh read
+// finds as c's snapshot read them, as qLease's guard does.
+func (s *Store) stillAsRead(ctx context.Context, now time.Time, c candidates, ids []int64) (map[int64]bool, error) {
+	guardJSON, err := c.guards(ids)
+	if err != nil {
+		return nil, err
+	}
+	found, err := sqlstore.Column[int64](ctx, sqlstore.Conn{D: dialect, Q: sqlstore.Std(s.r)}, qStillAsRead, dialect.Time(now), guardJSON)
+	if err != nil {
+		return nil, err
+	}
+	still := make(map[int64]bool, len(found))
+	for _, id := range found {
+		still[id] = true
+	}
+	return still, nil
+}
+
 // lease leases, in one statement of the writer, the conversations c took
 // that are still as the snapshot read them, and returns their work in c's
 // order.
 func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([]store.Work, error) {
-	guards := make([]leaseRow, len(c.taken))
-	for i, id := range c.taken {
-		conv := c.Conversations[id]
-		guards[i] = leaseRow{ID: id, Version: conv.Version, Synced: conv.SyncedVersion, Hash: conv.SyncedHash, Pending: c.pending[id]}
-	}
-	guardJSON, err := json.Marshal(guards)
+	guardJSON, err := c.guards(c.taken)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	tokens := map[int64]string{}
 	err = s.update(ctx, func(x *sqlstore.Tx) error {
 		clear(tokens)
-		rows, err := x.Query(ctx, qLease, p.Owner, dialect.Time(p.Now), string(guardJSON), dialect.Time(c.expires))
+		rows, err := x.Query(ctx, qLease, p.Owner, dialect.Time(p.Now), guardJSON, dialect.Time(c.expires))
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
@@ -193,21 +281,28 @@ func (s *Store) lease(ctx context.Context, p store.ClaimParams, c candidates) ([
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
+	return c.works(p, tokens), nil
+}
+
+// works returns the work of the conversations leased with tokens, in c's
+// order.
+func (c candidates) works(p store.ClaimParams, tokens map[int64]string) []store.Work {
 	out := make([]store.Work, 0, len(tokens))
 	for _, id := range c.taken {
 		if token, ok := tokens[id]; ok {
 			out = append(out, c.Work(id, token, p.Owner, c.expires))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // readyIDs returns the ids of the conversations whose outbox is ready at
-// now and not leased (and records their pending_since in pending), outside the tenants of skip, oldest work first (the
-// earliest pending message received, or the state change the Salesforce
-// record misses), at most limit: the oldest limit of each tenant not
-// skipped, merged.
-func readyIDs(ctx context.Context, c sqlstore.Conn, now time.Time, skip []string, limit int, pending map[int64]*int64) ([]int64, error) {
+// now and not leased (and records their pending_since in pending),
+// outside the tenants of skip and the conversations of the JSON array
+// leased, oldest work first (the earliest pending message received, or
+// the state change the Salesforce record misses), at most limit: the
+// oldest limit of each tenant not skipped, merged.
+func readyIDs(ctx context.Context, c sqlstore.Conn, now time.Time, skip []string, limit int, pending map[int64]*int64, leased string) ([]int64, error) {
 	tenants, err := sqlstore.Column[string](ctx, c, qTenants, dialect.List(skip))
 	if err != nil {
 		return nil, fmt.Errorf("tenants with work: %w", err)
@@ -221,7 +316,7 @@ func readyIDs(ctx context.Context, c sqlstore.Conn, now time.Time, skip []string
 		ws, err := sqlstore.List(ctx, c, func(sc sqlstore.Scanner) (work, error) {
 			var w work
 			return w, sc.Scan(&w.id, &w.since, &w.pending)
-		}, qTenantWork, tenant, dialect.Time(now), limit)
+		}, qTenantWork, tenant, dialect.Time(now), limit, leased)
 		if err != nil {
 			return nil, fmt.Errorf("ready conversations of %s: %w", tenant, err)
 		}
@@ -262,6 +357,18 @@ var (
 
 // settle ends one claim within x, when SettleBatch settles item by item.
 func settle(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlement) error {
+	return settleItem(ctx, x, l, st, true)
+}
+
+// settleOwned is settle for an owner, whose leases are checked in memory:
+// only a conversation deleted meanwhile is a lease lost here.
+func settleOwned(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlement) error {
+	return settleItem(ctx, x, l, st, false)
+}
+
+// settleItem is settle, the lease's token checked against the written one
+// when checkToken.
+func settleItem(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlement, checkToken bool) error {
 	left, err := sqlstore.CheckOutcomes(st)
 	if err != nil {
 		return err
@@ -270,7 +377,7 @@ func settle(ctx context.Context, x *sqlstore.Tx, l store.Lease, st store.Settlem
 	if err != nil {
 		return err
 	}
-	if len(tokens) == 0 || tokens[0] == "" || tokens[0] != l.Token {
+	if len(tokens) == 0 || (checkToken && (tokens[0] == "" || tokens[0] != l.Token)) {
 		return store.ErrLeaseLost
 	}
 	for _, o := range st.Outcomes {
@@ -307,6 +414,9 @@ var qRenew = sqlstore.Q(`
 func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, now time.Time, ttl time.Duration) ([]int64, error) {
 	if len(leases) == 0 {
 		return nil, nil
+	}
+	if s.mem != nil {
+		return s.mem.renew(leases, now.Add(ttl)), nil
 	}
 	type pair struct {
 		ID    int64  `json:"id"`

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,12 +11,32 @@ import (
 )
 
 // TestClaimLeasesOnlyWhatItsSnapshotRead checks the two steps of a claim:
-// candidates read on a snapshot, then leased by the writer only when they
-// are still as read. A conversation another claim took and settled
-// meanwhile, or whose state changed, is not leased; one that only got a new
-// message is, with the messages of the snapshot.
+// candidates read on a snapshot, then leased only when they are still as
+// read: by the writer, or (for the file's owner) in memory and checked on
+// a fresh read. A conversation another claim took and settled meanwhile,
+// or whose state changed, is not leased; one that only got a new message
+// is, with the messages of the snapshot.
 func TestClaimLeasesOnlyWhatItsSnapshotRead(t *testing.T) {
-	s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), Options{})
+	for _, mode := range []struct {
+		name  string
+		opts  Options
+		lease func(*Store) func(context.Context, store.ClaimParams, candidates) ([]store.Work, error)
+	}{
+		{"written", Options{}, func(s *Store) func(context.Context, store.ClaimParams, candidates) ([]store.Work, error) {
+			return s.lease
+		}},
+		{"in memory", Options{Owner: true}, func(s *Store) func(context.Context, store.ClaimParams, candidates) ([]store.Work, error) {
+			return s.leaseInMemory
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := openTest(t, filepath.Join(t.TempDir(), "connector.db"), mode.opts)
+			testClaimLeasesOnlyWhatItsSnapshotRead(t, s, mode.lease(s))
+		})
+	}
+}
+
+func testClaimLeasesOnlyWhatItsSnapshotRead(t *testing.T, s *Store, leaseFn func(context.Context, store.ClaimParams, candidates) ([]store.Work, error)) {
 	ctx := t.Context()
 	c, m := seed(t, s, "u1")
 	now := m.ReceivedAt.Add(time.Minute)
@@ -23,7 +44,7 @@ func TestClaimLeasesOnlyWhatItsSnapshotRead(t *testing.T) {
 
 	read := func() candidates {
 		t.Helper()
-		cs, err := s.candidates(ctx, p)
+		cs, err := s.candidates(ctx, p, "[]")
 		if err != nil || len(cs.taken) != 1 || cs.taken[0] != c.ID {
 			t.Fatalf("candidates = %+v, %v; want conversation %d", cs.taken, err, c.ID)
 		}
@@ -31,7 +52,7 @@ func TestClaimLeasesOnlyWhatItsSnapshotRead(t *testing.T) {
 	}
 	lease := func(cs candidates) []store.Work {
 		t.Helper()
-		ws, err := s.lease(ctx, p, cs)
+		ws, err := leaseFn(ctx, p, cs)
 		if err != nil {
 			t.Fatalf("lease: %v", err)
 		}

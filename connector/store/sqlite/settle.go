@@ -14,8 +14,51 @@ import (
 // settles in two set-based statements whatever its size (the writer is
 // the store's one bottleneck); anything out of the ordinary is settled item
 // by item, each in a savepoint of its own.
+//
+// A store opened as the file's owner checks and releases its leases in
+// memory (see memLeases): a settlement marks its leases settling (no claim
+// takes them meanwhile), writes its outcomes and releases, and ends them
+// once committed.
 func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]error, error) {
-	return sqlstore.SettleBatch(ctx, s.update, items, s.settleSet, settle)
+	if s.mem == nil {
+		return sqlstore.SettleBatch(ctx, s.update, items, s.settleSet, settle)
+	}
+	leases := make([]store.Lease, len(items))
+	for i, it := range items {
+		leases[i] = it.Lease
+	}
+	marked := s.mem.beginSettle(leases)
+	errs := make([]error, len(items))
+	var held []store.SettleItem
+	for i, it := range items {
+		if !marked[i] {
+			errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
+			continue
+		}
+		held = append(held, it)
+	}
+	committed := make([]bool, len(items))
+	var heldErrs []error
+	var err error
+	if len(held) > 0 {
+		heldErrs, err = sqlstore.SettleBatch(ctx, s.update, held, s.settleSetOwned, settleOwned)
+	}
+	j := 0
+	for i := range items {
+		if !marked[i] {
+			continue
+		}
+		if err == nil {
+			errs[i] = heldErrs[j]
+			committed[i] = heldErrs[j] == nil
+		}
+		j++
+	}
+	s.mem.endSettle(leases, marked, committed)
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // A release and an outcome as the set-based statements read them from a
@@ -45,10 +88,9 @@ type (
 )
 
 var (
-	// qOutcomesSet records the outcomes of the JSON array $1, each of a
-	// pending message of its conversation whose lease is still held, as
-	// qPushed and qNotPushed do.
-	qOutcomesSet = sqlstore.Q(`
+	// outcomesSet records the outcomes of the JSON array $1, each of a
+	// pending message of its conversation.
+	outcomesSet = `
 		UPDATE messages SET
 			push_status   = CASE WHEN o.status = 'pushed' AND o.ds <> '' AND o.ds <> messages.delivery_status
 			                     THEN 'pending' ELSE o.status END,
@@ -60,13 +102,20 @@ var (
 				j.value->>'status' AS status, j.value->>'error' AS error, j.value->>'sfid' AS sfid,
 				j.value->>'at' AS at, j.value->>'ds' AS ds
 			FROM jsonb_each($1) j) AS o
-		WHERE messages.id = o.id AND messages.conversation_id = o.conv AND messages.push_status = 'pending'
+		WHERE messages.id = o.id AND messages.conversation_id = o.conv AND messages.push_status = 'pending'`
+	// qOutcomesSet records the outcomes of the JSON array $1, each of a
+	// pending message of its conversation whose lease is still held, as
+	// qPushed and qNotPushed do.
+	qOutcomesSet = sqlstore.Q(outcomesSet + `
 		  AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = o.conv AND c.lease_token = o.token AND o.token <> '')`)
-	// qReleaseSet releases the leases of the JSON array $1 still held,
-	// with their conversations' synced version, fingerprint and hold, and
+	// qOutcomesSetOwned is qOutcomesSet for an owner, whose leases are
+	// checked in memory.
+	qOutcomesSetOwned = sqlstore.Q(outcomesSet)
+	// releaseSet writes the settlements of the JSON array $1 to their
+	// conversations, with their synced version, fingerprint and hold, and
 	// the oldest message left in the outbox of those whose outcomes took
-	// messages out; it returns the ids released.
-	qReleaseSet = sqlstore.Q(`
+	// messages out.
+	releaseSet = `
 		UPDATE conversations SET
 			synced_version   = MAX(synced_version, u.version),
 			synced_hash      = CASE WHEN u.forget THEN '' WHEN u.hash <> '' THEN u.hash ELSE synced_hash END,
@@ -82,8 +131,16 @@ var (
 				j.value->>'forget' AS forget, j.value->>'hash' AS hash, j.value->>'hold' AS hold,
 				j.value->>'left' AS left
 			FROM jsonb_each($1) j) AS u
-		WHERE conversations.id = u.id AND conversations.lease_token = u.token AND u.token <> ''
+		WHERE conversations.id = u.id`
+	// qReleaseSet releases the leases of the JSON array $1 still held,
+	// with their conversations' synced version, fingerprint and hold, and
+	// the oldest message left in the outbox of those whose outcomes took
+	// messages out; it returns the ids released.
+	qReleaseSet = sqlstore.Q(releaseSet + ` AND conversations.lease_token = u.token AND u.token <> ''
 		RETURNING conversations.id`)
+	// qReleaseSetOwned is qReleaseSet for an owner, whose leases are
+	// checked in memory (its conversations' written leases are empty).
+	qReleaseSetOwned = sqlstore.Q(releaseSet + ` RETURNING conversations.id`)
 )
 
 // settleSet settles every item in one transaction of two statements: the
@@ -93,6 +150,16 @@ var (
 // sqlstore.ErrItemByItem, changing nothing, when an outcome is invalid or
 // does not name a pending message of its conversation.
 func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	return s.settleSetWith(ctx, items, qOutcomesSet, qReleaseSet)
+}
+
+// settleSetOwned is settleSet for an owner, whose leases are checked in
+// memory.
+func (s *Store) settleSetOwned(ctx context.Context, items []store.SettleItem) ([]error, error) {
+	return s.settleSetWith(ctx, items, qOutcomesSetOwned, qReleaseSetOwned)
+}
+
+func (s *Store) settleSetWith(ctx context.Context, items []store.SettleItem, qOutcomes, qRelease *sqlstore.Query) ([]error, error) {
 	releases := make([]releaseRow, len(items))
 	var outcomes []outcomeRow
 	for i, it := range items {
@@ -122,11 +189,11 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 		var recorded int64
 		if len(outcomes) > 0 {
 			var err error
-			if recorded, err = x.Affected(ctx, qOutcomesSet, string(outcomeJSON)); err != nil {
+			if recorded, err = x.Affected(ctx, qOutcomes, string(outcomeJSON)); err != nil {
 				return fmt.Errorf("record outcomes: %w", err)
 			}
 		}
-		held, err := sqlstore.Column[int64](ctx, x.Conn, qReleaseSet, string(releaseJSON))
+		held, err := sqlstore.Column[int64](ctx, x.Conn, qRelease, string(releaseJSON))
 		if err != nil {
 			return fmt.Errorf("release the leases: %w", err)
 		}

@@ -34,6 +34,15 @@
 //
 // Times are stored as INTEGER unix microseconds (UTC), 0 for a zero time.
 //
+// # Leases
+//
+// Opened as the file's owner (Options.Owner, what serve uses), the store
+// keeps the conversations' leases in memory (memLeases): a claim leases
+// its candidates there and checks on a fresh read that they are still as
+// its snapshot read them, without the writer; a settlement releases them
+// once committed. Opened otherwise (a tool beside no owner, the
+// multi-process tests), it writes its leases to the file.
+//
 // The SQL this driver shares with store/postgres (every primitive of
 // store.Tx, the reads, the small writes) is in store/sqlstore; here are the
 // opening, the write transaction with its statement cache, and the claims
@@ -104,6 +113,7 @@ type Store struct {
 	*sqlstore.Store
 	stmts       *stmtCache // the write transactions' prepared statements
 	owner       *os.File   // the owner lock, when Options.Owner
+	mem         *memLeases // the conversations' leases, when Options.Owner
 	w           *sql.DB    // one connection: every write goes through it
 	r           *sql.DB    // read-only connections
 	busyTimeout time.Duration
@@ -143,6 +153,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	st.owner = owner
+	if owner != nil {
+		st.mem = newMemLeases()
+	}
 	return st, nil
 }
 
@@ -221,9 +234,11 @@ type TakenBack struct {
 var qTakeBackMedia = sqlstore.Q(`UPDATE media SET held_by = '', next_attempt_at = updated_at WHERE held_by <> ''`)
 
 // TakeBackLeases takes back the work of this owner's previous run, which
-// died with its process: it clears every conversation's lease, expired or
-// not, and makes every media item a claim held due again (an item waiting
-// out a retry's backoff keeps waiting). Only an Owner may call it; it errs
+// died with its process: it clears every conversation's lease written to
+// the file (by a run of an earlier version, or by a tool that claimed
+// beside no owner; an owner keeps its own in memory), expired or not, and
+// makes every media item a claim held due again (an item waiting out a
+// retry's backoff keeps waiting). Only an Owner may call it; it errs
 // otherwise.
 func (s *Store) TakeBackLeases(ctx context.Context) (TakenBack, error) {
 	if s.owner == nil {
@@ -243,6 +258,16 @@ func (s *Store) TakeBackLeases(ctx context.Context) (TakenBack, error) {
 		return TakenBack{}, fmt.Errorf("take back leases: %w", err)
 	}
 	return tb, nil
+}
+
+// RescueLeases clears the leases that expired at or before now, written
+// or (for an owner) in memory, and returns how many.
+func (s *Store) RescueLeases(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.Store.RescueLeases(ctx, now)
+	if err != nil || s.mem == nil {
+		return n, err
+	}
+	return n + s.mem.rescue(now), nil
 }
 
 // Close releases both connection pools, and the owner lock.
