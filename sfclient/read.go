@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/simpleforce/simpleforce"
@@ -241,4 +242,84 @@ func (c *Client) query(ctx context.Context, s *session, q string) (res *simplefo
 		return nil, callError(ctx, http.MethodGet, "query", rt.status, err)
 	}
 	return res, nil
+}
+
+// MaxCompositeSubrequests is the most subrequests of one Composite
+// request.
+const MaxCompositeSubrequests = 25
+
+// Described is one object's describe of DescribeAll: the describe, or Err
+// (an *APIError when Salesforce answered the subrequest with an error:
+// HTTPStatus 404 when the object does not exist or the user can not see
+// it).
+type Described struct {
+	Describe ObjectDescribe
+	Err      error
+}
+
+// DescribeAll describes up to MaxCompositeSubrequests objects in one
+// Composite request of GET subrequests (POST /services/data/vXX.X/composite),
+// ONE call toward the org's API limits where Describe takes one per
+// object. The answer's Sforce-Limit-Info is recorded (see Usage). The
+// error is for the whole call, as Describe's; otherwise there is one
+// Described per object, in order.
+func (c *Client) DescribeAll(ctx context.Context, objects []string) ([]Described, error) {
+	if len(objects) > MaxCompositeSubrequests {
+		return nil, fmt.Errorf("sfclient: %d objects to describe (at most %d per Composite request)", len(objects), MaxCompositeSubrequests)
+	}
+	type sub struct {
+		Method      string `json:"method"`
+		URL         string `json:"url"`
+		ReferenceID string `json:"referenceId"`
+	}
+	req := struct {
+		AllOrNone        bool  `json:"allOrNone"`
+		CompositeRequest []sub `json:"compositeRequest"`
+	}{CompositeRequest: []sub{}}
+	for i, o := range objects {
+		if !apiNamePattern.MatchString(o) {
+			return nil, fmt.Errorf("sfclient: object name %q is not an API name", o)
+		}
+		req.CompositeRequest = append(req.CompositeRequest, sub{Method: http.MethodGet,
+			URL: fmt.Sprintf("/services/data/v%s/sobjects/%s/describe", c.cfg.APIVersion, o), ReferenceID: "d" + strconv.Itoa(i)})
+	}
+	out := make([]Described, len(objects))
+	if len(objects) == 0 {
+		return out, nil
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("sfclient: encode composite request: %w", err)
+	}
+	path := fmt.Sprintf("services/data/v%s/composite", c.cfg.APIVersion)
+	_, data, err := c.do(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		CompositeResponse []struct {
+			Body           json.RawMessage `json:"body"`
+			HTTPStatusCode int             `json:"httpStatusCode"`
+			ReferenceID    string          `json:"referenceId"`
+		} `json:"compositeResponse"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("sfclient: POST %s: the answer is not a composite response: %w", path, ErrBadResponse)
+	}
+	if len(resp.CompositeResponse) != len(objects) {
+		return nil, fmt.Errorf("sfclient: POST %s: %d subresponses for %d subrequests: %w", path, len(resp.CompositeResponse), len(objects), ErrBadResponse)
+	}
+	for i, sr := range resp.CompositeResponse {
+		if want := "d" + strconv.Itoa(i); sr.ReferenceID != want {
+			return nil, fmt.Errorf("sfclient: POST %s: subresponse %d is %q, want %q: %w", path, i, sr.ReferenceID, want, ErrBadResponse)
+		}
+		if sr.HTTPStatusCode < 200 || sr.HTTPStatusCode > 299 {
+			out[i].Err = fmt.Errorf("sfclient: describe %s: %w", objects[i], subrequestError(sr.HTTPStatusCode, sr.Body))
+			continue
+		}
+		if err := json.Unmarshal(sr.Body, &out[i].Describe); err != nil {
+			return nil, fmt.Errorf("sfclient: POST %s: subresponse %s is not a describe: %w", path, sr.ReferenceID, ErrBadResponse)
+		}
+	}
+	return out, nil
 }

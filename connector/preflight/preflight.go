@@ -117,6 +117,10 @@ type Client interface {
 	Versions(ctx context.Context) ([]string, error)
 	Limits(ctx context.Context) (sfclient.Limits, error)
 	Describe(ctx context.Context, object string) (sfclient.ObjectDescribe, error)
+	// DescribeAll describes several objects in one call (a Composite
+	// request); Usage is the API usage its answer reported.
+	DescribeAll(ctx context.Context, objects []string) ([]sfclient.Described, error)
+	Usage() (used, max int, ok bool)
 }
 
 // Target names what to check: an org, the tenants using it and the
@@ -135,6 +139,13 @@ const deployFix = "deploy the connector's objects (cd salesforce && sf project d
 
 // Run checks the org. It never fails: what it could not check is a
 // blocking check of the report.
+//
+// It spends one API call on a healthy org: the mapped objects (and
+// ContentVersion, for media) are described in one Composite request,
+// whose success shows that the org serves the API version and whose
+// Sforce-Limit-Info gives the daily requests left. When that call fails
+// as a whole, each check makes its own call (the versions, the limits,
+// a describe per object), to say precisely what is wrong.
 func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 	r := Report{Org: t.Org, Tenants: t.Tenants, APIVersion: c.APIVersion(), CheckedAt: now}
 	add := func(item string, s Status, detail, fix string) {
@@ -148,7 +159,15 @@ func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 	}
 	add("login", OK, "token issued to integration user "+user, "")
 
-	if vs, err := c.Versions(ctx); err != nil {
+	mc, mm := t.Mapping.Conversation, t.Mapping.Message
+	objects := []string{mc.Object, mm.Object}
+	if t.Mapping.FileKey != "" {
+		objects = append(objects, "ContentVersion")
+	}
+	c, served := prefetch(ctx, c, objects)
+	if served {
+		add("API version", OK, "v"+r.APIVersion+" is served", "")
+	} else if vs, err := c.Versions(ctx); err != nil {
 		add("API version", Warning, "could not list the org's API versions: "+err.Error(), "check the org's REST API access")
 	} else if !slices.Contains(vs, r.APIVersion) {
 		latest := ""
@@ -175,7 +194,6 @@ func Run(ctx context.Context, c Client, t Target, now time.Time) Report {
 		}
 	}
 
-	mc, mm := t.Mapping.Conversation, t.Mapping.Message
 	conv := checkObject(ctx, c, &r, mc.Object, t.Key+".mapping.conversation.object", []want{
 		{key: "conversation.external_id", field: mc.ExternalID, kind: kindKey},
 		{key: "conversation.state", field: mc.State, kind: kindState},
@@ -485,4 +503,58 @@ func checkParent(r *Report, msg sfclient.ObjectDescribe, mm config.MessageMappin
 	r.Checks = append(r.Checks, Check{Item: item, Status: Blocking,
 		Detail: fmt.Sprintf("no relationship %s from %s to %s: messages fail with INVALID_FIELD", mm.Parent, msg.Name, convObject),
 		Fix:    deployFix + "; or set " + key + ".mapping.message.parent to the relationship name of the org's field (its API name with __r)"})
+}
+
+// prefetched is a Client whose describes of some objects and the org's
+// limits were read in one call (prefetch).
+type prefetched struct {
+	Client
+	described  map[string]sfclient.Described
+	limits     sfclient.Limits
+	haveLimits bool
+}
+
+// Describe returns the prefetched describe of object, else calls.
+func (p *prefetched) Describe(ctx context.Context, object string) (sfclient.ObjectDescribe, error) {
+	if d, ok := p.described[object]; ok {
+		return d.Describe, d.Err
+	}
+	return p.Client.Describe(ctx, object)
+}
+
+// Limits returns the limits the prefetching call's answer reported, else
+// calls.
+func (p *prefetched) Limits(ctx context.Context) (sfclient.Limits, error) {
+	if p.haveLimits {
+		return p.limits, nil
+	}
+	return p.Client.Limits(ctx)
+}
+
+// prefetch describes the objects (the empty and repeated names left out)
+// in one call, and keeps the API usage its answer reported. It returns c
+// and false when that call failed as a whole; true says that the org
+// answered a call of c's API version.
+func prefetch(ctx context.Context, c Client, objects []string) (Client, bool) {
+	var names []string
+	for _, o := range objects {
+		if o != "" && !slices.Contains(names, o) {
+			names = append(names, o)
+		}
+	}
+	if len(names) == 0 {
+		return c, false
+	}
+	ds, err := c.DescribeAll(ctx, names)
+	if err != nil {
+		return c, false
+	}
+	p := &prefetched{Client: c, described: make(map[string]sfclient.Described, len(names))}
+	for i, n := range names {
+		p.described[n] = ds[i]
+	}
+	if used, max, ok := c.Usage(); ok {
+		p.limits, p.haveLimits = sfclient.Limits{DailyMax: max, DailyRemaining: max - used}, true
+	}
+	return p, true
 }

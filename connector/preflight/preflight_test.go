@@ -3,9 +3,12 @@ package preflight_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +173,81 @@ func TestMediaFieldsAreWarnings(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("no warning for %v; problems: %+v", want, rep.Problems())
+	}
+}
+
+// countingClient is client's, with the data calls it makes counted (every
+// call under /services/data, as the org's API usage counts them) and its
+// API version set to version ("" for the default).
+func countingClient(t *testing.T, opts standin.Options, version string) (*sfclient.Client, *atomic.Int64) {
+	t.Helper()
+	var calls atomic.Int64
+	sf := standin.New(opts)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/services/data") {
+			calls.Add(1)
+		}
+		sf.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	c, err := sfclient.New(sfclient.Config{OrgID: standin.DefaultOrgID, LoginURL: ts.URL, Flow: sfclient.FlowClientCredentials,
+		ClientID: "id", ClientSecret: "secret", HTTPClient: ts.Client(), RetryMax: -1, APIVersion: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &calls
+}
+
+// TestOneCallOnAHealthyOrg: a healthy org is checked with one API call,
+// the mapped objects and ContentVersion described in one Composite
+// request, whose Sforce-Limit-Info gives the daily requests left.
+func TestOneCallOnAHealthyOrg(t *testing.T) {
+	c, calls := countingClient(t, standin.Options{}, "")
+	tg := target()
+	if tg.Mapping.FileKey == "" {
+		t.Fatal("the default mapping names no ContentVersion key field")
+	}
+	rep := preflight.Run(context.Background(), c, tg, time.Now())
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d data calls, want 1", n)
+	}
+	used, max, ok := c.Usage()
+	if !ok || max == 0 {
+		t.Fatalf("no usage seen: %d/%d %v", used, max, ok)
+	}
+	details := map[string]string{}
+	for _, ch := range rep.Checks {
+		details[ch.Item] = string(ch.Status) + ": " + ch.Detail
+	}
+	if want := fmt.Sprintf("ok: %d of %d remaining", max-used, max); details["daily API requests"] != want {
+		t.Errorf("daily API requests: %q, want %q", details["daily API requests"], want)
+	}
+	for _, item := range []string{"API version", "Chat_Conversation__c", "Chat_Message__c", "ContentVersion." + tg.Mapping.FileKey} {
+		if !strings.HasPrefix(details[item], "ok: ") {
+			t.Errorf("%s: %q", item, details[item])
+		}
+	}
+	if p := rep.Problems(); len(p) != 0 {
+		t.Errorf("problems: %+v", p)
+	}
+}
+
+// TestAnUnservedVersionIsBlocking: when the one call fails as a whole (the
+// org does not serve the API version), each check makes its own call, and
+// the report says which versions the org serves.
+func TestAnUnservedVersionIsBlocking(t *testing.T) {
+	c, calls := countingClient(t, standin.Options{}, "99.0")
+	rep := preflight.Run(context.Background(), c, target(), time.Now())
+	var version *preflight.Check
+	for _, p := range rep.Problems() {
+		if p.Item == "API version" {
+			version = &p
+		}
+	}
+	if version == nil || version.Status != preflight.Blocking || !strings.Contains(version.Detail, "does not serve v99.0") || !strings.Contains(version.Fix, "62.0") {
+		t.Fatalf("API version: %+v; all: %+v", version, rep.Checks)
+	}
+	if n := calls.Load(); n < 2 {
+		t.Errorf("%d data calls: the checks did not make their own", n)
 	}
 }

@@ -69,9 +69,10 @@ type subresponse struct {
 
 // handleComposite is POST /services/data/vXX.X/composite: the subrequests
 // run in order, in one call toward the API limit. The stand-in executes
-// sObject Collections upserts (PATCH .../composite/sobjects/{object}/{field})
-// and single-record upserts (PATCH .../sobjects/{object}/{field}/{value});
-// any other subrequest is answered 404 NOT_FOUND within the response.
+// sObject Collections upserts (PATCH .../composite/sobjects/{object}/{field}),
+// single-record upserts (PATCH .../sobjects/{object}/{field}/{value}) and
+// describes (GET .../sobjects/{object}/describe); any other subrequest is
+// answered 404 NOT_FOUND within the response.
 //
 // With allOrNone false every subrequest stands on its own: one that fails
 // does not undo or stop the others. With allOrNone true, the first failing
@@ -223,6 +224,20 @@ func (s *Server) subrequest(version string, sr subrequest, journal *[]func(), ob
 			resp.writes = collectionWrites(nil, rest[2], rest[3], req.Records, results)
 		}
 		return resp, failed
+	case len(rest) == 3 && rest[0] == "sobjects" && rest[2] == "describe":
+		if sr.Method != http.MethodGet {
+			return fail(&apiError{http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+				fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", sr.Method, http.MethodGet)})
+		}
+		o := s.schema[strings.ToLower(rest[1])]
+		if o == nil {
+			return fail(notFound)
+		}
+		s.mu.Lock()
+		s.stats.DescribeCalls++
+		s.mu.Unlock()
+		resp.HTTPStatusCode, resp.Body = http.StatusOK, s.describeObject(o, version)
+		return resp, false
 	case len(rest) == 4 && rest[0] == "sobjects":
 		if sr.Method != http.MethodPatch {
 			return fail(&apiError{http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",

@@ -146,3 +146,49 @@ func TestCompositeLimits(t *testing.T) {
 		t.Errorf("%d records written by refused requests", n)
 	}
 }
+
+// TestCompositeDescribes: a Composite request describes objects in GET
+// subrequests, one call toward the limit: a missing object answers 404
+// within the response, another method 405; a version the org does not
+// serve answers 404 for the whole call.
+func TestCompositeDescribes(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.token()
+	r := f.do(http.MethodPost, compositePath, map[string]any{"compositeRequest": []any{
+		sub("a", http.MethodGet, "/services/data/v62.0/sobjects/Chat_Message__c/describe", nil),
+		sub("b", http.MethodGet, "/services/data/v62.0/sobjects/Nope__c/describe", nil),
+		sub("c", http.MethodPost, "/services/data/v62.0/sobjects/Chat_Message__c/describe", nil),
+	}})
+	if r.status != http.StatusOK {
+		t.Fatalf("HTTP %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("Sforce-Limit-Info"); got != "api-usage=1/15000" {
+		t.Errorf("Sforce-Limit-Info = %q: a Composite request is one call", got)
+	}
+	var a compositeAnswer
+	r.decode(t, &a)
+	if len(a.CompositeResponse) != 3 {
+		t.Fatalf("%d subresponses: %s", len(a.CompositeResponse), r.body)
+	}
+	for i, want := range []int{200, 404, 405} {
+		if got := a.CompositeResponse[i].HTTPStatusCode; got != want {
+			t.Errorf("subresponse %d: %d, want %d: %s", i, got, want, a.CompositeResponse[i].Body)
+		}
+	}
+	var d struct {
+		Name   string `json:"name"`
+		Fields []struct {
+			Name string `json:"name"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(a.CompositeResponse[0].Body, &d); err != nil || d.Name != "Chat_Message__c" || len(d.Fields) == 0 {
+		t.Errorf("describe = %s (%v)", a.CompositeResponse[0].Body, err)
+	}
+
+	r = f.do(http.MethodPost, "/services/data/v99.0/composite", map[string]any{"compositeRequest": []any{
+		sub("a", http.MethodGet, "/services/data/v99.0/sobjects/Chat_Message__c/describe", nil),
+	}})
+	if r.status != http.StatusNotFound || !json.Valid(r.body) {
+		t.Errorf("an unserved version: HTTP %d %s", r.status, r.body)
+	}
+}

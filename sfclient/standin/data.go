@@ -63,7 +63,8 @@ type Stats struct {
 	CollectionRecords int `json:"collectionRecords"`
 	// LimitsCalls counts GET .../limits.
 	LimitsCalls int `json:"limitsCalls"`
-	// DescribeCalls counts GET .../sobjects/{object}/describe, QueryCalls
+	// DescribeCalls counts GET .../sobjects/{object}/describe (a call of
+	// its own or a Composite subrequest), QueryCalls
 	// GET .../query (first pages and nextRecordsUrl pages alike), and
 	// AgentEdits the records edited through the agent hook.
 	DescribeCalls int `json:"describeCalls"`
@@ -210,6 +211,12 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	major, _ := strconv.Atoi(m[1])
+	if major < minVersion || major > maxVersion || m[2] != "0" {
+		// A version the org does not serve (GET /services/data/ lists
+		// those it does).
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
 	rest := segs[1:]
 	switch {
 	case len(rest) == 1 && rest[0] == "limits":

@@ -247,10 +247,14 @@ func (s *Server) handleDescribe(w http.ResponseWriter, version, object string) {
 	writeJSON(w, http.StatusOK, s.describeObject(o, version))
 }
 
+// The REST API versions the stand-in serves: minVersion.0 to
+// maxVersion.0.
+const minVersion, maxVersion = 31, 62
+
 // supportedVersions are the REST API versions GET /services/data/ lists.
 func supportedVersions() []map[string]string {
 	var out []map[string]string
-	for v := 31; v <= 62; v++ {
+	for v := minVersion; v <= maxVersion; v++ {
 		n := fmt.Sprintf("%d.0", v)
 		out = append(out, map[string]string{"label": "v" + n, "url": "/services/data/v" + n, "version": n})
 	}

@@ -29,8 +29,9 @@
 //   - POST /services/data/vXX.X/composite: a Composite request of at most
 //     25 subrequests, at most 5 of them sObject Collections (or queries),
 //     executed in order and counted as ONE call toward the API limit. Its
-//     subrequests may be sObject Collections upserts and single-record
-//     upserts; each answers in compositeResponse with its httpStatusCode,
+//     subrequests may be sObject Collections upserts, single-record
+//     upserts and describes (GET .../sobjects/{object}/describe); each
+//     answers in compositeResponse with its httpStatusCode,
 //     referenceId and body (the per-record results, or Salesforce's error
 //     array for a subrequest that failed as a whole). With allOrNone false
 //     a failed subrequest leaves the others as they are; with allOrNone true
@@ -42,7 +43,8 @@
 //     or repeated referenceId, or a malformed body: 400 and nothing runs.
 //   - GET /services/data/vXX.X/limits: DailyApiRequests only.
 //   - GET /services/data/: the API versions served (31.0 to 62.0), without
-//     authentication, as on Salesforce.
+//     authentication, as on Salesforce. A call of another version is
+//     answered 404 NOT_FOUND.
 //   - GET /services/data/vXX.X/sobjects/{object}/describe: the object's
 //     describe, built from Options.Metadata (by default the salesforce/
 //     folder's XML, salesforce.Objects()): the standard fields (Id,
@@ -182,7 +184,7 @@
 // types, child relationships, layouts, field-level security: every field
 // is described as visible and, but for roll-up summaries and master-detail
 // fields, createable and updateable); Composite subrequests other than
-// upserts, references between subrequests (@{ref.id}), collateSubrequests
+// upserts and describes, references between subrequests (@{ref.id}), collateSubrequests
 // and the exact wording of the Composite limit errors; the batch, tree,
 // graph and Bulk APIs; triggers,
 // flows, validation rules, duplicate rules, sharing and field-level
