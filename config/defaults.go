@@ -44,7 +44,7 @@ const (
 	DefaultBatchSize        = 200
 	DefaultMaxConversations = 1000
 	DefaultClaimRecords     = 2000
-	DefaultBatchWindow      = 340 * time.Millisecond
+	DefaultBatchWindow      = 350 * time.Millisecond
 	DefaultLeaseTTL         = 10 * time.Second
 	DefaultMaxAttempts      = 10
 	DefaultBackoffMin       = time.Second

@@ -273,7 +273,7 @@ func TestDefaults(t *testing.T) {
 		{"dispatcher.workers", c.Dispatcher.Workers, 4},
 		{"dispatcher.concurrency", c.Dispatcher.Concurrency, 4},
 		{"dispatcher.claim_records", c.Dispatcher.ClaimRecords, 2000},
-		{"dispatcher.batch_window", c.Dispatcher.BatchWindow, 340 * time.Millisecond},
+		{"dispatcher.batch_window", c.Dispatcher.BatchWindow, 350 * time.Millisecond},
 		{"dispatcher.batch_size", c.Dispatcher.BatchSize, 200},
 		{"dispatcher.max_conversations", c.Dispatcher.MaxConversations, 1000},
 		{"dispatcher.lease_ttl", c.Dispatcher.LeaseTTL, 10 * time.Second},

@@ -115,7 +115,7 @@ type Dispatcher struct {
 	ClaimRecords int `yaml:"claim_records"`
 	// BatchWindow is how long a worker woken by a commit waits for more
 	// records before it claims, unless a full call's worth (1,000 records)
-	// is committed sooner. Default 340ms (an explicit 0 takes the default
+	// is committed sooner. Default 350ms (an explicit 0 takes the default
 	// too; 1ms claims almost at once).
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// LeaseTTL is how long a claim holds a conversation without a renewal;
