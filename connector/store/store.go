@@ -296,13 +296,18 @@ type Message struct {
 	SendAfter time.Time
 }
 
-// InboundLookup is what Tx.Inbound reads for an inbound message.
+// InboundLookup is what Tx.Inbound reads for an inbound message: what
+// ingestion needs, and no more (on SQLite every column read costs).
 type InboundLookup struct {
-	// Contact is the message's contact, created when it was new.
+	// Contact is the message's contact, created when it was new. Its key,
+	// ID, DisplayName, BlockedInbound and BlockedOutbound are set; its
+	// other fields may be zero (GetContact reads them all).
 	Contact Contact
 	// Stored says the message is stored already: a redelivery.
 	Stored bool
-	// Live is the contact's non-EXPIRED conversation when HasLive.
+	// Live is the contact's non-EXPIRED conversation when HasLive. Its ID,
+	// State, Tenant, Channel, ContactID and ContactExternalID are set; its
+	// other fields may be zero (GetConversation reads them all).
 	Live    Conversation
 	HasLive bool
 }
@@ -407,11 +412,11 @@ type ConversationTx interface {
 	// returns ErrConflict when the conversation is not in t.From.
 	ApplyTransition(ctx context.Context, t Transition) (Conversation, error)
 	// Inbound returns in one call what storing an inbound message needs:
-	// the contact, as UpsertContact(key, displayName, now) returns it (and
+	// the contact, as UpsertContact(key, displayName, now) writes it (and
 	// serialises the transaction as UpsertContact does); whether
 	// MessageExists(key.Tenant, key.Channel, platformID); and the
-	// contact's LiveConversation, if it has one. A store may read all three
-	// in one statement.
+	// contact's LiveConversation, if it has one; each with the fields
+	// InboundLookup names. A store may read all three in one statement.
 	Inbound(ctx context.Context, key ContactKey, displayName string, now time.Time, platformID string) (InboundLookup, error)
 	// TouchConversation sets the conversation's LastActivityAt.
 	TouchConversation(ctx context.Context, id int64, at time.Time) error
