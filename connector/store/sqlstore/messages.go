@@ -55,10 +55,28 @@ const insertMessage = `
 	ON CONFLICT (tenant, channel, platform_id) DO NOTHING
 	RETURNING `
 
+// insertNewMessage is insertMessage of its first 17 columns: a message
+// whose later ones (attempts, errors, pushes, deliveries, sends) have
+// their defaults, as an inbound message has (see fresh).
+const insertNewMessage = `
+	INSERT INTO messages (tenant, channel, conversation_id, contact_id, platform_id, direction,
+		kind, body, media_url, media_type, reply_to, sender, sent_at, received_at, state_at_receipt,
+		push_status, push_reason)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	ON CONFLICT (tenant, channel, platform_id) DO NOTHING`
+
+// freshColumns is how many of insertMessage's arguments insertNewMessage
+// takes.
+const freshColumns = 17
+
 var (
 	// qInsertMessage is SQLite's: it stores what it is given, and a plain
 	// insert (its id from LastInsertId) skips reading a result row.
 	qInsertMessage = Q(strings.TrimSuffix(insertMessage, "RETURNING "))
+	// qInsertNewMessage is qInsertMessage for a fresh message: on SQLite
+	// every argument costs the driver at every run, and ten of them are
+	// the columns' defaults.
+	qInsertNewMessage = Q(insertNewMessage)
 	// qInsertMessagePG returns the message as stored (PostgreSQL's strings
 	// are cleaned on their way, see Dialect.Args) and, in the same
 	// statement, lowers the conversation's pending_since for a pending
@@ -149,7 +167,11 @@ func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (st
 		stored = m
 		stored.SentAt, stored.ReceivedAt, stored.PushedAt = AsTime(m.SentAt), AsTime(m.ReceivedAt), AsTime(m.PushedAt)
 		stored.DeliveryStatusAt, stored.SendAfter = AsTime(m.DeliveryStatusAt), time.Time{} // SendAfter is not read back
-		err = insertReturningID(ctx, x.Conn, &stored.ID, args)
+		q := qInsertMessage
+		if fresh(m) {
+			q, args = qInsertNewMessage, args[:freshColumns]
+		}
+		err = insertReturningID(ctx, x.Conn, q, &stored.ID, args)
 	} else if touch {
 		var touched, announced int64
 		stored, err = ScanMessage(extraColumns{x.Row(ctx, qAddMessagePG, args...), []any{&touched, &announced}})
@@ -394,11 +416,19 @@ func (s *Store) Replay(ctx context.Context, tenant string, ids []int64, now time
 	return replayed, nil
 }
 
-// insertReturningID runs qInsertMessage and sets *id to the new row's id,
-// or returns sql.ErrNoRows when the message was stored already (as the
-// RETURNING form would).
-func insertReturningID(ctx context.Context, c Conn, id *int64, args []any) error {
-	res, err := c.Exec(ctx, qInsertMessage, args...)
+// fresh reports whether m's columns after its first freshColumns have
+// their defaults: no attempt, error, push, delivery status or send.
+func fresh(m store.Message) bool {
+	return m.Attempts == 0 && m.LastError == "" && m.PushedAt.IsZero() && m.SalesforceID == "" &&
+		m.DeliveryStatus == "" && m.DeliveryStatusAt.IsZero() && m.SentID == "" && m.SendAttempts == 0 &&
+		m.SendError == "" && sendAfter(m).IsZero()
+}
+
+// insertReturningID runs q (qInsertMessage or qInsertNewMessage) and sets
+// *id to the new row's id, or returns sql.ErrNoRows when the message was
+// stored already (as the RETURNING form would).
+func insertReturningID(ctx context.Context, c Conn, q *Query, id *int64, args []any) error {
+	res, err := c.Exec(ctx, q, args...)
 	if err != nil {
 		return err
 	}
