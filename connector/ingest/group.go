@@ -160,10 +160,17 @@ func (t groupTx) GetSettings(ctx context.Context, keys []store.SettingKey) (map[
 }
 
 // notSet is GetSetting's error for a setting that GetSettings found
-// unset.
-func notSet(k store.SettingKey) error {
-	return fmt.Errorf("get setting %s %s: %w", k.Scope, k.Key, store.ErrNotFound)
+// unset. Every delivery meets it for each setting left at the
+// configuration's value: its text is made only when read.
+func notSet(k store.SettingKey) error { return notSetError{k} }
+
+type notSetError struct{ k store.SettingKey }
+
+func (e notSetError) Error() string {
+	return fmt.Sprintf("get setting %s %s: %v", e.k.Scope, e.k.Key, store.ErrNotFound)
 }
+
+func (e notSetError) Unwrap() error { return store.ErrNotFound }
 
 // GetSetting returns the setting as the group first read it.
 func (t groupTx) GetSetting(ctx context.Context, scope, key string) (store.Setting, error) {
