@@ -98,9 +98,14 @@ func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner 
 		}
 		st = s
 	case "postgres":
-		s, err := postgres.Open(ctx, cfg.DSN.Value(), postgres.Options{OnListenError: func(err error) {
-			log.Warn().Err(err).Msg("store notifications interrupted; reconnecting (polling covers the gap)")
-		}})
+		s, err := postgres.Open(ctx, cfg.DSN.Value(), postgres.Options{
+			OnListenError: func(err error) {
+				log.Warn().Err(err).Msg("store notifications interrupted; reconnecting (polling covers the gap)")
+			},
+			OnNotifyError: func(err error) {
+				log.Warn().Err(err).Msg("could not notify the other replicas of new work (they find it at their next poll)")
+			},
+		})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}

@@ -24,20 +24,6 @@ var ErrClosed = errors.New("store is closed")
 // announced on.
 const channelExpr = sqlstore.OutboxChannel
 
-// notifyQuery announces outbox work. Run inside the transaction that
-// commits the work, the notification is delivered at commit, and only if
-// the transaction commits; notifications of one transaction are delivered
-// once.
-var notifyQuery = sqlstore.Q(`SELECT pg_notify(` + channelExpr + `, '')`)
-
-// notifyOutbox announces outbox work committed by x.
-func notifyOutbox(ctx context.Context, x *sqlstore.Tx) error {
-	if _, err := x.Exec(ctx, notifyQuery); err != nil {
-		return fmt.Errorf("announce outbox work: %w", err)
-	}
-	return nil
-}
-
 // Timing of Listen.
 const (
 	// listenCoalesce is the shortest time between two wakes: notifications

@@ -191,7 +191,7 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	wc.waitFor(t, 2, "c's wake by work in its schema")
 
 	// Then outbox work: three pending messages in one transaction, one of
-	// them announced by its own statement. Had anything above woken a, its
+	// them stored by AddMessage. Had anything above woken a, its
 	// notification would have come first.
 	insert(t, b, cv3, map[string]store.PushStatus{
 		"wamid.p1": store.Pending, "wamid.p2.add": store.Pending, "wamid.p3": store.Pending})
@@ -252,9 +252,9 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 }
 
 // TestListenWakesAfterAnAnnouncementRolledBack: in a batch, a delivery
-// whose insert announced itself and then failed is rolled back to its
-// savepoint with its notification; the next delivery's pending message is
-// announced at commit all the same.
+// that stored a pending message and then failed is rolled back to its
+// savepoint; the next delivery's pending message is announced once the
+// batch committed all the same.
 func TestListenWakesAfterAnAnnouncementRolledBack(t *testing.T) {
 	s, _ := migrated(t)
 	ctx := t.Context()
@@ -304,5 +304,63 @@ func TestCloseEndsListen(t *testing.T) {
 	}
 	if err := s.Listen(t.Context(), w.wake); !errors.Is(err, ErrClosed) {
 		t.Errorf("Listen on a closed store: %v, want ErrClosed", err)
+	}
+}
+
+// TestNotifyFollowsTheCommits: the listeners are notified by a NOTIFY of
+// the store's own, sent once a transaction that stored outbox work
+// committed, not by the transactions (whose commits PostgreSQL would
+// serialise): with an interval of an hour, five commits make one NOTIFY
+// at once, and one more when the store closes, for the commits since.
+func TestNotifyFollowsTheCommits(t *testing.T) {
+	b, dsn := migrated(t)
+	a := openStore(t, dsn, Options{})
+	a.announce.close()
+	a.announce = newAnnouncer(a.db, func(err error) { t.Errorf("notify: %v", err) }, time.Hour)
+	cv, _ := seed(t, b, "u1")
+	ctx := t.Context()
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT `+channelExpr).Scan(&channel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN "`+channel+`"`); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) string {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, eventWait)
+		defer cancel()
+		n, err := conn.WaitForNotification(wctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return n.Payload
+	}
+
+	insert(t, a, cv, map[string]store.PushStatus{"wamid.n1": store.Pending})
+	if p := next("the first commit's NOTIFY"); p != "" {
+		t.Fatalf("notification %q, want the store's", p)
+	}
+	for _, id := range []string{"wamid.n2", "wamid.n3.add", "wamid.n4", "wamid.n5.add"} {
+		insert(t, a, cv, map[string]store.PushStatus{id: store.Pending})
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.ExecContext(ctx, `SELECT pg_notify(`+channelExpr+`, 'end')`); err != nil {
+		t.Fatal(err)
+	}
+	var flushed int
+	for next("the notifications up to the test's own") != "end" {
+		flushed++
+	}
+	if flushed != 1 {
+		t.Errorf("%d NOTIFYs for the four commits within the interval, want 1 (at Close)", flushed)
 	}
 }

@@ -40,15 +40,20 @@
 //
 // # Waking other replicas
 //
-// The transactions that commit outbox work (a pending message stored, a
-// state change to mirror onto a Salesforce record that exists, a replay)
-// also NOTIFY a channel named after the schema (see Listen), so that a
-// replica's dispatcher starts at once on work another replica received
-// rather than at its next poll. The notification is sent at commit, and
-// only if the transaction commits. Dispatchers poll anyway: a notification
-// lost (the listener was reconnecting) only delays the work. A transaction
-// that notifies takes, at commit, a lock shared by the whole server: fine at
-// webhook rates.
+// When a transaction that stored outbox work (a pending message, a state
+// change to mirror onto a Salesforce record that exists, a replay)
+// commits, the Store NOTIFYs a channel named after the schema (see
+// Listen), so that a replica's dispatcher starts at once on work another
+// replica received rather than at its next poll. The NOTIFY is a
+// statement of its own, sent after the commit and only if the transaction
+// committed, at most one every 25 ms for all the commits in between:
+// PostgreSQL serialises the commits of notifying transactions on one lock
+// of the whole database, held through their WAL flush, so a NOTIFY inside
+// every delivery's transaction capped the deliveries of all replicas
+// together at about one per flush. Dispatchers poll anyway: a notification
+// lost (the listener was reconnecting, the process died between a commit
+// and its NOTIFY) only delays the work until the next poll, and the
+// replica that committed wakes its own dispatcher without it.
 //
 // # Sizing the pool
 //
@@ -129,6 +134,11 @@ type Options struct {
 	// not reported, as Listen goes on). It runs on Listen's goroutine: it
 	// should return quickly.
 	OnListenError func(error)
+	// OnNotifyError, when set, is told of each NOTIFY announcing
+	// committed outbox work that failed (the other replicas then find the
+	// work at their next poll). It runs on the announcer's goroutine: it
+	// should return quickly.
+	OnNotifyError func(error)
 }
 
 // Store is the PostgreSQL implementation of store.Store. It is safe for
@@ -140,6 +150,7 @@ type Store struct {
 	db            *sql.DB
 	txAttempts    int
 	onListenError func(error)
+	announce      *announcer
 
 	// closing ends when Close starts: the running Listen calls stop, give
 	// their connections back, and Close then waits for them (a pool does
@@ -187,6 +198,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool: pool, db: stdlib.OpenDBFromPool(pool), txAttempts: opts.TxAttempts, onListenError: opts.OnListenError,
 		closing: closing, stopListening: stop,
 	}
+	s.announce = newAnnouncer(s.db, opts.OnNotifyError, announceInterval)
 	s.Store = sqlstore.New(dialect, s.db, s.update)
 	return s, nil
 }
@@ -202,14 +214,16 @@ func dsnSetsMaxConns(dsn string) bool {
 	return ok
 }
 
-// Close ends the running Listen calls (they return ErrClosed) and closes
-// the pool, waiting for the connections in use to be given back.
+// Close ends the running Listen calls (they return ErrClosed), announces
+// the outbox work committed since the last NOTIFY, and closes the pool,
+// waiting for the connections in use to be given back.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.stopListening()
 	s.listeners.Wait()
+	s.announce.close()
 	err := s.db.Close()
 	s.pool.Close()
 	if err != nil {
@@ -273,8 +287,8 @@ func (s *Store) migrate(ctx context.Context, ms []sqlstore.Migration) error {
 // touches a row fn has written waits for fn's transaction, hence until ctx
 // ends: don't.
 //
-// When fn stored outbox work (see Listen), the transaction notifies the
-// listeners as it commits.
+// When fn stored outbox work, the listeners are notified once the
+// transaction committed (see Listen).
 func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.update(ctx, func(x *sqlstore.Tx) error { return fn(x) })
 }
@@ -286,19 +300,22 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 	return sqlstore.Batch(ctx, s.update, len(fns), func(i int, x *sqlstore.Tx) error { return fns[i](x) })
 }
 
-// update runs fn in a transaction, retried as WithTx says, which notifies
-// the listeners at commit when fn stored outbox work.
+// update runs fn in a transaction, retried as WithTx says; once it
+// committed outbox work, the listeners are notified (see announcer).
 func (s *Store) update(ctx context.Context, fn func(*sqlstore.Tx) error) error {
-	return s.inTx(ctx, func(t *sql.Tx) error {
+	var work bool
+	err := s.inTx(ctx, func(t *sql.Tx) error {
 		x := sqlstore.NewTx(dialect, sqlstore.Std(t))
 		if err := fn(x); err != nil {
 			return err
 		}
-		if x.OutboxWork && !x.Announced {
-			return notifyOutbox(ctx, x)
-		}
+		work = x.OutboxWork
 		return nil
 	})
+	if err == nil && work {
+		s.announce.signal()
+	}
+	return err
 }
 
 // inTx runs fn in a transaction, retried as WithTx says.

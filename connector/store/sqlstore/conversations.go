@@ -280,11 +280,8 @@ func (x *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := x.Exec(ctx, qSavepoint); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	announced := x.Announced
 	ferr := fn()
 	if ferr != nil {
-		// A notification sent in the savepoint is rolled back with it.
-		x.Announced = announced
 		if _, err := x.Exec(ctx, qRollbackTo); err != nil {
 			return fmt.Errorf("%w (and rolling back to the savepoint: %w)", ferr, err)
 		}

@@ -90,9 +90,8 @@ var (
 	// qAddMessagePG is AddMessage on PostgreSQL in one statement: the
 	// message as qInsertMessagePG stores it, and, when it is inserted, its
 	// conversation's activity set to its received_at (and pending_since
-	// lowered for a pending message), and the listeners notified of a
-	// pending message (at commit, see Tx.Announced). The last two columns
-	// count the conversations written (1) and the notifications (0 or 1).
+	// lowered for a pending message). The last column counts the
+	// conversations written (1).
 	qAddMessagePG = Q(`WITH m AS (` + insertMessage + MessageColumns + `
 		), conv AS (
 			UPDATE conversations c SET
@@ -101,10 +100,8 @@ var (
 				last_activity_at = m.received_at
 			FROM m WHERE c.id = m.conversation_id
 			RETURNING c.id
-		), announced AS (
-			SELECT pg_notify(` + OutboxChannel + `, '') FROM m WHERE m.push_status = 'pending'
 		)
-		SELECT ` + MessageColumns + `, (SELECT count(*) FROM conv), (SELECT count(*) FROM announced) FROM m`)
+		SELECT ` + MessageColumns + `, (SELECT count(*) FROM conv) FROM m`)
 	qMessageByKey = Q(`SELECT ` + MessageColumns + ` FROM messages WHERE tenant = $1 AND channel = $2 AND platform_id = $3`)
 	// qLowerPendingSince lowers the conversation's pending_since to $2 if
 	// need be. It writes the row in any case: on PostgreSQL the row stays
@@ -173,12 +170,11 @@ func (x *Tx) insertMessage(ctx context.Context, m store.Message, touch bool) (st
 		}
 		err = insertReturningID(ctx, x.Conn, q, &stored.ID, args)
 	} else if touch {
-		var touched, announced int64
-		stored, err = ScanMessage(extraColumns{x.Row(ctx, qAddMessagePG, args...), []any{&touched, &announced}})
+		var touched int64
+		stored, err = ScanMessage(extraColumns{x.Row(ctx, qAddMessagePG, args...), []any{&touched}})
 		if err == nil && touched != 1 {
 			err = fmt.Errorf("touch conversation %d: %w", stored.ConversationID, store.ErrNotFound)
 		}
-		x.Announced = x.Announced || announced > 0
 	} else {
 		stored, err = ScanMessage(x.Row(ctx, qInsertMessagePG, args...))
 	}

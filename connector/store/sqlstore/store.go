@@ -24,12 +24,9 @@ type Tx struct {
 	Conn
 	// OutboxWork is set when the transaction stored work for the outbox (a
 	// pending message, a state change to mirror onto a record that
-	// exists, a replay): PostgreSQL then notifies the listeners at commit.
+	// exists, a replay): PostgreSQL then notifies the listeners once it
+	// committed.
 	OutboxWork bool
-	// Announced is set when a statement of the transaction notified the
-	// listeners itself (PostgreSQL's AddMessage does): the notification
-	// goes out at commit, and one is enough.
-	Announced bool
 }
 
 // OutboxChannel is the SQL expression of the PostgreSQL channel outbox
