@@ -555,7 +555,13 @@ type Lease struct {
 type Work struct {
 	Lease        Lease
 	Conversation Conversation
-	Messages     []Message
+	// Messages are the conversation's pending messages, in ID order,
+	// with the fields a push reads: ID, Tenant, Channel, ConversationID,
+	// PlatformID, Direction, Kind, Body, MediaURL, MediaType, Sender,
+	// SentAt, StateAtReceipt, PushStatus (Pending), Attempts,
+	// DeliveryStatus and SendError; the others are zero (on SQLite every
+	// column read costs, and a claim reads up to a thousand messages).
+	Messages []Message
 }
 
 // ClaimRecords is how many records a claimed conversation counts toward

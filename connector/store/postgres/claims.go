@@ -95,7 +95,7 @@ var leaseQuery = sqlstore.Q(`
 var qPending = sqlstore.Q(`
 	SELECT m.* FROM unnest($1::bigint[]) AS k (id)
 	CROSS JOIN LATERAL (
-		SELECT ` + sqlstore.MessageColumns + ` FROM messages
+		SELECT ` + sqlstore.PendingColumns + ` FROM messages
 		WHERE conversation_id = k.id AND push_status = 'pending'
 		ORDER BY id LIMIT $2
 	) m

@@ -68,7 +68,7 @@ var (
 	// by walking conversation by conversation the index messages_pending
 	// twice: to find the id of its $2-th pending message (NULL when it has
 	// fewer), then to read its pending messages up to that one.
-	qPending = sqlstore.Q(`SELECT ` + sqlstore.Prefixed("m.", sqlstore.MessageColumns) + `
+	qPending = sqlstore.Q(`SELECT ` + sqlstore.Prefixed("m.", sqlstore.PendingColumns) + `
 		FROM json_each($1) j JOIN messages m
 			ON m.conversation_id = j.value AND m.push_status = 'pending'
 			AND m.id <= COALESCE((SELECT p.id FROM messages p

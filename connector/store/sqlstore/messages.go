@@ -34,6 +34,24 @@ func ScanMessage(sc Scanner) (store.Message, error) {
 	return m, err
 }
 
+// PendingColumns are what a push reads of a pending message (see
+// store.Work), for ScanPending: on SQLite every column of a result costs
+// the driver at every run, and a claim reads up to a thousand messages.
+const PendingColumns = `id, tenant, channel, conversation_id, platform_id, direction, kind, body,
+	media_url, media_type, sender, sent_at, state_at_receipt, attempts, delivery_status, send_error`
+
+// ScanPending scans a row of PendingColumns, a pending message.
+func ScanPending(sc Scanner) (store.Message, error) {
+	var m store.Message
+	var direction string
+	var state int64
+	err := sc.Scan(&m.ID, &m.Tenant, &m.Channel, &m.ConversationID, &m.PlatformID, &direction, &m.Kind, &m.Body,
+		&m.MediaURL, &m.MediaType, &m.Sender, T(&m.SentAt), &state, &m.Attempts, &m.DeliveryStatus, &m.SendError)
+	m.Direction, m.PushStatus = store.Direction(direction), store.Pending
+	m.StateAtReceipt = statemachine.State(state)
+	return m, err
+}
+
 var qMessageExists = Q(`SELECT EXISTS (SELECT 1 FROM messages WHERE tenant = $1 AND channel = $2 AND platform_id = $3)`)
 
 // MessageExists reports whether (tenant, channel, platformID) is stored.

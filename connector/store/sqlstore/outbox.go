@@ -53,7 +53,7 @@ func ReadCandidates(ctx context.Context, c Conn, ids []int64, pending *Query, ar
 	if err != nil {
 		return Candidates{}, err
 	}
-	ms, err := List(ctx, c, ScanMessage, pending, args...)
+	ms, err := List(ctx, c, ScanPending, pending, args...)
 	if err != nil {
 		return Candidates{}, fmt.Errorf("read pending messages: %w", err)
 	}

@@ -109,8 +109,8 @@ func testDeliveryStatusRoundTrip(e env) {
 		e.t.Errorf("ListMessages = %+v, want [%+v]", got, want)
 	}
 	w := e.claimOne(params("w", at(time.Minute)), c.ID)
-	if len(w.Messages) != 1 || normMessage(w.Messages[0]) != want {
-		e.t.Errorf("claimed messages = %+v, want [%+v]", w.Messages, want)
+	if len(w.Messages) != 1 || normMessage(w.Messages[0]) != normMessage(claimed(want)) {
+		e.t.Errorf("claimed messages = %+v, want [%+v]", w.Messages, claimed(want))
 	}
 }
 

@@ -339,6 +339,14 @@ func normMessage(m store.Message) store.Message {
 	return m
 }
 
+// claimed is what store.Work holds of a pending message m.
+func claimed(m store.Message) store.Message {
+	return store.Message{ID: m.ID, Tenant: m.Tenant, Channel: m.Channel, ConversationID: m.ConversationID,
+		PlatformID: m.PlatformID, Direction: m.Direction, Kind: m.Kind, Body: m.Body, MediaURL: m.MediaURL,
+		MediaType: m.MediaType, Sender: m.Sender, SentAt: m.SentAt, StateAtReceipt: m.StateAtReceipt,
+		PushStatus: m.PushStatus, Attempts: m.Attempts, DeliveryStatus: m.DeliveryStatus, SendError: m.SendError}
+}
+
 func normTransition(t store.Transition) store.Transition {
 	t.At = utc(t.At)
 	return t
