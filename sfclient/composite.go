@@ -55,16 +55,7 @@ func (c *Client) UpsertComposite(ctx context.Context, cols []Collection) ([]Coll
 	if len(cols) > MaxCompositeCollections {
 		return nil, fmt.Errorf("sfclient: %d collections (at most %d per Composite request): %w", len(cols), MaxCompositeCollections, ErrTooManyCollections)
 	}
-	type sub struct {
-		Method      string `json:"method"`
-		URL         string `json:"url"`
-		ReferenceID string `json:"referenceId"`
-		Body        any    `json:"body"`
-	}
-	req := struct {
-		AllOrNone        bool  `json:"allOrNone"`
-		CompositeRequest []sub `json:"compositeRequest"`
-	}{CompositeRequest: []sub{}}
+	var subs []compositeSub
 	sent := make([]int, 0, len(cols)) // index in cols of each subrequest
 	for i, col := range cols {
 		if err := checkNames(col.Object, col.ExternalIDField); err != nil {
@@ -76,7 +67,7 @@ func (c *Client) UpsertComposite(ctx context.Context, cols []Collection) ([]Coll
 		if len(col.Records) == 0 {
 			continue
 		}
-		req.CompositeRequest = append(req.CompositeRequest, sub{
+		subs = append(subs, compositeSub{
 			Method:      http.MethodPatch,
 			URL:         fmt.Sprintf("/services/data/v%s/composite/sobjects/%s/%s", c.cfg.APIVersion, col.Object, col.ExternalIDField),
 			ReferenceID: "c" + strconv.Itoa(i),
@@ -88,33 +79,12 @@ func (c *Client) UpsertComposite(ctx context.Context, cols []Collection) ([]Coll
 	if len(sent) == 0 {
 		return out, nil
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("sfclient: encode composite request: %w", err)
-	}
-	path := fmt.Sprintf("services/data/v%s/composite", c.cfg.APIVersion)
-	_, data, err := c.do(ctx, http.MethodPost, path, body)
+	answers, path, err := c.composite(ctx, subs)
 	if err != nil {
 		return nil, err
 	}
-	var resp struct {
-		CompositeResponse []struct {
-			Body           json.RawMessage `json:"body"`
-			HTTPStatusCode int             `json:"httpStatusCode"`
-			ReferenceID    string          `json:"referenceId"`
-		} `json:"compositeResponse"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("sfclient: POST %s: the answer is not a composite response: %w", path, ErrBadResponse)
-	}
-	if len(resp.CompositeResponse) != len(sent) {
-		return nil, fmt.Errorf("sfclient: POST %s: %d subresponses for %d subrequests: %w", path, len(resp.CompositeResponse), len(sent), ErrBadResponse)
-	}
-	for k, sr := range resp.CompositeResponse {
+	for k, sr := range answers {
 		i := sent[k]
-		if want := "c" + strconv.Itoa(i); sr.ReferenceID != want {
-			return nil, fmt.Errorf("sfclient: POST %s: subresponse %d is %q, want %q: %w", path, k, sr.ReferenceID, want, ErrBadResponse)
-		}
 		if sr.HTTPStatusCode < 200 || sr.HTTPStatusCode > 299 {
 			out[i].Err = fmt.Errorf("sfclient: composite subrequest %s %s: %w", cols[i].Object, cols[i].ExternalIDField, subrequestError(sr.HTTPStatusCode, sr.Body))
 			continue
@@ -126,6 +96,54 @@ func (c *Client) UpsertComposite(ctx context.Context, cols []Collection) ([]Coll
 		out[i].Results = results
 	}
 	return out, nil
+}
+
+// compositeSub is one subrequest of a Composite request.
+type compositeSub struct {
+	Method      string `json:"method"`
+	URL         string `json:"url"`
+	ReferenceID string `json:"referenceId"`
+	Body        any    `json:"body,omitempty"`
+}
+
+// compositeAnswer is one subresponse of a Composite request.
+type compositeAnswer struct {
+	Body           json.RawMessage `json:"body"`
+	HTTPStatusCode int             `json:"httpStatusCode"`
+	ReferenceID    string          `json:"referenceId"`
+}
+
+// composite sends subs in one Composite request (allOrNone false) and
+// returns their answers, in order, each checked to be its subrequest's,
+// and the request's path for errors. The error is for the whole call.
+func (c *Client) composite(ctx context.Context, subs []compositeSub) ([]compositeAnswer, string, error) {
+	body, err := json.Marshal(struct {
+		AllOrNone        bool           `json:"allOrNone"`
+		CompositeRequest []compositeSub `json:"compositeRequest"`
+	}{CompositeRequest: subs})
+	if err != nil {
+		return nil, "", fmt.Errorf("sfclient: encode composite request: %w", err)
+	}
+	path := fmt.Sprintf("services/data/v%s/composite", c.cfg.APIVersion)
+	_, data, err := c.do(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return nil, "", err
+	}
+	var resp struct {
+		CompositeResponse []compositeAnswer `json:"compositeResponse"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, "", fmt.Errorf("sfclient: POST %s: the answer is not a composite response: %w", path, ErrBadResponse)
+	}
+	if len(resp.CompositeResponse) != len(subs) {
+		return nil, "", fmt.Errorf("sfclient: POST %s: %d subresponses for %d subrequests: %w", path, len(resp.CompositeResponse), len(subs), ErrBadResponse)
+	}
+	for k, sr := range resp.CompositeResponse {
+		if want := subs[k].ReferenceID; sr.ReferenceID != want {
+			return nil, "", fmt.Errorf("sfclient: POST %s: subresponse %d is %q, want %q: %w", path, k, sr.ReferenceID, want, ErrBadResponse)
+		}
+	}
+	return resp.CompositeResponse, path, nil
 }
 
 // collectionBody is the JSON body of an sObject Collections upsert.

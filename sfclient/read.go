@@ -267,52 +267,23 @@ func (c *Client) DescribeAll(ctx context.Context, objects []string) ([]Described
 	if len(objects) > MaxCompositeSubrequests {
 		return nil, fmt.Errorf("sfclient: %d objects to describe (at most %d per Composite request)", len(objects), MaxCompositeSubrequests)
 	}
-	type sub struct {
-		Method      string `json:"method"`
-		URL         string `json:"url"`
-		ReferenceID string `json:"referenceId"`
-	}
-	req := struct {
-		AllOrNone        bool  `json:"allOrNone"`
-		CompositeRequest []sub `json:"compositeRequest"`
-	}{CompositeRequest: []sub{}}
+	subs := make([]compositeSub, len(objects))
 	for i, o := range objects {
 		if !apiNamePattern.MatchString(o) {
 			return nil, fmt.Errorf("sfclient: object name %q is not an API name", o)
 		}
-		req.CompositeRequest = append(req.CompositeRequest, sub{Method: http.MethodGet,
-			URL: fmt.Sprintf("/services/data/v%s/sobjects/%s/describe", c.cfg.APIVersion, o), ReferenceID: "d" + strconv.Itoa(i)})
+		subs[i] = compositeSub{Method: http.MethodGet,
+			URL: fmt.Sprintf("/services/data/v%s/sobjects/%s/describe", c.cfg.APIVersion, o), ReferenceID: "d" + strconv.Itoa(i)}
 	}
 	out := make([]Described, len(objects))
 	if len(objects) == 0 {
 		return out, nil
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("sfclient: encode composite request: %w", err)
-	}
-	path := fmt.Sprintf("services/data/v%s/composite", c.cfg.APIVersion)
-	_, data, err := c.do(ctx, http.MethodPost, path, body)
+	answers, path, err := c.composite(ctx, subs)
 	if err != nil {
 		return nil, err
 	}
-	var resp struct {
-		CompositeResponse []struct {
-			Body           json.RawMessage `json:"body"`
-			HTTPStatusCode int             `json:"httpStatusCode"`
-			ReferenceID    string          `json:"referenceId"`
-		} `json:"compositeResponse"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("sfclient: POST %s: the answer is not a composite response: %w", path, ErrBadResponse)
-	}
-	if len(resp.CompositeResponse) != len(objects) {
-		return nil, fmt.Errorf("sfclient: POST %s: %d subresponses for %d subrequests: %w", path, len(resp.CompositeResponse), len(objects), ErrBadResponse)
-	}
-	for i, sr := range resp.CompositeResponse {
-		if want := "d" + strconv.Itoa(i); sr.ReferenceID != want {
-			return nil, fmt.Errorf("sfclient: POST %s: subresponse %d is %q, want %q: %w", path, i, sr.ReferenceID, want, ErrBadResponse)
-		}
+	for i, sr := range answers {
 		if sr.HTTPStatusCode < 200 || sr.HTTPStatusCode > 299 {
 			out[i].Err = fmt.Errorf("sfclient: describe %s: %w", objects[i], subrequestError(sr.HTTPStatusCode, sr.Body))
 			continue

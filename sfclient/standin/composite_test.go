@@ -22,6 +22,24 @@ type compositeAnswer struct {
 	} `json:"compositeResponse"`
 }
 
+// oneCall checks that r answers a Composite request of n subrequests, as
+// one call toward the limit, and returns its answer.
+func oneCall(t *testing.T, r response, n int) compositeAnswer {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("HTTP %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("Sforce-Limit-Info"); got != "api-usage=1/15000" {
+		t.Errorf("Sforce-Limit-Info = %q: a Composite request is one call", got)
+	}
+	var a compositeAnswer
+	r.decode(t, &a)
+	if len(a.CompositeResponse) != n {
+		t.Fatalf("%d subresponses: %s", len(a.CompositeResponse), r.body)
+	}
+	return a
+}
+
 func TestCompositeRunsInOrderAsOneCall(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.token()
@@ -34,17 +52,7 @@ func TestCompositeRunsInOrderAsOneCall(t *testing.T) {
 		sub("bad", http.MethodPatch, "/services/data/v62.0/composite/sobjects/Nope__c/Key__c", collection("Nope__c", false)),
 		sub("one", http.MethodPatch, "/services/data/v62.0/sobjects/Chat_Conversation__c/Conversation_Key__c/c2", map[string]any{"State__c": "CLOSED"}),
 	}})
-	if r.status != http.StatusOK {
-		t.Fatalf("HTTP %d %s", r.status, r.body)
-	}
-	if got := r.header.Get("Sforce-Limit-Info"); got != "api-usage=1/15000" {
-		t.Errorf("Sforce-Limit-Info = %q: a Composite request is one call", got)
-	}
-	var a compositeAnswer
-	r.decode(t, &a)
-	if len(a.CompositeResponse) != 4 {
-		t.Fatalf("%d subresponses: %s", len(a.CompositeResponse), r.body)
-	}
+	a := oneCall(t, r, 4)
 	wantStatus := []int{200, 200, 404, 201}
 	for i, sr := range a.CompositeResponse {
 		if sr.HTTPStatusCode != wantStatus[i] || sr.ReferenceID == "" {
@@ -159,17 +167,7 @@ func TestCompositeDescribes(t *testing.T) {
 		sub("b", http.MethodGet, "/services/data/v62.0/sobjects/Nope__c/describe", nil),
 		sub("c", http.MethodPost, "/services/data/v62.0/sobjects/Chat_Message__c/describe", nil),
 	}})
-	if r.status != http.StatusOK {
-		t.Fatalf("HTTP %d %s", r.status, r.body)
-	}
-	if got := r.header.Get("Sforce-Limit-Info"); got != "api-usage=1/15000" {
-		t.Errorf("Sforce-Limit-Info = %q: a Composite request is one call", got)
-	}
-	var a compositeAnswer
-	r.decode(t, &a)
-	if len(a.CompositeResponse) != 3 {
-		t.Fatalf("%d subresponses: %s", len(a.CompositeResponse), r.body)
-	}
+	a := oneCall(t, r, 3)
 	for i, want := range []int{200, 404, 405} {
 		if got := a.CompositeResponse[i].HTTPStatusCode; got != want {
 			t.Errorf("subresponse %d: %d, want %d: %s", i, got, want, a.CompositeResponse[i].Body)
