@@ -337,13 +337,19 @@ func (h *holds) ctx(id int64) context.Context {
 
 // done ends the work on an item and forgets it: its work is over, or its
 // hold is lost.
-func (h *holds) done(id int64) {
+func (h *holds) done(id int64) { h.lose(id) }
+
+// lose ends the work on an item whose hold was lost, and reports whether
+// it was still in hand (false: done, or lost, already).
+func (h *holds) lose(id int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if it, ok := h.items[id]; ok {
+	it, ok := h.items[id]
+	if ok {
 		it.cancel()
 		delete(h.items, id)
 	}
+	return ok
 }
 
 // released stops renewing an item an update released.
@@ -419,10 +425,7 @@ func (w *Worker) heartbeat(ctx context.Context, h *holds) {
 			// Released or done meanwhile, else taken by another claimer
 			// once its hold passed: its work here ends.
 			if slices.Contains(held, id) {
-				tenant := h.tenant(id)
-				w.count(tenant, "hold_lost")
-				w.Log.Warn().Int64("media_id", id).Str("tenant", tenant).Msg("media hold lost; the item is left to the claimer that took it")
-				h.done(id)
+				w.holdLost(h, id, h.tenant(id))
 			}
 		}
 	}
@@ -610,7 +613,7 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	if uploadNow {
 		// Still held, as a claim holds it: the upload follows.
 		it.NextAttemptAt = it.NextAttemptAt.Add(w.Config.LeaseTTL)
-		err = w.Store.UpdateMedia(ctx, it, w.now())
+		err = w.updateHeld(ctx, it, w.now())
 	} else {
 		err = w.release(ctx, it, w.now())
 	}
@@ -638,13 +641,36 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 // worker is done with it for now.
 func (w *Worker) release(ctx context.Context, it store.MediaItem, now time.Time) error {
 	it.HeldBy = ""
-	if err := w.Store.UpdateMedia(ctx, it, now); err != nil {
+	if err := w.updateHeld(ctx, it, now); err != nil {
 		return err
 	}
 	if h, ok := ctx.Value(holdsKey{}).(*holds); ok {
 		h.released(it.ID)
 	}
 	return nil
+}
+
+// updateHeld writes an item this worker's claim holds. When the hold was
+// lost meanwhile (another claimer took the item once it passed), nothing
+// is written: the item is left to that claimer, counted and logged as the
+// heartbeat does, and its work here ends.
+func (w *Worker) updateHeld(ctx context.Context, it store.MediaItem, now time.Time) error {
+	err := w.Store.UpdateHeldMedia(ctx, w.Config.Owner, it, now)
+	if errors.Is(err, store.ErrLeaseLost) {
+		h, _ := ctx.Value(holdsKey{}).(*holds)
+		w.holdLost(h, it.ID, it.Tenant)
+	}
+	return err
+}
+
+// holdLost counts and logs, once, an item whose hold another claimer
+// took, and ends its work here (h may be nil: no round's holds).
+func (w *Worker) holdLost(h *holds, id int64, tenant string) {
+	if h != nil && !h.lose(id) {
+		return // told already
+	}
+	w.count(tenant, "hold_lost")
+	w.Log.Warn().Int64("media_id", id).Str("tenant", tenant).Msg("media hold lost; the item is left to the claimer that took it")
 }
 
 // releaseCopy lets the platform drop its copy of a fetched item (a web chat

@@ -676,3 +676,42 @@ func TestHeartbeatOutageStopsItems(t *testing.T) {
 		t.Errorf("after the round: %+v, want it pending, still held by worker-1", got)
 	}
 }
+
+// blindRenewals is a store whose renewals of media holds report every hold
+// kept, without asking: a heartbeat that has not yet seen a loss.
+type blindRenewals struct{ store.MediaStore }
+
+func (blindRenewals) RenewMedia(context.Context, string, []int64, time.Time) ([]int64, error) {
+	return nil, nil
+}
+
+// An item whose hold another claimer took before the heartbeat noticed is
+// not written by the worker that lost it: its update finds the hold gone,
+// writes nothing, and leaves the item to the claimer that took it.
+func TestStaleUpdateWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.w.Store = blindRenewals{MediaStore: e.st}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	e.w.Count = func(tenant, outcome string) {
+		mu.Lock()
+		defer mu.Unlock()
+		counts[tenant+"/"+outcome]++
+	}
+	it, _, b, done := slowRound(t, e)
+	taken, err := e.st.ClaimMedia(t.Context(), "worker-2", e.now.Add(time.Hour), e.now.Add(2*time.Hour), 10)
+	if err != nil || len(taken) != 1 {
+		t.Fatalf("worker-2's claim: %+v, %v", taken, err)
+	}
+	close(b.release) // worker-1's download ends: it would record the item fetched
+	waitRound(t, done)
+	got := e.item(it.ID)
+	if got.Status != store.MediaPending || got.HeldBy != "worker-2" || !got.NextAttemptAt.Equal(e.now.Add(2*time.Hour)) {
+		t.Errorf("after the round: %+v, want it pending and held by worker-2 until %v", got, e.now.Add(2*time.Hour))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"acme/hold_lost": 1}; !maps.Equal(counts, want) {
+		t.Errorf("counted %v, want %v", counts, want)
+	}
+}

@@ -186,6 +186,12 @@ type MediaStore interface {
 	// PutMediaData. An unknown item (deleted with its message) is
 	// ErrNotFound; an invalid status is an error and changes nothing.
 	UpdateMedia(ctx context.Context, m MediaItem, now time.Time) error
+	// UpdateHeldMedia is UpdateMedia for an item owner's claim holds (the
+	// media worker's updates): it writes only while the item is held by
+	// owner, and returns ErrLeaseLost, changing nothing, once it is not
+	// (another claimer took it after the hold passed, or an update
+	// released it). An unknown item is ErrNotFound.
+	UpdateHeldMedia(ctx context.Context, owner string, m MediaItem, now time.Time) error
 	// PutMediaData keeps an item's bytes in the store (Location is not
 	// changed: UpdateMedia sets it). Bytes over MaxMediaBytes are
 	// ErrMediaTooLarge; an unknown item ErrNotFound.

@@ -107,14 +107,12 @@ var (
 		ORDER BY m.next_attempt_at, m.id LIMIT $2{| FOR UPDATE OF m SKIP LOCKED}`)
 	qHoldMedia   = Q(`UPDATE media SET next_attempt_at = $1, held_by = $3 WHERE id {IN $2}`)
 	qMediaOfIDs  = Q(mediaSelect + `WHERE m.id {IN $1} ORDER BY m.id`)
-	qUpdateMedia = Q(`
-		UPDATE media SET status = $2, reason = $3, size = $4, sha256 = $5, content_type = $6, file_name = $7,
-			location = $8, content_version_id = $9, content_document_id = $10, attempts = $11,
-			next_attempt_at = $12, updated_at = $13, held_by = $14,
-			data = CASE WHEN $8 = 'store' THEN data END
-		WHERE id = $1`)
-	qPutMediaData = Q(`UPDATE media SET data = $2 WHERE id = $1`)
-	qMediaData    = Q(`SELECT data FROM media WHERE id = $1`)
+	qUpdateMedia = Q(updateMedia)
+	// qUpdateHeldMedia is qUpdateMedia for an item held by $15.
+	qUpdateHeldMedia = Q(updateMedia + ` AND held_by = $15`)
+	qMediaExists     = Q(`SELECT EXISTS (SELECT 1 FROM media WHERE id = $1)`)
+	qPutMediaData    = Q(`UPDATE media SET data = $2 WHERE id = $1`)
+	qMediaData       = Q(`SELECT data FROM media WHERE id = $1`)
 )
 
 // ClaimMedia takes the media items with work due (store.MediaStore).
@@ -169,15 +167,55 @@ func (s *Store) RenewMedia(ctx context.Context, owner string, ids []int64, until
 	return lost, nil
 }
 
+// updateMedia writes a media item ($1) as UpdateMedia says.
+const updateMedia = `
+		UPDATE media SET status = $2, reason = $3, size = $4, sha256 = $5, content_type = $6, file_name = $7,
+			location = $8, content_version_id = $9, content_document_id = $10, attempts = $11,
+			next_attempt_at = $12, updated_at = $13, held_by = $14,
+			data = CASE WHEN $8 = 'store' THEN data END
+		WHERE id = $1`
+
+// mediaArgs are updateMedia's arguments for m at now.
+func mediaArgs(d *Dialect, m store.MediaItem, now time.Time) []any {
+	return []any{m.ID, string(m.Status), m.Reason, m.Size, m.SHA256, m.ContentType, m.FileName, m.Location,
+		m.ContentVersionID, m.ContentDocumentID, m.Attempts, d.TimeNotNull(m.NextAttemptAt), d.TimeNotNull(now), m.HeldBy}
+}
+
 // UpdateMedia writes where a media item stands (store.MediaStore).
 func (s *Store) UpdateMedia(ctx context.Context, m store.MediaItem, now time.Time) error {
 	if !store.ValidMediaStatus(m.Status) {
 		return fmt.Errorf("update media item %d: invalid status %q", m.ID, m.Status)
 	}
 	return s.update(ctx, func(x *Tx) error {
-		return x.MustAffect(ctx, fmt.Sprintf("update media item %d", m.ID), qUpdateMedia,
-			m.ID, string(m.Status), m.Reason, m.Size, m.SHA256, m.ContentType, m.FileName, m.Location,
-			m.ContentVersionID, m.ContentDocumentID, m.Attempts, x.D.TimeNotNull(m.NextAttemptAt), x.D.TimeNotNull(now), m.HeldBy)
+		return x.MustAffect(ctx, fmt.Sprintf("update media item %d", m.ID), qUpdateMedia, mediaArgs(x.D, m, now)...)
+	})
+}
+
+// UpdateHeldMedia writes where a media item owner holds stands
+// (store.MediaStore).
+func (s *Store) UpdateHeldMedia(ctx context.Context, owner string, m store.MediaItem, now time.Time) error {
+	switch {
+	case owner == "":
+		return fmt.Errorf("update media item %d: the owner is required", m.ID)
+	case !store.ValidMediaStatus(m.Status):
+		return fmt.Errorf("update media item %d: invalid status %q", m.ID, m.Status)
+	}
+	return s.update(ctx, func(x *Tx) error {
+		n, err := x.Affected(ctx, qUpdateHeldMedia, append(mediaArgs(x.D, m, now), owner)...)
+		if err != nil || n == 1 {
+			if err != nil {
+				err = fmt.Errorf("update media item %d: %w", m.ID, err)
+			}
+			return err
+		}
+		var exists bool
+		if err := x.Row(ctx, qMediaExists, m.ID).Scan(&exists); err != nil {
+			return fmt.Errorf("update media item %d: %w", m.ID, err)
+		}
+		if !exists {
+			return fmt.Errorf("update media item %d: %w", m.ID, store.ErrNotFound)
+		}
+		return fmt.Errorf("update media item %d: not held by %s: %w", m.ID, owner, store.ErrLeaseLost)
 	})
 }
 

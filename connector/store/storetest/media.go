@@ -329,3 +329,66 @@ func testMediaHolds(e env) {
 		e.t.Errorf("RenewMedia of no item = %v, %v", lost, err)
 	}
 }
+
+// testMediaUpdateHeld: UpdateHeldMedia writes an item only while its
+// owner's claim holds it; once another claimer took it, or an update
+// released it, it returns ErrLeaseLost and changes nothing.
+func testMediaUpdateHeld(e env) {
+	c := e.conversation("acme", "wa", "31600000001", statemachine.Open, at(0))
+	m := e.message(c, "wamid.u1", store.Pending, at(time.Second))
+	var item store.MediaItem
+	e.tx(func(tx store.Tx) error {
+		var err error
+		item, err = tx.InsertMedia(e.ctx, store.MediaItem{MessageID: m.ID, ConversationID: c.ID, Tenant: "acme", Channel: "wa",
+			Ref: "ref-u1", Status: store.MediaPending, CreatedAt: m.ReceivedAt})
+		return err
+	})
+	claimed, err := e.s.ClaimMedia(e.ctx, "w1", at(time.Minute), at(2*time.Minute), 10)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != item.ID {
+		e.t.Fatalf("ClaimMedia(w1) = %+v, %v", claimed, err)
+	}
+	it := claimed[0]
+	if err := e.s.UpdateHeldMedia(e.ctx, "", it, at(70*time.Second)); err == nil {
+		e.t.Error("UpdateHeldMedia without an owner succeeded")
+	}
+	// Held by w1: written, and kept.
+	it.FileName = "voice.ogg"
+	if err := e.s.UpdateHeldMedia(e.ctx, "w1", it, at(70*time.Second)); err != nil {
+		e.t.Fatalf("UpdateHeldMedia(w1) while held: %v", err)
+	}
+	// Another owner writes nothing.
+	other := it
+	other.Status, other.Reason = store.MediaFailed, "not w2's"
+	if err := e.s.UpdateHeldMedia(e.ctx, "w2", other, at(75*time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		e.t.Errorf("UpdateHeldMedia(w2) of w1's item = %v, want ErrLeaseLost", err)
+	}
+	// w1's hold passes and w2 takes the item: w1 writes nothing more.
+	taken, err := e.s.ClaimMedia(e.ctx, "w2", at(3*time.Minute), at(4*time.Minute), 10)
+	if err != nil || len(taken) != 1 || taken[0].ID != item.ID || taken[0].FileName != "voice.ogg" || taken[0].Status != store.MediaPending {
+		e.t.Fatalf("ClaimMedia(w2) once w1's hold passed = %+v, %v", taken, err)
+	}
+	stale := it
+	stale.Status, stale.Reason, stale.HeldBy = store.MediaFailed, "w1 too late", ""
+	if err := e.s.UpdateHeldMedia(e.ctx, "w1", stale, at(3*time.Minute+time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		e.t.Errorf("UpdateHeldMedia(w1) after w2 took the item = %v, want ErrLeaseLost", err)
+	}
+	// w2 releases it; then w2's own later update is refused too.
+	done := taken[0]
+	done.Attempts, done.NextAttemptAt, done.HeldBy = 1, at(10*time.Minute), ""
+	if err := e.s.UpdateHeldMedia(e.ctx, "w2", done, at(3*time.Minute+2*time.Second)); err != nil {
+		e.t.Fatalf("UpdateHeldMedia(w2) releasing: %v", err)
+	}
+	if err := e.s.UpdateHeldMedia(e.ctx, "w2", done, at(3*time.Minute+3*time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		e.t.Errorf("UpdateHeldMedia(w2) of the released item = %v, want ErrLeaseLost", err)
+	}
+	got, err := e.s.GetMedia(e.ctx, item.ID)
+	if err != nil || got.Status != store.MediaPending || got.Reason != "" || got.Attempts != 1 || got.HeldBy != "" ||
+		!got.NextAttemptAt.Equal(at(10*time.Minute)) || !got.UpdatedAt.Equal(at(3*time.Minute+2*time.Second)) {
+		e.t.Errorf("the item = %+v, %v; want w2's release alone", got, err)
+	}
+	missing := it
+	missing.ID = 999999
+	if err := e.s.UpdateHeldMedia(e.ctx, "w1", missing, at(4*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		e.t.Errorf("UpdateHeldMedia of an unknown item = %v, want ErrNotFound", err)
+	}
+}

@@ -91,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Quarantine", testQuarantine},
 		{"Media", testMedia},
 		{"MediaHolds", testMediaHolds},
+		{"MediaUpdateHeld", testMediaUpdateHeld},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
