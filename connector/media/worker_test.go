@@ -623,7 +623,14 @@ func TestSlowItemKeepsItsHold(t *testing.T) {
 // An item whose hold another claimer took (it had passed, say after a
 // long pause) is stopped at the next beat and left to that claimer.
 func TestLostHoldStopsItem(t *testing.T) {
-	e := newEnv(t)
+	lostToWorker2(t, newEnv(t), false)
+}
+
+// lostToWorker2 starts a slow round of worker-1, has worker-2 take its
+// item, lets the download end when finish is set, and checks that the
+// item is left to worker-2 as it claimed it, counted hold_lost once.
+func lostToWorker2(t *testing.T, e *env, finish bool) {
+	t.Helper()
 	var mu sync.Mutex
 	counts := map[string]int{}
 	e.w.Count = func(tenant, outcome string) {
@@ -631,10 +638,13 @@ func TestLostHoldStopsItem(t *testing.T) {
 		defer mu.Unlock()
 		counts[tenant+"/"+outcome]++
 	}
-	it, _, _, done := slowRound(t, e)
+	it, _, b, done := slowRound(t, e)
 	taken, err := e.st.ClaimMedia(t.Context(), "worker-2", e.now.Add(time.Hour), e.now.Add(2*time.Hour), 10)
 	if err != nil || len(taken) != 1 {
 		t.Fatalf("worker-2's claim: %+v, %v", taken, err)
+	}
+	if finish {
+		close(b.release) // worker-1's download ends: it would record the item fetched
 	}
 	waitRound(t, done)
 	got := e.item(it.ID)
@@ -691,27 +701,5 @@ func (blindRenewals) RenewMedia(context.Context, string, []int64, time.Time) ([]
 func TestStaleUpdateWritesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.w.Store = blindRenewals{MediaStore: e.st}
-	var mu sync.Mutex
-	counts := map[string]int{}
-	e.w.Count = func(tenant, outcome string) {
-		mu.Lock()
-		defer mu.Unlock()
-		counts[tenant+"/"+outcome]++
-	}
-	it, _, b, done := slowRound(t, e)
-	taken, err := e.st.ClaimMedia(t.Context(), "worker-2", e.now.Add(time.Hour), e.now.Add(2*time.Hour), 10)
-	if err != nil || len(taken) != 1 {
-		t.Fatalf("worker-2's claim: %+v, %v", taken, err)
-	}
-	close(b.release) // worker-1's download ends: it would record the item fetched
-	waitRound(t, done)
-	got := e.item(it.ID)
-	if got.Status != store.MediaPending || got.HeldBy != "worker-2" || !got.NextAttemptAt.Equal(e.now.Add(2*time.Hour)) {
-		t.Errorf("after the round: %+v, want it pending and held by worker-2 until %v", got, e.now.Add(2*time.Hour))
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := map[string]int{"acme/hold_lost": 1}; !maps.Equal(counts, want) {
-		t.Errorf("counted %v, want %v", counts, want)
-	}
+	lostToWorker2(t, e, true)
 }
