@@ -10,10 +10,12 @@ import (
 )
 
 // Composite limits: one Composite request carries at most
-// MaxCompositeCollections sObject Collections subrequests of at most
+// MaxCompositeSubrequests subrequests (DescribeAll's describes, say), of
+// which at most MaxCompositeCollections sObject Collections of at most
 // MaxCollectionRecords records each, so MaxCompositeRecords records count
 // as one call toward the org's API limits.
 const (
+	MaxCompositeSubrequests = 25
 	MaxCompositeCollections = 5
 	MaxCompositeRecords     = MaxCompositeCollections * MaxCollectionRecords
 )

@@ -244,10 +244,6 @@ func (c *Client) query(ctx context.Context, s *session, q string) (res *simplefo
 	return res, nil
 }
 
-// MaxCompositeSubrequests is the most subrequests of one Composite
-// request.
-const MaxCompositeSubrequests = 25
-
 // Described is one object's describe of DescribeAll: the describe, or Err
 // (an *APIError when Salesforce answered the subrequest with an error:
 // HTTPStatus 404 when the object does not exist or the user can not see

@@ -68,8 +68,8 @@ func listen(t *testing.T, s *Store, result *error) (w *wakes, stop context.Cance
 }
 
 // insert stores messages of c with the given statuses in one transaction,
-// with AddMessage (whose statement notifies the listeners itself) for the
-// ids ending in ".add", with InsertMessage for the others.
+// with AddMessage for the ids ending in ".add", with InsertMessage for the
+// others.
 func insert(t *testing.T, s *Store, c store.Conversation, statuses map[string]store.PushStatus) {
 	t.Helper()
 	if err := s.WithTx(t.Context(), func(tx store.Tx) error { return storeMessages(t.Context(), tx, c, statuses) }); err != nil {

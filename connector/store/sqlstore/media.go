@@ -201,12 +201,11 @@ func (s *Store) UpdateHeldMedia(ctx context.Context, owner string, m store.Media
 		return fmt.Errorf("update media item %d: invalid status %q", m.ID, m.Status)
 	}
 	return s.update(ctx, func(x *Tx) error {
-		n, err := x.Affected(ctx, qUpdateHeldMedia, append(mediaArgs(x.D, m, now), owner)...)
-		if err != nil || n == 1 {
-			if err != nil {
-				err = fmt.Errorf("update media item %d: %w", m.ID, err)
-			}
-			return err
+		switch n, err := x.Affected(ctx, qUpdateHeldMedia, append(mediaArgs(x.D, m, now), owner)...); {
+		case err != nil:
+			return fmt.Errorf("update media item %d: %w", m.ID, err)
+		case n == 1:
+			return nil
 		}
 		var exists bool
 		if err := x.Row(ctx, qMediaExists, m.ID).Scan(&exists); err != nil {
