@@ -205,51 +205,53 @@ func (s *Store) SettleBatch(ctx context.Context, items []store.SettleItem) ([]er
 }
 
 // settleSet settles every item in one transaction of three set-based
-// statements: the leases still held are released (with their
-// conversations' synced version, fingerprint and hold), their outcomes
-// recorded, and their outboxes' oldest message recomputed. Items whose
-// lease is lost get ErrLeaseLost. It returns sqlstore.ErrItemByItem, changing
-// nothing, when an outcome is invalid or does not name a pending message
-// of its conversation: the caller then settles item by item.
+// statements: the conversations whose lease is still held are locked,
+// their outcomes recorded, then their leases released (with their synced
+// version, fingerprint and hold) and, where outcomes took messages out,
+// their outboxes' oldest message recomputed. Each conversation gets one
+// new row version: the lock writes none. Items whose lease is lost get
+// ErrLeaseLost. It returns sqlstore.ErrItemByItem, changing nothing, when
+// an outcome is invalid or does not name a pending message of its
+// conversation: the caller then settles item by item.
 func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]error, error) {
 	n := len(items)
 	ids, tokens, hashes := make([]int64, n), make([]string, n), make([]string, n)
-	versions, forget := make([]int64, n), make([]bool, n)
+	versions, forget, left := make([]int64, n), make([]bool, n), make([]bool, n)
 	holds := make([]pgtype.Timestamptz, n)
 	for i, it := range items {
 		st := it.Settlement
 		ids[i], tokens[i], versions[i], forget[i], hashes[i] = it.Lease.ConversationID, it.Lease.Token, st.SyncedVersion, st.ForgetRecord, st.SyncedHash
 		holds[i] = nullTS(st.RetryAt)
-		if _, err := sqlstore.CheckOutcomes(st); err != nil {
+		var err error
+		if left[i], err = sqlstore.CheckOutcomes(st); err != nil {
 			return nil, sqlstore.ErrItemByItem
 		}
 	}
 	errs := make([]error, n)
 	err := s.update(ctx, func(x *sqlstore.Tx) error {
-		held, err := sqlstore.Column[int64](ctx, x.Conn, releaseSetQuery, ids, tokens, versions, forget, hashes, holds)
+		// Locked until the commit: no claim takes them, and a message
+		// stored or replayed meanwhile waits for this transaction.
+		held, err := sqlstore.Column[int64](ctx, x.Conn, lockHeldQuery, ids, tokens)
 		if err != nil {
-			return fmt.Errorf("release the leases: %w", err)
+			return fmt.Errorf("lock the leased conversations: %w", err)
 		}
 		var mids, convs []int64
 		var statuses, errTexts, sfIDs, dss []string
 		var ats []pgtype.Timestamptz
-		var left []int64
 		for i, it := range items {
 			if !slices.Contains(held, it.Lease.ConversationID) {
 				errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
 				continue
 			}
 			errs[i] = nil
-			out := false
 			for _, o := range it.Settlement.Outcomes {
 				mids, convs = append(mids, o.MessageID), append(convs, it.Lease.ConversationID)
 				statuses, errTexts, sfIDs = append(statuses, string(o.Status)), append(errTexts, o.Error), append(sfIDs, o.SalesforceID)
 				ats, dss = append(ats, nullTS(it.Settlement.Now)), append(dss, o.DeliveryStatus)
-				out = out || o.Status != store.Pending
 			}
-			if out {
-				left = append(left, it.Lease.ConversationID)
-			}
+		}
+		if len(held) == 0 {
+			return nil
 		}
 		if len(mids) > 0 {
 			n, err := x.Affected(ctx, outcomesSetQuery, mids, convs, statuses, errTexts, sfIDs, ats, dss)
@@ -260,12 +262,13 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 				return sqlstore.ErrItemByItem
 			}
 		}
-		if len(left) > 0 {
-			// The rows are locked since the release: a message stored or
-			// replayed meanwhile waits for this transaction.
-			if _, err := x.Exec(ctx, pendingSinceSetQuery, left); err != nil {
-				return fmt.Errorf("record the outboxes' oldest messages: %w", err)
-			}
+		released, err := x.Affected(ctx, releaseSetQuery, ids, tokens, versions, forget, hashes, holds, left)
+		if err != nil {
+			return fmt.Errorf("release the leases: %w", err)
+		}
+		slices.Sort(held)
+		if locked := len(slices.Compact(held)); released != int64(locked) {
+			return fmt.Errorf("release the leases: %d released of %d locked", released, locked)
 		}
 		return nil
 	})
@@ -276,9 +279,17 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 }
 
 var (
-	// releaseSetQuery releases the leases still held (with their
-	// conversations' synced version, fingerprint and hold) and returns the
-	// ids released.
+	// lockHeldQuery locks the conversations of $1 whose lease is still
+	// the token of $2, and returns their ids.
+	lockHeldQuery = sqlstore.Q(`
+		SELECT c.id FROM conversations c
+		JOIN unnest($1::bigint[], $2::text[]) AS u (id, token) ON c.id = u.id AND c.lease_token = u.token
+		ORDER BY c.id
+		FOR UPDATE OF c`)
+	// releaseSetQuery releases the leases still held, with their
+	// conversations' synced version, fingerprint and hold, and recomputes
+	// the oldest pending message of those whose outcomes took messages
+	// out ($7).
 	releaseSetQuery = sqlstore.Q(`
 		UPDATE conversations c SET
 			synced_version   = GREATEST(c.synced_version, u.version),
@@ -286,11 +297,14 @@ var (
 			not_before       = u.hold,
 			lease_owner      = NULL,
 			lease_token      = NULL,
-			lease_expires_at = NULL
-		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bool[], $5::text[], $6::timestamptz[])
-			AS u (id, token, version, forget, hash, hold)
-		WHERE c.id = u.id AND c.lease_token = u.token
-		RETURNING c.id`)
+			lease_expires_at = NULL,
+			pending_since    = CASE WHEN u.took_out THEN (
+				SELECT MIN(m.received_at) FROM messages m
+				WHERE m.conversation_id = c.id AND m.push_status = 'pending')
+				ELSE c.pending_since END
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bool[], $5::text[], $6::timestamptz[], $7::bool[])
+			AS u (id, token, version, forget, hash, hold, took_out)
+		WHERE c.id = u.id AND c.lease_token = u.token`)
 	// outcomesSetQuery records the outcomes of pending messages of several
 	// conversations.
 	outcomesSetQuery = sqlstore.Q(`
@@ -304,13 +318,6 @@ var (
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
 			AS o (id, conversation_id, status, error, salesforce_id, at, delivery_status)
 		WHERE m.id = o.id AND m.conversation_id = o.conversation_id AND m.push_status = 'pending'`)
-	// pendingSinceSetQuery recomputes the pending_since of the
-	// conversations of $1.
-	pendingSinceSetQuery = sqlstore.Q(`
-		UPDATE conversations c SET pending_since = (
-			SELECT MIN(m.received_at) FROM messages m
-			WHERE m.conversation_id = c.id AND m.push_status = 'pending')
-		WHERE c.id = ANY ($1)`)
 )
 
 // settle ends one claim within x.
