@@ -511,6 +511,11 @@ func TestMediaSurvivesSIGKILL(t *testing.T) {
 	if n := p.hitsOf("tg:VOICE-K"); n != 2 { // getFile and the download, once
 		t.Errorf("the voice note was asked of Telegram %d times, want 2 (fetched once, kept across the crash)", n)
 	}
+	// Recorded uploaded (its message record names the File) before the
+	// stop: otherwise the next run would finish it first, and its fault
+	// hook would kill that run before the photo arrives.
+	st := e.openStore()
+	itemOfKey(t, st, files["tg"].Key)
 
 	// Killed once Salesforce has the File, before the store knows.
 	e.stop(syscall.SIGTERM)
@@ -533,7 +538,6 @@ func TestMediaSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	waitForField(t, sf.SF, msgObject, "Message_Key__c", key, "Media_File_Id__c", lineFile.ContentDocumentID)
-	st := e.openStore()
 	waitFor(t, waitTimeout, "the photo recorded uploaded", func() (bool, string) {
 		for _, it := range mediaItems(t, st) {
 			if it.Channel == "line" {
