@@ -235,11 +235,15 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 		if err != nil {
 			return fmt.Errorf("lock the leased conversations: %w", err)
 		}
+		isHeld := make(map[int64]bool, len(held))
+		for _, id := range held {
+			isHeld[id] = true
+		}
 		var mids, convs []int64
 		var statuses, errTexts, sfIDs, dss []string
 		var ats []pgtype.Timestamptz
 		for i, it := range items {
-			if !slices.Contains(held, it.Lease.ConversationID) {
+			if !isHeld[it.Lease.ConversationID] {
 				errs[i] = fmt.Errorf("settle conversation %d: %w", it.Lease.ConversationID, store.ErrLeaseLost)
 				continue
 			}
@@ -250,7 +254,7 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 				ats, dss = append(ats, nullTS(it.Settlement.Now)), append(dss, o.DeliveryStatus)
 			}
 		}
-		if len(held) == 0 {
+		if len(isHeld) == 0 {
 			return nil
 		}
 		if len(mids) > 0 {
@@ -266,9 +270,8 @@ func (s *Store) settleSet(ctx context.Context, items []store.SettleItem) ([]erro
 		if err != nil {
 			return fmt.Errorf("release the leases: %w", err)
 		}
-		slices.Sort(held)
-		if locked := len(slices.Compact(held)); released != int64(locked) {
-			return fmt.Errorf("release the leases: %d released of %d locked", released, locked)
+		if released != int64(len(isHeld)) {
+			return fmt.Errorf("release the leases: %d released of %d locked", released, len(isHeld))
 		}
 		return nil
 	})

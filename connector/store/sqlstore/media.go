@@ -158,13 +158,7 @@ func (s *Store) RenewMedia(ctx context.Context, owner string, ids []int64, until
 	if err != nil {
 		return nil, fmt.Errorf("renew media holds: %w", err)
 	}
-	lost := []int64{}
-	for _, id := range ids {
-		if !slices.Contains(held, id) {
-			lost = append(lost, id)
-		}
-	}
-	return lost, nil
+	return Missing(ids, held), nil
 }
 
 // updateMedia writes a media item ($1) as UpdateMedia says.

@@ -93,17 +93,27 @@ func (cs Candidates) Work(id int64, token, owner string, expires time.Time) stor
 
 // Lost returns the conversation ids of the leases not held (renewals).
 func Lost(leases []store.Lease, held []int64) []int64 {
+	ids := make([]int64, len(leases))
+	for i, l := range leases {
+		ids[i] = l.ConversationID
+	}
+	return Missing(ids, held)
+}
+
+// Missing returns the ids not in held, in the order of ids; nil when
+// there is none.
+func Missing(ids, held []int64) []int64 {
 	isHeld := make(map[int64]bool, len(held))
 	for _, id := range held {
 		isHeld[id] = true
 	}
-	var lost []int64
-	for _, l := range leases {
-		if !isHeld[l.ConversationID] {
-			lost = append(lost, l.ConversationID)
+	var out []int64
+	for _, id := range ids {
+		if !isHeld[id] {
+			out = append(out, id)
 		}
 	}
-	return lost
+	return out
 }
 
 // qPendingSince sets pending_since of conversation $1 from its pending
