@@ -105,13 +105,17 @@ var (
 		INSERT INTO conversation_transitions (conversation_id, from_state, to_state, event, actor, reason, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`)
 	// qCreateConversationPG does on PostgreSQL, in one statement, what
-	// qCreateConversation, qInsertTransition and a read do on SQLite: the
-	// history entry is written only when the conversation is.
+	// qContactChannel, qCreateConversation, qInsertTransition and a read
+	// do on SQLite: the conversation takes its contact's ($3) tenant and
+	// channel, which must be $1 and $2 unless they are empty, and the
+	// history entry is written only when the conversation is. No row: the
+	// contact is missing, on another channel, or has a live conversation.
 	qCreateConversationPG = Q(`
 		WITH c AS (
 			INSERT INTO conversations (tenant, channel, contact_id, state, version, synced_version,
 				not_before, created_at, updated_at, last_activity_at)
-			VALUES ($1, $2, $3, $4, 1, 0, $5, $6, $7, $8)
+			SELECT ct.tenant, ct.channel, ct.id, $4, 1, 0, $5, $6, $7, $8 FROM contacts ct
+			WHERE ct.id = $3 AND ($1 = '' OR ct.tenant = $1) AND ($2 = '' OR ct.channel = $2)
 			ON CONFLICT (contact_id) WHERE state <> 1 DO NOTHING
 			RETURNING *
 		), history AS (
@@ -133,17 +137,6 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 	if !c.State.Valid() {
 		return store.Conversation{}, fmt.Errorf("create conversation in %v: %w", c.State, statemachine.ErrInvalidState)
 	}
-	var tenant, channel string
-	_, err := One(ctx, x.Conn, func(sc Scanner) (struct{}, error) {
-		return struct{}{}, sc.Scan(&tenant, &channel)
-	}, qContactChannel, c.ContactID)
-	if err != nil {
-		return store.Conversation{}, fmt.Errorf("create conversation: contact %d: %w", c.ContactID, err)
-	}
-	if (c.Tenant != "" && c.Tenant != tenant) || (c.Channel != "" && c.Channel != channel) {
-		return store.Conversation{}, fmt.Errorf("create conversation: contact %d is on %s/%s, not %s/%s",
-			c.ContactID, tenant, channel, c.Tenant, c.Channel)
-	}
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
@@ -151,20 +144,28 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 		c.LastActivityAt = c.CreatedAt
 	}
 	d := x.D
-	args := []any{tenant, channel, c.ContactID, int64(c.State),
+	args := []any{c.Tenant, c.Channel, c.ContactID, int64(c.State),
 		d.Time(c.NotBefore), d.Time(c.CreatedAt), d.Time(c.UpdatedAt), d.Time(c.LastActivityAt)}
 	if d.Style == Postgres {
 		created, err := One(ctx, x.Conn, scanConversation, qCreateConversationPG,
 			append(args, int64(store.NoState), actor, reason)...)
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
-				c.ContactID, store.ErrConflict)
+		if err == nil {
+			return created, nil
 		}
-		if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
 			return store.Conversation{}, fmt.Errorf("create conversation: %w", err)
 		}
-		return created, nil
+		// Nothing written: the contact's read below tells why.
 	}
+	tenant, channel, err := x.contactChannel(ctx, c)
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	if d.Style == Postgres {
+		return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
+			c.ContactID, store.ErrConflict)
+	}
+	args[0], args[1] = tenant, channel
 	ids, err := Column[int64](ctx, x.Conn, qCreateConversation, args...)
 	if err == nil && len(ids) == 0 {
 		return store.Conversation{}, fmt.Errorf("create conversation: contact %d has a live conversation: %w",
@@ -178,6 +179,23 @@ func (x *Tx) CreateConversation(ctx context.Context, c store.Conversation, actor
 		return store.Conversation{}, fmt.Errorf("create conversation: %w", err)
 	}
 	return x.Conversation(ctx, ids[0])
+}
+
+// contactChannel returns the tenant and channel of c's contact, which a
+// conversation takes: an error when the contact is missing, or on another
+// tenant or channel than c's non-empty ones.
+func (x *Tx) contactChannel(ctx context.Context, c store.Conversation) (tenant, channel string, err error) {
+	_, err = One(ctx, x.Conn, func(sc Scanner) (struct{}, error) {
+		return struct{}{}, sc.Scan(&tenant, &channel)
+	}, qContactChannel, c.ContactID)
+	if err != nil {
+		return "", "", fmt.Errorf("create conversation: contact %d: %w", c.ContactID, err)
+	}
+	if (c.Tenant != "" && c.Tenant != tenant) || (c.Channel != "" && c.Channel != channel) {
+		return "", "", fmt.Errorf("create conversation: contact %d is on %s/%s, not %s/%s",
+			c.ContactID, tenant, channel, c.Tenant, c.Channel)
+	}
+	return tenant, channel, nil
 }
 
 var qApplyTransition = Q(`

@@ -158,6 +158,28 @@ func testCreateConversation(e env) {
 	if !errors.Is(err, store.ErrNotFound) {
 		e.t.Errorf("Tx.GetConversation of an unknown id: %v, want ErrNotFound", err)
 	}
+
+	// No conversation for an unknown contact, nor on another tenant or
+	// channel than its contact's; the transaction stays usable.
+	other := e.contact("t1", "wa", "u2")
+	e.tx(func(tx store.Tx) error {
+		_, err := tx.CreateConversation(e.ctx, store.Conversation{ContactID: other.ID + 1000, State: statemachine.Open, CreatedAt: t0}, "system", "")
+		if !errors.Is(err, store.ErrNotFound) {
+			e.t.Errorf("conversation of an unknown contact: %v, want ErrNotFound", err)
+		}
+		for _, where := range [][2]string{{"t2", "wa"}, {"t1", "tg"}} {
+			_, err := tx.CreateConversation(e.ctx, store.Conversation{Tenant: where[0], Channel: where[1],
+				ContactID: other.ID, State: statemachine.Open, CreatedAt: t0}, "system", "")
+			if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+				e.t.Errorf("conversation on %s/%s of a contact on t1/wa: %v, want an error naming the contact's", where[0], where[1], err)
+			}
+		}
+		_, err = tx.LatestConversation(e.ctx, other.ID)
+		if !errors.Is(err, store.ErrNotFound) {
+			e.t.Errorf("the contact's conversations after the refusals: %v, want none", err)
+		}
+		return nil
+	})
 }
 
 func testOneLiveConversation(e env) {
