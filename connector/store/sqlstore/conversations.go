@@ -109,7 +109,8 @@ var (
 	// do on SQLite: the conversation takes its contact's ($3) tenant and
 	// channel, which must be $1 and $2 unless they are empty, and the
 	// history entry is written only when the conversation is. No row: the
-	// contact is missing, on another channel, or has a live conversation.
+	// contact is missing, on another tenant or channel, or has a live
+	// conversation.
 	qCreateConversationPG = Q(`
 		WITH c AS (
 			INSERT INTO conversations (tenant, channel, contact_id, state, version, synced_version,
