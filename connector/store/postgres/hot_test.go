@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestConversationWrites(t *testing.T) {
 	conn := adminConn(t)
 	defer func() { _ = conn.Close(context.Background()) }()
 	const leases = 1 + renewals
-	updates, hot := conversationUpdates(t, s, conn, 1+leases)
+	updates, hot := tableUpdates(t, s, conn, "conversations", 1+leases)
 	if updates != 1+leases || hot != leases {
 		t.Errorf("conversations: %d updates, %d of them heap-only; want %d, the %d lease writes heap-only", updates, hot, 1+leases, leases)
 	}
@@ -45,15 +46,58 @@ func TestConversationWrites(t *testing.T) {
 	if err := storetest.SettleOne(ctx, s, ws[0].Lease, store.Settlement{Now: t0, Outcomes: pushedOutcomes(ws[0])}); err != nil {
 		t.Fatalf("Settle: %v", err)
 	}
-	if after, _ := conversationUpdates(t, s, conn, updates+1); after != updates+1 {
+	if after, _ := tableUpdates(t, s, conn, "conversations", updates+1); after != updates+1 {
 		t.Errorf("the settlement made %d updates of the conversation, want 1", after-updates)
 	}
 }
 
-// conversationUpdates returns the updates of s's conversations table, and
-// how many of them were heap-only, as the statistics count them once they
-// reach at least atLeast (or after a while).
-func conversationUpdates(t *testing.T, s *Store, conn *pgx.Conn, atLeast int64) (updates, hot int64) {
+// TestKnownContactNotRewritten: an inbound message of a known contact
+// under the same name (or none) writes nothing to the contact's row (it
+// only locks it, see TestUpsertContactLocksTheContact); a new name is one
+// update. Before, every delivery made a new version of its contact's row.
+func TestKnownContactNotRewritten(t *testing.T) {
+	_, dsn := migrated(t)
+	s := openStore(t, dsn, Options{MaxConns: 1})
+	ctx := t.Context()
+	key := store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: "u1"}
+	var first store.InboundLookup
+	for i, name := range []string{"Ana", "Ana", "", "Ana", "Ana B."} {
+		err := s.WithTx(ctx, func(tx store.Tx) error {
+			in, err := tx.Inbound(ctx, key, name, t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("wamid.%d", i))
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				first = in
+			}
+			want := "Ana"
+			if name != "" {
+				want = name
+			}
+			if in.Contact.ID != first.Contact.ID || in.Contact.DisplayName != want {
+				t.Errorf("delivery %d (name %q): contact %d %q, want %d %q", i, name, in.Contact.ID, in.Contact.DisplayName, first.Contact.ID, want)
+			}
+			c, err := tx.UpsertContact(ctx, key, "", t0)
+			if err != nil || c.ID != first.Contact.ID || c.DisplayName != want || c.Tenant != key.Tenant {
+				t.Errorf("UpsertContact with no name after delivery %d = %+v, %v", i, c, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	conn := adminConn(t)
+	defer func() { _ = conn.Close(context.Background()) }()
+	if updates, _ := tableUpdates(t, s, conn, "contacts", 1); updates != 1 {
+		t.Errorf("contacts: %d updates for four deliveries under a known name and one renaming, want 1", updates)
+	}
+}
+
+// tableUpdates returns the updates of s's table, and how many of them
+// were heap-only, as the statistics count them once they reach at least
+// atLeast (or after a while).
+func tableUpdates(t *testing.T, s *Store, conn *pgx.Conn, table string, atLeast int64) (updates, hot int64) {
 	t.Helper()
 	ctx := t.Context()
 	var schema string
@@ -67,7 +111,7 @@ func conversationUpdates(t *testing.T, s *Store, conn *pgx.Conn, atLeast int64) 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		err := conn.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
-			WHERE schemaname = $1 AND relname = 'conversations'`, schema).Scan(&updates, &hot)
+			WHERE schemaname = $1 AND relname = $2`, schema, table).Scan(&updates, &hot)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -392,8 +392,11 @@ func TestUpsertContactLocksTheContact(t *testing.T) {
 			return err
 		})
 	}
-	if err := upsert(a, existing, "Ana"); err != nil {
-		t.Fatal(err)
+	named := store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: "named"}
+	for _, key := range []store.ContactKey{existing, named} {
+		if err := upsert(a, key, "Ana"); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	err := a.WithTx(ctx, func(tx store.Tx) error {
@@ -404,7 +407,11 @@ func TestUpsertContactLocksTheContact(t *testing.T) {
 		if _, err := tx.UpsertContact(ctx, fresh, "", t0); err != nil {
 			return err
 		}
-		for _, key := range []store.ContactKey{existing, fresh} {
+		// A delivery under the name it has: unchanged too, yet locked.
+		if _, err := tx.Inbound(ctx, named, "Ana", t0, "wamid.1"); err != nil {
+			return err
+		}
+		for _, key := range []store.ContactKey{existing, fresh, named} {
 			if err := upsert(b, key, "Bea"); sqlState(err) != "55P03" {
 				t.Errorf("upsert of %s while another transaction holds it: %v, want a lock timeout (55P03)", key.ExternalID, err)
 			}
@@ -417,7 +424,7 @@ func TestUpsertContactLocksTheContact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []store.ContactKey{existing, fresh} {
+	for _, key := range []store.ContactKey{existing, fresh, named} {
 		if err := upsert(b, key, "Bea"); err != nil {
 			t.Errorf("upsert of %s after the first transaction: %v", key.ExternalID, err)
 		}

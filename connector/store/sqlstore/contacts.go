@@ -27,16 +27,18 @@ func scanContact(sc Scanner) (store.Contact, error) {
 }
 
 // qUpsertContact inserts a contact or, when it exists, updates its display
-// name (and UpdatedAt) when a different non-empty one is given. On
-// PostgreSQL its ON CONFLICT DO UPDATE locks the contact's row until the
-// transaction ends, even when nothing changes: another transaction
-// upserting the same contact waits for this one.
+// name (and UpdatedAt) when a different non-empty one is given. Otherwise
+// it writes nothing and returns no row: most deliveries come from a known
+// contact under the same name, and on PostgreSQL a write would make a new
+// version of the row each time (WAL, and dead rows for vacuum). There its
+// ON CONFLICT locks the contact's row until the transaction ends even when
+// nothing is written: another transaction upserting the same contact
+// waits for this one.
 var qUpsertContact = Q(`
 	INSERT INTO contacts (tenant, channel, external_id, display_name, created_at, updated_at)
 	VALUES ($1, $2, $3, $4, $5, $5)
-	ON CONFLICT (tenant, channel, external_id) DO UPDATE SET
-		display_name = CASE WHEN $4 <> '' THEN $4 ELSE contacts.display_name END,
-		updated_at   = CASE WHEN $4 <> '' AND $4 <> contacts.display_name THEN $5 ELSE contacts.updated_at END
+	ON CONFLICT (tenant, channel, external_id) DO UPDATE SET display_name = $4, updated_at = $5
+	WHERE $4 <> '' AND $4 <> contacts.display_name
 	RETURNING ` + contactColumns)
 
 var qContactByKey = Q(`SELECT ` + contactColumns + ` FROM contacts WHERE tenant = $1 AND channel = $2 AND external_id = $3`)
@@ -60,17 +62,32 @@ func (x *Tx) UpsertContact(ctx context.Context, key store.ContactKey, displayNam
 			return store.Contact{}, fmt.Errorf("upsert contact: %w", err)
 		}
 	}
-	return x.upsertContact(ctx, key, displayName, now)
+	c, written, err := x.upsertContact(ctx, key, displayName, now)
+	if err != nil || written {
+		return c, err
+	}
+	// Known under that name, and locked on PostgreSQL: this statement's
+	// snapshot, taken after the lock, reads the contact as it stays.
+	if c, err = scanContact(x.Row(ctx, qContactByKey, key.Tenant, key.Channel, key.ExternalID)); err != nil {
+		return store.Contact{}, fmt.Errorf("upsert contact: read it: %w", err)
+	}
+	return c, nil
 }
 
 // upsertContact is UpsertContact's write, for a caller that validated its
-// arguments.
-func (x *Tx) upsertContact(ctx context.Context, key store.ContactKey, displayName string, now time.Time) (store.Contact, error) {
-	c, err := scanContact(x.Row(ctx, qUpsertContact, key.Tenant, key.Channel, key.ExternalID, displayName, x.D.Time(now)))
-	if err != nil {
-		return store.Contact{}, fmt.Errorf("upsert contact: %w", err)
+// arguments. It returns written false, and no contact, when the contact
+// exists under that name (or displayName is empty): nothing is written,
+// and on PostgreSQL the row is locked, so that a statement run after it
+// reads the contact as it stays until the transaction ends.
+func (x *Tx) upsertContact(ctx context.Context, key store.ContactKey, displayName string, now time.Time) (c store.Contact, written bool, err error) {
+	c, err = scanContact(x.Row(ctx, qUpsertContact, key.Tenant, key.Channel, key.ExternalID, displayName, x.D.Time(now)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Contact{}, false, nil
+	case err != nil:
+		return store.Contact{}, false, fmt.Errorf("upsert contact: %w", err)
 	}
-	return c, nil
+	return c, true, nil
 }
 
 // blockChanged tells, in SetContactBlock, whether the block given ($2 to

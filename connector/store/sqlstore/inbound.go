@@ -53,41 +53,60 @@ func Prefixed(prefix, columns string) string {
 
 // Inbound returns what UpsertContact, MessageExists and LiveConversation
 // would for an inbound message, with the fields store.InboundLookup
-// names. On SQLite a known contact under the same
-// name takes one read; otherwise, and always on PostgreSQL, the contact is
-// upserted first (which locks it there, as UpsertContact does), then one
-// read finds the message and the live conversation.
+// names. On SQLite a known contact under the same name takes one read.
+// Otherwise, and always on PostgreSQL, the contact is upserted first
+// (which locks it there, as UpsertContact does), then one read finds the
+// rest: the message and the live conversation of a contact the upsert
+// wrote (new, or renamed), and the contact too when the upsert wrote
+// nothing (known under that name).
 func (x *Tx) Inbound(ctx context.Context, key store.ContactKey, displayName string, now time.Time, platformID string) (store.InboundLookup, error) {
-	upsert := x.UpsertContact
-	if x.D.Style == SQLite && key.Tenant != "" && key.Channel != "" && key.ExternalID != "" {
-		var in store.InboundLookup
-		var conv store.Conversation
-		var state int64
-		c := &in.Contact
-		c.Tenant, c.Channel, c.ExternalID = key.Tenant, key.Channel, key.ExternalID
-		dest := append([]any{&c.ID, &c.DisplayName, &c.BlockedInbound, &c.BlockedOutbound, &in.Stored},
-			liveDest(&conv, &state)...)
-		err := x.Row(ctx, qInbound, key.Tenant, key.Channel, key.ExternalID, platformID, int64(statemachine.Expired)).Scan(dest...)
-		switch {
-		case err == nil && (displayName == "" || displayName == c.DisplayName):
-			in.Live, in.HasLive = live(conv, state, in.Contact)
-			return in, nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return store.InboundLookup{}, fmt.Errorf("inbound message %s: %w", platformID, err)
-		}
-		// A new contact, or a new name: the upsert writes it, without
-		// UpsertContact's read, done already (UpsertContact reports a
-		// zero time).
-		if !now.IsZero() {
-			upsert = x.upsertContact
-		}
-	}
-	var in store.InboundLookup
-	var err error
-	if in.Contact, err = upsert(ctx, key, displayName, now); err != nil {
+	if key.Tenant == "" || key.Channel == "" || key.ExternalID == "" || now.IsZero() {
+		_, err := x.UpsertContact(ctx, key, displayName, now) // says what is missing
 		return store.InboundLookup{}, err
 	}
-	return x.storedAndLive(ctx, in, key, platformID)
+	if x.D.Style == SQLite {
+		if in, known, err := x.inboundRead(ctx, key, displayName, platformID); err != nil || known {
+			return in, err
+		}
+		// A new contact, or a new name: the upsert writes it.
+	}
+	c, written, err := x.upsertContact(ctx, key, displayName, now)
+	switch {
+	case err != nil:
+		return store.InboundLookup{}, err
+	case written:
+		return x.storedAndLive(ctx, store.InboundLookup{Contact: c}, key, platformID)
+	}
+	// Known under that name, nothing written (on PostgreSQL the contact
+	// is now locked): one read, after the lock, finds the rest.
+	in, known, err := x.inboundRead(ctx, key, displayName, platformID)
+	if err == nil && !known {
+		err = fmt.Errorf("inbound message %s: contact %s changed under its lock", platformID, key.ExternalID)
+	}
+	return in, err
+}
+
+// inboundRead reads with qInbound what storing an inbound message of a
+// known contact needs. known is false when the contact is missing or
+// displayName (not empty) is not its name: then it must be upserted.
+func (x *Tx) inboundRead(ctx context.Context, key store.ContactKey, displayName, platformID string) (in store.InboundLookup, known bool, err error) {
+	var conv store.Conversation
+	var state int64
+	c := &in.Contact
+	c.Tenant, c.Channel, c.ExternalID = key.Tenant, key.Channel, key.ExternalID
+	dest := append([]any{&c.ID, &c.DisplayName, &c.BlockedInbound, &c.BlockedOutbound, &in.Stored},
+		liveDest(&conv, &state)...)
+	err = x.Row(ctx, qInbound, key.Tenant, key.Channel, key.ExternalID, platformID, int64(statemachine.Expired)).Scan(dest...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.InboundLookup{}, false, nil
+	case err != nil:
+		return store.InboundLookup{}, false, fmt.Errorf("inbound message %s: %w", platformID, err)
+	case displayName != "" && displayName != c.DisplayName:
+		return store.InboundLookup{}, false, nil
+	}
+	in.Live, in.HasLive = live(conv, state, in.Contact)
+	return in, true, nil
 }
 
 // storedAndLive completes in, whose contact is upserted, with
