@@ -62,4 +62,17 @@ func TestTextParametersAreCleaned(t *testing.T) {
 	if err != nil || len(notes) != 1 || notes[0].Text != "note" {
 		t.Errorf("Notes = %+v, %v", notes, err)
 	}
+
+	// A delivery under the name as given before: the contact is known
+	// under it (stored cleaned), and found.
+	err = s.WithTx(ctx, func(tx store.Tx) error {
+		in, err := tx.Inbound(ctx, store.ContactKey{Tenant: "t1", Channel: "web", ExternalID: "v\x00-1\xff"}, "Ann\x00", now, "m\x00-1")
+		if err == nil && (in.Contact.ID != c.ID || !in.Stored || !in.HasLive) {
+			t.Errorf("Inbound of the contact's next delivery = %+v", in)
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("Inbound of the contact's next delivery: %v", err)
+	}
 }

@@ -78,10 +78,12 @@ func (x *Tx) Inbound(ctx context.Context, key store.ContactKey, displayName stri
 		return x.storedAndLive(ctx, store.InboundLookup{Contact: c}, key, platformID)
 	}
 	// Known under that name, nothing written (on PostgreSQL the contact
-	// is now locked): one read, after the lock, finds the rest.
-	in, known, err := x.inboundRead(ctx, key, displayName, platformID)
+	// is now locked): one read, after the lock, finds the rest. The name
+	// is not compared again: the upsert compared it as stored (PostgreSQL
+	// stores text cleaned, see Dialect.Args).
+	in, known, err := x.inboundRead(ctx, key, "", platformID)
 	if err == nil && !known {
-		err = fmt.Errorf("inbound message %s: contact %s changed under its lock", platformID, key.ExternalID)
+		err = fmt.Errorf("inbound message %s: the contact upserted is missing", platformID)
 	}
 	return in, err
 }
