@@ -27,6 +27,10 @@ var (
 	// ErrConflict is returned by ApplyTransition when the conversation is no
 	// longer in the state the transition starts from.
 	ErrConflict = errors.New("conflicting change")
+	// ErrLockWait is a call of WithTxBatch that waited too long for a row
+	// another transaction held (PostgreSQL): the call was rolled back, and
+	// runs again in a transaction of its own.
+	ErrLockWait = errors.New("waited too long for a row lock")
 )
 
 // Direction of a message.
@@ -622,7 +626,10 @@ type Batcher interface {
 	// rolled back and its error reported at its index; the others commit
 	// together. The second result is the transaction's own error (begin or
 	// commit): then nothing of any fn is stored, whatever the first result
-	// says.
+	// says. A store whose transactions run side by side (PostgreSQL) does
+	// not let a fn wait long for a row another transaction holds: that fn
+	// fails with an error wrapping ErrLockWait, so that one batch never
+	// waits on another in a cycle.
 	WithTxBatch(ctx context.Context, fns []func(Tx) error) ([]error, error)
 }
 

@@ -296,9 +296,40 @@ func (s *Store) WithTx(ctx context.Context, fn func(store.Tx) error) error {
 // WithTxBatch runs each fn in one transaction, each in a savepoint of its
 // own (see store.Batcher and sqlstore.Batch). A fn that meets a deadlock or
 // a serialization failure retries the whole transaction, as WithTx does.
+//
+// A statement of a batch of several waits at most BatchLockTimeout for a
+// row lock (lock_timeout): the batch holds the rows of every fn before it
+// until it commits, so two batches, or a batch and a settlement, could
+// otherwise wait on each other. The fn that waited too long is rolled
+// back with an error wrapping store.ErrLockWait. A batch of one is a
+// transaction as WithTx's, with no statement more (a deadlock is found
+// and retried as there).
 func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
-	return sqlstore.Batch(ctx, s.update, len(fns), func(i int, x *sqlstore.Tx) error { return fns[i](x) })
+	update := s.update
+	if len(fns) > 1 {
+		update = func(ctx context.Context, fn func(*sqlstore.Tx) error) error {
+			return s.update(ctx, func(x *sqlstore.Tx) error {
+				if _, err := x.Exec(ctx, qBatchLockTimeout); err != nil {
+					return fmt.Errorf("set the batch's lock timeout: %w", err)
+				}
+				return fn(x)
+			})
+		}
+	}
+	errs, err := sqlstore.Batch(ctx, update, len(fns), func(i int, x *sqlstore.Tx) error { return fns[i](x) })
+	for i, e := range errs {
+		if sqlState(e) == codeLockNotAvailable {
+			errs[i] = fmt.Errorf("%w: %w", store.ErrLockWait, e)
+		}
+	}
+	return errs, err
 }
+
+// BatchLockTimeout is the longest a statement of WithTxBatch waits for a
+// row lock.
+const BatchLockTimeout = 100 * time.Millisecond
+
+var qBatchLockTimeout = sqlstore.Q(fmt.Sprintf(`SET LOCAL lock_timeout = %d`, BatchLockTimeout.Milliseconds()))
 
 // update runs fn in a transaction, retried as WithTx says; once it
 // committed outbox work, the listeners are notified (see announcer).
@@ -352,6 +383,7 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03"
 )
 
 // sqlState returns the SQLSTATE of a server error in err's chain, or "".

@@ -654,3 +654,63 @@ func TestUpgrades(t *testing.T) {
 		return storetest.Upgrade{Store: s, Migrate: s.migrate, Raw: sqlstore.Conn{D: dialect, Q: sqlstore.Std(s.db)}}
 	})
 }
+
+// TestBatchDoesNotWaitLongForARow: a call of a batch that meets a row
+// another transaction holds fails with store.ErrLockWait after
+// BatchLockTimeout, rolled back alone; its neighbours commit meanwhile.
+// (The store's DSN sets no lock_timeout: the batch's own holds.)
+func TestBatchDoesNotWaitLongForARow(t *testing.T) {
+	a, dsn := migrated(t)
+	b := openStore(t, dsn, Options{})
+	ctx := t.Context()
+	held := store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: "held"}
+	other := store.ContactKey{Tenant: "t1", Channel: "wa", ExternalID: "other"}
+	upsert := func(key store.ContactKey) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			_, err := tx.UpsertContact(ctx, key, "Bea", t0.Add(time.Minute))
+			return err
+		}
+	}
+	if err := a.WithTx(ctx, upsert(held)); err != nil {
+		t.Fatal(err)
+	}
+	err := a.WithTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.UpsertContact(ctx, held, "Ana", t0.Add(time.Hour)); err != nil {
+			return err
+		}
+		// Bounded, so that a batch that waits fails the test rather than
+		// waiting for this transaction forever.
+		bctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		errs, err := b.WithTxBatch(bctx, []func(store.Tx) error{upsert(held), upsert(other)})
+		if err != nil {
+			t.Fatalf("batch beside a held row: %v", err)
+		}
+		if !errors.Is(errs[0], store.ErrLockWait) || sqlState(errs[0]) != codeLockNotAvailable {
+			t.Errorf("the call on the held row: %v, want store.ErrLockWait wrapping a lock timeout", errs[0])
+		}
+		if errs[1] != nil {
+			t.Errorf("the call on another row: %v", errs[1])
+		}
+		// Committed while the row is still held.
+		cs, err := b.ListContacts(ctx, store.ContactFilter{Tenant: "t1"})
+		if err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for _, c := range cs {
+			names[c.ExternalID] = c.DisplayName
+		}
+		if names["other"] != "Bea" || names["held"] != "Bea" {
+			t.Errorf("contacts while the row is held: %v, want other stored and held as it was", names)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := b.WithTxBatch(ctx, []func(store.Tx) error{upsert(held), upsert(other)})
+	if err != nil || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("the same calls once the row is free: %v, %v", errs, err)
+	}
+}
