@@ -119,6 +119,15 @@ func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner 
 	return st, nil
 }
 
+// Group commit on PostgreSQL: how many groups of deliveries may be in
+// flight at once, and the most deliveries one holds. Larger groups save
+// more of the database's work per delivery but hold their rows longer,
+// which delays pushing.
+const (
+	PostgresGroupShards = 4
+	PostgresGroupSize   = 8
+)
+
 // New builds the connector from a validated configuration: it opens and
 // migrates the store and builds the tenants' adapters and clients. It
 // neither listens nor calls out; Start does.
@@ -143,10 +152,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 				Msg("took back the leases of the previous run")
 		}
 		// SQLite has one writer: concurrent deliveries share its commits.
-		// PostgreSQL flushes concurrent commits together on its own, and
-		// a delivery there keeps its own transaction, so that replicas'
-		// transactions hold their row locks no longer than one delivery.
 		group = &ingest.GroupCommitter{Store: st}
+	} else {
+		// PostgreSQL runs transactions side by side: a few small groups
+		// at once, each holding its contacts' rows for a few deliveries
+		// only (claims skip locked rows, settlements wait for them).
+		group = &ingest.GroupCommitter{Store: st, Size: PostgresGroupSize, Shards: PostgresGroupShards}
 	}
 	reg, err := registry.Build(cfg, registry.Options{Logger: log, HTTPClient: opts.HTTPClient, PublicBaseURL: cfg.Server.PublicBaseURL})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -25,12 +26,35 @@ const groupTimeout = 30 * time.Second
 // savepoint of its own (store.Batcher): one that fails is rolled back
 // alone and never fails its neighbours, and each caller learns its own
 // outcome only after the group's commit.
+//
+// With Shards above 1, several groups are in flight at once, one per
+// shard, and a delivery's key (its contact) names its shard: two groups in
+// flight never hold the same contact, and one key's deliveries commit in
+// the order they were queued. PostgreSQL runs them side by side. A
+// delivery that met store.ErrLockWait (a row another transaction held
+// too long, see store.Batcher) runs again alone, in a transaction of its
+// own, once its group committed.
 type GroupCommitter struct {
-	Store store.Batcher
+	Store GroupStore
 	// Size is the most deliveries in one group; DefaultGroupSize when 0.
 	Size int
+	// Shards is how many groups may be in flight at once; 1 when 0.
+	Shards int
 
-	mu      sync.Mutex
+	mu     sync.Mutex
+	shards []groupShard // made at the first delivery
+}
+
+// GroupStore is what a GroupCommitter writes to: groups, and the
+// transactions of the deliveries that run again alone.
+type GroupStore interface {
+	store.Batcher
+	store.Transactor
+}
+
+// groupShard is one shard's queue; running is true while a goroutine
+// commits its groups.
+type groupShard struct {
 	queue   []*groupJob
 	running bool
 }
@@ -41,16 +65,26 @@ type groupJob struct {
 	done chan error
 }
 
-// Do runs fn in the next group's transaction and returns once that
-// transaction committed (nil: fn's writes are durable) or fn's own error,
-// or the transaction's.
-func (g *GroupCommitter) Do(ctx context.Context, fn func(store.Tx) error) error {
+// Do runs fn in the next group of key's shard and returns once that
+// group's transaction committed (nil: fn's writes are durable) or fn's
+// own error, or the transaction's.
+func (g *GroupCommitter) Do(ctx context.Context, key string, fn func(store.Tx) error) error {
 	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
-	g.queue = append(g.queue, j)
-	if !g.running {
-		g.running = true
-		go g.run()
+	if g.shards == nil {
+		g.shards = make([]groupShard, max(g.Shards, 1))
+	}
+	i := 0
+	if len(g.shards) > 1 {
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		i = int(h.Sum32() % uint32(len(g.shards)))
+	}
+	sh := &g.shards[i]
+	sh.queue = append(sh.queue, j)
+	if !sh.running {
+		sh.running = true
+		go g.run(sh)
 	}
 	g.mu.Unlock()
 	// Waited for even when ctx ends: the group may commit fn's writes, and
@@ -62,25 +96,29 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(store.Tx) error) error 
 func (g *GroupCommitter) Queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.queue)
+	n := 0
+	for _, sh := range g.shards {
+		n += len(sh.queue)
+	}
+	return n
 }
 
-// run commits groups until the queue is empty.
-func (g *GroupCommitter) run() {
+// run commits sh's groups until its queue is empty.
+func (g *GroupCommitter) run(sh *groupShard) {
 	size := g.Size
 	if size <= 0 {
 		size = DefaultGroupSize
 	}
 	for {
 		g.mu.Lock()
-		n := min(len(g.queue), size)
+		n := min(len(sh.queue), size)
 		if n == 0 {
-			g.running = false
+			sh.running = false
 			g.mu.Unlock()
 			return
 		}
-		batch := g.queue[:n:n]
-		g.queue = g.queue[n:]
+		batch := sh.queue[:n:n]
+		sh.queue = sh.queue[n:]
 		g.mu.Unlock()
 
 		var live []*groupJob
@@ -103,13 +141,28 @@ func (g *GroupCommitter) run() {
 		errs, err := g.Store.WithTxBatch(ctx, fns)
 		cancel()
 		for i, j := range live {
-			if err != nil {
+			switch {
+			case err != nil:
 				j.done <- err
-			} else {
+			case errors.Is(errs[i], store.ErrLockWait):
+				// Before the shard's next group: the key's order holds.
+				j.done <- g.alone(j)
+			default:
 				j.done <- errs[i]
 			}
 		}
 	}
+}
+
+// alone runs j in a transaction of its own: it waits for the rows its
+// group could not take.
+func (g *GroupCommitter) alone(j *groupJob) error {
+	if err := j.ctx.Err(); err != nil {
+		return err // the client left: nothing stored
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	return g.Store.WithTx(ctx, j.fn)
 }
 
 // groupTx is a group's transaction as each of its deliveries sees it: a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,7 +109,7 @@ func TestGroupCommitSkipsCancelledDeliveries(t *testing.T) {
 	g := &ingest.GroupCommitter{Store: st}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := g.Do(ctx, func(tx store.Tx) error {
+	err := g.Do(ctx, "gone", func(tx store.Tx) error {
 		_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: "gone"}, "", t0)
 		return err
 	})
@@ -212,4 +213,160 @@ func TestGroupCommitReadsSettingsOncePerGroup(t *testing.T) {
 	if res.Excluded != 1 || res.Pending != 0 {
 		t.Errorf("after excluding OPEN: %d excluded, %d pending; want the message excluded", res.Excluded, res.Pending)
 	}
+}
+
+// shardWatch is a store whose first group waits for release, and which
+// records, in order, the groups committed and the transactions of
+// deliveries run alone.
+type shardWatch struct {
+	store.Store
+	release chan struct{}
+	holding chan struct{} // closed once the first group waits
+	first   atomic.Bool   // set by the first group (sync.Once would hold the others too)
+	mu      sync.Mutex
+	events  []string
+}
+
+func (s *shardWatch) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	if s.first.CompareAndSwap(false, true) {
+		close(s.holding)
+		<-s.release
+	}
+	errs, err := s.Store.WithTxBatch(ctx, fns)
+	s.record(fmt.Sprintf("group of %d", len(fns)))
+	return errs, err
+}
+
+func (s *shardWatch) WithTx(ctx context.Context, fn func(store.Tx) error) error {
+	err := s.Store.WithTx(ctx, fn)
+	s.record("alone")
+	return err
+}
+
+func (s *shardWatch) record(e string) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+
+func (s *shardWatch) log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
+}
+
+// With several shards, a group in flight does not hold back deliveries of
+// other keys; one key's deliveries wait for their shard's group.
+func TestGroupShardsRunSideBySide(t *testing.T) {
+	st := newStore(t)
+	watch := &shardWatch{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: watch, Shards: 4}
+	ctx := context.Background()
+	upsert := func(id string) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: id}, "", t0)
+			return err
+		}
+	}
+	done := make(chan string, 64)
+	do := func(key, id string) {
+		if err := g.Do(ctx, key, upsert(id)); err != nil {
+			t.Errorf("Do(%s): %v", id, err)
+		}
+		done <- id
+	}
+	go do("k", "first")
+	<-watch.holding
+	// The same key queues behind the held group; some of twenty other
+	// keys land in other shards and commit meanwhile.
+	go do("k", "second")
+	for i := range 20 {
+		go do(fmt.Sprint("other", i), fmt.Sprint("other", i))
+	}
+	deadline := time.After(20 * time.Second)
+	select {
+	case id := <-done:
+		if id == "first" || id == "second" {
+			t.Fatalf("%s answered while the first group was held", id)
+		}
+	case <-deadline:
+		t.Fatal("no delivery of another shard committed while one shard's group was held")
+	}
+	close(watch.release)
+	got := map[string]bool{}
+	for len(got) < 21 {
+		select {
+		case id := <-done:
+			got[id] = true
+		case <-deadline:
+			t.Fatalf("answered: %v", got)
+		}
+	}
+	cs, err := st.ListContacts(ctx, store.ContactFilter{Tenant: "acme", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 22 {
+		t.Errorf("%d contacts stored, want 22", len(cs))
+	}
+}
+
+// A delivery that waited too long for a row in its group (store.ErrLockWait)
+// runs again alone once its group committed; its neighbours commit with
+// the group and do not run alone.
+func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
+	st := newStore(t)
+	var inGroup atomic.Bool
+	watch := &shardWatch{Store: flagGroups{Store: st, flag: &inGroup}, release: make(chan struct{}), holding: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: watch}
+	ctx := context.Background()
+	upsert := func(id string) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: id}, "", t0)
+			return err
+		}
+	}
+	// As a row another transaction holds would make it in any group.
+	locked := func(tx store.Tx) error {
+		if inGroup.Load() {
+			return fmt.Errorf("upsert contact: %w", store.ErrLockWait)
+		}
+		return upsert("locked")(tx)
+	}
+	errs := make(chan error, 3)
+	go func() { errs <- g.Do(ctx, "k", upsert("first")) }()
+	<-watch.holding
+	go func() { errs <- g.Do(ctx, "k", locked) }()
+	go func() { errs <- g.Do(ctx, "k", upsert("neighbour")) }()
+	for g.Queued() < 2 {
+		runtime.Gosched()
+	}
+	close(watch.release)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("a delivery failed: %v", err)
+		}
+	}
+	if want := []string{"group of 1", "group of 2", "alone"}; !slices.Equal(watch.log(), want) {
+		t.Errorf("transactions %v, want %v", watch.log(), want)
+	}
+	cs, err := st.ListContacts(ctx, store.ContactFilter{Tenant: "acme", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 {
+		t.Errorf("%d contacts stored, want 3 (first, locked, neighbour)", len(cs))
+	}
+}
+
+// flagGroups sets flag while a batch runs.
+type flagGroups struct {
+	store.Store
+	flag *atomic.Bool
+}
+
+func (f flagGroups) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	f.flag.Store(true)
+	defer f.flag.Store(false)
+	return f.Store.WithTxBatch(ctx, fns)
 }

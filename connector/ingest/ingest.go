@@ -210,12 +210,26 @@ type Ingester struct {
 	Now func() time.Time
 }
 
-// withTx runs fn in a transaction of its own, or in the next group.
-func (in *Ingester) withTx(ctx context.Context, fn func(store.Tx) error) error {
+// withTx runs fn in a transaction of its own, or in the next group of
+// key's shard (see GroupCommitter).
+func (in *Ingester) withTx(ctx context.Context, key string, fn func(store.Tx) error) error {
 	if in.Group != nil {
-		return in.Group.Do(ctx, fn)
+		return in.Group.Do(ctx, key, fn)
 	}
 	return in.Store.WithTx(ctx, fn)
+}
+
+// groupKey is the key of a delivery for a GroupCommitter: its first
+// event's contact, on its channel.
+func groupKey(batches []Batch) string {
+	for _, b := range batches {
+		for _, ev := range b.Events {
+			if ev.Contact != "" {
+				return b.Channel.Tenant + "\x00" + b.Channel.ID + "\x00" + ev.Contact
+			}
+		}
+	}
+	return ""
 }
 
 func (in *Ingester) now() time.Time {
@@ -244,7 +258,7 @@ func (in *Ingester) Ingest(ctx context.Context, ch Channel, events []platform.Ev
 // as Ingest does for one channel.
 func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result, error) {
 	var res Result
-	err := in.withTx(ctx, func(tx store.Tx) error {
+	err := in.withTx(ctx, groupKey(batches), func(tx store.Tx) error {
 		var err error
 		res, err = in.IngestIn(ctx, tx, batches)
 		return err
