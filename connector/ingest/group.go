@@ -140,16 +140,20 @@ func (g *GroupCommitter) run(sh *groupShard) {
 		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 		errs, err := g.Store.WithTxBatch(ctx, fns)
 		cancel()
+		var locked []*groupJob
 		for i, j := range live {
 			switch {
 			case err != nil:
 				j.done <- err
 			case errors.Is(errs[i], store.ErrLockWait):
-				// Before the shard's next group: the key's order holds.
-				j.done <- g.alone(j)
+				locked = append(locked, j)
 			default:
 				j.done <- errs[i]
 			}
+		}
+		// Before the shard's next group: the key's order holds.
+		for _, j := range locked {
+			j.done <- g.alone(j)
 		}
 	}
 }

@@ -29,7 +29,7 @@ var (
 	ErrConflict = errors.New("conflicting change")
 	// ErrLockWait is a call of WithTxBatch that waited too long for a row
 	// another transaction held (PostgreSQL): the call was rolled back, and
-	// runs again in a transaction of its own.
+	// may run again in a transaction of its own.
 	ErrLockWait = errors.New("waited too long for a row lock")
 )
 
