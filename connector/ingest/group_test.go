@@ -326,10 +326,18 @@ func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 			return err
 		}
 	}
+	// The neighbour is answered before the locked delivery runs again:
+	// its caller does not wait for a row it never needed.
+	neighbourAnswered := make(chan struct{})
 	// As a row another transaction holds would make it in any group.
 	locked := func(tx store.Tx) error {
 		if inGroup.Load() {
 			return fmt.Errorf("upsert contact: %w", store.ErrLockWait)
+		}
+		select {
+		case <-neighbourAnswered:
+		case <-time.After(10 * time.Second):
+			return errors.New("ran alone before its group's neighbour was answered")
 		}
 		return upsert("locked")(tx)
 	}
@@ -337,7 +345,11 @@ func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 	go func() { errs <- g.Do(ctx, "k", upsert("first")) }()
 	<-watch.holding
 	go func() { errs <- g.Do(ctx, "k", locked) }()
-	go func() { errs <- g.Do(ctx, "k", upsert("neighbour")) }()
+	go func() {
+		err := g.Do(ctx, "k", upsert("neighbour"))
+		close(neighbourAnswered)
+		errs <- err
+	}()
 	for g.Queued() < 2 {
 		runtime.Gosched()
 	}

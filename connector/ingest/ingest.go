@@ -210,10 +210,15 @@ type Ingester struct {
 	Now func() time.Time
 }
 
-// withTx runs fn in a transaction of its own, or in the next group of
-// key's shard (see GroupCommitter).
-func (in *Ingester) withTx(ctx context.Context, key string, fn func(store.Tx) error) error {
+// withTx runs fn, which stores batches, in a transaction of its own, or
+// in the next group of its shard (see GroupCommitter). The key that names
+// the shard is made only when there are several.
+func (in *Ingester) withTx(ctx context.Context, batches []Batch, fn func(store.Tx) error) error {
 	if in.Group != nil {
+		key := ""
+		if in.Group.Shards > 1 {
+			key = groupKey(batches)
+		}
 		return in.Group.Do(ctx, key, fn)
 	}
 	return in.Store.WithTx(ctx, fn)
@@ -258,7 +263,7 @@ func (in *Ingester) Ingest(ctx context.Context, ch Channel, events []platform.Ev
 // as Ingest does for one channel.
 func (in *Ingester) IngestBatches(ctx context.Context, batches []Batch) (Result, error) {
 	var res Result
-	err := in.withTx(ctx, groupKey(batches), func(tx store.Tx) error {
+	err := in.withTx(ctx, batches, func(tx store.Tx) error {
 		var err error
 		res, err = in.IngestIn(ctx, tx, batches)
 		return err
