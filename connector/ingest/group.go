@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,12 +29,16 @@ const groupTimeout = 30 * time.Second
 // outcome only after the group's commit.
 //
 // With Shards above 1, several groups are in flight at once, one per
-// shard, and a delivery's key (its contact) names its shard: two groups in
-// flight never hold the same contact, and one key's deliveries commit in
-// the order they were queued. PostgreSQL runs them side by side. A
+// shard, and a delivery's keys (its contacts) name its shard: two groups
+// in flight never hold the same contact, and one key's deliveries commit
+// in the order they were queued. PostgreSQL runs them side by side. A
+// delivery whose keys fall in several shards (a delivery with messages of
+// several contacts) runs alone, in a transaction of its own, while no
+// group of those shards is in flight: otherwise it would hold rows that
+// another shard's group needs, and wait for rows that group holds. A
 // delivery that met store.ErrLockWait (a row another transaction held
-// too long, see store.Batcher) runs again alone, in a transaction of its
-// own, once its group committed.
+// too long, see store.Batcher, such as another replica's) runs again
+// alone once its group committed.
 type GroupCommitter struct {
 	Store GroupStore
 	// Size is the most deliveries in one group; DefaultGroupSize when 0.
@@ -53,10 +58,13 @@ type GroupStore interface {
 }
 
 // groupShard is one shard's queue; running is true while a goroutine
-// commits its groups.
+// commits its groups. busy is held while one of its groups is in flight,
+// and by a delivery of several shards while it runs; a delivery takes
+// the busy locks of its shards in their order.
 type groupShard struct {
 	queue   []*groupJob
 	running bool
+	busy    sync.Mutex
 }
 
 type groupJob struct {
@@ -65,22 +73,23 @@ type groupJob struct {
 	done chan error
 }
 
-// Do runs fn in the next group of key's shard and returns once that
-// group's transaction committed (nil: fn's writes are durable) or fn's
-// own error, or the transaction's.
-func (g *GroupCommitter) Do(ctx context.Context, key string, fn func(store.Tx) error) error {
-	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+// Do runs fn in the next group of the shard of keys, the rows fn writes
+// (its contacts), and returns once that group's transaction committed
+// (nil: fn's writes are durable) or fn's own error, or the transaction's.
+// With one shard the keys are not looked at; when they fall in several
+// shards, fn runs alone while those shards wait.
+func (g *GroupCommitter) Do(ctx context.Context, keys []string, fn func(store.Tx) error) error {
 	g.mu.Lock()
 	if g.shards == nil {
 		g.shards = make([]groupShard, max(g.Shards, 1))
 	}
-	i := 0
-	if len(g.shards) > 1 {
-		h := fnv.New32a()
-		h.Write([]byte(key))
-		i = int(h.Sum32() % uint32(len(g.shards)))
+	idx := g.shardsOf(keys)
+	if len(idx) > 1 {
+		g.mu.Unlock()
+		return g.across(ctx, idx, fn)
 	}
-	sh := &g.shards[i]
+	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	sh := &g.shards[idx[0]]
 	sh.queue = append(sh.queue, j)
 	if !sh.running {
 		sh.running = true
@@ -92,13 +101,45 @@ func (g *GroupCommitter) Do(ctx context.Context, key string, fn func(store.Tx) e
 	return <-j.done
 }
 
+// shardsOf returns the shards of keys in ascending order, without
+// repeats: shard 0 when there is one shard or no key.
+func (g *GroupCommitter) shardsOf(keys []string) []int {
+	if len(g.shards) == 1 || len(keys) == 0 {
+		return []int{0}
+	}
+	idx := make([]int, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		idx = append(idx, int(h.Sum32()%uint32(len(g.shards))))
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
+}
+
+// across runs fn alone while the shards idx (ascending) have no group in
+// flight, and keeps them from starting one until it ends. Taking the
+// shards' busy locks in ascending order, two such deliveries never wait
+// for each other in a cycle; a group holds one only.
+func (g *GroupCommitter) across(ctx context.Context, idx []int, fn func(store.Tx) error) error {
+	for _, i := range idx {
+		g.shards[i].busy.Lock()
+	}
+	defer func() {
+		for _, i := range idx {
+			g.shards[i].busy.Unlock()
+		}
+	}()
+	return g.runAlone(ctx, fn)
+}
+
 // Queued returns how many deliveries wait for a group to take them.
 func (g *GroupCommitter) Queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := 0
-	for _, sh := range g.shards {
-		n += len(sh.queue)
+	for i := range g.shards {
+		n += len(g.shards[i].queue)
 	}
 	return n
 }
@@ -132,6 +173,7 @@ func (g *GroupCommitter) run(sh *groupShard) {
 		if len(live) == 0 {
 			continue
 		}
+		sh.busy.Lock()
 		fns := make([]func(store.Tx) error, len(live))
 		settings := map[[2]string]settingRead{}
 		for i, j := range live {
@@ -153,20 +195,23 @@ func (g *GroupCommitter) run(sh *groupShard) {
 		}
 		// Before the shard's next group: the key's order holds.
 		for _, j := range locked {
-			j.done <- g.alone(j)
+			j.done <- g.runAlone(j.ctx, j.fn)
 		}
+		sh.busy.Unlock()
 	}
 }
 
-// alone runs j in a transaction of its own: it waits for the rows its
-// group could not take.
-func (g *GroupCommitter) alone(j *groupJob) error {
-	if err := j.ctx.Err(); err != nil {
+// runAlone runs fn in a transaction of its own unless the caller (ctx)
+// left: a delivery that met a lock in its group waits there for the rows
+// the group could not take. Like a group's, the transaction does not end
+// with ctx.
+func (g *GroupCommitter) runAlone(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
 		return err // the client left: nothing stored
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	tctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	return g.Store.WithTx(ctx, j.fn)
+	return g.Store.WithTx(tctx, fn)
 }
 
 // groupTx is a group's transaction as each of its deliveries sees it: a

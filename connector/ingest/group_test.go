@@ -109,7 +109,7 @@ func TestGroupCommitSkipsCancelledDeliveries(t *testing.T) {
 	g := &ingest.GroupCommitter{Store: st}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := g.Do(ctx, "gone", func(tx store.Tx) error {
+	err := g.Do(ctx, []string{"gone"}, func(tx store.Tx) error {
 		_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: "gone"}, "", t0)
 		return err
 	})
@@ -270,7 +270,7 @@ func TestGroupShardsRunSideBySide(t *testing.T) {
 	}
 	done := make(chan string, 64)
 	do := func(key, id string) {
-		if err := g.Do(ctx, key, upsert(id)); err != nil {
+		if err := g.Do(ctx, []string{key}, upsert(id)); err != nil {
 			t.Errorf("Do(%s): %v", id, err)
 		}
 		done <- id
@@ -311,6 +311,71 @@ func TestGroupShardsRunSideBySide(t *testing.T) {
 	}
 }
 
+// A delivery whose keys fall in several shards runs alone once no group
+// of those shards is in flight; a group of another shard commits
+// meanwhile.
+func TestGroupRunsADeliveryOfSeveralShardsAlone(t *testing.T) {
+	st := newStore(t)
+	watch := &shardWatch{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: watch, Shards: 4}
+	ctx := context.Background()
+	// other is a key of another shard than "k"; third, of neither.
+	key := func(not ...int) string {
+		for i := range 1000 {
+			k := fmt.Sprint("key", i)
+			if !slices.Contains(not, g.ShardsOf([]string{k})[0]) {
+				return k
+			}
+		}
+		t.Fatal("no such key")
+		return ""
+	}
+	held := g.ShardsOf([]string{"k"})[0]
+	other := key(held)
+	third := key(held, g.ShardsOf([]string{other})[0])
+	upsert := func(ids ...string) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			for _, id := range ids {
+				if _, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: id}, "", t0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	done := make(chan string, 3)
+	do := func(name string, keys ...string) {
+		if err := g.Do(ctx, keys, upsert(keys...)); err != nil {
+			t.Errorf("Do(%s): %v", name, err)
+		}
+		done <- name
+	}
+	go do("first", "k")
+	<-watch.holding
+	go do("across", "k", other)
+	go do("third", third)
+	if got := <-done; got != "third" {
+		t.Fatalf("%s answered while the first group was held; want the third shard's group first", got)
+	}
+	if log := watch.log(); !slices.Equal(log, []string{"group of 1"}) {
+		t.Fatalf("transactions while the first group is held: %v, want the third shard's group only", log)
+	}
+	close(watch.release)
+	<-done
+	<-done
+	// The delivery across ran once the first group had committed.
+	if want := []string{"group of 1", "group of 1", "alone"}; !slices.Equal(watch.log(), want) {
+		t.Errorf("transactions %v, want %v", watch.log(), want)
+	}
+	cs, err := st.ListContacts(ctx, store.ContactFilter{Tenant: "acme", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 {
+		t.Errorf("%d contacts stored, want 3", len(cs))
+	}
+}
+
 // A delivery that waited too long for a row in its group (store.ErrLockWait)
 // runs again alone once its group committed; its neighbours commit with
 // the group and do not run alone.
@@ -342,11 +407,11 @@ func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 		return upsert("locked")(tx)
 	}
 	errs := make(chan error, 3)
-	go func() { errs <- g.Do(ctx, "k", upsert("first")) }()
+	go func() { errs <- g.Do(ctx, []string{"k"}, upsert("first")) }()
 	<-watch.holding
-	go func() { errs <- g.Do(ctx, "k", locked) }()
+	go func() { errs <- g.Do(ctx, []string{"k"}, locked) }()
 	go func() {
-		err := g.Do(ctx, "k", upsert("neighbour"))
+		err := g.Do(ctx, []string{"k"}, upsert("neighbour"))
 		close(neighbourAnswered)
 		errs <- err
 	}()

@@ -211,30 +211,34 @@ type Ingester struct {
 }
 
 // withTx runs fn, which stores batches, in a transaction of its own, or
-// in the next group of its shard (see GroupCommitter). The key that names
-// the shard is made only when there are several.
+// in the next group of its shard (see GroupCommitter). The keys that name
+// the shard are made only when there are several.
 func (in *Ingester) withTx(ctx context.Context, batches []Batch, fn func(store.Tx) error) error {
 	if in.Group != nil {
-		key := ""
+		var keys []string
 		if in.Group.Shards > 1 {
-			key = groupKey(batches)
+			keys = groupKeys(batches)
 		}
-		return in.Group.Do(ctx, key, fn)
+		return in.Group.Do(ctx, keys, fn)
 	}
 	return in.Store.WithTx(ctx, fn)
 }
 
-// groupKey is the key of a delivery for a GroupCommitter: its first
-// event's contact, on its channel.
-func groupKey(batches []Batch) string {
+// groupKeys are the keys of a delivery for a GroupCommitter: the contacts
+// of its events, each on its channel, without repeats.
+func groupKeys(batches []Batch) []string {
+	var keys []string
 	for _, b := range batches {
 		for _, ev := range b.Events {
-			if ev.Contact != "" {
-				return b.Channel.Tenant + "\x00" + b.Channel.ID + "\x00" + ev.Contact
+			if ev.Contact == "" {
+				continue
+			}
+			if k := b.Channel.Tenant + "\x00" + b.Channel.ID + "\x00" + ev.Contact; !slices.Contains(keys, k) {
+				keys = append(keys, k)
 			}
 		}
 	}
-	return ""
+	return keys
 }
 
 func (in *Ingester) now() time.Time {
