@@ -35,7 +35,9 @@ const groupTimeout = 30 * time.Second
 // delivery whose keys fall in several shards (a delivery with messages of
 // several contacts) runs alone, in a transaction of its own, while no
 // group of those shards is in flight: otherwise it would hold rows that
-// another shard's group needs, and wait for rows that group holds. A
+// another shard's group needs, and wait for rows that group holds. It
+// does not queue, so it may commit before a delivery of one of its
+// contacts queued earlier and not yet answered. A
 // delivery that met store.ErrLockWait (a row another transaction held
 // too long, see store.Batcher, such as another replica's) runs again
 // alone once its group committed.
