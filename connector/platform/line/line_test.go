@@ -2,7 +2,6 @@ package line
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,17 +71,8 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigStringHidesSecrets(t *testing.T) {
 	cfg := testConfig()
 	cfg.APIURL = "https://api.line.example"
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, cfg)
-		for _, secret := range []string{testChannelSecret, testAccessToken} {
-			if strings.Contains(out, secret) {
-				t.Errorf("%s of Config shows a secret: %s", verb, out)
-			}
-		}
-		if !strings.Contains(out, "https://api.line.example") {
-			t.Errorf("%s of Config lacks the API URL: %s", verb, out)
-		}
-	}
+	platformtest.CheckRedacted(t, []string{"%v", "%+v", "%#v", "%s"}, []any{cfg},
+		[]string{testChannelSecret, testAccessToken}, "https://api.line.example")
 }
 
 func TestNewDefaults(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -85,16 +84,8 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
-	cfg := testConfig()
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, cfg)
-		if strings.Contains(out, testAuthToken) {
-			t.Errorf("%s of Config shows the auth token: %s", verb, out)
-		}
-		if !strings.Contains(out, testAccountSID) || !strings.Contains(out, testFrom) {
-			t.Errorf("%s of Config lacks the account SID or sender: %s", verb, out)
-		}
-	}
+	platformtest.CheckRedacted(t, []string{"%v", "%+v", "%#v", "%s"}, []any{testConfig()},
+		[]string{testAuthToken}, testAccountSID, testFrom)
 }
 
 func TestNewDefaults(t *testing.T) {

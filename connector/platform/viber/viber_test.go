@@ -2,7 +2,6 @@ package viber
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -76,16 +75,8 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
-	cfg := testConfig()
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, cfg)
-		if strings.Contains(out, testAuthToken) || strings.Contains(out, "445da6az") {
-			t.Errorf("%s of Config shows the auth token: %s", verb, out)
-		}
-		if !strings.Contains(out, testSenderName) {
-			t.Errorf("%s of Config lacks the sender name: %s", verb, out)
-		}
-	}
+	platformtest.CheckRedacted(t, []string{"%v", "%+v", "%#v", "%s"}, []any{testConfig()},
+		[]string{testAuthToken, "445da6az"}, testSenderName)
 }
 
 func TestNewDefaults(t *testing.T) {

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,18 +47,8 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
-	cfg := testConfig()
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, cfg)
-		for _, secret := range []string{testAppSecret, testVerifyToken, testAccessToken} {
-			if strings.Contains(out, secret) {
-				t.Errorf("%s of Config shows a secret: %s", verb, out)
-			}
-		}
-		if !strings.Contains(out, testPhoneNumberID) {
-			t.Errorf("%s of Config lacks the phone number id: %s", verb, out)
-		}
-	}
+	platformtest.CheckRedacted(t, []string{"%v", "%+v", "%#v", "%s"}, []any{testConfig()},
+		[]string{testAppSecret, testVerifyToken, testAccessToken}, testPhoneNumberID)
 }
 
 func TestNewDefaults(t *testing.T) {
