@@ -330,7 +330,7 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 // that is for a settlement or another replica's group, and the call does
 // better to run alone after its group than to hold the group's rows
 // meanwhile: in alternating bench runs with two replicas over 500
-// contacts, 10 ms gave a p99 of 511–552 ms where 100 ms gave 917 ms–
+// contacts, 10 ms gave a p99 of 511–552 ms where 100 ms gave 918 ms–
 // 1.5 s.
 const BatchLockTimeout = 10 * time.Millisecond
 
