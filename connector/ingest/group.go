@@ -82,9 +82,6 @@ type groupJob struct {
 // shards, fn runs alone while those shards wait.
 func (g *GroupCommitter) Do(ctx context.Context, keys []string, fn func(store.Tx) error) error {
 	g.mu.Lock()
-	if g.shards == nil {
-		g.shards = make([]groupShard, max(g.Shards, 1))
-	}
 	idx := g.shardsOf(keys)
 	if len(idx) > 1 {
 		g.mu.Unlock()
@@ -104,8 +101,12 @@ func (g *GroupCommitter) Do(ctx context.Context, keys []string, fn func(store.Tx
 }
 
 // shardsOf returns the shards of keys in ascending order, without
-// repeats: shard 0 when there is one shard or no key.
+// repeats: shard 0 when there is one shard or no key. It makes the shards
+// at the first delivery; g.mu is held.
 func (g *GroupCommitter) shardsOf(keys []string) []int {
+	if g.shards == nil {
+		g.shards = make([]groupShard, max(g.Shards, 1))
+	}
 	if len(g.shards) == 1 || len(keys) == 0 {
 		return []int{0}
 	}
