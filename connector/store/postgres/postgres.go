@@ -329,9 +329,8 @@ func (s *Store) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]
 // row lock. A group's transaction takes a few milliseconds; a wait beyond
 // that is for a settlement or another replica's group, and the call does
 // better to run alone after its group than to hold the group's rows
-// meanwhile: in alternating bench runs with two replicas over 500
-// contacts, 10 ms gave a p99 of 511–552 ms where 100 ms gave 918 ms–
-// 1.5 s.
+// meanwhile (the README's PostgreSQL performance paragraph compares 10
+// and 100 ms).
 const BatchLockTimeout = 10 * time.Millisecond
 
 var qBatchLockTimeout = sqlstore.Q(fmt.Sprintf(`SET LOCAL lock_timeout = %d`, BatchLockTimeout.Milliseconds()))
