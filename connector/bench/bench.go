@@ -46,10 +46,15 @@ type Options struct {
 	// FaultRate is the share of data calls answered 503 SERVER_UNAVAILABLE,
 	// in [0, 1).
 	FaultRate float64
-	// Contacts (distinct WhatsApp users) and Messages (deliveries of one
-	// text message each). Defaults DefaultContacts and DefaultMessages.
+	// Contacts (distinct WhatsApp users) and Messages (text messages).
+	// Defaults DefaultContacts and DefaultMessages.
 	Contacts int
 	Messages int
+	// PerDelivery is the number of messages a delivery carries, from as
+	// many consecutive contacts, as a Meta app may batch several users'
+	// messages in one delivery (the last delivery may carry fewer).
+	// Default 1.
+	PerDelivery int
 	// Rate is deliveries per second; 0 sends as fast as the senders can.
 	Rate float64
 	// Concurrency is the number of senders. Default DefaultConcurrency.
@@ -99,8 +104,8 @@ func (o Options) Validate() error {
 		return errors.New("bench: several replicas need the postgres store (one process owns a SQLite file)")
 	case o.FaultRate < 0 || o.FaultRate >= 1:
 		return fmt.Errorf("bench: fault rate %g: want at least 0 and less than 1", o.FaultRate)
-	case o.Contacts < 0 || o.Messages < 0 || o.Concurrency < 0:
-		return errors.New("bench: contacts, messages and concurrency must not be negative")
+	case o.Contacts < 0 || o.Messages < 0 || o.Concurrency < 0 || o.PerDelivery < 0:
+		return errors.New("bench: contacts, messages, messages per delivery and concurrency must not be negative")
 	case o.Rate < 0:
 		return errors.New("bench: rate must not be negative")
 	case o.Latency < 0 || o.DrainTimeout < 0 || o.KillAfter < 0:
@@ -135,6 +140,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Messages == 0 {
 		o.Messages = DefaultMessages
 	}
+	o.PerDelivery = max(o.PerDelivery, 1)
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
@@ -278,7 +284,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	if o.KillAfter > 0 {
 		kill = r.killLater(loadCtx, o.KillAfter)
 	}
-	o.progressf(true, "sending %d deliveries to the connector", o.Messages)
+	o.progressf(true, "sending %d deliveries to the connector", gen.deliveryCount())
 	selfCPU0 := selfCPU()
 	gen.run(ctx)
 
@@ -334,7 +340,7 @@ func (r *run) noop(ctx context.Context, appSecret, when string) (*generator, err
 	closeNoop := serve(ln, http.HandlerFunc(noop))
 	defer closeNoop()
 	nop := r.generator([]string{"http://" + ln.Addr().String()}, appSecret, "wamid.noop."+when+"."+r.runID+".")
-	r.o.progressf(true, "sending %d deliveries to a no-op handler (%s the connector)", r.o.Messages, when)
+	r.o.progressf(true, "sending %d deliveries to a no-op handler (%s the connector)", nop.deliveryCount(), when)
 	nop.run(ctx)
 	return nop, nil
 }
@@ -342,7 +348,7 @@ func (r *run) noop(ctx context.Context, appSecret, when string) (*generator, err
 // generator returns a generator of the run's load toward targets.
 func (r *run) generator(targets []string, appSecret, idPrefix string) *generator {
 	return &generator{targets: targets, appSecret: appSecret, idPrefix: idPrefix,
-		contacts: r.o.Contacts, messages: r.o.Messages, rate: r.o.Rate, concurrency: r.o.Concurrency}
+		contacts: r.o.Contacts, messages: r.o.Messages, perDelivery: r.o.PerDelivery, rate: r.o.Rate, concurrency: r.o.Concurrency}
 }
 
 // messageKey is the external id of a bench message's record.
@@ -488,7 +494,7 @@ func (r *run) tick(gen *generator) func() {
 			}
 			s := r.meter.stats()
 			line := fmt.Sprintf("accepted %d/%d, errors %d, pushed %d, Salesforce calls %d",
-				gen.accepted.Load(), r.o.Messages, gen.failed.Load(), s.Messages, s.Calls)
+				gen.accepted.Load(), gen.deliveryCount(), gen.failed.Load(), s.Messages, s.Calls)
 			if r.o.Terminal {
 				r.o.progressf(false, "\r%s\x1b[K", line)
 			} else {
@@ -509,9 +515,9 @@ func (r *run) tick(gen *generator) func() {
 // drain timeout after the last acknowledgement.
 func (r *run) drain(ctx context.Context, gen *generator, keys []string) error {
 	var missing []string
-	for i, d := range gen.deliveries {
-		if d.accepted {
-			missing = append(missing, keys[i])
+	for i, key := range keys {
+		if gen.deliveryOf(i).accepted {
+			missing = append(missing, key)
 		}
 	}
 	deadline := gen.end.Add(r.o.DrainTimeout)
@@ -536,11 +542,12 @@ func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *ki
 	o := r.o
 	rep := &Report{Settings: Settings{
 		Store: o.Store, Replicas: o.Replicas, Latency: Millis(o.Latency), FaultRate: o.FaultRate,
-		Contacts: o.Contacts, Messages: o.Messages, Rate: o.Rate, Concurrency: o.Concurrency,
+		Contacts: o.Contacts, Messages: o.Messages, PerDelivery: o.PerDelivery, Rate: o.Rate, Concurrency: o.Concurrency,
 		DrainTimeout: Millis(o.DrainTimeout), KillAfter: Millis(o.KillAfter), Set: o.Set,
 	}}
-	rep.Deliveries = o.Messages
+	rep.Deliveries = gen.deliveryCount()
 	rep.Accepted = int(gen.accepted.Load())
+	rep.AcceptedMessages = gen.acceptedMessages()
 	rep.Errors = int(gen.failed.Load())
 	if e := gen.firstError.Load(); e != nil {
 		rep.FirstError = *e
@@ -556,9 +563,9 @@ func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *ki
 	s := r.meter.stats()
 	rep.Calls, rep.FailedCalls, rep.RecordsWritten = s.Calls, s.FailedCalls, s.Records
 	rep.MessagesCreated, rep.Rewrites = s.Created, s.Rewrites
-	if rep.Accepted > 0 {
-		rep.CallsPer1000 = float64(s.Calls) * 1000 / float64(rep.Accepted)
-		rep.RecordsPerMessage = float64(s.Records) / float64(rep.Accepted)
+	if rep.AcceptedMessages > 0 {
+		rep.CallsPer1000 = float64(s.Calls) * 1000 / float64(rep.AcceptedMessages)
+		rep.RecordsPerMessage = float64(s.Records) / float64(rep.AcceptedMessages)
 	}
 
 	present := map[string]bool{}
@@ -570,16 +577,17 @@ func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *ki
 	}
 	var lat []time.Duration
 	var last time.Time
-	for i, d := range gen.deliveries {
+	for i, key := range keys {
+		d := gen.deliveryOf(i)
 		if !d.accepted {
 			continue
 		}
-		if !present[keys[i]] {
+		if !present[key] {
 			rep.Lost++
 		} else {
 			rep.Delivered++
 		}
-		if at, ok := r.meter.firstWrite(keys[i]); ok {
+		if at, ok := r.meter.firstWrite(key); ok {
 			lat = append(lat, at.Sub(d.sent))
 			if at.After(last) {
 				last = at
@@ -613,11 +621,12 @@ func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *ki
 func (r *run) killReport(gen *generator, keys []string, kill *killRun) *Kill {
 	k := &Kill{After: Millis(r.o.KillAfter)}
 	var first, last time.Time
-	for i, d := range gen.deliveries {
+	for i, key := range keys {
+		d := gen.deliveryOf(i)
 		if !d.accepted || d.replica != 0 || !d.answered.Before(kill.killedAt) {
 			continue
 		}
-		at, ok := r.meter.firstWrite(keys[i])
+		at, ok := r.meter.firstWrite(key)
 		if ok && at.Before(kill.killedAt) {
 			continue
 		}

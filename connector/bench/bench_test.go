@@ -72,17 +72,31 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// checkInvariants asserts what holds for every run that succeeded.
+// checkInvariants asserts what holds for every run of deliveries of one
+// message that succeeded.
 func checkInvariants(t *testing.T, r *Report, messages int) {
 	t.Helper()
-	if r.Deliveries != messages || r.Accepted+r.Errors != messages {
-		t.Errorf("deliveries %d, accepted %d, errors %d; want %d in all", r.Deliveries, r.Accepted, r.Errors, messages)
+	checkBatchInvariants(t, r, messages, messages)
+	if r.AcceptedMessages != r.Accepted {
+		t.Errorf("%d messages accepted in %d deliveries of one message", r.AcceptedMessages, r.Accepted)
 	}
-	if r.Accepted == 0 || r.Delivered != r.Accepted || r.Lost != 0 {
-		t.Errorf("accepted %d, delivered %d, lost %d: want every accepted message delivered", r.Accepted, r.Delivered, r.Lost)
+}
+
+// checkBatchInvariants asserts what holds for every run of messages in
+// deliveries that succeeded.
+func checkBatchInvariants(t *testing.T, r *Report, messages, deliveries int) {
+	t.Helper()
+	if r.Deliveries != deliveries || r.Accepted+r.Errors != deliveries {
+		t.Errorf("deliveries %d, accepted %d, errors %d; want %d in all", r.Deliveries, r.Accepted, r.Errors, deliveries)
 	}
-	if r.MessagesCreated < r.Accepted {
-		t.Errorf("%d message records created for %d accepted messages", r.MessagesCreated, r.Accepted)
+	if r.Settings.Messages != messages || r.AcceptedMessages > messages || r.AcceptedMessages < r.Accepted {
+		t.Errorf("%d messages accepted in %d deliveries, of %d sent", r.AcceptedMessages, r.Accepted, r.Settings.Messages)
+	}
+	if r.Accepted == 0 || r.Delivered != r.AcceptedMessages || r.Lost != 0 {
+		t.Errorf("accepted %d, delivered %d, lost %d: want every accepted message delivered", r.AcceptedMessages, r.Delivered, r.Lost)
+	}
+	if r.MessagesCreated < r.AcceptedMessages {
+		t.Errorf("%d message records created for %d accepted messages", r.MessagesCreated, r.AcceptedMessages)
 	}
 	if r.Calls <= 0 || r.CallsPer1000 <= 0 {
 		t.Errorf("calls %d, per 1,000 messages %g: want some", r.Calls, r.CallsPer1000)
@@ -125,6 +139,21 @@ func TestBenchSQLite(t *testing.T) {
 	}
 	if r.Settings.Store != "sqlite" || r.Settings.Replicas != 1 || len(r.Processes) != 1 || r.Kill != nil {
 		t.Errorf("settings %+v, processes %+v, kill %+v", r.Settings, r.Processes, r.Kill)
+	}
+}
+
+// Deliveries of several contacts' messages: 200 messages, 3 a delivery,
+// the last one of 2.
+func TestBenchSeveralMessagesADelivery(t *testing.T) {
+	r := runBench(t, "-messages", "200", "-per-delivery", "3", "-contacts", "20", "-latency", "5ms", "-concurrency", "16")
+	checkBatchInvariants(t, r, 200, 67)
+	if r.Errors != 0 || r.AcceptedMessages != 200 || r.Settings.PerDelivery != 3 {
+		t.Errorf("%d deliveries failed (%s); %d messages accepted, settings %+v", r.Errors, r.FirstError, r.AcceptedMessages, r.Settings)
+	}
+	// Every message is one record, and each of the 20 conversations one
+	// at least.
+	if r.RecordsWritten < 220 {
+		t.Errorf("%d records written for 200 messages of 20 conversations", r.RecordsWritten)
 	}
 }
 

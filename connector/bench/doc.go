@@ -30,9 +30,11 @@
 //     given executable (by default the running one), each on its own
 //     loopback port, their output in connector-N.log in the folder. The
 //     load starts once every /readyz answers 200.
-//  4. Options.Concurrency senders post Options.Messages signed WhatsApp
-//     Cloud API deliveries of one text message each, from Options.Contacts
-//     distinct contacts in turn, over real HTTP, to the replicas in turn,
+//  4. Options.Concurrency senders post Options.Messages text messages, from
+//     Options.Contacts distinct contacts in turn, in signed WhatsApp Cloud
+//     API deliveries of Options.PerDelivery messages each (default one; a
+//     delivery of several carries as many consecutive contacts' messages,
+//     as a Meta app may batch them), over real HTTP, to the replicas in turn,
 //     at Options.Rate deliveries a second (0: as fast as they can). A
 //     delivery is accepted when it is answered 2xx; anything else (another
 //     status, a connection error) is an error and is not retried.
@@ -59,10 +61,11 @@
 //   - Salesforce calls: every /services/data call the connectors made,
 //     failed ones (not 2xx, injected faults included, and calls
 //     the client gave up on) too; per 1,000
-//     messages: calls × 1000 / accepted deliveries.
+//     messages: calls × 1000 / accepted messages (the messages of the
+//     accepted deliveries).
 //   - records written per message: records of every object written
 //     successfully (conversations and messages, rewrites included) divided
-//     by the accepted deliveries.
+//     by the accepted messages.
 //   - messages in Salesforce: accepted messages whose record is in the
 //     stand-in at the end; lost: accepted ones whose record is not (the run
 //     then fails with ErrLost). Upserts never duplicate a record, so

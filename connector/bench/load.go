@@ -36,14 +36,17 @@ type delivery struct {
 	accepted bool
 }
 
-// generator posts signed WhatsApp deliveries, one text message each, to
-// its targets in turn.
+// generator posts signed WhatsApp deliveries of perDelivery text messages
+// each (the last one may have fewer), to its targets in turn. Message i
+// is from contact i % contacts, so a delivery's messages are from as many
+// consecutive contacts.
 type generator struct {
 	targets     []string // base URLs
 	appSecret   string
 	idPrefix    string // platform message ids are idPrefix + index
 	contacts    int
 	messages    int
+	perDelivery int
 	rate        float64 // deliveries per second, 0 for as fast as possible
 	concurrency int
 
@@ -55,10 +58,36 @@ type generator struct {
 	start, end time.Time // first send, last answer
 }
 
-// messageID is the platform message id of delivery i.
+// messageID is the platform message id of message i.
 func (g *generator) messageID(i int) string { return g.idPrefix + strconv.Itoa(i) }
 
-// The fields of delivery i, from contact i % contacts: the contact's
+// deliveryCount is how many deliveries carry the generator's messages.
+func (g *generator) deliveryCount() int { return (g.messages + g.perDelivery - 1) / g.perDelivery }
+
+// messagesOf returns the messages of delivery j: first to end, end
+// excluded.
+func (g *generator) messagesOf(j int) (first, end int) {
+	first = j * g.perDelivery
+	return first, min(first+g.perDelivery, g.messages)
+}
+
+// deliveryOf returns what the generator learnt of the delivery that
+// carried message i.
+func (g *generator) deliveryOf(i int) *delivery { return &g.deliveries[i/g.perDelivery] }
+
+// acceptedMessages counts the messages of the accepted deliveries.
+func (g *generator) acceptedMessages() int {
+	n := 0
+	for j, d := range g.deliveries {
+		if d.accepted {
+			first, end := g.messagesOf(j)
+			n += end - first
+		}
+	}
+	return n
+}
+
+// The fields of message i, from contact i % contacts: the contact's
 // wa_id and profile name, and the message's text.
 func waID(contact int) string        { return fmt.Sprintf("31%010d", contact) }
 func contactName(contact int) string { return "Contact " + strconv.Itoa(contact) }
@@ -67,7 +96,7 @@ func messageText(i int) string       { return "bench message " + strconv.Itoa(i)
 // run sends every delivery and returns when each has its answer (or ctx
 // ends).
 func (g *generator) run(ctx context.Context) {
-	g.deliveries = make([]delivery, g.messages)
+	g.deliveries = make([]delivery, g.deliveryCount())
 	// Keep-alive connections, as many as there are senders. A minute
 	// without an answer fails the delivery: the answer's headers are
 	// waited for that long (a client-wide Timeout would fork each request
@@ -93,7 +122,7 @@ func (g *generator) run(ctx context.Context) {
 			p := &poster{client: client, mac: hmac.New(sha256.New, []byte(g.appSecret))}
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= g.messages {
+				if i >= len(g.deliveries) {
 					return
 				}
 				if g.rate > 0 {
@@ -106,7 +135,7 @@ func (g *generator) run(ctx context.Context) {
 						}
 					}
 				}
-				body := tmpl.delivery(g, i, time.Now())
+				body := g.body(tmpl, i, time.Now())
 				d := &g.deliveries[i]
 				d.replica = i % len(g.targets)
 				d.sent = time.Now()
@@ -213,7 +242,22 @@ var fieldMarkers = [...]string{"@@waid@@", "@@name@@", "@@msgid@@", "@@text@@", 
 // markerTime is the time written as fieldMarkers[fieldTime].
 var markerTime = time.Unix(8642097531, 0)
 
-// textDelivery is the delivery generator g sends as delivery i, as
+// body is delivery j at ts: through tmpl when it carries one message.
+func (g *generator) body(tmpl *deliveryTemplate, j int, ts time.Time) []byte {
+	if g.perDelivery == 1 {
+		return tmpl.delivery(g, j, ts)
+	}
+	first, end := g.messagesOf(j)
+	msgs := make([]whatsapp.Inbound, 0, end-first)
+	for i := first; i < end; i++ {
+		contact := i % g.contacts
+		msgs = append(msgs, whatsapp.Inbound{From: waID(contact), Name: contactName(contact), ID: g.messageID(i),
+			Time: ts, Text: messageText(i)})
+	}
+	return whatsapp.Delivery(phoneNumberID, msgs...)
+}
+
+// textDelivery is the delivery of message i alone, as
 // whatsapp.TextDelivery writes it.
 func textDelivery(g *generator, i int, ts time.Time) []byte {
 	contact := i % g.contacts
@@ -253,7 +297,7 @@ func newDeliveryTemplate() *deliveryTemplate {
 	return t
 }
 
-// delivery returns delivery i of g at ts.
+// delivery returns the delivery of message i alone at ts.
 func (t *deliveryTemplate) delivery(g *generator, i int, ts time.Time) []byte {
 	if t == nil {
 		return textDelivery(g, i, ts)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -273,6 +274,45 @@ func TestPosterSignsAsMeta(t *testing.T) {
 		}
 		if string(got.body) != body || got.sig != whatsapp.Sign(secret, []byte(body)) || got.ct != "application/json" {
 			t.Fatalf("the server got %s signed %q (%s), want the signature %q", got.body, got.sig, got.ct, whatsapp.Sign(secret, []byte(body)))
+		}
+	}
+}
+
+// A delivery of several messages carries the consecutive contacts'
+// messages it names, and the last delivery the rest.
+func TestGeneratorBatchesConsecutiveContacts(t *testing.T) {
+	g := &generator{idPrefix: "wamid.t.", contacts: 4, messages: 10, perDelivery: 3}
+	if n := g.deliveryCount(); n != 4 {
+		t.Fatalf("%d deliveries for 10 messages, 3 a delivery; want 4", n)
+	}
+	ts := time.Unix(1700000000, 0)
+	for j, want := range [][]int{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9}} {
+		var got struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct {
+						Messages []struct {
+							From string `json:"from"`
+							ID   string `json:"id"`
+							Text struct {
+								Body string `json:"body"`
+							} `json:"text"`
+						} `json:"messages"`
+					} `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(g.body(nil, j, ts), &got); err != nil {
+			t.Fatalf("delivery %d: %v", j, err)
+		}
+		msgs := got.Entry[0].Changes[0].Value.Messages
+		if len(msgs) != len(want) {
+			t.Fatalf("delivery %d: %d messages, want %v", j, len(msgs), want)
+		}
+		for k, i := range want {
+			if m := msgs[k]; m.ID != g.messageID(i) || m.From != waID(i%4) || m.Text.Body != messageText(i) {
+				t.Errorf("delivery %d, message %d: %+v; want message %d of contact %d", j, k, m, i, i%4)
+			}
 		}
 	}
 }

@@ -34,8 +34,11 @@ func (m Millis) String() string {
 type Report struct {
 	Settings Settings `json:"settings"`
 
-	Deliveries        int     `json:"deliveries"`
-	Accepted          int     `json:"accepted"`
+	Deliveries int `json:"deliveries"`
+	Accepted   int `json:"accepted"` // deliveries
+	// AcceptedMessages counts the messages of the accepted deliveries: the
+	// per-message figures below are per accepted message.
+	AcceptedMessages  int     `json:"accepted_messages"`
 	Errors            int     `json:"errors"`
 	FirstError        string  `json:"first_error,omitempty"`
 	AcceptedPerSecond float64 `json:"accepted_per_second"`
@@ -105,6 +108,7 @@ type Settings struct {
 	FaultRate    float64  `json:"fault_rate"`
 	Contacts     int      `json:"contacts"`
 	Messages     int      `json:"messages"`
+	PerDelivery  int      `json:"messages_per_delivery"`
 	Rate         float64  `json:"rate"`
 	Concurrency  int      `json:"concurrency"`
 	DrainTimeout Millis   `json:"drain_timeout_ms"`
@@ -145,7 +149,11 @@ func (r *Report) Print(w io.Writer) {
 	if s.Rate > 0 {
 		rate = fmt.Sprintf("%g deliveries/s", s.Rate)
 	}
-	fmt.Fprintf(w, "connector bench: %d messages from %d contacts, %s, %d senders\n", s.Messages, s.Contacts, rate, s.Concurrency)
+	perDelivery := ""
+	if s.PerDelivery > 1 {
+		perDelivery = fmt.Sprintf(" (%d a delivery)", s.PerDelivery)
+	}
+	fmt.Fprintf(w, "connector bench: %d messages%s from %d contacts, %s, %d senders\n", s.Messages, perDelivery, s.Contacts, rate, s.Concurrency)
 	fmt.Fprintf(w, "  store %s, %d replica(s); Salesforce stand-in latency %s, fault rate %g", s.Store, s.Replicas, s.Latency, s.FaultRate)
 	if s.KillAfter > 0 {
 		fmt.Fprintf(w, ", SIGKILL after %s", s.KillAfter)
@@ -168,7 +176,7 @@ func (r *Report) Print(w io.Writer) {
 	row("Salesforce calls", "%d (%d failed)", r.Calls, r.FailedCalls)
 	row("calls per 1,000 messages", "%.2f", r.CallsPer1000)
 	row("records written per message", "%.2f (%d records)", r.RecordsPerMessage, r.RecordsWritten)
-	row("messages in Salesforce", "%d of %d accepted, %d lost", r.Delivered, r.Accepted, r.Lost)
+	row("messages in Salesforce", "%d of %d accepted, %d lost", r.Delivered, r.AcceptedMessages, r.Lost)
 	row("message records created / rewritten", "%d / %d", r.MessagesCreated, r.Rewrites)
 	row("webhook → record p50 / p99 / max", "%s / %s / %s", r.P50, r.P99, r.Max)
 	row("drain after the last acknowledgement", "%s", r.Drain)
