@@ -124,8 +124,8 @@ func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner 
 // more of the database's work per delivery but hold their rows longer,
 // which delays pushing (measured in the README's Performance section).
 const (
-	PostgresGroupShards = 4
-	PostgresGroupSize   = 4
+	PostgresGroupsInFlight = 4
+	PostgresGroupSize      = 4
 )
 
 // New builds the connector from a validated configuration: it opens and
@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		// PostgreSQL runs transactions side by side: a few small groups
 		// at once, each holding its contacts' rows for a few deliveries
 		// only (claims skip locked rows, settlements wait for them).
-		group = &ingest.GroupCommitter{Store: st, Size: PostgresGroupSize, Shards: PostgresGroupShards}
+		group = &ingest.GroupCommitter{Store: st, Size: PostgresGroupSize, InFlight: PostgresGroupsInFlight}
 	}
 	reg, err := registry.Build(cfg, registry.Options{Logger: log, HTTPClient: opts.HTTPClient, PublicBaseURL: cfg.Server.PublicBaseURL})
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"slices"
 	"sync"
 	"time"
 
@@ -28,28 +26,30 @@ const groupTimeout = 30 * time.Second
 // alone and never fails its neighbours, and each caller learns its own
 // outcome only after the group's commit.
 //
-// With Shards above 1, several groups are in flight at once, one per
-// shard, and a delivery's keys (its contacts) name its shard: two groups
-// in flight never hold the same contact, and one key's deliveries commit
-// in the order they were queued. PostgreSQL runs them side by side. A
-// delivery whose keys fall in several shards (a delivery with messages of
-// several contacts) runs alone, in a transaction of its own, while no
-// group of those shards is in flight: otherwise it would hold rows that
-// another shard's group needs, and wait for rows that group holds. It
-// does not queue, so it may commit before a delivery of one of its
-// contacts queued earlier and not yet answered. A
-// delivery that met store.ErrLockWait (a row another transaction held
-// too long, see store.Batcher, such as another replica's) runs again
-// alone once its group committed.
+// With InFlight above 1, several groups are in flight at once
+// (PostgreSQL runs them side by side), kept apart by the deliveries' keys
+// (their contacts). A group takes, in the order they queued, the
+// deliveries none of whose keys a group in flight holds, and holds their
+// keys until it ends: two groups in flight never hold the same contact,
+// so they never wait for each other's rows. A delivery left in the queue
+// keeps back the later deliveries that share one of its keys, so one
+// key's deliveries commit in the order they were queued; a delivery of
+// several contacts (a Meta app may batch them) joins a group as any other
+// does. A delivery that met store.ErrLockWait (a row another transaction
+// held too long, see store.Batcher, such as another replica's) runs again
+// alone once its group committed, before the group lets go of its keys.
 type GroupCommitter struct {
 	Store GroupStore
 	// Size is the most deliveries in one group; DefaultGroupSize when 0.
 	Size int
-	// Shards is how many groups may be in flight at once; 1 when 0.
-	Shards int
+	// InFlight is how many groups may be in flight at once; 1 when 0.
+	// With more than one, Do needs each delivery's keys.
+	InFlight int
 
-	mu     sync.Mutex
-	shards []groupShard // made at the first delivery
+	mu       sync.Mutex
+	queue    []*groupJob
+	inFlight int             // groups in flight
+	held     map[string]bool // the keys of the groups in flight
 }
 
 // GroupStore is what a GroupCommitter writes to: groups, and the
@@ -59,148 +59,155 @@ type GroupStore interface {
 	store.Transactor
 }
 
-// groupShard is one shard's queue; running is true while a goroutine
-// commits its groups. busy is held while one of its groups is in flight,
-// and by a delivery of several shards while it runs; a delivery takes
-// the busy locks of its shards in their order.
-type groupShard struct {
-	queue   []*groupJob
-	running bool
-	busy    sync.Mutex
-}
-
 type groupJob struct {
 	ctx  context.Context
+	keys []string
 	fn   func(store.Tx) error
 	done chan error
 }
 
-// Do runs fn in the next group of the shard of keys, the rows fn writes
-// (its contacts), and returns once that group's transaction committed
-// (nil: fn's writes are durable) or fn's own error, or the transaction's.
-// With one shard the keys are not looked at; when they fall in several
-// shards, fn runs alone while those shards wait.
+// Do runs fn in the next group that may take it, keys being the rows fn
+// writes (its contacts), and returns once that group's transaction
+// committed (nil: fn's writes are durable) or fn's own error, or the
+// transaction's. With InFlight at most 1 the keys are not looked at.
 func (g *GroupCommitter) Do(ctx context.Context, keys []string, fn func(store.Tx) error) error {
+	j := &groupJob{ctx: ctx, keys: keys, fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
-	idx := g.shardsOf(keys)
-	if len(idx) > 1 {
-		g.mu.Unlock()
-		return g.across(ctx, idx, fn)
-	}
-	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	sh := &g.shards[idx[0]]
-	sh.queue = append(sh.queue, j)
-	if !sh.running {
-		sh.running = true
-		go g.run(sh)
-	}
+	g.queue = append(g.queue, j)
+	g.start()
 	g.mu.Unlock()
 	// Waited for even when ctx ends: the group may commit fn's writes, and
 	// the caller must not answer before it knows.
 	return <-j.done
 }
 
-// shardsOf returns the shards of keys in ascending order, without
-// repeats: shard 0 when there is one shard or no key. It makes the shards
-// at the first delivery; g.mu is held.
-func (g *GroupCommitter) shardsOf(keys []string) []int {
-	if g.shards == nil {
-		g.shards = make([]groupShard, max(g.Shards, 1))
-	}
-	if len(g.shards) == 1 || len(keys) == 0 {
-		return []int{0}
-	}
-	idx := make([]int, 0, len(keys))
-	for _, k := range keys {
-		h := fnv.New32a()
-		h.Write([]byte(k))
-		idx = append(idx, int(h.Sum32()%uint32(len(g.shards))))
-	}
-	slices.Sort(idx)
-	return slices.Compact(idx)
-}
-
-// across runs fn alone while the shards idx (ascending) have no group in
-// flight, and keeps them from starting one until it ends. Taking the
-// shards' busy locks in ascending order, two such deliveries never wait
-// for each other in a cycle; a group holds one only.
-func (g *GroupCommitter) across(ctx context.Context, idx []int, fn func(store.Tx) error) error {
-	for _, i := range idx {
-		g.shards[i].busy.Lock()
-	}
-	defer func() {
-		for _, i := range idx {
-			g.shards[i].busy.Unlock()
-		}
-	}()
-	return g.runAlone(ctx, fn)
-}
-
 // Queued returns how many deliveries wait for a group to take them.
 func (g *GroupCommitter) Queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := 0
-	for i := range g.shards {
-		n += len(g.shards[i].queue)
-	}
-	return n
+	return len(g.queue)
 }
 
-// run commits sh's groups until its queue is empty.
-func (g *GroupCommitter) run(sh *groupShard) {
+// start starts groups while fewer than InFlight are in flight and the
+// queue holds deliveries one may take; g.mu is held.
+func (g *GroupCommitter) start() {
+	for g.inFlight < max(g.InFlight, 1) {
+		batch, keys := g.take()
+		if len(batch) == 0 {
+			return
+		}
+		g.inFlight++
+		go g.run(batch, keys)
+	}
+}
+
+// take removes the next group from the queue and holds its keys: up to
+// Size deliveries, in the order they queued, none of whose keys a group
+// in flight holds or a delivery left in the queue before it has. g.mu is
+// held.
+func (g *GroupCommitter) take() ([]*groupJob, []string) {
 	size := g.Size
 	if size <= 0 {
 		size = DefaultGroupSize
 	}
-	for {
-		g.mu.Lock()
-		n := min(len(sh.queue), size)
-		if n == 0 {
-			sh.running = false
-			g.mu.Unlock()
-			return
-		}
-		batch := sh.queue[:n:n]
-		sh.queue = sh.queue[n:]
-		g.mu.Unlock()
-
-		var live []*groupJob
-		for _, j := range batch {
-			if err := j.ctx.Err(); err != nil {
-				j.done <- err // the client left before its turn: nothing stored
-				continue
-			}
-			live = append(live, j)
-		}
-		if len(live) == 0 {
+	if g.held == nil {
+		g.held = map[string]bool{}
+	}
+	var batch []*groupJob
+	var keys []string
+	var left map[string]bool // the keys of the deliveries left in the queue
+	rest := g.queue[:0]
+	for _, j := range g.queue {
+		if len(batch) < size && !g.keptBack(j, left) {
+			batch = append(batch, j)
+			keys = append(keys, j.keys...)
 			continue
 		}
-		sh.busy.Lock()
-		fns := make([]func(store.Tx) error, len(live))
-		settings := map[[2]string]settingRead{}
-		for i, j := range live {
-			fns[i] = func(tx store.Tx) error { return j.fn(groupTx{Tx: tx, settings: settings}) }
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		errs, err := g.Store.WithTxBatch(ctx, fns)
-		cancel()
-		var locked []*groupJob
-		for i, j := range live {
-			switch {
-			case err != nil:
-				j.done <- err
-			case errors.Is(errs[i], store.ErrLockWait):
-				locked = append(locked, j)
-			default:
-				j.done <- errs[i]
+		if len(j.keys) > 0 && len(batch) < size {
+			if left == nil {
+				left = map[string]bool{}
+			}
+			for _, k := range j.keys {
+				left[k] = true
 			}
 		}
-		// Before the shard's next group: the key's order holds.
-		for _, j := range locked {
-			j.done <- g.runAlone(j.ctx, j.fn)
+		rest = append(rest, j)
+	}
+	clear(g.queue[len(rest):]) // no longer referenced from the array
+	g.queue = rest
+	for _, k := range keys {
+		g.held[k] = true
+	}
+	return batch, keys
+}
+
+// keptBack reports whether one of j's keys is held, or left in the queue
+// by an earlier delivery.
+func (g *GroupCommitter) keptBack(j *groupJob, left map[string]bool) bool {
+	for _, k := range j.keys {
+		if g.held[k] || left[k] {
+			return true
 		}
-		sh.busy.Unlock()
+	}
+	return false
+}
+
+// run commits batch, then lets go of its keys and commits the next group
+// while the queue holds one.
+func (g *GroupCommitter) run(batch []*groupJob, keys []string) {
+	for len(batch) > 0 {
+		g.commit(batch)
+		g.mu.Lock()
+		for _, k := range keys {
+			delete(g.held, k)
+		}
+		g.inFlight--
+		// This goroutine's next group first, then any others the keys let
+		// go of free.
+		batch, keys = g.take()
+		if len(batch) > 0 {
+			g.inFlight++
+		}
+		g.start()
+		g.mu.Unlock()
+	}
+}
+
+// commit runs one group and answers its deliveries.
+func (g *GroupCommitter) commit(batch []*groupJob) {
+	var live []*groupJob
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- err // the client left before its turn: nothing stored
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	fns := make([]func(store.Tx) error, len(live))
+	settings := map[[2]string]settingRead{}
+	for i, j := range live {
+		fns[i] = func(tx store.Tx) error { return j.fn(groupTx{Tx: tx, settings: settings}) }
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	errs, err := g.Store.WithTxBatch(ctx, fns)
+	cancel()
+	var locked []*groupJob
+	for i, j := range live {
+		switch {
+		case err != nil:
+			j.done <- err
+		case errors.Is(errs[i], store.ErrLockWait):
+			locked = append(locked, j)
+		default:
+			j.done <- errs[i]
+		}
+	}
+	// While the group holds their keys: a key's order holds.
+	for _, j := range locked {
+		j.done <- g.runAlone(j.ctx, j.fn)
 	}
 }
 

@@ -215,10 +215,10 @@ func TestGroupCommitReadsSettingsOncePerGroup(t *testing.T) {
 	}
 }
 
-// shardWatch is a store whose first group waits for release, and which
+// groupLog is a store whose first group waits for release, and which
 // records, in order, the groups committed and the transactions of
 // deliveries run alone.
-type shardWatch struct {
+type groupLog struct {
 	store.Store
 	release chan struct{}
 	holding chan struct{} // closed once the first group waits
@@ -227,7 +227,7 @@ type shardWatch struct {
 	events  []string
 }
 
-func (s *shardWatch) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+func (s *groupLog) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
 	if s.first.CompareAndSwap(false, true) {
 		close(s.holding)
 		<-s.release
@@ -237,30 +237,30 @@ func (s *shardWatch) WithTxBatch(ctx context.Context, fns []func(store.Tx) error
 	return errs, err
 }
 
-func (s *shardWatch) WithTx(ctx context.Context, fn func(store.Tx) error) error {
+func (s *groupLog) WithTx(ctx context.Context, fn func(store.Tx) error) error {
 	err := s.Store.WithTx(ctx, fn)
 	s.record("alone")
 	return err
 }
 
-func (s *shardWatch) record(e string) {
+func (s *groupLog) record(e string) {
 	s.mu.Lock()
 	s.events = append(s.events, e)
 	s.mu.Unlock()
 }
 
-func (s *shardWatch) log() []string {
+func (s *groupLog) log() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.events)
 }
 
-// With several shards, a group in flight does not hold back deliveries of
-// other keys; one key's deliveries wait for their shard's group.
-func TestGroupShardsRunSideBySide(t *testing.T) {
+// With several groups in flight, a group in flight does not hold back
+// deliveries of other keys; one key's deliveries wait for its group.
+func TestGroupsInFlightRunSideBySide(t *testing.T) {
 	st := newStore(t)
-	watch := &shardWatch{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
-	g := &ingest.GroupCommitter{Store: watch, Shards: 4}
+	watch := &groupLog{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: watch, InFlight: 4}
 	ctx := context.Background()
 	upsert := func(id string) func(store.Tx) error {
 		return func(tx store.Tx) error {
@@ -277,8 +277,8 @@ func TestGroupShardsRunSideBySide(t *testing.T) {
 	}
 	go do("k", "first")
 	<-watch.holding
-	// The same key queues behind the held group; some of twenty other
-	// keys land in other shards and commit meanwhile.
+	// The same key queues behind the held group; twenty other keys
+	// commit meanwhile.
 	go do("k", "second")
 	for i := range 20 {
 		go do(fmt.Sprint("other", i), fmt.Sprint("other", i))
@@ -290,7 +290,7 @@ func TestGroupShardsRunSideBySide(t *testing.T) {
 			t.Fatalf("%s answered while the first group was held", id)
 		}
 	case <-deadline:
-		t.Fatal("no delivery of another shard committed while one shard's group was held")
+		t.Fatal("no delivery of another key committed while one key's group was held")
 	}
 	close(watch.release)
 	got := map[string]bool{}
@@ -305,30 +305,22 @@ func TestGroupShardsRunSideBySide(t *testing.T) {
 	wantContacts(t, st, 22)
 }
 
-// A delivery whose keys fall in several shards runs alone once no group
-// of those shards is in flight; a group of another shard commits
-// meanwhile.
-func TestGroupRunsADeliveryOfSeveralShardsAlone(t *testing.T) {
+// A delivery of several keys waits while a group in flight holds one of
+// them, and keeps back the later deliveries of its other keys; deliveries
+// of other keys commit meanwhile. Once the held group ends, the waiting
+// deliveries commit in one group, in the order they queued.
+func TestGroupKeepsADeliveryOfAHeldKeyInOrder(t *testing.T) {
 	st := newStore(t)
-	watch := &shardWatch{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
-	g := &ingest.GroupCommitter{Store: watch, Shards: 4}
+	watch := &groupLog{Store: st, release: make(chan struct{}), holding: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: watch, InFlight: 4}
 	ctx := context.Background()
-	// other is a key of another shard than "k"; third, of neither.
-	key := func(not ...int) string {
-		for i := range 1000 {
-			k := fmt.Sprint("key", i)
-			if !slices.Contains(not, g.ShardsOf([]string{k})[0]) {
-				return k
-			}
-		}
-		t.Fatal("no such key")
-		return ""
-	}
-	held := g.ShardsOf([]string{"k"})[0]
-	other := key(held)
-	third := key(held, g.ShardsOf([]string{other})[0])
-	upsert := func(ids ...string) func(store.Tx) error {
+	var mu sync.Mutex
+	var ran []string // the deliveries, in the order their writes ran
+	upsert := func(name string, ids ...string) func(store.Tx) error {
 		return func(tx store.Tx) error {
+			mu.Lock()
+			ran = append(ran, name)
+			mu.Unlock()
 			for _, id := range ids {
 				if _, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: id}, "", t0); err != nil {
 					return err
@@ -337,31 +329,90 @@ func TestGroupRunsADeliveryOfSeveralShardsAlone(t *testing.T) {
 			return nil
 		}
 	}
-	done := make(chan string, 3)
+	done := make(chan string, 4)
 	do := func(name string, keys ...string) {
-		if err := g.Do(ctx, keys, upsert(keys...)); err != nil {
+		if err := g.Do(ctx, keys, upsert(name, keys...)); err != nil {
 			t.Errorf("Do(%s): %v", name, err)
 		}
 		done <- name
 	}
 	go do("first", "k")
 	<-watch.holding
-	go do("across", "k", other)
-	go do("third", third)
+	go do("across", "k", "other")
+	for g.Queued() < 1 {
+		runtime.Gosched()
+	}
+	go do("later", "other") // behind across, whose key "k" is held
+	for g.Queued() < 2 {
+		runtime.Gosched()
+	}
+	go do("third", "third")
 	if got := <-done; got != "third" {
-		t.Fatalf("%s answered while the first group was held; want the third shard's group first", got)
+		t.Fatalf("%s answered while the first group was held; want the third key's group first", got)
 	}
 	if log := watch.log(); !slices.Equal(log, []string{"group of 1"}) {
-		t.Fatalf("transactions while the first group is held: %v, want the third shard's group only", log)
+		t.Fatalf("transactions while the first group is held: %v, want the third key's group only", log)
 	}
 	close(watch.release)
-	<-done
-	<-done
-	// The delivery across ran once the first group had committed.
-	if want := []string{"group of 1", "group of 1", "alone"}; !slices.Equal(watch.log(), want) {
+	for range 3 {
+		<-done
+	}
+	if want := []string{"group of 1", "group of 1", "group of 2"}; !slices.Equal(watch.log(), want) {
 		t.Errorf("transactions %v, want %v", watch.log(), want)
 	}
+	if want := []string{"third", "first", "across", "later"}; !slices.Equal(ran, want) {
+		t.Errorf("deliveries ran in the order %v, want %v", ran, want)
+	}
 	wantContacts(t, st, 3)
+}
+
+// holdGroups is a store whose groups wait for release, counting the
+// groups waiting and the deliveries they hold.
+type holdGroups struct {
+	store.Store
+	release    chan struct{}
+	waiting    atomic.Int32
+	deliveries atomic.Int32
+}
+
+func (h *holdGroups) WithTxBatch(ctx context.Context, fns []func(store.Tx) error) ([]error, error) {
+	h.deliveries.Add(int32(len(fns)))
+	h.waiting.Add(1)
+	<-h.release
+	return h.Store.WithTxBatch(ctx, fns)
+}
+
+// No more than InFlight groups are in flight: the other deliveries queue,
+// even of keys no group holds.
+func TestGroupsInFlightAreBounded(t *testing.T) {
+	st := newStore(t)
+	hold := &holdGroups{Store: st, release: make(chan struct{})}
+	g := &ingest.GroupCommitter{Store: hold, InFlight: 2}
+	ctx := context.Background()
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- g.Do(ctx, []string{fmt.Sprint("k", i)}, func(tx store.Tx) error {
+				_, err := tx.UpsertContact(ctx, store.ContactKey{Tenant: "acme", Channel: "wa", ExternalID: fmt.Sprint("c", i)}, "", t0)
+				return err
+			})
+		}()
+	}
+	// Every delivery is in a held group or queued.
+	for int(hold.deliveries.Load())+g.Queued() < n || hold.waiting.Load() < 2 {
+		runtime.Gosched()
+	}
+	if w, q := hold.waiting.Load(), g.Queued(); w != 2 || q == 0 {
+		t.Errorf("%d groups in flight, %d deliveries queued: want 2 in flight and the rest queued", w, q)
+	}
+	close(hold.release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantContacts(t, st, n)
 }
 
 // A delivery that waited too long for a row in its group (store.ErrLockWait)
@@ -370,7 +421,7 @@ func TestGroupRunsADeliveryOfSeveralShardsAlone(t *testing.T) {
 func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 	st := newStore(t)
 	var inGroup atomic.Bool
-	watch := &shardWatch{Store: flagGroups{Store: st, flag: &inGroup}, release: make(chan struct{}), holding: make(chan struct{})}
+	watch := &groupLog{Store: flagGroups{Store: st, flag: &inGroup}, release: make(chan struct{}), holding: make(chan struct{})}
 	g := &ingest.GroupCommitter{Store: watch}
 	ctx := context.Background()
 	upsert := func(id string) func(store.Tx) error {

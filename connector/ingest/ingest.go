@@ -211,12 +211,12 @@ type Ingester struct {
 }
 
 // withTx runs fn, which stores batches, in a transaction of its own, or
-// in the next group of its shard (see GroupCommitter). The keys that name
-// the shard are made only when there are several.
+// in the next group that may take it (see GroupCommitter). The keys that
+// keep groups in flight apart are made only when there are several.
 func (in *Ingester) withTx(ctx context.Context, batches []Batch, fn func(store.Tx) error) error {
 	if in.Group != nil {
 		var keys []string
-		if in.Group.Shards > 1 {
+		if in.Group.InFlight > 1 {
 			keys = groupKeys(batches)
 		}
 		return in.Group.Do(ctx, keys, fn)

@@ -16,12 +16,11 @@ import (
 // TestGroupCommitDeliveriesOfSeveralContacts sends, from many callers at
 // once, deliveries that each carry messages of two contacts out of three,
 // in either order, through group commit as the connector runs it on
-// PostgreSQL: several groups in flight, a delivery whose contacts fall in
-// several shards run alone while those shards wait. Every delivery is
-// stored, whole and once.
+// PostgreSQL: several groups in flight, none holding a contact another
+// holds. Every delivery is stored, whole and once.
 func TestGroupCommitDeliveriesOfSeveralContacts(t *testing.T) {
 	st, dsn := migrated(t)
-	in := &ingest.Ingester{Store: st, Group: &ingest.GroupCommitter{Store: st, Size: 4, Shards: 4}}
+	in := &ingest.Ingester{Store: st, Group: &ingest.GroupCommitter{Store: st, Size: 4, InFlight: 4}}
 	ch := ingest.Channel{Tenant: "t1", ID: "wa", Excluded: statemachine.DefaultExcluded()}
 	contacts := []string{"ann", "bea", "cid"}
 	const callers, each = 16, 25
