@@ -123,11 +123,14 @@ func (g *GroupCommitter) take() ([]*groupJob, []string) {
 			keys = append(keys, j.keys...)
 			continue
 		}
-		if len(j.keys) > 0 && len(batch) < size {
-			if left == nil {
-				left = map[string]bool{}
-			}
+		if len(batch) < size {
 			for _, k := range j.keys {
+				if g.held[k] {
+					continue // keeps back the later deliveries anyway
+				}
+				if left == nil {
+					left = map[string]bool{}
+				}
 				left[k] = true
 			}
 		}
