@@ -170,6 +170,14 @@ type (
 		SentID         string `json:"sent_id"`
 		SendAttempts   int    `json:"send_attempts"`
 		SendError      string `json:"send_error"`
+		MediaURL       string `json:"media_url"`
+		Media          *struct {
+			Status      string `json:"status"`
+			Size        int64  `json:"size"`
+			ContentType string `json:"content_type"`
+			FileName    string `json:"file_name"`
+			FileID      string `json:"file_id"`
+		} `json:"media"`
 	}
 	apiContact struct {
 		ID          int64      `json:"id"`

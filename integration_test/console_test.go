@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/chatsync/sfconnector/connector/platform/twilio"
 	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
 	"github.com/chatsync/sfconnector/sfclient/standin"
 )
@@ -448,4 +450,50 @@ func TestConsoleAgentCannotSeeOperatorScreens(t *testing.T) {
 		}
 	}
 	b.shot("agent-forbidden")
+}
+
+// TestConsoleAgentSeesAMessagesMedia: under a message's text the agent
+// sees its media: the File it became in Salesforce, or why it was not
+// downloaded.
+func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
+	sf := newOrg(t, "", nil)
+	p := newMediaPlatforms(t)
+	e := mediaEnv(t, sf, p, "", 4096)
+	e.start()
+	photo := append([]byte("\xff\xd8\xff\xe1 WhatsApp"), bytes.Repeat([]byte{0x5a, 0x00}, 500)...)
+	p.add("wa:1166401585283001", photo, "image/jpeg")
+	p.add("twilio:ME00000000000000000000000000000002", bytes.Repeat([]byte{0xee}, 10000), "image/png")
+	now := time.Now().Add(-time.Minute)
+	const ann = "31600000001"
+	e.postSigned("wa", "whatsapp", whatsapp.ImageDelivery(defaultPhoneNumberID, ann, "Ann", "wamid.MEDIA1", "1166401585283001",
+		"image/jpeg", "the broken kettle", now))
+	const sid = "MM00000000000000000000000000000002"
+	e.postSigned("sms", "twilio", twilio.InboundBody(twilio.Inbound{AccountSID: twilioSID, MessageSID: sid, From: "+14155550123",
+		To: twilioNumber, Media: []twilio.Media{{URL: p.twilioMediaURL(sid, "ME00000000000000000000000000000002"), ContentType: "image/png"}}}))
+
+	alice := e.newCaller("acme", "alice", "agent")
+	settled := func(channel, contact, platformID, status string) (apiConversation, apiMessage) {
+		t.Helper()
+		conv := alice.conversationOf(channel, contact)
+		var m apiMessage
+		waitFor(t, waitTimeout, platformID+"'s media "+status, func() (bool, string) {
+			m = requireMessage(t, alice.conversation(conv.ID), platformID)
+			return m.Media != nil && strings.HasPrefix(m.Media.Status, status), fmt.Sprintf("%+v", m.Media)
+		})
+		return conv, m
+	}
+	photoConv, photoMsg := settled("wa", ann, "wamid.MEDIA1", "uploaded")
+	bigConv, bigMsg := settled("sms", "+14155550123", sid, "failed: too large")
+
+	b := newBrowser(t, e)
+	b.signIn(alice.token, "sign-in")
+	b.do("the photo's conversation", open(fmt.Sprintf("/conversations/%d", photoConv.ID)),
+		waitText(`tr[data-message="wamid.MEDIA1"]`, "the broken kettle", "Media: image/jpeg", photoMsg.Media.FileName,
+			fmt.Sprintf("%d B", len(photo)), "in Salesforce as File "+photoMsg.Media.FileID))
+	b.shot("conversation-media")
+	b.do("the big picture's conversation", open(fmt.Sprintf("/conversations/%d", bigConv.ID)),
+		waitText(fmt.Sprintf(`tr[data-message=%q]`, sid), "Media: image/png", bigMsg.Media.Status))
+	if photoMsg.Media.FileID == "" || photoMsg.Media.FileName == "" || photoMsg.Media.Size != int64(len(photo)) {
+		t.Fatalf("the photo's media %+v: want a File id, a name and its %d bytes", photoMsg.Media, len(photo))
+	}
 }

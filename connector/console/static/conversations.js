@@ -69,6 +69,30 @@ function pushCell(m) {
     m.attempts ? h('div', { class: 'why' }, m.attempts + ' attempt' + (m.attempts > 1 ? 's' : '')) : null];
 }
 
+// textCell shows a message's text and, under it, its media: the item the
+// connector downloads (type, name, size, where it stands) or, on a
+// platform whose media it does not download, the platform's reference.
+function textCell(m) {
+  const item = m.media;
+  if (!item && !m.media_url) return m.body || '—';
+  let media;
+  if (item) {
+    const status = { pending: 'downloading', fetched: 'uploading to Salesforce',
+      uploaded: 'in Salesforce as File ' + item.file_id }[item.status] || item.status;
+    media = [item.content_type || m.media_type || m.kind, item.file_name, item.size ? size(item.size) : '', status];
+  } else {
+    media = [m.media_type || m.kind, 'not downloaded: ' + m.media_url];
+  }
+  return [m.body || null, h('div', { class: 'why media' }, 'Media: ' + media.filter(Boolean).join(' · '))];
+}
+
+// size shows a number of bytes.
+function size(n) {
+  if (n < 1024) return n + ' B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
+  return (n / 1024 / 1024).toFixed(1) + ' MB';
+}
+
 // one renders a conversation: details, actions, messages and history.
 export async function one(main, { me, arg, refresh }) {
   const path = tenantPath(me.tenant, '/conversations/' + arg);
@@ -112,7 +136,7 @@ export async function one(main, { me, arg, refresh }) {
 
   const messages = c.messages.map((m) => ({
     attrs: { 'data-message': m.platform_id },
-    cells: [when(m.received_at), m.direction, m.sender || '—', m.kind, m.body || m.media_url || '—', pushCell(m),
+    cells: [when(m.received_at), m.direction, m.sender || '—', m.kind, textCell(m), pushCell(m),
       m.delivery_status || '—'],
   }));
   const history = c.history.map((e) => ({
