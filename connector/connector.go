@@ -164,6 +164,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 		return nil, errors.Join(err, st.Close())
 	}
 	m := metrics.New()
+	group.Observe = func(deliveries, lockWaits int) {
+		m.GroupDeliveries.Observe(float64(deliveries))
+		m.GroupLockWaits.Add(float64(lockWaits))
+	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s:%d", host, os.Getpid())
 	d := dispatch.New(dispatch.Config{Dispatcher: cfg.Dispatcher, Owner: owner}, st, reg, m, log)

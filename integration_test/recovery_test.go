@@ -96,6 +96,10 @@ func TestReplicaHeartbeatAndRescueOnPostgres(t *testing.T) {
 		if n := metricValue(t, r, "connector_leases_lost_total"); n != 0 {
 			t.Errorf("replica %s lost %v leases although its heartbeat renews them", name, n)
 		}
+		// Each replica committed its two deliveries, one after the other.
+		if n, waits := metricValue(t, r, "connector_ingest_group_deliveries_sum"), metricValue(t, r, "connector_ingest_lock_waits_total"); n != 2 || waits != 0 {
+			t.Errorf("replica %s: %v deliveries in its group commits, %v lock waits; want 2 and 0", name, n, waits)
+		}
 	}
 	if st := acme.SF.Stats(); st.RecordsUpdated != 0 {
 		t.Errorf("%d records were written twice (a lease taken while its call was in flight)", st.RecordsUpdated)

@@ -45,6 +45,11 @@ type GroupCommitter struct {
 	// InFlight is how many groups may be in flight at once; 1 when 0.
 	// With more than one, Do needs each delivery's keys.
 	InFlight int
+	// Observe, when set, is called after each group's transaction with
+	// the number of deliveries it held and of those that met
+	// store.ErrLockWait there (they run again alone), from the group's
+	// goroutine.
+	Observe func(deliveries, lockWaits int)
 
 	mu       sync.Mutex
 	queue    []*groupJob
@@ -207,6 +212,9 @@ func (g *GroupCommitter) commit(batch []*groupJob) {
 		default:
 			j.done <- errs[i]
 		}
+	}
+	if g.Observe != nil {
+		g.Observe(len(live), len(locked))
 	}
 	// While the group holds their keys: a key's order holds.
 	for _, j := range locked {

@@ -422,7 +422,8 @@ func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 	st := newStore(t)
 	var inGroup atomic.Bool
 	watch := &groupLog{Store: flagGroups{Store: st, flag: &inGroup}, release: make(chan struct{}), holding: make(chan struct{})}
-	g := &ingest.GroupCommitter{Store: watch}
+	var observed [][2]int // deliveries and lock waits of each group
+	g := &ingest.GroupCommitter{Store: watch, Observe: func(n, waits int) { observed = append(observed, [2]int{n, waits}) }}
 	ctx := context.Background()
 	upsert := func(id string) func(store.Tx) error {
 		return func(tx store.Tx) error {
@@ -465,6 +466,10 @@ func TestGroupRunsALockedDeliveryAlone(t *testing.T) {
 	}
 	if want := []string{"group of 1", "group of 2", "alone"}; !slices.Equal(watch.log(), want) {
 		t.Errorf("transactions %v, want %v", watch.log(), want)
+	}
+	// Observed before the locked delivery ran alone, which answered last.
+	if want := [][2]int{{1, 0}, {2, 1}}; !slices.Equal(observed, want) {
+		t.Errorf("observed groups (deliveries, lock waits) %v, want %v", observed, want)
 	}
 	wantContacts(t, st, 3) // first, locked, neighbour
 }

@@ -43,6 +43,13 @@ type Metrics struct {
 	// Media counts the media items' steps by tenant and outcome: fetched,
 	// uploaded, retried (a try failed for now), failed (for good).
 	Media *prometheus.CounterVec
+	// GroupDeliveries is the number of deliveries each group commit held
+	// (see ingest.GroupCommitter); GroupLockWaits counts the deliveries
+	// that waited too long for a row in their group (on PostgreSQL,
+	// another replica's group or a settlement held it) and ran again
+	// alone.
+	GroupDeliveries prometheus.Histogram
+	GroupLockWaits  prometheus.Counter
 }
 
 // New builds and registers the collectors on a new registry, with the Go
@@ -102,10 +109,17 @@ func New() *Metrics {
 		Media: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_media_total", Help: "Media items' steps by outcome: fetched, uploaded (a Salesforce File), retried, failed, skipped, hold_lost (an item in flight another worker took).",
 		}, []string{"tenant", "outcome"}),
+		GroupDeliveries: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "connector_ingest_group_deliveries", Help: "Deliveries per group commit (sharing one transaction).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+		GroupLockWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_ingest_lock_waits_total", Help: "Deliveries that waited too long for a row in their group commit and ran again alone.",
+		}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Webhooks, m.MessagesStored, m.Pushed, m.Dead, m.Retried, m.SalesforceCall, m.APIUsage,
 		m.LeaseLost, m.LeasesRescued, m.TimerRuns, m.Transitions, m.NativeBlocksRetried, m.OptOuts, m.OptOutReplies,
-		m.Quarantined, m.Ignored, m.Media)
+		m.Quarantined, m.Ignored, m.Media, m.GroupDeliveries, m.GroupLockWaits)
 	return m
 }
