@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -206,6 +207,8 @@ type run struct {
 	meter *meter
 	sfURL string
 	cfg   string // configuration file
+	// operatorToken reads the replicas' /metrics.
+	operatorToken string
 	// reps are the connector replicas; procs every process started, in
 	// order.
 	reps  []*replica
@@ -303,6 +306,10 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		}
 	}
 	stopTicker()
+	groups, err := r.groupCommits(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for _, rep := range r.reps {
 		if rep.cur != nil {
 			if err := rep.cur.stop(); err != nil {
@@ -315,6 +322,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		return nil, errors.Join(append(errs, err)...)
 	}
 	rep := r.report(gen, [2]*generator{nopBefore, nopAfter}, keys, kill)
+	rep.GroupCommits = groups
 	if rep.Accepted > 0 {
 		rep.BenchCPUPer1000 = Millis(benchCPU * 1000 / time.Duration(rep.Accepted))
 	}
@@ -373,8 +381,10 @@ func (r *run) writeConfig(dsn, appSecret string) (*config.Config, error) {
 		}
 		sections[m[1]][m[2]] = v
 	}
+	r.operatorToken = randomHex(16)
 	doc := map[string]any{
 		"store": map[string]any{"driver": r.o.Store, "dsn": dsn},
+		"api":   map[string]any{"operator_token": r.operatorToken},
 		"tenants": []any{map[string]any{
 			"id": tenantID,
 			"salesforce": map[string]any{
@@ -420,6 +430,57 @@ func (r *run) start(ctx context.Context, rep *replica, label string) error {
 		}
 	}
 	return err
+}
+
+// groupCommits reads the group commits of the processes running from
+// their /metrics.
+func (r *run) groupCommits(ctx context.Context) (GroupCommits, error) {
+	var g GroupCommits
+	for _, rep := range r.reps {
+		if rep.cur == nil {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.base()+"/metrics", nil)
+		if err != nil {
+			return g, fmt.Errorf("bench: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+r.operatorToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return g, fmt.Errorf("bench: read the metrics: %w", err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return g, fmt.Errorf("bench: read the metrics: status %d, %v", resp.StatusCode, err)
+		}
+		found := 0
+		for line := range strings.Lines(string(body)) {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				continue
+			}
+			switch f[0] {
+			case "connector_ingest_group_deliveries_count":
+				g.Groups += int(v)
+			case "connector_ingest_group_deliveries_sum":
+				g.Deliveries += int(v)
+			case "connector_ingest_lock_waits_total":
+				g.LockWaits += int(v)
+			default:
+				continue
+			}
+			found++
+		}
+		if found != 3 {
+			return g, fmt.Errorf("bench: the metrics of %s lack the group commits' figures", rep.base())
+		}
+	}
+	return g, nil
 }
 
 // killAll kills the processes still running (after a failure).

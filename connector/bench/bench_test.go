@@ -131,9 +131,19 @@ func checkBatchInvariants(t *testing.T, r *Report, messages, deliveries int) {
 	}
 }
 
+// checkGroups asserts that the connectors' group commits, read from their
+// metrics, held every accepted delivery (of a run without a kill).
+func checkGroups(t *testing.T, r *Report) {
+	t.Helper()
+	if g := r.GroupCommits; g.Deliveries != r.Accepted || g.Groups < 1 || g.Groups > g.Deliveries || g.LockWaits > g.Deliveries {
+		t.Errorf("group commits %+v for %d accepted deliveries", g, r.Accepted)
+	}
+}
+
 func TestBenchSQLite(t *testing.T) {
 	r := runBench(t, "-messages", "200", "-contacts", "20", "-latency", "5ms", "-concurrency", "16")
 	checkInvariants(t, r, 200)
+	checkGroups(t, r)
 	if r.Errors != 0 {
 		t.Errorf("%d deliveries failed: %s", r.Errors, r.FirstError)
 	}
@@ -147,6 +157,7 @@ func TestBenchSQLite(t *testing.T) {
 func TestBenchSeveralMessagesADelivery(t *testing.T) {
 	r := runBench(t, "-messages", "200", "-per-delivery", "3", "-contacts", "20", "-latency", "5ms", "-concurrency", "16")
 	checkBatchInvariants(t, r, 200, 67)
+	checkGroups(t, r)
 	if r.Errors != 0 || r.AcceptedMessages != 200 || r.Settings.PerDelivery != 3 {
 		t.Errorf("%d deliveries failed (%s); %d messages accepted, settings %+v", r.Errors, r.FirstError, r.AcceptedMessages, r.Settings)
 	}
@@ -186,6 +197,7 @@ func TestBenchPostgresReplicas(t *testing.T) {
 	if len(r.Processes) != 2 {
 		t.Errorf("processes %+v, want 2", r.Processes)
 	}
+	checkGroups(t, r)
 }
 
 func TestBenchRefusesBadFlags(t *testing.T) {

@@ -96,6 +96,12 @@
 //     about five times its live data, the stand-in's records and the
 //     meter's first writes, instead of twice). The connector processes
 //     keep their own GC settings.
+//   - group commits: read, after the drain, from the /metrics of the
+//     connector processes then running (a killed process's are lost;
+//     the bench's configuration gives them an operator token): ingestion's
+//     group transactions, the mean deliveries each held, and the lock
+//     waits, deliveries that waited too long for a row in their group
+//     (another replica's group, a settlement) and ran again alone.
 //   - after a kill, pushing resumed: among the messages the killed
 //     process had acknowledged whose record was not written when it was
 //     killed ("waiting"), the first record written, counted from the

@@ -76,7 +76,20 @@ type Report struct {
 	// spent on the bench itself rather than on the connector.
 	BenchCPUPer1000 Millis `json:"bench_cpu_per_1000_deliveries_ms"`
 
+	// GroupCommits are the group commits of the connector processes
+	// running at the end (a killed process's are lost with it).
+	GroupCommits GroupCommits `json:"group_commits"`
+
 	Kill *Kill `json:"kill,omitempty"`
+}
+
+// GroupCommits is what the connectors' /metrics say of ingestion's group
+// commits: the transactions (Groups) and the deliveries they held, and
+// the deliveries that met a row lock in their group and ran again alone.
+type GroupCommits struct {
+	Groups     int `json:"groups"`
+	Deliveries int `json:"deliveries"`
+	LockWaits  int `json:"lock_waits"`
 }
 
 // Process is one connector process and its peak resident set size.
@@ -184,6 +197,9 @@ func (r *Report) Print(w io.Writer) {
 		row("peak RSS, "+p.Label, "%.1f MB", float64(p.PeakRSS)/1e6)
 	}
 	row("peak RSS, largest", "%.1f MB", float64(r.MaxRSS)/1e6)
+	if g := r.GroupCommits; g.Groups > 0 {
+		row("group commits", "%d, %.1f deliveries each; %d lock waits", g.Groups, float64(g.Deliveries)/float64(g.Groups), g.LockWaits)
+	}
 	row("connector CPU per 1,000 deliveries", "%s", r.CPUPer1000)
 	row("bench's own CPU per 1,000 deliveries", "%s (load generator, stand-in)", r.BenchCPUPer1000)
 	if k := r.Kill; k != nil {
