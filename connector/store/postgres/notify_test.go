@@ -318,6 +318,9 @@ func TestNotifyFollowsTheCommits(t *testing.T) {
 	a.announce.close()
 	a.announce = newAnnouncer(a.db, func(err error) { t.Errorf("notify: %v", err) }, time.Hour)
 	cv, _ := seed(t, b, "u1")
+	// b announces its seed's message from a goroutine of its own: that
+	// NOTIFY must be sent before the test listens, or it counts as a's.
+	b.announce.close()
 	ctx := t.Context()
 
 	conn, err := pgx.Connect(ctx, dsn)
