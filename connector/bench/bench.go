@@ -451,8 +451,11 @@ func (r *run) groupCommits(ctx context.Context) (GroupCommits, error) {
 		}
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return g, fmt.Errorf("bench: read the metrics: status %d, %v", resp.StatusCode, err)
+		switch {
+		case err != nil:
+			return g, fmt.Errorf("bench: read the metrics: %w", err)
+		case resp.StatusCode != http.StatusOK:
+			return g, fmt.Errorf("bench: read the metrics: status %d: %.200s", resp.StatusCode, body)
 		}
 		found := 0
 		for line := range strings.Lines(string(body)) {
