@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/chatsync/sfconnector/connector/platform/telegram"
 	"github.com/chatsync/sfconnector/connector/platform/twilio"
 	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
 	"github.com/chatsync/sfconnector/sfclient/standin"
@@ -453,8 +454,8 @@ func TestConsoleAgentCannotSeeOperatorScreens(t *testing.T) {
 }
 
 // TestConsoleAgentSeesAMessagesMedia: under a message's text the agent
-// sees its media: the File it became in Salesforce, or why it was not
-// downloaded.
+// sees its media: the File it became in Salesforce, or why not (too
+// large, an excluded message).
 func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	sf := newOrg(t, "", nil)
 	p := newMediaPlatforms(t)
@@ -470,6 +471,10 @@ func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	const sid = "MM00000000000000000000000000000002"
 	e.postSigned("sms", "twilio", twilio.InboundBody(twilio.Inbound{AccountSID: twilioSID, MessageSID: sid, From: "+14155550123",
 		To: twilioNumber, Media: []twilio.Media{{URL: p.twilioMediaURL(sid, "ME00000000000000000000000000000002"), ContentType: "image/png"}}}))
+
+	// A bot's conversation is excluded by default: its photo is not
+	// downloaded, and the console says why.
+	e.postSigned("tgbot", "telegram", telegram.PhotoUpdate(2, telegram.User{ID: 7000000002, FirstName: "Bo"}, 12, "EXCLUDED-1", "to the bot", now))
 
 	alice := e.newCaller("acme", "alice", "agent")
 	settled := func(channel, contact, platformID, status string) (apiConversation, apiMessage) {
@@ -493,6 +498,9 @@ func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	b.shot("conversation-media")
 	b.do("the big picture's conversation", open(fmt.Sprintf("/conversations/%d", bigConv.ID)),
 		waitText(fmt.Sprintf(`tr[data-message=%q]`, sid), "Media: image/png", bigMsg.Media.Status))
+	botConv, _ := settled("tgbot", "7000000002", "7000000002:12", "skipped: the message is excluded")
+	b.do("the bot's conversation", open(fmt.Sprintf("/conversations/%d", botConv.ID)),
+		waitText(`tr[data-message="7000000002:12"]`, "to the bot", "Media: image", "skipped: the message is excluded"))
 	if photoMsg.Media.FileID == "" || photoMsg.Media.FileName == "" || photoMsg.Media.Size != int64(len(photo)) {
 		t.Fatalf("the photo's media %+v: want a File id, a name and its %d bytes", photoMsg.Media, len(photo))
 	}
