@@ -436,6 +436,7 @@ func (r *run) start(ctx context.Context, rep *replica, label string) error {
 // their /metrics.
 func (r *run) groupCommits(ctx context.Context) (GroupCommits, error) {
 	var g GroupCommits
+	client := &http.Client{Timeout: 10 * time.Second} // a replica that hangs fails the read
 	for _, rep := range r.reps {
 		if rep.cur == nil {
 			continue
@@ -445,7 +446,7 @@ func (r *run) groupCommits(ctx context.Context) (GroupCommits, error) {
 			return g, fmt.Errorf("bench: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+r.operatorToken)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return g, fmt.Errorf("bench: read the metrics: %w", err)
 		}

@@ -19,9 +19,9 @@ const groupTimeout = 30 * time.Second
 // GroupCommitter makes concurrent deliveries share one transaction, and so
 // one commit and one fsync: the SQLite store's writer does one thing at a
 // time, and an fsync per delivery bounds ingestion far below what the
-// disk can do in a batch. A delivery that arrives while a group commits
-// waits for the next group, which takes everything queued by then (no
-// timer: a lone delivery commits at once). Each delivery runs in a
+// disk can do in a batch. A delivery that arrives while InFlight groups
+// commit waits for the next group, which takes everything queued by then
+// that it may (no timer: a lone delivery commits at once). Each delivery runs in a
 // savepoint of its own (store.Batcher): one that fails is rolled back
 // alone and never fails its neighbours, and each caller learns its own
 // outcome only after the group's commit.
