@@ -19,53 +19,23 @@ func testConfig() Config {
 	return Config{ChannelSecret: testChannelSecret, ChannelAccessToken: testAccessToken}
 }
 
-func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
+func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"receive only", func(c *Config) { c.ChannelAccessToken = "" }, ""},
-		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }, ""},
-		{"no channel secret", func(c *Config) { c.ChannelSecret = "" }, "channel_secret is required"},
-		{"token with a line break", func(c *Config) { c.ChannelAccessToken = "abc\n" }, "channel_access_token"},
-		{"relative api url", func(c *Config) { c.APIURL = "api.line.me" }, "api_url"},
-		{"api url with query", func(c *Config) { c.APIURL = "https://api.line.me/?x=1" }, "api_url"},
-		{"ftp api url", func(c *Config) { c.APIURL = "ftp://api.line.me" }, "api_url"},
+	cases := []platformtest.ConfigCase[Config]{
+		{Name: "complete", Mutate: func(*Config) {}},
+		{Name: "receive only", Mutate: func(c *Config) { c.ChannelAccessToken = "" }},
+		{Name: "custom api url", Mutate: func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }},
+		{Name: "no channel secret", Mutate: func(c *Config) { c.ChannelSecret = "" }, Want: "channel_secret is required"},
+		{Name: "token with a line break", Mutate: func(c *Config) { c.ChannelAccessToken = "abc\n" }, Want: "channel_access_token"},
+		{Name: "relative api url", Mutate: func(c *Config) { c.APIURL = "api.line.me" }, Want: "api_url"},
+		{Name: "api url with query", Mutate: func(c *Config) { c.APIURL = "https://api.line.me/?x=1" }, Want: "api_url"},
+		{Name: "ftp api url", Mutate: func(c *Config) { c.APIURL = "ftp://api.line.me" }, Want: "api_url"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testChannelSecret, testAccessToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
@@ -93,11 +63,8 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v (LINE has no handshake and no block API)", got, want)
-	}
+	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true},
+		"LINE has no handshake and no block API")
 }
 
 // The known vector was computed independently with

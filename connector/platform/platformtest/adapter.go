@@ -17,8 +17,9 @@ import (
 
 // The helpers below are the checks every adapter's tests make the same
 // way: building an adapter from a test configuration, refusing a bad
-// configuration, keeping secrets out of printed values, verifying
-// signatures, and seeding the Parse fuzzer.
+// configuration, refusing a malformed body, declaring its capabilities,
+// keeping secrets out of printed values, verifying signatures, and seeding
+// the Parse fuzzer.
 
 // Build returns the adapter newAdapter builds from base changed by each of
 // mutate in turn; it fails t when newAdapter refuses.
@@ -46,8 +47,9 @@ type ConfigCase[C any] struct {
 
 // CheckValidate runs each case on base: a configuration whose case wants
 // no error must validate; any other must fail Validate, and newAdapter,
-// with an error wrapping errInvalid that contains Want.
-func CheckValidate[C interface{ Validate() error }, A any](t *testing.T, base func() C, newAdapter func(C) (A, error), errInvalid error, cases []ConfigCase[C]) {
+// with an error wrapping errInvalid that contains Want and shows none of
+// secrets.
+func CheckValidate[C interface{ Validate() error }, A any](t *testing.T, base func() C, newAdapter func(C) (A, error), errInvalid error, cases []ConfigCase[C], secrets ...string) {
 	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.Name, func(t *testing.T) {
@@ -63,10 +65,40 @@ func CheckValidate[C interface{ Validate() error }, A any](t *testing.T, base fu
 			if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), tt.Want) {
 				t.Fatalf("Validate = %v, want %v containing %q", err, errInvalid, tt.Want)
 			}
+			for _, secret := range secrets {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("Validate's error shows a secret: %v", err)
+				}
+			}
 			if _, err := newAdapter(cfg); !errors.Is(err, errInvalid) {
 				t.Fatalf("New = %v, want %v", err, errInvalid)
 			}
 		})
+	}
+}
+
+// CheckMalformed runs, as subtest name, a.Parse on body, which must fail
+// with an error wrapping platform.ErrMalformed that contains want, and
+// no events.
+func CheckMalformed(t *testing.T, a platform.Adapter, name, body, want string) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		evs, err := a.Parse(nil, []byte(body))
+		if !errors.Is(err, platform.ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Parse = %v, %v; want ErrMalformed containing %q", evs, err, want)
+		}
+		if evs != nil {
+			t.Fatalf("Parse returned events with its error: %v", evs)
+		}
+	})
+}
+
+// CheckCapabilities fails t unless a has the capabilities want; why says
+// what the platform lacks, for the failure's message.
+func CheckCapabilities(t *testing.T, a platform.Adapter, want platform.Capabilities, why string) {
+	t.Helper()
+	if got := platform.CapabilitiesOf(a); got != want {
+		t.Fatalf("CapabilitiesOf = %+v, want %+v (%s)", got, want, why)
 	}
 }
 

@@ -21,60 +21,27 @@ func testConfig() Config {
 
 func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"receive only: no bot token", func(c *Config) { c.BotToken = "" }, ""},
-		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:8081" }, ""},
-		{"longest secret", func(c *Config) { c.SecretToken = strings.Repeat("a", 256) }, ""},
-		{"no secret", func(c *Config) { c.SecretToken = "" }, "secret_token is required"},
-		{"secret too long", func(c *Config) { c.SecretToken = strings.Repeat("a", 257) }, "longer than 256"},
-		{"secret with a space", func(c *Config) { c.SecretToken = "two words" }, "secret_token may only hold"},
-		{"secret with a slash", func(c *Config) { c.SecretToken = "a/b" }, "secret_token may only hold"},
-		{"bot token without colon", func(c *Config) { c.BotToken = "7012345678AAHk3d" }, "bot_token"},
-		{"bot token with a slash", func(c *Config) { c.BotToken = "7012345678:AAH/../x" }, "bot_token"},
-		{"bot token id not numeric", func(c *Config) { c.BotToken = "bot:AAHk3d" }, "bot_token"},
-		{"bot token without key", func(c *Config) { c.BotToken = "7012345678:" }, "bot_token"},
-		{"relative api url", func(c *Config) { c.APIURL = "api.telegram.org" }, "api_url"},
-		{"ftp api url", func(c *Config) { c.APIURL = "ftp://api.telegram.org" }, "api_url"},
+	cases := []platformtest.ConfigCase[Config]{
+		{Name: "complete", Mutate: func(*Config) {}},
+		{Name: "receive only: no bot token", Mutate: func(c *Config) { c.BotToken = "" }},
+		{Name: "custom api url", Mutate: func(c *Config) { c.APIURL = "http://127.0.0.1:8081" }},
+		{Name: "longest secret", Mutate: func(c *Config) { c.SecretToken = strings.Repeat("a", 256) }},
+		{Name: "no secret", Mutate: func(c *Config) { c.SecretToken = "" }, Want: "secret_token is required"},
+		{Name: "secret too long", Mutate: func(c *Config) { c.SecretToken = strings.Repeat("a", 257) }, Want: "longer than 256"},
+		{Name: "secret with a space", Mutate: func(c *Config) { c.SecretToken = "two words" }, Want: "secret_token may only hold"},
+		{Name: "secret with a slash", Mutate: func(c *Config) { c.SecretToken = "a/b" }, Want: "secret_token may only hold"},
+		{Name: "bot token without colon", Mutate: func(c *Config) { c.BotToken = "7012345678AAHk3d" }, Want: "bot_token"},
+		{Name: "bot token with a slash", Mutate: func(c *Config) { c.BotToken = "7012345678:AAH/../x" }, Want: "bot_token"},
+		{Name: "bot token id not numeric", Mutate: func(c *Config) { c.BotToken = "bot:AAHk3d" }, Want: "bot_token"},
+		{Name: "bot token without key", Mutate: func(c *Config) { c.BotToken = "7012345678:" }, Want: "bot_token"},
+		{Name: "relative api url", Mutate: func(c *Config) { c.APIURL = "api.telegram.org" }, Want: "api_url"},
+		{Name: "ftp api url", Mutate: func(c *Config) { c.APIURL = "ftp://api.telegram.org" }, Want: "api_url"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), testBotToken) || strings.Contains(err.Error(), "AAHk3d") {
-				t.Fatalf("error shows the bot token: %v", err)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testBotToken, "AAHk3d", testSecretToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
@@ -102,11 +69,8 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v (a bot can not block a user; it downloads files)", got, want)
-	}
+	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true},
+		"a bot can not block a user; it downloads files")
 }
 
 func TestVerify(t *testing.T) {

@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -209,15 +208,7 @@ func TestParseMalformed(t *testing.T) {
 	}
 	a := newTestAdapter(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := a.Parse(nil, []byte(tt.body))
-			if !errors.Is(err, platform.ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Parse = %v, %v; want ErrMalformed containing %q", evs, err, tt.want)
-			}
-			if evs != nil {
-				t.Fatalf("Parse returned events with its error: %v", evs)
-			}
-		})
+		platformtest.CheckMalformed(t, a, tt.name, tt.body, tt.want)
 	}
 }
 

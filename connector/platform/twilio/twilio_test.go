@@ -24,63 +24,30 @@ func testConfig() Config {
 	return Config{AccountSID: testAccountSID, AuthToken: testAuthToken, From: testFrom}
 }
 
-func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
+func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"whatsapp sender", func(c *Config) { c.From = "whatsapp:+14155238886" }, ""},
-		{"short code", func(c *Config) { c.From = "894546" }, ""},
-		{"public base url", func(c *Config) { c.PublicBaseURL = "https://connector.example.com/" }, ""},
-		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }, ""},
-		{"no account sid", func(c *Config) { c.AccountSID = "" }, "account_sid is required"},
-		{"api key sid", func(c *Config) { c.AccountSID = "SK" + strings.Repeat("a", 32) }, "account_sid"},
-		{"short account sid", func(c *Config) { c.AccountSID = "AC123" }, "account_sid"},
-		{"no auth token", func(c *Config) { c.AuthToken = "" }, "auth_token is required"},
-		{"no from", func(c *Config) { c.From = " " }, "from"},
-		{"from with a slash", func(c *Config) { c.From = "+1555/0100" }, "from"},
-		{"relative public base url", func(c *Config) { c.PublicBaseURL = "connector.example.com" }, "public_base_url"},
-		{"public base url with query", func(c *Config) { c.PublicBaseURL = "https://connector.example.com/?a=1" }, "public_base_url"},
-		{"public base url with credentials", func(c *Config) { c.PublicBaseURL = "https://u:p@connector.example.com" }, "public_base_url"},
-		{"ftp api url", func(c *Config) { c.APIURL = "ftp://api.twilio.com" }, "api_url"},
+	cases := []platformtest.ConfigCase[Config]{
+		{Name: "complete", Mutate: func(*Config) {}},
+		{Name: "whatsapp sender", Mutate: func(c *Config) { c.From = "whatsapp:+14155238886" }},
+		{Name: "short code", Mutate: func(c *Config) { c.From = "894546" }},
+		{Name: "public base url", Mutate: func(c *Config) { c.PublicBaseURL = "https://connector.example.com/" }},
+		{Name: "custom api url", Mutate: func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }},
+		{Name: "no account sid", Mutate: func(c *Config) { c.AccountSID = "" }, Want: "account_sid is required"},
+		{Name: "api key sid", Mutate: func(c *Config) { c.AccountSID = "SK" + strings.Repeat("a", 32) }, Want: "account_sid"},
+		{Name: "short account sid", Mutate: func(c *Config) { c.AccountSID = "AC123" }, Want: "account_sid"},
+		{Name: "no auth token", Mutate: func(c *Config) { c.AuthToken = "" }, Want: "auth_token is required"},
+		{Name: "no from", Mutate: func(c *Config) { c.From = " " }, Want: "from"},
+		{Name: "from with a slash", Mutate: func(c *Config) { c.From = "+1555/0100" }, Want: "from"},
+		{Name: "relative public base url", Mutate: func(c *Config) { c.PublicBaseURL = "connector.example.com" }, Want: "public_base_url"},
+		{Name: "public base url with query", Mutate: func(c *Config) { c.PublicBaseURL = "https://connector.example.com/?a=1" }, Want: "public_base_url"},
+		{Name: "public base url with credentials", Mutate: func(c *Config) { c.PublicBaseURL = "https://u:p@connector.example.com" }, Want: "public_base_url"},
+		{Name: "ftp api url", Mutate: func(c *Config) { c.APIURL = "ftp://api.twilio.com" }, Want: "api_url"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), testAuthToken) {
-				t.Fatalf("error shows the auth token: %v", err)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testAuthToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
@@ -109,11 +76,8 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v (Twilio has no handshake and no block API)", got, want)
-	}
+	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true},
+		"Twilio has no handshake and no block API")
 }
 
 // Twilio's worked example (docs, "Webhooks security"): auth token 12345,

@@ -22,56 +22,23 @@ func testConfig() Config {
 
 func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string // substring of the error; "" for valid
-	}{
-		{"complete", func(*Config) {}, ""},
-		{"with avatar", func(c *Config) { c.SenderAvatar = "https://acme.example/logo.png" }, ""},
-		{"custom api url", func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }, ""},
-		{"28 characters", func(c *Config) { c.SenderName = strings.Repeat("é", 28) }, ""},
-		{"no auth token", func(c *Config) { c.AuthToken = "" }, "auth_token is required"},
-		{"no sender name", func(c *Config) { c.SenderName = " " }, "sender_name is required"},
-		{"sender name too long", func(c *Config) { c.SenderName = strings.Repeat("x", 29) }, "longer than 28"},
-		{"relative avatar", func(c *Config) { c.SenderAvatar = "logo.png" }, "sender_avatar"},
-		{"relative api url", func(c *Config) { c.APIURL = "chatapi.viber.com" }, "api_url"},
-		{"ftp api url", func(c *Config) { c.APIURL = "ftp://chatapi.viber.com" }, "api_url"},
+	cases := []platformtest.ConfigCase[Config]{
+		{Name: "complete", Mutate: func(*Config) {}},
+		{Name: "with avatar", Mutate: func(c *Config) { c.SenderAvatar = "https://acme.example/logo.png" }},
+		{Name: "custom api url", Mutate: func(c *Config) { c.APIURL = "http://127.0.0.1:9999" }},
+		{Name: "28 characters", Mutate: func(c *Config) { c.SenderName = strings.Repeat("é", 28) }},
+		{Name: "no auth token", Mutate: func(c *Config) { c.AuthToken = "" }, Want: "auth_token is required"},
+		{Name: "no sender name", Mutate: func(c *Config) { c.SenderName = " " }, Want: "sender_name is required"},
+		{Name: "sender name too long", Mutate: func(c *Config) { c.SenderName = strings.Repeat("x", 29) }, Want: "longer than 28"},
+		{Name: "relative avatar", Mutate: func(c *Config) { c.SenderAvatar = "logo.png" }, Want: "sender_avatar"},
+		{Name: "relative api url", Mutate: func(c *Config) { c.APIURL = "chatapi.viber.com" }, Want: "api_url"},
+		{Name: "ftp api url", Mutate: func(c *Config) { c.APIURL = "ftp://chatapi.viber.com" }, Want: "api_url"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			tt.mutate(&cfg)
-			err := cfg.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate = %v, want ErrInvalidConfig containing %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), testAuthToken) {
-				t.Fatalf("error shows the auth token: %v", err)
-			}
-			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("New = %v, want ErrInvalidConfig", err)
-			}
-		})
-	}
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testAuthToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
@@ -97,11 +64,8 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v (Viber has no block API)", got, want)
-	}
+	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true},
+		"Viber has no block API")
 }
 
 // The known vector was computed independently, over the unsubscribed

@@ -28,17 +28,9 @@ func testConfig() Config {
 	}
 }
 
-func newTestAdapter(t *testing.T, mutate ...func(*Config)) *Adapter {
+func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 	t.Helper()
-	cfg := testConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return a
+	return platformtest.Build(t, New, testConfig(), mutate...)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -69,11 +61,8 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	got := platform.CapabilitiesOf(newTestAdapter(t))
-	want := platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true}
-	if got != want {
-		t.Fatalf("CapabilitiesOf = %+v, want %+v", got, want)
-	}
+	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true},
+		"WhatsApp has every capability")
 }
 
 // The known vector was computed independently with
