@@ -33,7 +33,7 @@ func TestConfigValidate(t *testing.T) {
 		{Name: "no account id: every entry read", Mutate: func(c *Config) { c.AccountID = "" }},
 		{Name: "account id as a user name", Mutate: func(c *Config) { c.AccountID = "@shop" }, Want: "account_id"},
 	}...)
-	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases)
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testAppSecret, testVerifyToken, testAccessToken)
 }
 
 func TestStringsHideSecrets(t *testing.T) {

@@ -33,7 +33,7 @@ func TestConfigValidate(t *testing.T) {
 	cases = append(cases, []platformtest.ConfigCase[Config]{
 		{Name: "page id as a name", Mutate: func(c *Config) { c.PageID = "mypage" }, Want: "not a numeric Page id"},
 	}...)
-	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases)
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testAppSecret, testVerifyToken, testAccessToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {

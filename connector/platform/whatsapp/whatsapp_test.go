@@ -35,7 +35,7 @@ func newTestAdapter(t testing.TB, mutate ...func(*Config)) *Adapter {
 
 func TestConfigValidate(t *testing.T) {
 	cases := metatest.ConfigCases[Config]("PhoneNumberID", "phone_number_id")
-	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases)
+	platformtest.CheckValidate(t, testConfig, New, ErrInvalidConfig, cases, testAppSecret, testVerifyToken, testAccessToken)
 }
 
 func TestConfigStringHidesSecrets(t *testing.T) {
