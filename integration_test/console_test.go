@@ -22,7 +22,9 @@ import (
 	"github.com/chatsync/sfconnector/connector/platform/telegram"
 	"github.com/chatsync/sfconnector/connector/platform/twilio"
 	"github.com/chatsync/sfconnector/connector/platform/whatsapp"
+	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/sfclient/standin"
+	"github.com/chatsync/sfconnector/statemachine"
 )
 
 // The console's browser tests drive a real headless Chromium (Debian's
@@ -455,7 +457,9 @@ func TestConsoleAgentCannotSeeOperatorScreens(t *testing.T) {
 
 // TestConsoleAgentSeesAMessagesMedia: under a message's text the agent
 // sees its media: the File it became in Salesforce, or why not (too
-// large, an excluded message).
+// large, an excluded message), or, for a message stored before the
+// connector downloaded media (it has no media item), the platform's
+// reference.
 func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	sf := newOrg(t, "", nil)
 	p := newMediaPlatforms(t)
@@ -490,11 +494,26 @@ func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	photoConv, photoMsg := settled("wa", ann, "wamid.MEDIA1", "uploaded")
 	bigConv, bigMsg := settled("sms", "+14155550123", sid, "failed: too large")
 
+	// A message of Ann's as a store that predates media downloads
+	// (migration 0010) holds it: a media reference and no media item.
+	err := e.mediaStore().WithTx(t.Context(), func(tx store.Tx) error {
+		_, _, err := tx.AddMessage(t.Context(), store.Message{Tenant: "acme", Channel: "wa", ConversationID: photoConv.ID,
+			ContactID: photoConv.ContactID, PlatformID: "wamid.BEFORE-MEDIA", Direction: store.Inbound, Kind: "image",
+			Body: "a photo without a media item", MediaURL: "1166401585280000", MediaType: "image/jpeg", Sender: ann,
+			SentAt: now, ReceivedAt: time.Now(), StateAtReceipt: statemachine.Open, PushStatus: store.Excluded,
+			PushReason: "stored by the test"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	b := newBrowser(t, e)
 	b.signIn(alice.token, "sign-in")
 	b.do("the photo's conversation", open(fmt.Sprintf("/conversations/%d", photoConv.ID)),
 		waitText(`tr[data-message="wamid.MEDIA1"]`, "the broken kettle", "Media: image/jpeg", photoMsg.Media.FileName,
-			fmt.Sprintf("%d B", len(photo)), "in Salesforce as File "+photoMsg.Media.FileID))
+			fmt.Sprintf("%d B", len(photo)), "in Salesforce as File "+photoMsg.Media.FileID),
+		waitText(`tr[data-message="wamid.BEFORE-MEDIA"]`, "a photo without a media item", "Media: image/jpeg · not downloaded: 1166401585280000"))
 	b.shot("conversation-media")
 	b.do("the big picture's conversation", open(fmt.Sprintf("/conversations/%d", bigConv.ID)),
 		waitText(fmt.Sprintf(`tr[data-message=%q]`, sid), "Media: image/png", bigMsg.Media.Status))
