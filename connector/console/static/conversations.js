@@ -70,8 +70,9 @@ function pushCell(m) {
 }
 
 // textCell shows a message's text and, under it, its media: the item the
-// connector downloads (type, name, size, where it stands) or, on a
-// platform whose media it does not download, the platform's reference.
+// connector downloads (type, name, size, where it stands) or, for a
+// message stored before the connector downloaded media (it has no media
+// item), the platform's reference.
 function textCell(m) {
   const item = m.media;
   if (!item && !m.media_url) return m.body || '—';
