@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector"
@@ -21,9 +19,7 @@ var errBlocking = errors.New("an org has blocking problems (see above)")
 // checkSalesforce logs in to each org of the configuration (or the
 // tenant's), checks it against the mapping and prints the report.
 func checkSalesforce(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check-salesforce", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("check-salesforce", stderr)
 	tenant := fs.String("tenant", "", "check only this tenant's org")
 	timeout := fs.Duration("timeout", time.Minute, "bound of each org's check")
 	if err := fs.Parse(args); err != nil {

@@ -184,10 +184,16 @@ func setGC() {
 	}
 }
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// configFlags returns the flag set of the command name, with its -config
+// flag: the configuration file, $CONNECTOR_CONFIG by default.
+func configFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	return fs, fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs, path := configFlags("serve", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -295,9 +301,7 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
 		return errors.New("usage: connector dead list|replay -config FILE ...")
 	}
-	fs := flag.NewFlagSet("dead "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("dead "+args[0], stderr)
 	tenant := fs.String("tenant", "", "tenant id")
 	limit := fs.Int("limit", 100, "most messages to list")
 	ids := fs.String("id", "", "comma-separated message ids to replay")
@@ -405,9 +409,7 @@ func parseIDs(ids string) ([]int64, error) {
 }
 
 func migrate(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("migrate", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -420,9 +422,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 }
 
 func checkConfig(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("check-config", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -30,9 +29,7 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
 		return errors.New("usage: connector token create|list|revoke -config FILE ...")
 	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("token "+args[0], stderr)
 	tenant := fs.String("tenant", "", "tenant id (create: the token's tenant; list: only this tenant's tokens)")
 	role := fs.String("role", "", "agent or admin (create, with -tenant)")
 	operator := fs.Bool("operator", false, "create an operator token (the support team's), for no tenant")
@@ -164,9 +161,7 @@ func excludedStatesCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "get" && args[0] != "set") {
 		return errors.New("usage: connector excluded-states get|set -config FILE -org 00D... [-states S,S] [-by NAME]")
 	}
-	fs := flag.NewFlagSet("excluded-states "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("excluded-states "+args[0], stderr)
 	org := fs.String("org", "", "Salesforce org id, 15 or 18 characters starting 00D")
 	states := fs.String("states", "", `comma-separated states by name or number (set; "" excludes nothing)`)
 	by := fs.String("by", defaultActor(), "who makes the change, for the log and the setting's history (set)")

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,9 +22,7 @@ func quarantineCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
 		return errors.New("usage: connector quarantine list|replay -config FILE ...")
 	}
-	fs := flag.NewFlagSet("quarantine "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("quarantine "+args[0], stderr)
 	tenant := fs.String("tenant", "", "only this tenant's events")
 	channel := fs.String("channel", "", "only this channel's events (list)")
 	limit := fs.Int("limit", 100, "most events to list")

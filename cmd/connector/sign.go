@@ -2,11 +2,9 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 
 	"github.com/chatsync/sfconnector/config"
@@ -20,9 +18,7 @@ const maxSignBody = 16 << 20
 // would send with a body on a configured channel, as "Name: value", ready
 // for curl's -H.
 func signCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("CONNECTOR_CONFIG"), "configuration file (or $CONNECTOR_CONFIG)")
+	fs, path := configFlags("sign", stderr)
 	tenant := fs.String("tenant", "", "tenant id (default: the only tenant)")
 	channel := fs.String("channel", "", "channel id")
 	webhookURL := fs.String("url", "", "the webhook URL the platform calls (Twilio signs it); default: server.public_base_url, else http://localhost:PORT of server.listen, + /webhooks/TENANT/CHANNEL")
