@@ -16,13 +16,15 @@ demo:
 
 # Passes the tests: PostgreSQL is started (or installed from Debian's
 # packages) on 127.0.0.1:5432 when none answers, for the postgres driver's
-# tests and the replicas test, and podman is installed where missing, for
-# the image's test (which runs make image); then every test, with the race
-# detector, never from the test cache (the integration tests run binaries
-# and images the cache knows nothing of).
+# tests and the replicas test; podman is installed where missing, for the
+# image's test (which runs make image), and Chromium, for the console's
+# browser tests; then every test, with the race detector, never from the
+# test cache (the integration tests run binaries and images the cache
+# knows nothing of).
 test:
 	bash .ci/postgres.sh
 	bash .ci/podman.sh
+	bash .ci/chromium.sh
 	CONNECTOR_TEST_POSTGRES_DSN="$${CONNECTOR_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" go test -race -count=1 ./...
 
 # Static binaries in bin/: the connector with its version stamped, and the

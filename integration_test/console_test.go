@@ -28,7 +28,7 @@ import (
 )
 
 // The console's browser tests drive a real headless Chromium (Debian's
-// package chromium; .ci/run installs it) against the connector binary.
+// package chromium; make test installs it) against the connector binary.
 // Each saves a screenshot of every screen it shows under
 // $CONSOLE_ARTIFACTS (integration_test/artifacts/console by default).
 
@@ -62,7 +62,7 @@ func newBrowser(t *testing.T, e *env) *browser {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
-		t.Fatal("Chromium is not installed: the console's browser tests need it (apt-get install -y chromium; .ci/run installs it), or set CHROMIUM to its path")
+		t.Fatal("Chromium is not installed: the console's browser tests need it (apt-get install -y chromium; make test installs it), or set CHROMIUM to its path")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
