@@ -208,7 +208,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Service, error
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	ing := &ingest.Ingester{Store: st, Group: group, Now: opts.Now}
 	s.webhooks = &webhook.Handler{Registry: reg, Ingester: ing, MaxBodyBytes: cfg.Server.MaxBodyBytes, Metrics: m, Wake: d.Notify,
-		Replies: mgr, MediaStored: mw.Wake}
+		Replies: mgr, MediaStored: mw.Wake, MediaUnfetched: mw.ReleaseUnfetched}
 	// The webhook handler registers its own patterns on a mux of its own;
 	// they are mounted here by name, so that Routes lists them.
 	hooks := http.NewServeMux()

@@ -173,3 +173,61 @@ func TestMediaOfEveryPlatformBecomesAFile(t *testing.T) {
 		}
 	}
 }
+
+// TestWebChatUploadsNeverFetchedAreRemoved: a web chat upload that the
+// connector will never fetch is removed once the delivery naming it
+// commits, not after the uploads' 7 days: that of a message excluded (a
+// bot's conversation: its media item is skipped) and that of a message
+// refused (a visitor blocked for inbound). (That another message waiting
+// for the same upload keeps it is media.Worker's unit test.)
+func TestWebChatUploadsNeverFetchedAreRemoved(t *testing.T) {
+	t.Parallel()
+	sf := newOrg(t, "", nil)
+	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: sf,
+		Channels: []channelSpec{{ID: "webchat", Platform: "webchat", Bot: true}}}}})
+	e.start()
+	uploaded := func(data []byte) (ref, path string) {
+		t.Helper()
+		ref = uploadWebChat(t, e, "acme", "webchat", data, "image/png")
+		path = filepath.Join(e.dbPath+"-uploads", "acme", "webchat", strings.TrimPrefix(ref, webchat.UploadPrefix))
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("the upload %s is not kept: %v", ref, err)
+		}
+		return ref, path
+	}
+	photo := func(id, visitor, ref string) []byte {
+		return []byte(fmt.Sprintf(`{"events":[{"id":%q,"type":"message","visitor":{"id":%q,"name":"Vi"},`+
+			`"message":{"text":"look","attachment":{"upload":%q,"type":"image/png","name":"look.png"}}}]}`, id, visitor, ref))
+	}
+	gone := func(what, path string) {
+		t.Helper()
+		waitFor(t, waitTimeout, what+"'s upload removed", func() (bool, string) {
+			_, err := os.Stat(path)
+			return errors.Is(err, os.ErrNotExist), fmt.Sprint(err)
+		})
+	}
+
+	// Excluded: the bot's conversation is AUTO_BOT, excluded by default.
+	ref, path := uploaded(append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0x01}, 300)...))
+	if a := e.postWebChat("acme", "webchat", photo("web-EX-1", "v-1", ref)); a.Stored != 1 || a.Excluded != 1 {
+		t.Fatalf("the excluded photo: answer %+v, want 1 stored, excluded", a)
+	}
+	gone("the excluded message", path)
+	items, err := e.openStore().ListMedia(t.Context(), store.MediaFilter{Tenant: "acme", Channel: "webchat"})
+	if err != nil || len(items) != 1 || items[0].Status != store.MediaSkipped {
+		t.Fatalf("media items %+v (%v), want the excluded message's, skipped", items, err)
+	}
+
+	// Refused: a visitor blocked for inbound.
+	if a := e.postWebChat("acme", "webchat", []byte(`{"events":[{"id":"web-V2-1","type":"message","visitor":{"id":"v-2"},"message":{"text":"buy now"}}]}`)); a.Stored != 1 {
+		t.Fatalf("v-2's first message: answer %+v", a)
+	}
+	alice := e.newCaller("acme", "alice", "agent")
+	alice.block(alice.conversationOf("webchat", "v-2").ContactID, map[string]any{"note": "spam"})
+	ref, path = uploaded(append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0x02}, 300)...))
+	resp, err := e.sender().WebChat(t.Context(), "acme", "webchat", webchatSecret, photo("web-V2-2", "v-2", ref))
+	if err != nil || !strings.Contains(resp.Body, `"refused"`) || !strings.Contains(resp.Body, "web-V2-2") {
+		t.Fatalf("the blocked visitor's photo: %d %s (%v), want it refused", resp.Status, resp.Body, err)
+	}
+	gone("the refused message", path)
+}

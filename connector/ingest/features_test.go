@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -424,12 +425,18 @@ func TestRefuseBlockedRefusesBlockedContacts(t *testing.T) {
 	conv, _ := f.conversationOf("bob")
 	f.setState(conv.ID, statemachine.Open, statemachine.Blocked)
 
-	res := f.ingest(msg("m2", "bob", "still here"), msg("m3", "ann", "hi"))
-	if len(res.Refused) != 1 || res.Refused[0] != (ingest.Refusal{ID: "m2", Contact: "bob", Reason: "contact_blocked"}) {
-		t.Fatalf("refused %+v, want m2 of bob", res.Refused)
+	res := f.ingest(msg("m2", "bob", "still here"), msg("m3", "ann", "hi"), photo("m4", "bob", "upload:b0b"))
+	if len(res.Refused) != 2 || res.Refused[0] != (ingest.Refusal{ID: "m2", Contact: "bob", Reason: "contact_blocked"}) ||
+		res.Refused[1].ID != "m4" {
+		t.Fatalf("refused %+v, want m2 and m4 of bob", res.Refused)
 	}
 	if res.Stored != 1 {
 		t.Errorf("stored %d, want ann's message only", res.Stored)
+	}
+	// The refused photo's media will never be fetched: the platform may
+	// drop its copy.
+	if want := []ingest.MediaRef{{Tenant: "acme", Channel: "wa", Ref: "upload:b0b"}}; !slices.Equal(res.Unfetched, want) {
+		t.Errorf("unfetched %+v, want %+v", res.Unfetched, want)
 	}
 	if _, msgs := f.conversationOf("bob"); len(msgs) != 1 || msgs[0].PlatformID != "m1" {
 		t.Errorf("bob's messages %+v, want only m1 (m2 refused at the door)", msgs)

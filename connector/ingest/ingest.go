@@ -177,6 +177,17 @@ type Result struct {
 	// never fetched (excluded message, blocked contact).
 	MediaPending int `json:"-"`
 	MediaSkipped int `json:"-"`
+	// Unfetched lists the media of this delivery's messages that will
+	// never be fetched: the items recorded skipped, and the media of the
+	// messages refused. The platform may drop its copies of them (the web
+	// chat's uploads).
+	Unfetched []MediaRef `json:"-"`
+}
+
+// MediaRef is a channel's reference to a media item, as a message gives
+// it (platform.Message.MediaRef).
+type MediaRef struct {
+	Tenant, Channel, Ref string
 }
 
 // QuarantinedEvent is an event a delivery put in quarantine.
@@ -526,6 +537,9 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 	}
 	if ch.RefuseBlocked && contact.BlockedInbound {
 		res.Refused = append(res.Refused, Refusal{ID: ev.ID, Contact: ev.Contact, Reason: "contact_blocked"})
+		if ev.Message.MediaRef != "" {
+			res.Unfetched = append(res.Unfetched, MediaRef{Tenant: ch.Tenant, Channel: ch.ID, Ref: ev.Message.MediaRef})
+		}
 		return nil
 	}
 	conv, state, err := conversationFor(ctx, tx, ch, contact, lookup, now)
@@ -608,6 +622,7 @@ func (in *Ingester) media(ctx context.Context, tx store.Tx, ch Channel, contact 
 		res.MediaPending++
 	} else {
 		res.MediaSkipped++
+		res.Unfetched = append(res.Unfetched, MediaRef{Tenant: item.Tenant, Channel: item.Channel, Ref: item.Ref})
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestMediaItemsRecorded(t *testing.T) {
 	f := newFixture(t, false, statemachine.NewSet(statemachine.AutoBot))
 	f.ch.Media = true
 	res := f.ingest(photo("m1", "31600000001", "media-1"), msg("m2", "31600000001", "hello"), photo("m1", "31600000001", "media-1"))
-	if res.Stored != 2 || res.MediaPending != 1 || res.MediaSkipped != 0 || res.Duplicates != 1 {
+	if res.Stored != 2 || res.MediaPending != 1 || res.MediaSkipped != 0 || res.Duplicates != 1 || len(res.Unfetched) != 0 {
 		t.Fatalf("result = %+v", res)
 	}
 	items := mediaOf(t, f.st)
@@ -49,8 +50,9 @@ func TestMediaItemsRecorded(t *testing.T) {
 	// Excluded: a bot channel's AUTO_BOT conversation.
 	fb := newFixture(t, true, statemachine.NewSet(statemachine.AutoBot))
 	fb.ch.Media = true
-	if res := fb.ingest(photo("b1", "31600000002", "media-b1")); res.Excluded != 1 || res.MediaSkipped != 1 {
-		t.Fatalf("excluded result = %+v", res)
+	if res := fb.ingest(photo("b1", "31600000002", "media-b1")); res.Excluded != 1 || res.MediaSkipped != 1 ||
+		!slices.Equal(res.Unfetched, []ingest.MediaRef{{Tenant: "acme", Channel: "wa", Ref: "media-b1"}}) {
+		t.Fatalf("excluded result = %+v, want its item skipped and its media unfetched", res)
 	}
 	if it := mediaOf(t, fb.st)["b1"]; it.Status != store.MediaSkipped || !strings.HasPrefix(it.Reason, ingest.SkipExcluded) {
 		t.Fatalf("excluded message's item = %+v", it)
@@ -69,7 +71,8 @@ func TestMediaItemsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := f.ingest(photo("m3", "31600000003", "media-3")); res.Stored != 1 || res.Pending != 1 || res.MediaSkipped != 1 {
+	if res := f.ingest(photo("m3", "31600000003", "media-3")); res.Stored != 1 || res.Pending != 1 || res.MediaSkipped != 1 ||
+		len(res.Unfetched) != 1 || res.Unfetched[0].Ref != "media-3" {
 		t.Fatalf("blocked contact's result = %+v", res)
 	}
 	if it := mediaOf(t, f.st)["m3"]; it.Status != store.MediaSkipped || it.Reason != ingest.SkipBlocked {

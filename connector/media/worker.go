@@ -678,19 +678,48 @@ func (w *Worker) holdLost(h *holds, id int64, tenant string) {
 // item. A failure is returned (the item, fetched, is not fetched again):
 // the copy then expires on the platform's own terms.
 func (w *Worker) releaseCopy(ctx context.Context, r platform.MediaReleaser, it store.MediaItem) error {
-	base, _, _ := platform.SplitMediaRef(it.Ref)
-	waiting, err := w.Store.ListMedia(ctx, store.MediaFilter{Tenant: it.Tenant, Channel: it.Channel,
-		RefPrefix: base, Status: store.MediaPending, Limit: 1})
-	if err != nil {
-		return fmt.Errorf("media %d: look for other messages of the same item: %w", it.ID, err)
-	}
-	if len(waiting) > 0 {
-		return nil // the last of them releases it
-	}
-	if err := r.ReleaseMedia(ctx, it.Ref); err != nil {
+	if err := w.releaseUnlessWaiting(ctx, r, it.Tenant, it.Channel, it.Ref); err != nil {
 		return fmt.Errorf("media %d: %w", it.ID, err)
 	}
 	return nil
+}
+
+// ReleaseUnfetched lets the platform of a tenant's channel drop its copy
+// of the media item ref, which a message named and the connector will
+// never fetch (its item was skipped, or its message refused), unless
+// another message of the channel waits for the same item. A platform
+// that keeps no copies for the connector (no platform.MediaReleaser: all
+// but the web chat) is left alone. On a failure the copy expires on the
+// platform's own terms (the web chat's uploads after webchat.UploadTTL).
+func (w *Worker) ReleaseUnfetched(ctx context.Context, tenant, channel, ref string) error {
+	f, ok := w.Resolver.Fetcher(tenant, channel)
+	if !ok {
+		return nil
+	}
+	r, ok := f.(platform.MediaReleaser)
+	if !ok {
+		return nil
+	}
+	if err := w.releaseUnlessWaiting(ctx, r, tenant, channel, ref); err != nil {
+		return fmt.Errorf("media of %s/%s never fetched: %w", tenant, channel, err)
+	}
+	return nil
+}
+
+// releaseUnlessWaiting releases the platform's copy of ref unless a
+// pending item of the channel names the same item (the last of them
+// releases it once fetched).
+func (w *Worker) releaseUnlessWaiting(ctx context.Context, r platform.MediaReleaser, tenant, channel, ref string) error {
+	base, _, _ := platform.SplitMediaRef(ref)
+	waiting, err := w.Store.ListMedia(ctx, store.MediaFilter{Tenant: tenant, Channel: channel,
+		RefPrefix: base, Status: store.MediaPending, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("look for other messages of the same item: %w", err)
+	}
+	if len(waiting) > 0 {
+		return nil
+	}
+	return r.ReleaseMedia(ctx, ref)
 }
 
 // faultPoint kills the process at the named point when FaultEnv names it.

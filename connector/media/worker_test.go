@@ -509,6 +509,31 @@ func TestFetchedItemIsReleased(t *testing.T) {
 	}
 }
 
+// Media a message named that the connector will never fetch (its item
+// skipped, its message refused) is released at once on a platform that
+// keeps a copy for the connector, unless another message of the channel
+// waits for the same item; a platform that keeps none, and a channel
+// without media, are left alone.
+func TestUnfetchedItemIsReleased(t *testing.T) {
+	e := newEnv(t)
+	if err := e.w.ReleaseUnfetched(t.Context(), "acme", "wa", "upload:abc"); err != nil {
+		t.Fatalf("a platform that keeps no copies: %v", err)
+	}
+	rf := &releasingFetcher{fakeFetcher: e.f}
+	e.w.Resolver = releasingResolver{resolver: e.w.Resolver.(resolver), r: rf}
+	e.message("wa", "m-a", "upload:abc#name=a.jpg") // pending: it waits for upload:abc
+	for _, m := range []struct{ channel, ref string }{
+		{"wa", "upload:abc#name=b.jpg"}, {"wa", "upload:def#name=c.jpg"}, {"tg", "upload:fed"},
+	} {
+		if err := e.w.ReleaseUnfetched(t.Context(), "acme", m.channel, m.ref); err != nil {
+			t.Fatalf("%s %s: %v", m.channel, m.ref, err)
+		}
+	}
+	if got := rf.releases(); !slices.Equal(got, []string{"upload:def#name=c.jpg"}) {
+		t.Fatalf("released %v, want only the upload no other message waits for", got)
+	}
+}
+
 // An item the platform serves no content for (a LINE sticker) is skipped
 // with its reason: nothing failed, nothing to replay.
 func TestItemWithoutContentIsSkipped(t *testing.T) {

@@ -112,9 +112,9 @@ type MediaFetcher interface {
 // itself keeps until it is fetched (the web chat's uploads).
 type MediaReleaser interface {
 	// ReleaseMedia says that the item ref (as given to FetchMedia) is
-	// fetched and kept by the connector, and no other message waits for
-	// it: the platform's copy may go. An item already gone is not an
-	// error.
+	// fetched and kept by the connector, or will never be fetched (its
+	// message excluded or refused), and no other message waits for it:
+	// the platform's copy may go. An item already gone is not an error.
 	ReleaseMedia(ctx context.Context, ref string) error
 }
 

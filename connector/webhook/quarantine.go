@@ -89,8 +89,9 @@ func otherAccount(events []platform.Event) bool {
 }
 
 // committed does what follows a committed delivery or replay: the
-// metrics, a warning per event newly quarantined, the dispatcher's wake-up
-// and the opt-outs' last replies.
+// metrics, a warning per event newly quarantined, the dispatcher's wake-up,
+// the release of the platform's copies of media never fetched, and the
+// opt-outs' last replies.
 func (h *Handler) committed(r *http.Request, log zerolog.Logger, ch *registry.Channel, res ingest.Result) {
 	tenant := ch.Tenant.Config.ID
 	h.Metrics.MessagesStored.WithLabelValues(tenant, "pending").Add(float64(res.Pending))
@@ -114,6 +115,15 @@ func (h *Handler) committed(r *http.Request, log zerolog.Logger, ch *registry.Ch
 	}
 	if res.MediaPending > 0 && h.MediaStored != nil {
 		h.MediaStored()
+	}
+	if h.MediaUnfetched != nil {
+		for _, m := range res.Unfetched {
+			if err := h.MediaUnfetched(r.Context(), m.Tenant, m.Channel, m.Ref); err != nil {
+				// The delivery is committed: the copy expires on the
+				// platform's own terms.
+				log.Warn().Err(err).Msg("the platform's copy of a media item never fetched is not released; it expires on the platform's terms")
+			}
+		}
 	}
 	h.lastReplies(r, res.OptOuts)
 }

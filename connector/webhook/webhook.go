@@ -20,6 +20,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -51,6 +52,11 @@ type Handler struct {
 	// MediaStored is called after a delivery with media items to fetch
 	// committed (it wakes the media worker). Optional.
 	MediaStored func()
+	// MediaUnfetched is called, after a delivery committed, for each media
+	// item its messages named that will never be fetched (skipped, or its
+	// message refused): the platform may drop its copy (see
+	// media.Worker.ReleaseUnfetched). Optional.
+	MediaUnfetched func(ctx context.Context, tenant, channel, ref string) error
 	// Replies stores and sends the opt-out last replies.
 	Replies *manage.Manager
 	// ReplyTimeout bounds sending an opt-out last reply;

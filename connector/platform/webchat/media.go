@@ -198,8 +198,9 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 // ReleaseMedia removes an upload once the connector keeps its bytes
 // elsewhere (the media worker's spool or database): it is deleted when
 // Salesforce has the File, as retention says, rather than after
-// UploadTTL. A URL the site hosts, and an upload already gone, are left
-// alone.
+// UploadTTL. It removes at once an upload the connector will never fetch
+// (its message excluded or refused). A URL the site hosts, and an upload
+// already gone, are left alone.
 func (a *Adapter) ReleaseMedia(ctx context.Context, ref string) error {
 	base, _, _ := platform.SplitMediaRef(ref)
 	digest, ok := strings.CutPrefix(base, UploadPrefix)
