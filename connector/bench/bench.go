@@ -255,7 +255,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	// The same generator against a handler that does nothing, before the
 	// connectors run and again after they stopped: the machine's speed
 	// drifts over a run, and the mean of the two brackets it.
-	nopBefore, err := r.noop(ctx, appSecret, "before")
+	nopBefore, nopCPUBefore, err := r.noop(ctx, appSecret, "before")
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	nopAfter, err := r.noop(ctx, appSecret, "after")
+	nopAfter, nopCPUAfter, err := r.noop(ctx, appSecret, "after")
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}
@@ -325,6 +325,12 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	rep.GroupCommits = groups
 	if rep.Accepted > 0 {
 		rep.BenchCPUPer1000 = Millis(benchCPU * 1000 / time.Duration(rep.Accepted))
+	}
+	if n := nopBefore.accepted.Load() + nopAfter.accepted.Load(); n > 0 {
+		rep.NoopCPUPer1000 = Millis((nopCPUBefore + nopCPUAfter) * 1000 / time.Duration(n))
+	}
+	if whole := rep.CPUPer1000 + rep.BenchCPUPer1000; whole > 0 {
+		rep.CPURatio = float64(rep.NoopCPUPer1000) / float64(whole)
 	}
 	if drainErr != nil {
 		errs = append(errs, drainErr)
@@ -339,18 +345,20 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 }
 
 // noop runs the run's load against a handler that does nothing, in this
-// process; when names the run ("before", "after") in its message ids.
-func (r *run) noop(ctx context.Context, appSecret, when string) (*generator, error) {
+// process, and returns its generator and the CPU time this process spent
+// on it; when names the run ("before", "after") in its message ids.
+func (r *run) noop(ctx context.Context, appSecret, when string) (*generator, time.Duration, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bench: listen: %w", err)
+		return nil, 0, fmt.Errorf("bench: listen: %w", err)
 	}
 	closeNoop := serve(ln, http.HandlerFunc(noop))
 	defer closeNoop()
 	nop := r.generator([]string{"http://" + ln.Addr().String()}, appSecret, "wamid.noop."+when+"."+r.runID+".")
 	r.o.progressf(true, "sending %d deliveries to a no-op handler (%s the connector)", nop.deliveryCount(), when)
+	cpu0 := selfCPU()
 	nop.run(ctx)
-	return nop, nil
+	return nop, selfCPU() - cpu0, nil
 }
 
 // generator returns a generator of the run's load toward targets.

@@ -126,8 +126,11 @@ func checkBatchInvariants(t *testing.T, r *Report, messages, deliveries int) {
 			t.Errorf("process %s CPU time %v: want some", p.Label, p.CPU)
 		}
 	}
-	if r.CPUPer1000 <= 0 || r.BenchCPUPer1000 <= 0 {
-		t.Errorf("CPU per 1,000 deliveries: connector %v, bench %v: want some", r.CPUPer1000, r.BenchCPUPer1000)
+	if r.CPUPer1000 <= 0 || r.BenchCPUPer1000 <= 0 || r.NoopCPUPer1000 <= 0 {
+		t.Errorf("CPU per 1,000 deliveries: connector %v, bench %v, no-op runs %v: want some", r.CPUPer1000, r.BenchCPUPer1000, r.NoopCPUPer1000)
+	}
+	if want := float64(r.NoopCPUPer1000) / float64(r.CPUPer1000+r.BenchCPUPer1000); r.CPURatio <= 0 || math.Abs(r.CPURatio-want) > 1e-4*want { // the report's JSON rounds the times
+		t.Errorf("ratio by CPU %g, want the no-op runs' CPU a delivery over the connector's and the bench's: %g", r.CPURatio, want)
 	}
 }
 

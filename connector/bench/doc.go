@@ -96,6 +96,14 @@
 //     about five times its live data, the stand-in's records and the
 //     meter's first writes, instead of twice). The connector processes
 //     keep their own GC settings.
+//   - no-op runs' CPU per 1,000 deliveries: the CPU time of the bench
+//     process during the two no-op runs (load generator and no-op
+//     handler), per 1,000 deliveries the no-op handler accepted.
+//     connector / no-op, by CPU: that divided by the sum of the two
+//     figures above, the machine's CPU a delivery costs with the
+//     connector (its pushing included). It equals the rates' ratio when
+//     both runs keep every core busy; unlike the rates, it holds when
+//     the machine's speed drifts between the runs.
 //   - group commits: read, after the drain, from the /metrics of the
 //     connector processes then running (a killed process's are lost;
 //     the bench's configuration gives them an operator token): ingestion's

@@ -75,6 +75,15 @@ type Report struct {
 	// from the first delivery to the end of the drain: what the machine
 	// spent on the bench itself rather than on the connector.
 	BenchCPUPer1000 Millis `json:"bench_cpu_per_1000_deliveries_ms"`
+	// NoopCPUPer1000 is this process's CPU time (the load generator and
+	// the no-op handler) per 1,000 deliveries the no-op handler accepted,
+	// over its two runs. CPURatio is it divided by CPUPer1000 +
+	// BenchCPUPer1000: the machine's CPU a delivery costs with the no-op
+	// handler against with the connector, which is Ratio when both runs
+	// keep every core busy, and which holds where the machine's speed
+	// drifts.
+	NoopCPUPer1000 Millis  `json:"noop_cpu_per_1000_deliveries_ms"`
+	CPURatio       float64 `json:"cpu_ratio"`
 
 	// GroupCommits are the group commits of the connector processes
 	// running at the end (a killed process's are lost with it).
@@ -202,6 +211,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	row("connector CPU per 1,000 deliveries", "%s", r.CPUPer1000)
 	row("bench's own CPU per 1,000 deliveries", "%s (load generator, stand-in)", r.BenchCPUPer1000)
+	row("no-op runs' CPU per 1,000 deliveries", "%s (load generator, no-op handler)", r.NoopCPUPer1000)
+	row("connector / no-op, by CPU", "%.1f %%", r.CPURatio*100)
 	if k := r.Kill; k != nil {
 		if k.Resumed != nil {
 			row("pushing resumed after restart", "%s (%d acknowledged messages were waiting)", *k.Resumed, k.Waiting)
