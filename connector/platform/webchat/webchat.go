@@ -77,8 +77,11 @@
 // channel's upload directory under its checksum (the same bytes give the
 // same reference, so a retried upload is harmless), fetches it as the
 // message's media once the message is stored, and removes it once the
-// connector keeps the bytes (ReleaseMedia), or when it is older than
-// UploadTTL (7 days) if no message fetched it. An upload larger than the channel's limit
+// connector keeps the bytes (ReleaseMedia), as soon as the message is
+// stored excluded or refused (its media is never fetched), or when it is
+// older than UploadTTL (7 days) if no message fetched it. An upload is
+// one message's: upload the bytes again for another message (the same
+// reference comes back). An upload larger than the channel's limit
 // (max_upload_bytes, default 25 MiB) gets 413, a wrong signature 401; a
 // channel without an upload directory answers 405. A message whose upload
 // has expired keeps its text; its media fails as gone.
