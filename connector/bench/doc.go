@@ -102,8 +102,8 @@
 //     connector / no-op, by CPU: that divided by the sum of the two
 //     figures above, the machine's CPU a delivery costs with the
 //     connector (its pushing included). It equals the rates' ratio when
-//     both runs keep every core busy; unlike the rates, it holds when
-//     the machine's speed drifts between the runs.
+//     both runs keep every core busy: where it is higher, the connector's
+//     run left cores idle.
 //   - group commits: read, after the drain, from the /metrics of the
 //     connector processes then running (a killed process's are lost;
 //     the bench's configuration gives them an operator token): ingestion's

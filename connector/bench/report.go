@@ -80,8 +80,8 @@ type Report struct {
 	// over its two runs. CPURatio is it divided by CPUPer1000 +
 	// BenchCPUPer1000: the machine's CPU a delivery costs with the no-op
 	// handler against with the connector, which is Ratio when both runs
-	// keep every core busy, and which holds where the machine's speed
-	// drifts.
+	// keep every core busy (higher when the connector's run left cores
+	// idle).
 	NoopCPUPer1000 Millis  `json:"noop_cpu_per_1000_deliveries_ms"`
 	CPURatio       float64 `json:"cpu_ratio"`
 
