@@ -310,6 +310,9 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if kill != nil {
+		groups.add(kill.groups)
+	}
 	for _, rep := range r.reps {
 		if rep.cur != nil {
 			if err := rep.cur.stop(); err != nil {
@@ -444,53 +447,65 @@ func (r *run) start(ctx context.Context, rep *replica, label string) error {
 // their /metrics.
 func (r *run) groupCommits(ctx context.Context) (GroupCommits, error) {
 	var g GroupCommits
-	client := &http.Client{Timeout: 10 * time.Second} // a replica that hangs fails the read
 	for _, rep := range r.reps {
 		if rep.cur == nil {
 			continue
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.base()+"/metrics", nil)
+		one, err := r.readGroupCommits(ctx, rep.base())
 		if err != nil {
-			return g, fmt.Errorf("bench: %w", err)
+			return g, err
 		}
-		req.Header.Set("Authorization", "Bearer "+r.operatorToken)
-		resp, err := client.Do(req)
+		g.add(one)
+	}
+	return g, nil
+}
+
+// readGroupCommits reads the group commits of the process serving base
+// from its /metrics.
+func (r *run) readGroupCommits(ctx context.Context, base string) (GroupCommits, error) {
+	var g GroupCommits
+	client := &http.Client{Timeout: 10 * time.Second} // a replica that hangs fails the read
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return g, fmt.Errorf("bench: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.operatorToken)
+	resp, err := client.Do(req)
+	if err != nil {
+		return g, fmt.Errorf("bench: read the metrics: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return g, fmt.Errorf("bench: read the metrics: %w", err)
+	case resp.StatusCode != http.StatusOK:
+		return g, fmt.Errorf("bench: read the metrics: status %d: %.200s", resp.StatusCode, body)
+	}
+	found := 0
+	for line := range strings.Lines(string(body)) {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
 		if err != nil {
-			return g, fmt.Errorf("bench: read the metrics: %w", err)
+			continue
 		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch {
-		case err != nil:
-			return g, fmt.Errorf("bench: read the metrics: %w", err)
-		case resp.StatusCode != http.StatusOK:
-			return g, fmt.Errorf("bench: read the metrics: status %d: %.200s", resp.StatusCode, body)
+		switch f[0] {
+		case "connector_ingest_group_deliveries_count":
+			g.Groups += int(v)
+		case "connector_ingest_group_deliveries_sum":
+			g.Deliveries += int(v)
+		case "connector_ingest_lock_waits_total":
+			g.LockWaits += int(v)
+		default:
+			continue
 		}
-		found := 0
-		for line := range strings.Lines(string(body)) {
-			f := strings.Fields(line)
-			if len(f) != 2 {
-				continue
-			}
-			v, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				continue
-			}
-			switch f[0] {
-			case "connector_ingest_group_deliveries_count":
-				g.Groups += int(v)
-			case "connector_ingest_group_deliveries_sum":
-				g.Deliveries += int(v)
-			case "connector_ingest_lock_waits_total":
-				g.LockWaits += int(v)
-			default:
-				continue
-			}
-			found++
-		}
-		if found != 3 {
-			return g, fmt.Errorf("bench: the metrics of %s lack the group commits' figures", rep.base())
-		}
+		found++
+	}
+	if found != 3 {
+		return g, fmt.Errorf("bench: the metrics of %s lack the group commits' figures", base)
 	}
 	return g, nil
 }
@@ -514,6 +529,9 @@ type killRun struct {
 	err      error
 	killedAt time.Time
 	restart  *proc
+	// groups are the killed process's group commits, read just before
+	// the kill.
+	groups GroupCommits
 }
 
 // killLater SIGKILLs the first replica's process after d and restarts it.
@@ -529,6 +547,12 @@ func (r *run) killLater(ctx context.Context, d time.Duration) *killRun {
 			return
 		}
 		rep := r.reps[0]
+		groups, err := r.readGroupCommits(ctx, rep.base())
+		if err != nil {
+			k.err = err
+			return
+		}
+		k.groups = groups
 		rep.cur.kill()
 		k.killedAt = time.Now()
 		r.o.progressf(true, "killed replica 1 (SIGKILL); restarting it")
@@ -692,7 +716,7 @@ func (r *run) report(gen *generator, nops [2]*generator, keys []string, kill *ki
 // written when it was killed, the first and the last record written,
 // counted from the restarted process's readiness.
 func (r *run) killReport(gen *generator, keys []string, kill *killRun) *Kill {
-	k := &Kill{After: Millis(r.o.KillAfter)}
+	k := &Kill{After: Millis(r.o.KillAfter), GroupCommits: kill.groups}
 	var first, last time.Time
 	for i, key := range keys {
 		d := gen.deliveryOf(i)

@@ -184,6 +184,16 @@ func TestBenchKillAndRestart(t *testing.T) {
 	if r.Kill.Resumed != nil && *r.Kill.Caught < *r.Kill.Resumed {
 		t.Errorf("caught up %v before resuming %v", *r.Kill.Caught, *r.Kill.Resumed)
 	}
+	// The killed process's group commits, read before the kill, count with
+	// the restarted one's: together they hold the accepted deliveries but
+	// those of the killed process's last moment (fewer than half its
+	// own), and those committed whose answer the kill cut (at most one a
+	// sender).
+	if before, all := r.Kill.GroupCommits, r.GroupCommits; before.Groups < 1 || before.Deliveries < before.Groups ||
+		all.Groups <= before.Groups || all.Deliveries < r.Accepted-before.Deliveries/2 || all.Deliveries > r.Accepted+4 {
+		t.Errorf("group commits: %+v before the kill, %+v in all, for %d accepted deliveries; want the killed process's and the restarted one's",
+			before, all, r.Accepted)
+	}
 }
 
 func TestBenchPostgresReplicas(t *testing.T) {

@@ -105,8 +105,9 @@
 //     both runs keep every core busy: where it is higher, the connector's
 //     run left cores idle.
 //   - group commits: read, after the drain, from the /metrics of the
-//     connector processes then running (a killed process's are lost;
-//     the bench's configuration gives them an operator token): ingestion's
+//     connector processes then running, and of a killed process just
+//     before the kill (the groups of its last moment are missed; the
+//     bench's configuration gives them an operator token): ingestion's
 //     group transactions, the mean deliveries each held, and the lock
 //     waits, deliveries that waited too long for a row in their group
 //     (another replica's group, a settlement) and ran again alone.

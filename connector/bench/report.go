@@ -85,8 +85,9 @@ type Report struct {
 	NoopCPUPer1000 Millis  `json:"noop_cpu_per_1000_deliveries_ms"`
 	CPURatio       float64 `json:"cpu_ratio"`
 
-	// GroupCommits are the group commits of the connector processes
-	// running at the end (a killed process's are lost with it).
+	// GroupCommits are the group commits of the connector processes: of
+	// those running at the end, read after the drain, and of a killed
+	// process, read just before the kill (its last moment's are missed).
 	GroupCommits GroupCommits `json:"group_commits"`
 
 	Kill *Kill `json:"kill,omitempty"`
@@ -99,6 +100,13 @@ type GroupCommits struct {
 	Groups     int `json:"groups"`
 	Deliveries int `json:"deliveries"`
 	LockWaits  int `json:"lock_waits"`
+}
+
+// add adds another process's group commits to g.
+func (g *GroupCommits) add(o GroupCommits) {
+	g.Groups += o.Groups
+	g.Deliveries += o.Deliveries
+	g.LockWaits += o.LockWaits
 }
 
 // Process is one connector process and its peak resident set size.
@@ -120,6 +128,9 @@ type Kill struct {
 	// another replica wrote them before the restarted process was ready.
 	Resumed *Millis `json:"resumed_ms"`
 	Caught  *Millis `json:"caught_up_ms"`
+	// GroupCommits are the killed process's, read just before the kill
+	// (counted in Report.GroupCommits too).
+	GroupCommits GroupCommits `json:"group_commits_before_kill"`
 }
 
 // Settings are the exact settings of a run.
