@@ -86,11 +86,25 @@ type Contact struct {
 	Block BlockInfo
 	// Native is where the platform's own block of the user stands.
 	Native NativeBlock
+	// OptOut is the contact's own request to receive nothing more (an
+	// opt-out keyword), apart from the block an agent sets: zero when the
+	// contact has not opted out. Sends are refused while either stands.
+	OptOut OptOut
 	// Tags are the contact's tags, sorted. Only GetContact and ListContacts
 	// fill them (empty, not nil, when the contact has none); a Tx's contact
 	// leaves them nil.
 	Tags []string
 }
+
+// OptOut is a contact's opt-out: the keyword it wrote and when. An
+// empty Keyword means no opt-out.
+type OptOut struct {
+	Keyword string
+	At      time.Time
+}
+
+// OptedOut reports whether the contact asked to receive nothing more.
+func (c Contact) OptedOut() bool { return c.OptOut.Keyword != "" }
 
 // BlockInfo describes a contact's local block.
 type BlockInfo struct {
@@ -304,7 +318,8 @@ type Message struct {
 // ingestion needs, and no more (on SQLite every column read costs).
 type InboundLookup struct {
 	// Contact is the message's contact, created when it was new. Its key,
-	// ID, DisplayName, BlockedInbound and BlockedOutbound are set; its
+	// ID, DisplayName, BlockedInbound, BlockedOutbound and OptOut.Keyword
+	// are set; its
 	// other fields may be zero (GetContact reads them all).
 	Contact Contact
 	// Stored says the message is stored already: a redelivery.
@@ -371,6 +386,13 @@ type ContactTx interface {
 	// SetNativeBlock records where the platform's block of the contact
 	// stands (UpdatedAt is taken from nb). An unknown contact is ErrNotFound.
 	SetNativeBlock(ctx context.Context, contactID int64, nb NativeBlock) error
+	// SetContactOptOut records the contact's opt-out (a zero OptOut lifts
+	// it), leaving its block as it is. It reports whether it changed the
+	// contact: recording an opt-out over one in force keeps the first
+	// (its keyword and time) and reports false, as does lifting none. A
+	// keyword without a time is an error; an unknown contact is
+	// ErrNotFound. UpdatedAt becomes o.At (now, when lifting) on a change.
+	SetContactOptOut(ctx context.Context, contactID int64, o OptOut, now time.Time) (bool, error)
 	// SetContactPlatformStatus records status on the contact, as of at,
 	// unless the contact already holds a status as of a later time (a
 	// platform's retry of an older event never overrides a newer one). It
@@ -870,8 +892,8 @@ type ConversationFilter struct {
 type ContactFilter struct {
 	Tenant  string // required
 	Channel string
-	// Blocked: true for contacts blocked inbound or outbound, false for the
-	// others, nil for all.
+	// Blocked: true for contacts blocked inbound or outbound or opted
+	// out, false for the others, nil for all.
 	Blocked *bool
 	Tag     string
 	// Search: the display name or the platform id contains it, ignoring

@@ -15,14 +15,14 @@ import (
 const contactColumns = `id, tenant, channel, external_id, display_name,
 	blocked_inbound, blocked_outbound, created_at, updated_at, platform_status, platform_status_at,
 	block_note, block_by, block_at, native_want, native_status, native_error, native_attempts,
-	native_next_attempt_at, native_updated_at`
+	native_next_attempt_at, native_updated_at, opt_out_keyword, opt_out_at`
 
 func scanContact(sc Scanner) (store.Contact, error) {
 	var c store.Contact
 	err := sc.Scan(&c.ID, &c.Tenant, &c.Channel, &c.ExternalID, &c.DisplayName,
 		&c.BlockedInbound, &c.BlockedOutbound, T(&c.CreatedAt), T(&c.UpdatedAt), &c.PlatformStatus, T(&c.PlatformStatusAt),
 		&c.Block.Note, &c.Block.By, T(&c.Block.At), &c.Native.Want, &c.Native.Status, &c.Native.Error, &c.Native.Attempts,
-		T(&c.Native.NextAttemptAt), T(&c.Native.UpdatedAt))
+		T(&c.Native.NextAttemptAt), T(&c.Native.UpdatedAt), &c.OptOut.Keyword, T(&c.OptOut.At))
 	return c, err
 }
 
@@ -115,6 +115,43 @@ func (x *Tx) SetContactBlock(ctx context.Context, contactID int64, b store.Block
 	}
 	return x.MustAffect(ctx, fmt.Sprintf("set contact %d block", contactID), qSetBlock,
 		contactID, b.Inbound, b.Outbound, note, by, x.D.Time(blockAt), x.D.Time(now))
+}
+
+// qSetOptOut records an opt-out ($2, $3) unless one is in force, or lifts
+// one in force ($2 empty, $3 the zero time): a row it does not change it
+// does not write.
+var qSetOptOut = Q(`
+	UPDATE contacts SET opt_out_keyword = $2, opt_out_at = $3, updated_at = $4
+	WHERE id = $1 AND (opt_out_keyword = '') <> ($2 = '')`)
+
+// SetContactOptOut records or lifts the contact's opt-out (see
+// store.ContactTx).
+func (x *Tx) SetContactOptOut(ctx context.Context, contactID int64, o store.OptOut, now time.Time) (bool, error) {
+	at := o.At
+	switch {
+	case o.Keyword != "" && at.IsZero():
+		return false, fmt.Errorf("set contact %d opt-out: the time is required", contactID)
+	case o.Keyword == "" && now.IsZero():
+		return false, fmt.Errorf("lift contact %d opt-out: the time is required", contactID)
+	case o.Keyword == "":
+		at = time.Time{}
+	default:
+		now = at
+	}
+	n, err := x.Affected(ctx, qSetOptOut, contactID, o.Keyword, x.D.Time(at), x.D.Time(now))
+	if err != nil {
+		return false, fmt.Errorf("set contact %d opt-out: %w", contactID, err)
+	}
+	if n == 0 {
+		var exists bool
+		if err := x.Row(ctx, qContactExists, contactID).Scan(&exists); err != nil {
+			return false, fmt.Errorf("set contact %d opt-out: %w", contactID, err)
+		}
+		if !exists {
+			return false, fmt.Errorf("set contact %d opt-out: %w", contactID, store.ErrNotFound)
+		}
+	}
+	return n > 0, nil
 }
 
 // qPlatformStatus records a platform status unless the contact holds one
@@ -322,9 +359,9 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 	}
 	if f.Blocked != nil {
 		if *f.Blocked {
-			where = append(where, "{(blocked_inbound = 1 OR blocked_outbound = 1)|(blocked_inbound OR blocked_outbound)}")
+			where = append(where, "{(blocked_inbound = 1 OR blocked_outbound = 1 OR opt_out_keyword <> '')|(blocked_inbound OR blocked_outbound OR opt_out_keyword <> '')}")
 		} else {
-			where = append(where, "{blocked_inbound = 0 AND blocked_outbound = 0|NOT blocked_inbound AND NOT blocked_outbound}")
+			where = append(where, "{blocked_inbound = 0 AND blocked_outbound = 0 AND opt_out_keyword = ''|NOT blocked_inbound AND NOT blocked_outbound AND opt_out_keyword = ''}")
 		}
 	}
 	if f.Tag != "" {

@@ -30,7 +30,7 @@ func liveDest(conv *store.Conversation, state *int64) []any {
 // column of a result costs the driver a name and a type, at every run
 // (reading the contact's 13 other columns made ingestion's store work
 // about a tenth slower).
-var qInbound = Q(`SELECT ct.id, ct.display_name, ct.blocked_inbound, ct.blocked_outbound,
+var qInbound = Q(`SELECT ct.id, ct.display_name, ct.blocked_inbound, ct.blocked_outbound, ct.opt_out_keyword,
 	EXISTS (SELECT 1 FROM messages m WHERE m.tenant = $1 AND m.channel = $2 AND m.platform_id = $4), ` + liveColumns + `
 	FROM contacts ct LEFT JOIN conversations c ON c.contact_id = ct.id AND c.state <> $5
 	WHERE ct.tenant = $1 AND ct.channel = $2 AND ct.external_id = $3`)
@@ -96,7 +96,7 @@ func (x *Tx) inboundRead(ctx context.Context, key store.ContactKey, displayName,
 	var state int64
 	c := &in.Contact
 	c.Tenant, c.Channel, c.ExternalID = key.Tenant, key.Channel, key.ExternalID
-	dest := append([]any{&c.ID, &c.DisplayName, &c.BlockedInbound, &c.BlockedOutbound, &in.Stored},
+	dest := append([]any{&c.ID, &c.DisplayName, &c.BlockedInbound, &c.BlockedOutbound, &c.OptOut.Keyword, &in.Stored},
 		liveDest(&conv, &state)...)
 	err = x.Row(ctx, qInbound, key.Tenant, key.Channel, key.ExternalID, platformID, int64(statemachine.Expired)).Scan(dest...)
 	switch {

@@ -491,3 +491,93 @@ func testListContactsLimits(e env) {
 		}
 	}
 }
+
+// optOut records or lifts a contact's opt-out and returns whether it
+// changed the contact; it fails the test on error.
+func (e env) optOut(id int64, o store.OptOut, now time.Time) bool {
+	e.t.Helper()
+	var changed bool
+	e.tx(func(tx store.Tx) error {
+		var err error
+		changed, err = tx.SetContactOptOut(e.ctx, id, o, now)
+		return err
+	})
+	return changed
+}
+
+func testContactOptOut(e env) {
+	c := e.contact("t9", "wa", "u1")
+	other := e.contact("t9", "wa", "u2")
+	e.setBlock(c.ID, store.Block{Inbound: true, Note: "spam", By: "alice"}, at(time.Minute))
+	blocked := e.txContact(c.ID)
+
+	// An opt-out is recorded apart from the block, which stays whole.
+	if !e.optOut(c.ID, store.OptOut{Keyword: "STOP", At: at(2 * time.Minute)}, at(2*time.Minute)) {
+		e.t.Errorf("first opt-out: not reported as a change")
+	}
+	want := blocked
+	want.OptOut = store.OptOut{Keyword: "STOP", At: at(2 * time.Minute)}
+	want.UpdatedAt = at(2 * time.Minute)
+	if got := e.txContact(c.ID); !sameContact(got, want) {
+		e.t.Errorf("after the opt-out, Tx contact = %+v, want %+v", got, want)
+	}
+	if got := normContact(e.storeContact(c.ID)); got.OptOut != want.OptOut || got.Block != want.Block || !got.BlockedInbound {
+		e.t.Errorf("after the opt-out, Store contact = %+v, want opt-out %+v and block %+v", got, want.OptOut, want.Block)
+	}
+
+	// A second opt-out keeps the first, and changes nothing.
+	if e.optOut(c.ID, store.OptOut{Keyword: "UNSUBSCRIBE", At: at(3 * time.Minute)}, at(3*time.Minute)) {
+		e.t.Errorf("opt-out over one in force: reported as a change")
+	}
+	if got := e.txContact(c.ID); !sameContact(got, want) {
+		e.t.Errorf("after a second opt-out, contact = %+v, want %+v", got, want)
+	}
+
+	// Lifting the block leaves the opt-out; lifting the opt-out leaves a block.
+	e.setBlock(c.ID, store.Block{}, at(4*time.Minute))
+	if got := e.txContact(c.ID); got.OptOut != want.OptOut || got.BlockedInbound {
+		e.t.Errorf("after the unblock, contact = %+v, want opt-out %+v and no block", got, want.OptOut)
+	}
+	e.setBlock(c.ID, store.Block{Outbound: true, Note: "rude", By: "bob"}, at(5*time.Minute))
+	if !e.optOut(c.ID, store.OptOut{}, at(6*time.Minute)) {
+		e.t.Errorf("lifting the opt-out: not reported as a change")
+	}
+	got := e.txContact(c.ID)
+	if got.OptedOut() || got.OptOut != (store.OptOut{}) || !got.BlockedOutbound || got.Block.Note != "rude" || !got.UpdatedAt.Equal(at(6*time.Minute)) {
+		e.t.Errorf("after lifting the opt-out, contact = %+v, want no opt-out, the outbound block kept, updated at %v", got, at(6*time.Minute))
+	}
+	if e.optOut(c.ID, store.OptOut{}, at(7*time.Minute)) {
+		e.t.Errorf("lifting no opt-out: reported as a change")
+	}
+
+	// Listed as blocked while opted out, whatever its block.
+	e.setBlock(c.ID, store.Block{}, at(8*time.Minute))
+	e.optOut(other.ID, store.OptOut{Keyword: "stop", At: at(8 * time.Minute)}, at(8*time.Minute))
+	yes, no := true, false
+	for _, tc := range []struct {
+		blocked *bool
+		want    []int64
+	}{{&yes, []int64{other.ID}}, {&no, []int64{c.ID}}} {
+		cs, err := e.s.ListContacts(e.ctx, store.ContactFilter{Tenant: "t9", Blocked: tc.blocked})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if ids := contactIDs(cs); !slices.Equal(ids, tc.want) {
+			e.t.Errorf("ListContacts(blocked %v) = %v, want %v", *tc.blocked, ids, tc.want)
+		}
+	}
+
+	// Errors change nothing.
+	e.tx(func(tx store.Tx) error {
+		if _, err := tx.SetContactOptOut(e.ctx, c.ID, store.OptOut{Keyword: "STOP"}, at(9*time.Minute)); err == nil {
+			e.t.Errorf("opt-out without a time: no error")
+		}
+		if _, err := tx.SetContactOptOut(e.ctx, 1<<40, store.OptOut{Keyword: "STOP", At: t0}, t0); !errors.Is(err, store.ErrNotFound) {
+			e.t.Errorf("opt-out of an unknown contact: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if got := e.txContact(c.ID); got.OptedOut() {
+		e.t.Errorf("after the errors, contact opted out: %+v", got.OptOut)
+	}
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TryLease", testTryLease},
 		{"ConcurrentTryLease", testConcurrentTryLease},
 		{"ContactBlockInfo", testContactBlockInfo},
+		{"ContactOptOut", testContactOptOut},
 		{"NativeBlock", testNativeBlock},
 		{"DueNativeBlocks", testDueNativeBlocks},
 		{"GetContact", testGetContact},
@@ -314,7 +315,7 @@ func utc(t time.Time) time.Time {
 func normContact(c store.Contact) store.Contact {
 	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
 	c.PlatformStatusAt = utc(c.PlatformStatusAt)
-	c.Block.At = utc(c.Block.At)
+	c.Block.At, c.OptOut.At = utc(c.Block.At), utc(c.OptOut.At)
 	c.Native.NextAttemptAt, c.Native.UpdatedAt = utc(c.Native.NextAttemptAt), utc(c.Native.UpdatedAt)
 	if len(c.Tags) == 0 {
 		c.Tags = nil

@@ -43,6 +43,7 @@ func RunUpgrades(t *testing.T, files fs.FS, open func(t *testing.T) Upgrade) {
 		{"AddsPlatformStatus", upgradeAddsPlatformStatus},
 		{"BackfillsPendingSince", upgradeBackfillsPendingSince},
 		{"KeepsBlocks", upgradeKeepsBlocks},
+		{"SeparatesOptOuts", upgradeSeparatesOptOuts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := open(t)
@@ -279,5 +280,56 @@ func upgradeKeepsBlocks(t *testing.T, u Upgrade) {
 	}
 	if len(msgs) != 1 || msgs[0].DeliveryStatus != "" || !msgs[0].DeliveryStatusAt.IsZero() {
 		t.Errorf("messages after the migration = %+v, want one with no delivery status", msgs)
+	}
+}
+
+// upgradeSeparatesOptOuts upgrades a database at schema version 13, where
+// an opt-out was an outbound block by "opt-out": it becomes the contact's
+// opt-out, with its keyword and time, and the block goes unless it also
+// blocks inbound; an agent's block is left as it was.
+func upgradeSeparatesOptOuts(t *testing.T, u Upgrade) {
+	ctx, s, d := t.Context(), u.Store, u.Raw.D
+	u.migrateBelow(t, 14)
+	when := upgraded.Add(time.Minute + 123456*time.Microsecond)
+	contact := func(ext string, in, out bool, note, by string) int64 {
+		t.Helper()
+		return u.insert(t, `INSERT INTO contacts (tenant, channel, external_id, blocked_inbound, blocked_outbound,
+			block_note, block_by, block_at, created_at, updated_at)
+			VALUES ('t1', 'wa', $1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
+			ext, in, out, note, by, d.Time(when), d.Time(upgraded))
+	}
+	stop := contact("stop", false, true, "opt-out keyword STOP", "opt-out")
+	both := contact("both", true, true, "opt-out keyword Do Not Disturb", "opt-out")
+	agent := contact("agent", false, true, "opt-out keyword STOP", "alice")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate from version 13: %v", err)
+	}
+	get := func(id int64) store.Contact {
+		t.Helper()
+		c, err := s.GetContact(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return normContact(c)
+	}
+	if c := get(stop); c.OptOut != (store.OptOut{Keyword: "STOP", At: when}) || c.BlockedOutbound || c.BlockedInbound || c.Block != (store.BlockInfo{}) {
+		t.Errorf("opted-out contact after the migration: opt-out %+v, blocked %v/%v %+v; want STOP at %v and no block",
+			c.OptOut, c.BlockedInbound, c.BlockedOutbound, c.Block, when)
+	}
+	if c := get(both); c.OptOut != (store.OptOut{Keyword: "Do Not Disturb", At: when}) || !c.BlockedInbound || !c.BlockedOutbound || c.Block.By != "opt-out" {
+		t.Errorf("opted-out contact blocked inbound after the migration: opt-out %+v, blocked %v/%v %+v; want Do Not Disturb and the block kept",
+			c.OptOut, c.BlockedInbound, c.BlockedOutbound, c.Block)
+	}
+	if c := get(agent); c.OptedOut() || !c.BlockedOutbound || c.Block != (store.BlockInfo{Note: "opt-out keyword STOP", By: "alice", At: when}) {
+		t.Errorf("agent's block after the migration: opt-out %+v, outbound %v, block %+v; want the block as it was and no opt-out",
+			c.OptOut, c.BlockedOutbound, c.Block)
+	}
+	blocked := true
+	cs, err := s.ListContacts(ctx, store.ContactFilter{Tenant: "t1", Blocked: &blocked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(cs), 3; got != want {
+		t.Errorf("blocked contacts after the migration: %d, want %d", got, want)
 	}
 }
