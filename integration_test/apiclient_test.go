@@ -186,10 +186,15 @@ type (
 		ExternalID  string     `json:"external_id"`
 		DisplayName string     `json:"display_name"`
 		Blocked     *apiBlock  `json:"blocked"`
+		OptOut      *apiOptOut `json:"opt_out"`
 		NativeBlock *apiNative `json:"native_block"`
 		Reachable   *bool      `json:"reachable"`
 		Tags        []string   `json:"tags"`
 		Notes       []apiNote  `json:"notes"`
+	}
+	apiOptOut struct {
+		Keyword string    `json:"keyword"`
+		At      time.Time `json:"at"`
 	}
 	apiBlock struct {
 		Inbound  bool      `json:"inbound"`

@@ -331,16 +331,30 @@ func TestConsoleAdminDeletesAllBlockedConversations(t *testing.T) {
 	}
 
 	// The admin sets an opt-out keyword; the next message that is one
-	// blocks its sender for outbound.
+	// opts its sender out: the Blocked tab lists it, and its contact page
+	// lifts the opt-out.
 	b.do("the admin's settings", open("/settings"), chromedp.WaitVisible(`#settings textarea[name=opt_out_keywords]`),
 		chromedp.SendKeys(`#settings textarea[name=opt_out_keywords]`, "Unsubscribe"), chromedp.Click(`#settings button[type=submit]`),
 		waitText("#status", "opt-out keywords: Unsubscribe"), waitText("main dl", "Unsubscribe", "set by boss"))
 	b.shot("settings-admin")
 	const leaver = "31600001212"
 	e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, leaver, "Lee", "wamid.D3", " UNSUBSCRIBE ", time.Now()))
-	if c := boss.contact(boss.conversationOf("wa", leaver).ContactID); c.Blocked == nil || !c.Blocked.Outbound || c.Blocked.By != "opt-out" {
-		t.Fatalf("after the keyword set in the console, the contact's block is %+v, want outbound by opt-out", c.Blocked)
+	leaverID := boss.conversationOf("wa", leaver).ContactID
+	if c := boss.contact(leaverID); c.OptOut == nil || c.OptOut.Keyword != "Unsubscribe" || c.Blocked != nil {
+		t.Fatalf("after the keyword set in the console, the contact's opt-out is %+v and its block %+v, want opted out and no block", c.OptOut, c.Blocked)
 	}
+	row := fmt.Sprintf(`tr[data-contact=%q]`, leaver)
+	b.do("the Blocked tab lists the contact who opted out", open("/contacts/blocked"),
+		waitText(row, "opted out (Unsubscribe)", "opt-out keyword Unsubscribe", "the contact"))
+	b.do("its contact page", chromedp.Click(row+` a`), waitText("#opt-out", "Opted out", "Unsubscribe", "Unblocking does not lift it"),
+		waitText("main dl", "Opted out", "yes: wrote"))
+	b.shot("opted-out")
+	b.do("lift the opt-out", chromedp.Click(`#opt-out button`), waitText("dialog", "Lift the opt-out of Lee?", "asked to hear from you again"),
+		chromedp.Click(`dialog button[value=confirm]`), waitText("#status", "opt-out of contact "+leaver+" is lifted"), waitGone("#opt-out"))
+	if c := boss.contact(leaverID); c.OptOut != nil {
+		t.Fatalf("after the console lifted the opt-out, the contact's opt-out is %+v", c.OptOut)
+	}
+	b.do("the Blocked tab no longer lists it", open("/contacts/blocked"), waitText("main", "Blocked contacts"), waitGone(row))
 }
 
 // TestConsoleOperatorExcludesBlockedThenBlockedContactIsNotPushed: the

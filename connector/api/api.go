@@ -106,6 +106,7 @@ var routes = []route{
 	{"DELETE " + contPath + "/notes/{note}", tenantScope, agent | admin, (*API).deleteNote},
 	{"PUT " + contPath + "/block", tenantScope, agent | admin, (*API).block},
 	{"DELETE " + contPath + "/block", tenantScope, agent | admin, (*API).unblock},
+	{"DELETE " + contPath + "/opt-out", tenantScope, agent | admin, (*API).liftOptOut},
 	{"POST " + contPath + "/blocked-conversations/unblock-all", tenantScope, agent | admin, (*API).unblockAll},
 	{"POST " + contPath + "/blocked-conversations/delete-all", tenantScope, admin, (*API).deleteAll},
 	{"GET " + tenantBase + "/settings", tenantScope, agent | admin, (*API).getSettings},

@@ -102,6 +102,7 @@ type Contact struct {
 	CreatedAt        time.Time   `json:"created_at"`
 	UpdatedAt        time.Time   `json:"updated_at"`
 	Blocked          *Blocked    `json:"blocked"`
+	OptOut           *OptOut     `json:"opt_out"`
 	NativeBlock      NativeBlock `json:"native_block"`
 	PlatformStatus   string      `json:"platform_status"`
 	PlatformStatusAt *time.Time  `json:"platform_status_at,omitempty"`
@@ -122,6 +123,18 @@ type Blocked struct {
 	Note     string    `json:"note"`
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`
+}
+
+// OptOut is a contact's opt-out: the keyword it wrote, and when. Nothing
+// is sent to it until DELETE .../opt-out lifts it.
+type OptOut struct {
+	Keyword string    `json:"keyword"`
+	At      time.Time `json:"at"`
+}
+
+// OptOutAnswer answers DELETE .../opt-out.
+type OptOutAnswer struct {
+	Contact Contact `json:"contact"`
 }
 
 // NativeBlock is where the platform's own block of a contact stands.
@@ -257,6 +270,9 @@ func contactBody(c store.Contact) Contact {
 	}
 	if c.BlockedInbound || c.BlockedOutbound {
 		out.Blocked = &Blocked{Inbound: c.BlockedInbound, Outbound: c.BlockedOutbound, Note: c.Block.Note, By: c.Block.By, At: c.Block.At.UTC()}
+	}
+	if c.OptedOut() {
+		out.OptOut = &OptOut{Keyword: c.OptOut.Keyword, At: c.OptOut.At.UTC()}
 	}
 	return out
 }

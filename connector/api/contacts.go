@@ -187,6 +187,19 @@ func (a *API) unblock(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, blockAnswer(res))
 }
 
+func (a *API) liftOptOut(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "contact")
+	if !ok {
+		return
+	}
+	c, err := a.Manager.LiftOptOut(r.Context(), principalOf(r).Name, r.PathValue("tenant"), id)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, OptOutAnswer{Contact: contactBody(c)})
+}
+
 // UnblockAllAnswer answers POST .../blocked-conversations/unblock-all.
 type UnblockAllAnswer struct {
 	UnblockedConversations []int64 `json:"unblocked_conversations"`

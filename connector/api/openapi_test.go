@@ -617,6 +617,29 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 		t.Fatalf("a refused change changed the settings: %+v", st)
 	}
 
+	// An opt-out: replies are refused until the opt-out is lifted; an
+	// unblock does not lift it.
+	type optOutBody struct {
+		Contact struct {
+			OptOut *struct{ Keyword string } `json:"opt_out"`
+		} `json:"contact"`
+	}
+	e.deliverWhatsApp("31600000001", "wamid.A-stop", " stop ")
+	if c := decodeAs[optOutBody](t, []byte(`{"contact":`+string(e.do(req{method: "GET", path: contact(ann), token: "alice", want: 200}))+`}`)); c.Contact.OptOut == nil || c.Contact.OptOut.Keyword != "STOP" {
+		t.Fatalf("after STOP, contact %+v", c)
+	}
+	if b := e.do(req{method: "POST", path: conv(annConv) + "/messages", token: "alice", body: map[string]any{"text": "promo"}, want: 409}); errCode(t, b) != "contact_blocked" || !strings.Contains(string(b), "opted out") {
+		t.Fatalf("reply to a contact who opted out: %s", b)
+	}
+	e.do(req{method: "DELETE", path: contact(ann) + "/block", token: "alice", want: 200})
+	e.do(req{method: "POST", path: conv(annConv) + "/messages", token: "alice", body: map[string]any{"text": "promo"}, want: 409})
+	if c := decodeAs[optOutBody](t, e.do(req{method: "DELETE", path: contact(ann) + "/opt-out", token: "alice", want: 200})); c.Contact.OptOut != nil {
+		t.Fatalf("opt-out lifted: %+v", c)
+	}
+	e.do(req{method: "DELETE", path: contact(ann) + "/opt-out", token: "alice", want: 200})
+	e.do(req{method: "DELETE", path: fmt.Sprintf("/api/v1/tenants/acme/contacts/%d/opt-out", globexContact), token: "alice", want: 404})
+	e.do(req{method: "POST", path: conv(annConv) + "/messages", token: "alice", body: map[string]any{"text": "welcome back"}, want: 201})
+
 	// EXPIRED is terminal.
 	e.do(req{method: "PUT", path: conv(annConv) + "/details/", token: "alice", body: map[string]any{"action": "change_state", "state": 1}, want: 200})
 	if b := e.do(req{method: "PUT", path: conv(annConv) + "/details/", token: "alice", body: map[string]any{"action": "change_state", "state": 0}, want: 409}); errCode(t, b) != "conversation_expired" {

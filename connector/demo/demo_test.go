@@ -95,10 +95,10 @@ func TestDemoShowsTheProduct(t *testing.T) {
 		c.pushedAs(m, "OPEN")
 	}
 
-	// The opt-out: blocked for outbound only, by opt-out; the conversation
-	// stays OPEN and the keyword is pushed; no reply went out.
+	// The opt-out: the contact's own, no block; the conversation stays
+	// OPEN and the keyword is pushed; no reply went out.
 	oo := steps["opt-out"]
-	if ct := c.contact(oo.Contact); ct.BlockedInbound || !ct.BlockedOutbound || ct.Block.By != "opt-out" || ct.Block.Note != "opt-out keyword "+optOutKeyword {
+	if ct := c.contact(oo.Contact); ct.BlockedInbound || ct.BlockedOutbound || ct.OptOut.Keyword != optOutKeyword || ct.OptOut.At.IsZero() {
 		t.Errorf("opted-out contact %d: %+v", oo.Contact, ct)
 	}
 	c.state(oo.Conversations[0], statemachine.Open)

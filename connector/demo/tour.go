@@ -553,15 +553,15 @@ func (t *tour) optOut(ctx context.Context) error {
 		return err
 	}
 	last := msgs[len(msgs)-1]
-	if b := c.Blocked; b == nil || b.Inbound || !b.Outbound || b.By != "opt-out" || conv.StateName != "OPEN" || last.PushStatus != store.Pushed {
-		return fmt.Errorf("after %s, contact %d's block is %+v, conversation %s, message %s", optOutKeyword, conv.ContactID, c.Blocked, conv.StateName, last.PushStatus)
+	if o := c.OptOut; o == nil || o.Keyword != optOutKeyword || c.Blocked != nil || conv.StateName != "OPEN" || last.PushStatus != store.Pushed {
+		return fmt.Errorf("after %s, contact %d's opt-out is %+v, its block %+v, conversation %s, message %s", optOutKeyword, conv.ContactID, c.OptOut, c.Blocked, conv.StateName, last.PushStatus)
 	}
 	if err := t.refusedReply(ctx, conv.ID, "contact_blocked"); err != nil {
 		return err
 	}
 	t.step(Step{Key: "opt-out", Contact: conv.ContactID, Conversations: []int64{conv.ID}, Messages: []int64{last.ID},
-		Line: fmt.Sprintf("%s writes %q: blocked for outbound by opt-out (note %q); conversation %d stays OPEN and the message is pushed; a reply is refused with 409 contact_blocked",
-			customerName(2), optOutKeyword, c.Blocked.Note, conv.ID)})
+		Line: fmt.Sprintf("%s writes %q: opted out (nothing is sent to them until DELETE .../opt-out); conversation %d stays OPEN and the message is pushed; a reply is refused with 409 contact_blocked",
+			customerName(2), optOutKeyword, conv.ID)})
 	return nil
 }
 

@@ -304,7 +304,7 @@ func optOutFixture(t *testing.T) *fixture {
 	return f
 }
 
-func TestOptOutKeywordBlocksOutbound(t *testing.T) {
+func TestOptOutKeywordOptsTheContactOut(t *testing.T) {
 	f := optOutFixture(t)
 	f.ingest(msg("m1", "u1", "hi"))
 	res := f.ingest(msg("m2", "u1", "  stop \n"))
@@ -316,20 +316,25 @@ func TestOptOutKeywordBlocksOutbound(t *testing.T) {
 	if res.OptOuts[0] != want {
 		t.Fatalf("opt-out %+v, want %+v", res.OptOuts[0], want)
 	}
-	if !c.BlockedOutbound || c.BlockedInbound || c.Block.Note != "opt-out keyword STOP" || c.Block.By != "opt-out" || c.Block.At.IsZero() {
+	// The opt-out is the contact's own: no block is set.
+	if c.OptOut.Keyword != "STOP" || c.OptOut.At.IsZero() || c.BlockedOutbound || c.BlockedInbound || c.Block != (store.BlockInfo{}) {
 		t.Fatalf("contact %+v", c)
 	}
 	// The message itself is stored and pushed as any other.
 	if m := f.message("u1", "m2"); m.Body != "  stop \n" || m.PushStatus != store.Pending {
 		t.Fatalf("message %+v", m)
 	}
-	// The conversation's state is unchanged (an outbound block only).
+	// The conversation's state is unchanged.
 	if conv, _ := f.conversationOf("u1"); conv.State != statemachine.Open {
 		t.Fatalf("state %v", conv.State)
 	}
-	// The platform's retry of the delivery opts out nothing again.
+	// The platform's retry of the delivery opts out nothing again, nor
+	// does a second keyword: the first opt-out stands.
 	if res := f.ingest(msg("m2", "u1", "  stop \n")); res.Duplicates != 1 || len(res.OptOuts) != 0 {
 		t.Fatalf("retry: %+v", res)
+	}
+	if res := f.ingest(msg("m3", "u1", "Do not disturb")); len(res.OptOuts) != 0 || f.contact("u1").OptOut != c.OptOut {
+		t.Fatalf("second keyword: %+v, contact %+v", res, f.contact("u1"))
 	}
 }
 
@@ -338,11 +343,11 @@ func TestOptOutKeywordBlocksOutbound(t *testing.T) {
 func TestOptOutKeywordsStoredReplaceTheConfiguration(t *testing.T) {
 	f := optOutFixture(t)
 	putSetting(t, f.st, store.Setting{Scope: ingest.TenantScope("acme"), Key: ingest.SettingOptOutKeywords, Value: `["Unsubscribe"]`, UpdatedBy: "boss", UpdatedAt: t0})
-	if res := f.ingest(msg("m1", "u1", "STOP")); len(res.OptOuts) != 0 || f.contact("u1").BlockedOutbound {
+	if res := f.ingest(msg("m1", "u1", "STOP")); len(res.OptOuts) != 0 || f.contact("u1").OptedOut() {
 		t.Fatalf("a keyword of the configuration only: %+v", res)
 	}
 	res := f.ingest(msg("m2", "u2", "unsubscribe"))
-	if len(res.OptOuts) != 1 || res.OptOuts[0].Keyword != "Unsubscribe" || !f.contact("u2").BlockedOutbound {
+	if len(res.OptOuts) != 1 || res.OptOuts[0].Keyword != "Unsubscribe" || f.contact("u2").OptOut.Keyword != "Unsubscribe" {
 		t.Fatalf("the stored keyword: %+v", res)
 	}
 }
@@ -370,46 +375,55 @@ func TestOptOutMatching(t *testing.T) {
 	}
 }
 
-func TestOptOutIgnoresOtherMessages(t *testing.T) {
+// A keyword matches what the contact wrote, or the title of the button
+// (or postback) it pressed: a bot's "Do Not Disturb" button opts out.
+func TestOptOutMatchesTextsAndButtons(t *testing.T) {
 	f := optOutFixture(t)
-	button := platform.Event{Kind: platform.KindMessage, ID: "b1", Contact: "u1", Timestamp: t0, Message: &platform.Message{Kind: platform.Button, Text: "STOP"}}
-	res := f.ingest(msg("m1", "u1", "please stop writing"), button)
-	if len(res.OptOuts) != 0 || f.contact("u1").BlockedOutbound {
-		t.Fatalf("result %+v, contact %+v", res, f.contact("u1"))
+	event := func(id, contact, kind, text string) platform.Event {
+		return platform.Event{Kind: platform.KindMessage, ID: id, Contact: contact, Timestamp: t0, Message: &platform.Message{Kind: kind, Text: text}}
+	}
+	res := f.ingest(msg("m1", "u1", "please stop writing"), event("i1", "u2", platform.Image, "STOP"),
+		event("b1", "u3", platform.Button, "Do Not Disturb"), event("p1", "u4", platform.Postback, "stop"))
+	var got []string
+	for _, o := range res.OptOuts {
+		got = append(got, o.ExternalID+":"+o.Keyword)
+	}
+	if want := []string{"u3:Do Not Disturb", "u4:STOP"}; !slices.Equal(got, want) {
+		t.Fatalf("opt-outs %v, want %v", got, want)
+	}
+	for ext, want := range map[string]bool{"u1": false, "u2": false, "u3": true, "u4": true} {
+		if c := f.contact(ext); c.OptedOut() != want {
+			t.Errorf("contact %s opted out: %v, want %v", ext, c.OptedOut(), want)
+		}
 	}
 	// A tenant without keywords: STOP is just a message.
 	g := newFixture(t, false, statemachine.DefaultExcluded())
-	if res := g.ingest(msg("m1", "u1", "STOP")); len(res.OptOuts) != 0 || g.contact("u1").BlockedOutbound {
+	if res := g.ingest(msg("m1", "u1", "STOP")); len(res.OptOuts) != 0 || g.contact("u1").OptedOut() {
 		t.Fatalf("no keywords: %+v", res)
 	}
 }
 
-func TestOptOutKeepsAnInboundBlock(t *testing.T) {
-	f := optOutFixture(t)
-	f.ingest(msg("m1", "u1", "hi"))
-	c := f.contact("u1")
-	f.block(c.ID, store.Block{Inbound: true, Note: "spam", By: "alice"})
-	res := f.ingest(msg("m2", "u1", "Do not disturb"))
-	if len(res.OptOuts) != 1 || res.OptOuts[0].Keyword != "Do Not Disturb" {
-		t.Fatalf("result %+v", res)
-	}
-	c = f.contact("u1")
-	if !c.BlockedInbound || !c.BlockedOutbound || c.Block.By != "opt-out" || c.Block.Note != "opt-out keyword Do Not Disturb" {
-		t.Fatalf("contact %+v", c)
-	}
-}
-
-func TestOptOutOfAContactBlockedOutboundChangesNothing(t *testing.T) {
-	f := optOutFixture(t)
-	f.ingest(msg("m1", "u1", "hi"))
-	c := f.contact("u1")
-	f.block(c.ID, store.Block{Outbound: true, Note: "asked by phone", By: "alice"})
-	res := f.ingest(msg("m2", "u1", "STOP"), msg("m3", "u2", "stop"), msg("m4", "u2", "STOP"))
-	if len(res.OptOuts) != 1 || res.OptOuts[0].ExternalID != "u2" {
-		t.Fatalf("opt-outs %+v: want u2 once (u1 was blocked already, u2's second STOP finds it blocked)", res.OptOuts)
-	}
-	if c := f.contact("u1"); c.Block.By != "alice" || c.Block.Note != "asked by phone" {
-		t.Fatalf("the existing block changed: %+v", c.Block)
+// A blocked contact's opt-out is recorded, and leaves the agent's block
+// (its note, who and when) as it was; the contact gets no last reply:
+// nothing automated runs for a blocked contact.
+func TestOptOutOfABlockedContactKeepsTheBlock(t *testing.T) {
+	for _, b := range []store.Block{
+		{Inbound: true, Note: "spam", By: "alice"},
+		{Outbound: true, Note: "asked by phone", By: "alice"},
+	} {
+		f := optOutFixture(t)
+		f.ingest(msg("m1", "u1", "hi"))
+		c := f.contact("u1")
+		f.block(c.ID, b)
+		before := f.contact("u1")
+		res := f.ingest(msg("m2", "u1", "Do not disturb"), msg("m3", "u2", "stop"))
+		if len(res.OptOuts) != 2 || res.OptOuts[0].Keyword != "Do Not Disturb" || !res.OptOuts[0].Blocked || res.OptOuts[1].Blocked {
+			t.Fatalf("block %+v: opt-outs %+v, want u1 blocked and u2 not", b, res.OptOuts)
+		}
+		c = f.contact("u1")
+		if c.OptOut.Keyword != "Do Not Disturb" || c.BlockedInbound != b.Inbound || c.BlockedOutbound != b.Outbound || c.Block != before.Block {
+			t.Fatalf("block %+v: contact %+v, want the opt-out and the block as it was (%+v)", b, c, before.Block)
+		}
 	}
 }
 

@@ -113,8 +113,8 @@ func MatchOptOut(keywords []string, text string) (string, bool) {
 
 func normalizeKeyword(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// OptOut is a contact who opted out with a keyword in a delivery: its
-// outbound block is committed with the delivery.
+// OptOut is a contact who opted out with a keyword in a delivery: the
+// opt-out is committed with the delivery.
 type OptOut struct {
 	Tenant, Channel string
 	ContactID       int64
@@ -123,9 +123,13 @@ type OptOut struct {
 	Keyword string
 	// ConversationID holds the opt-out message.
 	ConversationID int64
+	// Blocked says the contact was blocked (inbound or outbound) when it
+	// opted out: it gets no last reply.
+	Blocked bool
 }
 
-// OptOutBy is who an opt-out's block is recorded as set by.
+// OptOutBy is the sender of an opt-out's last reply, the one message
+// sent to a contact who opted out.
 const OptOutBy = "opt-out"
 
 // Delivery statuses a receipt records on an outbound message.
@@ -627,13 +631,17 @@ func (in *Ingester) media(ctx context.Context, tx store.Tx, ch Channel, contact 
 	return nil
 }
 
-// optOut blocks the contact for outbound when the stored message is one
-// of the tenant's opt-out keywords, keeping an inbound block. A contact
-// already blocked for outbound is left as it is (and gets no last reply).
-// Opt-outs apply whether or not blocking is enabled for the tenant: they
-// are the contact's own request.
+// optOut records the contact's opt-out when the stored message is one of
+// the tenant's opt-out keywords: a text, or the title of a button (or
+// postback) the contact pressed, as a "Do Not Disturb" button of a bot's
+// menu. The opt-out is the contact's own, apart from an agent's block,
+// which it leaves as it is; a contact opted out already keeps its first
+// opt-out (and gets no second last reply). Opt-outs apply whether or not
+// blocking is enabled for the tenant: they are the contact's own request.
+// A contact blocked (inbound or outbound) is recorded as opted out with
+// no last reply: nothing automated runs for a blocked contact.
 func (in *Ingester) optOut(ctx context.Context, tx store.Tx, b *batchState, contact store.Contact, conv store.Conversation, ev *platform.Event, now time.Time, res *Result) error {
-	if ev.Message.Kind != platform.Text || contact.BlockedOutbound {
+	if !optOutKinds[ev.Message.Kind] || contact.OptedOut() {
 		return nil
 	}
 	ch := b.ch
@@ -645,16 +653,19 @@ func (in *Ingester) optOut(ctx context.Context, tx store.Tx, b *batchState, cont
 	if !ok {
 		return nil
 	}
-	block := store.Block{Inbound: contact.BlockedInbound, Outbound: true, Note: "opt-out keyword " + kw, By: OptOutBy}
-	if err := tx.SetContactBlock(ctx, contact.ID, block, now); err != nil {
+	if _, err := tx.SetContactOptOut(ctx, contact.ID, store.OptOut{Keyword: kw, At: now}, now); err != nil {
 		return fmt.Errorf("opt-out of contact %d: %w", contact.ID, err)
 	}
 	res.OptOuts = append(res.OptOuts, OptOut{
 		Tenant: ch.Tenant, Channel: ch.ID, ContactID: contact.ID, ExternalID: contact.ExternalID,
-		Keyword: kw, ConversationID: conv.ID,
+		Keyword: kw, ConversationID: conv.ID, Blocked: contact.BlockedInbound || contact.BlockedOutbound,
 	})
 	return nil
 }
+
+// optOutKinds are the kinds of message whose text an opt-out keyword
+// matches: what the contact wrote, or the title of the button it pressed.
+var optOutKinds = map[string]bool{platform.Text: true, platform.Button: true, platform.Postback: true}
 
 // contactEvent records what the platform said about a contact (creating
 // the contact when it is new). A platform's retry of an older event never

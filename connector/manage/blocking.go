@@ -181,6 +181,46 @@ func (m *Manager) Unblock(ctx context.Context, actor, tenant string, contactID i
 	return m.finish(ctx, tenant, contactID, res, call)
 }
 
+// LiftOptOut lifts the contact's opt-out, for a contact who asked to hear
+// from the business again: replies can be sent to it, unless it is
+// blocked for outbound. It is the one way an opt-out ends: blocking and
+// unblocking the contact (through the API, a state change or Salesforce)
+// leave it as it is. Lifting no opt-out changes nothing. It works while
+// blocking is switched off, as opt-outs do. It returns the contact as it
+// is after the operation.
+func (m *Manager) LiftOptOut(ctx context.Context, actor, tenant string, contactID int64) (store.Contact, error) {
+	if _, err := m.tenant(tenant); err != nil {
+		return store.Contact{}, err
+	}
+	var lifted store.OptOut
+	err := m.withTx(ctx, func(tx store.Tx) error {
+		c, err := contact(ctx, tx, tenant, contactID)
+		if err != nil {
+			return err
+		}
+		lifted = c.OptOut
+		if !c.OptedOut() {
+			return nil
+		}
+		if _, err := tx.SetContactOptOut(ctx, c.ID, store.OptOut{}, m.now()); err != nil {
+			return fmt.Errorf("lift the opt-out of contact %d: %w", c.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Contact{}, err
+	}
+	if lifted.Keyword != "" {
+		m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Str("by", actor).
+			Str("keyword", lifted.Keyword).Msg("opt-out lifted")
+	}
+	c, err := m.Contact(ctx, tenant, contactID)
+	if err != nil {
+		return store.Contact{}, err
+	}
+	return c.Contact, nil
+}
+
 // UnblockAll is Unblock: the contact's block is lifted and every BLOCKED
 // conversation of it returns (BlockResult.Unblocked lists them).
 func (m *Manager) UnblockAll(ctx context.Context, actor, tenant string, contactID int64) (BlockResult, error) {

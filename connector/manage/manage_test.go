@@ -857,6 +857,142 @@ func TestOptOutKeywordsSetByAnAdmin(t *testing.T) {
 	wantKind(t, err, manage.ErrUnknownTenant)
 }
 
+// optOut records an opt-out of contact as ingestion does.
+func (f *fixture) optOut(contact int64, keyword string) {
+	f.t.Helper()
+	if err := f.st.WithTx(f.ctx, func(tx store.Tx) error {
+		_, err := tx.SetContactOptOut(f.ctx, contact, store.OptOut{Keyword: keyword, At: f.clock()}, f.clock())
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestAReplyWaitingForItsRetryIsNotSentAfterABlockOrAnOptOut: a reply
+// stored before the contact was blocked for outbound, or opted out, is
+// never sent afterwards: its retry fails it without calling the platform.
+// The opt-out's own last reply is the one message sent after an opt-out.
+func TestAReplyWaitingForItsRetryIsNotSentAfterABlockOrAnOptOut(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stop   func(f *fixture, contact int64)
+		reason string
+	}{
+		{"outbound block", func(f *fixture, contact int64) {
+			if _, err := f.m.Block(f.ctx, "alice", "acme", contact, manage.BlockRequest{Outbound: true}); err != nil {
+				f.t.Fatal(err)
+			}
+		}, "blocked for outbound"},
+		{"opt-out", func(f *fixture, contact int64) { f.optOut(contact, "STOP") }, "opted out (opt-out keyword STOP)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			convID, contactID := f.inbound("acme", "wa", "316001", "hi")
+			f.wa.mu.Lock()
+			f.wa.sendErr = errors.New("graph api: 503")
+			f.wa.mu.Unlock()
+			queued, err := f.m.Reply(f.ctx, "alice", "acme", convID, "our offer")
+			if err != nil || queued.DeliveryStatus != store.DeliverySending {
+				t.Fatalf("reply on a transient failure: %+v %v", queued, err)
+			}
+			tc.stop(f, contactID)
+			f.wa.mu.Lock()
+			f.wa.sendErr = nil
+			f.wa.mu.Unlock()
+			f.advance(2 * time.Hour)
+			if n, err := f.m.RetrySends(f.ctx); n != 1 || err != nil {
+				t.Fatalf("RetrySends: %d %v", n, err)
+			}
+			if len(f.wa.sent) != 0 {
+				t.Fatalf("the platform was sent %q", f.wa.sent)
+			}
+			ms := f.messages(convID)
+			if m := ms[len(ms)-1]; m.ID != queued.ID || m.DeliveryStatus != store.DeliveryFailed || !strings.Contains(m.SendError, tc.reason) {
+				t.Fatalf("the queued reply: %+v, want failed: %s", m, tc.reason)
+			}
+			// Failed for good: the timers never take it again.
+			f.advance(2 * time.Hour)
+			if n, err := f.m.RetrySends(f.ctx); n != 0 || err != nil {
+				t.Fatalf("RetrySends after the failure: %d %v", n, err)
+			}
+		})
+	}
+
+	// The opt-out's last reply goes out after the opt-out, but not after
+	// an agent's outbound block.
+	f := newFixture(t)
+	_, contactID := f.inbound("acme", "wa", "316002", "STOP")
+	f.optOut(contactID, "STOP")
+	last, err := f.m.QueueLastReply(f.ctx, "acme", contactID, "You will not hear from us again.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.m.Send(f.ctx, last); err != nil || m.DeliveryStatus != store.DeliverySent {
+		t.Fatalf("the last reply: %+v %v", m, err)
+	}
+	if _, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Outbound: true}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.m.QueueLastReply(f.ctx, "acme", contactID, "You will not hear from us again.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.m.Send(f.ctx, again)
+	wantKind(t, err, manage.ErrContactBlocked)
+	if m.DeliveryStatus != store.DeliveryFailed || len(f.wa.sent) != 1 {
+		t.Fatalf("a last reply after an outbound block: %+v, sent %q", m, f.wa.sent)
+	}
+}
+
+// TestOnlyLiftingAnOptOutEndsIt: blocking and unblocking a contact who
+// opted out (by the API or by a state change) leave its opt-out; replies
+// stay refused until LiftOptOut, which is idempotent.
+func TestOnlyLiftingAnOptOutEndsIt(t *testing.T) {
+	f := newFixture(t)
+	convID, contactID := f.inbound("acme", "wa", "316001", "STOP")
+	f.optOut(contactID, "STOP")
+	refused := func(step string) {
+		t.Helper()
+		_, err := f.m.Reply(f.ctx, "alice", "acme", convID, "promo")
+		wantKind(t, err, manage.ErrContactBlocked)
+		if !strings.Contains(err.Error(), "opted out (opt-out keyword STOP)") {
+			t.Fatalf("%s: the refusal %q does not say the contact opted out", step, err)
+		}
+	}
+	refused("opted out")
+	if _, err := f.m.ChangeState(f.ctx, "alice", "acme", convID, statemachine.Blocked, "rude"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.ChangeState(f.ctx, "alice", "acme", convID, statemachine.Open, ""); err != nil {
+		t.Fatal(err)
+	}
+	refused("after BLOCKED and back to OPEN")
+	if _, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Inbound: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Unblock(f.ctx, "alice", "acme", contactID); err != nil {
+		t.Fatal(err)
+	}
+	refused("after a block and an unblock")
+	if c := f.contact(contactID); c.OptOut.Keyword != "STOP" || c.BlockedInbound || c.BlockedOutbound {
+		t.Fatalf("contact %+v, want opted out and not blocked", c)
+	}
+
+	for range 2 {
+		c, err := f.m.LiftOptOut(f.ctx, "alice", "acme", contactID)
+		if err != nil || c.OptedOut() {
+			t.Fatalf("LiftOptOut: %+v %v", c.OptOut, err)
+		}
+	}
+	if _, err := f.m.Reply(f.ctx, "alice", "acme", convID, "welcome back"); err != nil {
+		t.Fatalf("a reply after the opt-out was lifted: %v", err)
+	}
+	_, err := f.m.LiftOptOut(f.ctx, "alice", "globex", contactID)
+	wantKind(t, err, manage.ErrNotFound)
+	_, err = f.m.LiftOptOut(f.ctx, "alice", "nope", contactID)
+	wantKind(t, err, manage.ErrUnknownTenant)
+}
+
 // TestLineRepliesCarryOneRetryKeyPerMessage: every attempt to send one
 // reply on LINE carries the same X-Line-Retry-Key, derived from the
 // message's id, so that LINE delivers it once however often it is sent.

@@ -111,6 +111,9 @@ func (m *Manager) QueueLastReply(ctx context.Context, tenant string, contactID i
 // outcome; it returns the message as recorded. A platform that refuses the
 // message for good fails it, with ErrPlatform; a user who blocked the
 // business is recorded on the contact and fails it, with ErrUnreachable; a
+// contact blocked for outbound, or opted out, since the message was stored
+// fails it without a call to the platform, with ErrContactBlocked (an
+// opt-out's last reply is the one message sent after an opt-out); a
 // transient failure schedules the next attempt and returns no error (the
 // message is still "sending"), unless it was the last attempt.
 func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, error) {
@@ -134,9 +137,15 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 	}
 	var sentID string
 	var sendErr error
-	if sender == nil {
+	refused, isRefused := sendRefused(c, msg)
+	switch {
+	case isRefused:
+		// Blocked, or opted out, since the message was stored: it is
+		// never sent.
+		sendErr = errors.New(refused + ": not sent")
+	case sender == nil:
 		sendErr = fmt.Errorf("channel %s can not send messages any more: %w", msg.Channel, platform.ErrSendRejected)
-	} else {
+	default:
 		// LINE takes an idempotency key: every attempt of one message
 		// carries the same, so a retry after a lost answer is not
 		// delivered twice.
@@ -150,7 +159,7 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 	}
 	now := m.now()
 	o := store.SendOutcome{SentID: sentID, At: now}
-	permanent := errors.Is(sendErr, platform.ErrSendRejected) || errors.Is(sendErr, platform.ErrRecipientBlocked)
+	permanent := isRefused || errors.Is(sendErr, platform.ErrSendRejected) || errors.Is(sendErr, platform.ErrRecipientBlocked)
 	if sendErr != nil {
 		o.Error = sendErr.Error()
 		if !permanent && msg.SendAttempts+1 < m.cfg.MaxNativeAttempts {
@@ -190,6 +199,10 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 	}
 	msg.DeliveryStatus, msg.DeliveryStatusAt, msg.SendError = store.DeliveryFailed, now, o.Error
 	log.Warn().Err(sendErr).Int("attempts", msg.SendAttempts).Msg("outbound message failed")
+	if isRefused {
+		return msg, &Error{Kind: ErrContactBlocked, Cause: sendErr,
+			Msg: fmt.Sprintf("%s; message %d is recorded as failed", refused, msg.ID)}
+	}
 	if errors.Is(sendErr, platform.ErrRecipientBlocked) {
 		return msg, &Error{Kind: ErrUnreachable, Cause: sendErr,
 			Msg: fmt.Sprintf("contact %d can not be reached: the platform refused the message because the user blocked the business (%v); message %d is recorded as failed", c.ID, sendErr, msg.ID)}
@@ -214,7 +227,7 @@ func (m *Manager) RetrySends(ctx context.Context) (int, error) {
 	}
 	var errs []error
 	for _, msg := range due {
-		if _, err := m.Send(ctx, msg); err != nil && !errors.Is(err, ErrPlatform) && !errors.Is(err, ErrUnreachable) {
+		if _, err := m.Send(ctx, msg); err != nil && !errors.Is(err, ErrPlatform) && !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrContactBlocked) {
 			errs = append(errs, err)
 		}
 	}

@@ -73,15 +73,33 @@ func (m *Manager) Reply(ctx context.Context, actor, tenant string, conversationI
 	return m.Send(ctx, msg)
 }
 
+// refusal says why nothing can be sent to c, opted out or blocked for
+// outbound.
+func refusal(c store.Contact) string {
+	if c.OptedOut() {
+		return fmt.Sprintf("contact %d opted out (opt-out keyword %s): nothing can be sent to it until the opt-out is lifted",
+			c.ID, c.OptOut.Keyword)
+	}
+	return fmt.Sprintf("contact %d is blocked for outbound messages: nothing can be sent to it until it is unblocked", c.ID)
+}
+
+// sendRefused says why msg, stored to be sent, must not be sent to c as
+// things stand: c opted out (but for the opt-out's own last reply) or
+// was blocked for outbound after msg was stored.
+func sendRefused(c store.Contact, msg store.Message) (string, bool) {
+	if c.BlockedOutbound || (c.OptedOut() && msg.Sender != ingest.OptOutBy) {
+		return refusal(c), true
+	}
+	return "", false
+}
+
 // canSend says why a message can not be sent to c in conv on ch, if so.
 func canSend(conv store.Conversation, c store.Contact, ch Channel) error {
 	switch {
 	case conv.State == statemachine.Expired:
 		return fail(ErrExpired, "conversation %d is EXPIRED, which is terminal: no reply can be sent in it", conv.ID)
-	case c.BlockedOutbound && c.Block.By == ingest.OptOutBy:
-		return fail(ErrContactBlocked, "contact %d opted out (%s): nothing can be sent to it until it is unblocked", c.ID, c.Block.Note)
-	case c.BlockedOutbound:
-		return fail(ErrContactBlocked, "contact %d is blocked for outbound messages: nothing can be sent to it until it is unblocked", c.ID)
+	case c.OptedOut(), c.BlockedOutbound:
+		return fail(ErrContactBlocked, "%s", refusal(c))
 	case c.UnreachableOnPlatform():
 		return fail(ErrUnreachable, "contact %d can not be reached: the platform reported %q at %s", c.ID, c.PlatformStatus,
 			c.PlatformStatusAt.UTC().Format("2006-01-02T15:04:05Z"))

@@ -30,7 +30,8 @@ type Metrics struct {
 	// tenant and result: sent, failed (the platform refused or could not be
 	// reached), not_stored (sent, but the store failed), unreachable (the
 	// platform said the user can not be written to), unsupported (the
-	// channel can not send).
+	// channel can not send), blocked (the contact is blocked: nothing
+	// automated runs).
 	OptOutReplies *prometheus.CounterVec
 	// Quarantined counts the events put in quarantine (once per event: a
 	// platform's retry of one kept already is not counted again), by
@@ -98,7 +99,7 @@ func New() *Metrics {
 			Name: "connector_opt_outs_total", Help: "Contacts blocked for outbound by an opt-out keyword.",
 		}, []string{"tenant"}),
 		OptOutReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, retrying, failed, not_stored, unreachable, unsupported).",
+			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, retrying, failed, not_stored, unreachable, unsupported, blocked).",
 		}, []string{"tenant", "result"}),
 		Quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_events_quarantined_total", Help: "Events of authentic deliveries the connector could not use, kept in quarantine, by platform and reason.",

@@ -54,9 +54,15 @@ func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 	for _, o := range optOuts {
 		h.Metrics.OptOuts.WithLabelValues(o.Tenant).Inc()
 		l := zerolog.Ctx(r.Context()).With().Str("contact_channel", o.Channel).Int64("contact", o.ContactID).Str("keyword", o.Keyword).Logger()
-		l.Info().Msg("contact opted out with a keyword: blocked for outbound")
+		l.Info().Msg("contact opted out with a keyword: nothing more is sent to it")
 		rc, ok := h.Registry.Channel(o.Tenant, o.Channel)
 		if !ok || rc.Tenant.Config.OptOut.LastReply == "" {
+			continue
+		}
+		if o.Blocked {
+			// Nothing automated runs for a blocked contact.
+			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, "blocked").Inc()
+			l.Info().Msg("the contact is blocked: no last reply")
 			continue
 		}
 		if _, ok := rc.Adapter.(platform.Sender); !ok {

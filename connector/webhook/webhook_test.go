@@ -263,7 +263,7 @@ func TestOptOutSendsTheLastReplyAndStoresIt(t *testing.T) {
 		t.Fatalf("sends %q", got)
 	}
 	c := e.contact("wa", "31612345678")
-	if !c.BlockedOutbound || c.BlockedInbound || c.Block.By != "opt-out" {
+	if c.OptOut.Keyword != "STOP" || c.BlockedOutbound || c.BlockedInbound {
 		t.Fatalf("contact %+v", c)
 	}
 	msgs := e.messages("wa", "31612345678")
@@ -289,7 +289,7 @@ func TestOptOutSendsTheLastReplyAndStoresIt(t *testing.T) {
 	}
 	// The platform's retry of the STOP delivery sends nothing again.
 	e.post("wa", e.text("31612345678", "wamid.in1", " Stop "))
-	// A new STOP from a contact already blocked for outbound neither.
+	// A new STOP from a contact opted out already neither.
 	e.post("wa", e.text("31612345678", "wamid.in2", "STOP"))
 	e.wait()
 	if got := e.wa.calls(); len(got) != 1 {
@@ -353,7 +353,7 @@ func TestLastReplyTimeoutAndFailureAreLoggedAndCounted(t *testing.T) {
 	}
 	// The opt-out itself stands; the reply is stored, still sending, with
 	// why the attempt failed: the timers retry it.
-	if !e.contact("wa", "316").BlockedOutbound {
+	if !e.contact("wa", "316").OptedOut() {
 		t.Fatal("the opt-out must stand when the reply fails")
 	}
 	if msgs := e.messages("wa", "316"); len(msgs) != 2 || msgs[1].DeliveryStatus != store.DeliverySending ||
@@ -385,8 +385,29 @@ func TestNoLastReplyWhenNotConfiguredUnreachableOrUnsupported(t *testing.T) {
 		e := newEnv(t, config.OptOut{Keywords: []string{"STOP"}})
 		e.post("wa", e.text("316", "wamid.in1", "stop"))
 		e.wait()
-		if len(e.wa.calls()) != 0 || !e.contact("wa", "316").BlockedOutbound {
+		if len(e.wa.calls()) != 0 || !e.contact("wa", "316").OptedOut() {
 			t.Fatalf("sends %q", e.wa.calls())
+		}
+	})
+	// Nothing automated runs for a blocked contact: its opt-out is
+	// recorded, its block kept, and no last reply sent.
+	t.Run("blocked contact", func(t *testing.T) {
+		e := newEnv(t, stopConfig())
+		c := e.contact("wa", "316")
+		ctx := context.Background()
+		if err := e.st.WithTx(ctx, func(tx store.Tx) error {
+			return tx.SetContactBlock(ctx, c.ID, store.Block{Inbound: true, Note: "spam", By: "alice"}, t0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.post("wa", e.text("316", "wamid.in1", "STOP"))
+		e.wait()
+		c = e.contact("wa", "316")
+		if len(e.wa.calls()) != 0 || e.replies("blocked") != 1 || !c.OptedOut() || c.Block.By != "alice" || c.Block.Note != "spam" {
+			t.Fatalf("sends %q, blocked %v, contact %+v", e.wa.calls(), e.replies("blocked"), c)
+		}
+		if msgs := e.messages("wa", "316"); len(msgs) != 1 {
+			t.Fatalf("messages %+v, want the STOP alone", msgs)
 		}
 	})
 	t.Run("unreachable on the platform", func(t *testing.T) {
@@ -413,7 +434,7 @@ func TestNoLastReplyWhenNotConfiguredUnreachableOrUnsupported(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("answer %d %v", code, out)
 		}
-		if !e.contact("web", "v1").BlockedOutbound || e.replies("unsupported") != 1 || len(e.wa.calls()) != 0 {
+		if !e.contact("web", "v1").OptedOut() || e.replies("unsupported") != 1 || len(e.wa.calls()) != 0 {
 			t.Fatalf("contact %+v, unsupported %v", e.contact("web", "v1"), e.replies("unsupported"))
 		}
 	})

@@ -39,8 +39,19 @@ function name(c) {
   return h('a', { href: '#/contacts/' + c.id }, c.display_name || c.external_id);
 }
 
-function directions(b) {
-  return b ? [b.inbound && 'inbound', b.outbound && 'outbound'].filter(Boolean).join(' + ') : '—';
+// directions says what is blocked: the directions of an agent's block,
+// and the contact's own opt-out.
+function directions(c) {
+  const b = c.blocked;
+  const parts = b ? [b.inbound && 'inbound', b.outbound && 'outbound'].filter(Boolean) : [];
+  if (c.opt_out) parts.push('opted out (' + c.opt_out.keyword + ')');
+  return parts.join(' + ') || '—';
+}
+
+// actionButtons are a contact's unblock and lift-opt-out buttons, as
+// they apply.
+function actionButtons(me, c, refresh) {
+  return [c.blocked ? unblockButton(me, c, refresh) : null, c.opt_out ? liftOptOutButton(me, c, refresh) : null];
 }
 
 // list renders every contact; each row can be opened, blocked (with
@@ -49,22 +60,26 @@ export async function list(main, { me, params, refresh }) {
   const { f, shown, base, pager } = await load(me, params, false);
   const rows = shown.map((c) => ({
     attrs: { 'data-contact': c.external_id },
-    cells: [name(c), c.external_id, c.channel, c.tags.join(', ') || '—', directions(c.blocked),
-      c.blocked ? unblockButton(me, c, refresh) : h('button', { type: 'button', onclick: () => blockDialog(me, c, refresh) }, 'Block…')],
+    cells: [name(c), c.external_id, c.channel, c.tags.join(', ') || '—', directions(c),
+      c.blocked ? actionButtons(me, c, refresh) : [h('button', { type: 'button', onclick: () => blockDialog(me, c, refresh) }, 'Block…'), ' ', actionButtons(me, c, refresh)]],
   }));
   fill(main, h('h1', {}, 'Contacts'), tabs('all'), filtersForm(me, base, f),
     table('Contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Tags', 'Blocked', 'Action'], rows, 'No contact matches.'),
     pager);
 }
 
-// blocked renders the Blocked tab: note, who, when and native status.
+// blocked renders the Blocked tab: note, who, when and native status;
+// a contact who opted out, and is not blocked, shows its keyword and when.
 export async function blocked(main, { me, params, refresh }) {
   const { f, shown, base, pager } = await load(me, params, true);
-  const rows = shown.map((c) => ({
-    attrs: { 'data-contact': c.external_id },
-    cells: [name(c), c.external_id, c.channel, directions(c.blocked), c.blocked.note || '—', c.blocked.by, when(c.blocked.at),
-      c.native_block.status ? badge(c.native_block.status) : '—', unblockButton(me, c, refresh)],
-  }));
+  const rows = shown.map((c) => {
+    const b = c.blocked || { note: 'opt-out keyword ' + c.opt_out.keyword, by: 'the contact', at: c.opt_out.at };
+    return {
+      attrs: { 'data-contact': c.external_id },
+      cells: [name(c), c.external_id, c.channel, directions(c), b.note || '—', b.by, when(b.at),
+        c.native_block.status ? badge(c.native_block.status) : '—', actionButtons(me, c, refresh)],
+    };
+  });
   fill(main, h('h1', {}, 'Blocked contacts'), tabs('blocked'), filtersForm(me, base, f),
     table('Blocked contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Blocked', 'Note', 'By', 'When', 'Native block', 'Action'],
       rows, 'No contact is blocked.'),
@@ -87,6 +102,25 @@ function unblockButton(me, c, refresh) {
       });
     },
   }, 'Unblock');
+}
+
+// liftOptOutButton lifts the contact's opt-out, once confirmed.
+function liftOptOutButton(me, c, refresh) {
+  return h('button', {
+    type: 'button',
+    'aria-label': 'Lift the opt-out of ' + (c.display_name || c.external_id),
+    onclick: async (ev) => {
+      const ok = await confirmAction('Lift the opt-out of ' + (c.display_name || c.external_id) + '?',
+        [`The contact wrote “${c.opt_out.keyword}” on ${new Date(c.opt_out.at).toLocaleString()}. Lift it only when the contact asked to hear from you again: replies can then be sent to it.`],
+        'Lift opt-out');
+      if (!ok) return;
+      await act(ev.target, async () => {
+        await api('DELETE', tenantPath(me.tenant, '/contacts/' + c.id + '/opt-out'));
+        await refresh();
+        notify(`The opt-out of contact ${c.external_id} is lifted.`);
+      });
+    },
+  }, 'Lift opt-out');
 }
 
 // blockDialog asks for the directions and note, then blocks.
@@ -177,12 +211,21 @@ export async function one(main, { me, arg, refresh }) {
       ['Platform status', c.platform_status ? [c.platform_status, ' · ', when(c.platform_status_at)] : 'nothing reported'],
       ['Reachable', c.reachable ? 'yes' : 'no: the user blocked the business or unfollowed'],
       ['Blocked', c.blocked ? blockedText(c) : 'no'],
+      ['Opted out', c.opt_out ? [`yes: wrote “${c.opt_out.keyword}” on `, when(c.opt_out.at), '; nothing is sent to it'] : 'no'],
       ['Native block', c.native_block.status ? [c.native_block.status, c.native_block.next_attempt_at ? [' · next try ', when(c.native_block.next_attempt_at)] : null] : '—'],
     ]),
-    h('section', { class: 'actions', 'aria-label': 'Actions' }, tagsForm, block, bulk),
+    h('section', { class: 'actions', 'aria-label': 'Actions' }, tagsForm, block, optOut(me, c, refresh), bulk),
     notes,
     h('h2', {}, 'Conversations'),
     table('Conversations of this contact', ['Conversation', 'Channel', 'State', 'Updated'], convRows, 'No conversations.'));
+}
+
+// optOut shows the contact's opt-out, with the button that lifts it.
+function optOut(me, c, refresh) {
+  if (!c.opt_out) return null;
+  return h('div', { id: 'opt-out' }, h('h3', {}, 'Opted out'),
+    h('p', {}, `The contact wrote “${c.opt_out.keyword}”: nothing is sent to it until the opt-out is lifted. Unblocking does not lift it.`),
+    liftOptOutButton(me, c, refresh));
 }
 
 // deleteAll confirms with what will be removed, deletes, and shows what

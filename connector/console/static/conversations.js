@@ -127,6 +127,7 @@ export async function one(main, { me, arg, refresh }) {
 
   const replyForm = form({ id: 'reply', 'aria-labelledby': 'reply-h' }, [
     h('h3', { id: 'reply-h' }, 'Reply'),
+    contact.opt_out ? h('p', { class: 'why' }, `The contact opted out (“${contact.opt_out.keyword}”): replies are refused until the opt-out is lifted on its contact page.`) : null,
     field('Message', h('textarea', { name: 'text', rows: 3, maxlength: 4096, required: true })),
     h('button', { type: 'submit' }, 'Send reply'),
   ], async (data) => {
