@@ -74,10 +74,12 @@ type Config struct {
 }
 
 // Store is what the dispatcher uses of the store: the outbox and the
-// orgs' pacing.
+// orgs' pacing, and a conversation's read (to tell a lease lost from a
+// conversation deleted while its records were pushed).
 type Store interface {
 	store.Outbox
 	store.Pacing
+	GetConversation(ctx context.Context, id int64) (store.Conversation, error)
 }
 
 // Dispatcher is the push service. Start it once; Stop drains it.
@@ -668,6 +670,13 @@ func recordFailure(r sfclient.Result) (permanent bool, why string) {
 	return permanent, strings.Join(parts, "; ")
 }
 
+// deleted reports whether conversation id is no longer in the store. A
+// failed read says no: the lease is then reported lost.
+func (d *Dispatcher) deleted(ctx context.Context, id int64) bool {
+	_, err := d.store.GetConversation(ctx, id)
+	return errors.Is(err, store.ErrNotFound)
+}
+
 // settle ends every plan's claim, in one transaction. Settling uses a
 // context of its own so that outcomes reached before a shutdown deadline
 // are still recorded.
@@ -691,6 +700,10 @@ func (d *Dispatcher) settle(ctx context.Context, plans []*plan) (int, error) {
 	for i, err := range results {
 		id := plans[i].work.Conversation.ID
 		switch {
+		case errors.Is(err, store.ErrLeaseLost) && d.deleted(sctx, id):
+			// Deleted meanwhile (an admin's delete-all of a blocked
+			// contact): nothing is left to settle, and no lease was lost.
+			d.log.Debug().Int64("conversation", id).Msg("conversation deleted while its records were pushed: nothing to settle")
 		case errors.Is(err, store.ErrLeaseLost):
 			d.metrics.LeaseLost.Inc()
 			errs = append(errs, fmt.Errorf("conversation %d: %w (its lease expired and another worker took it; its records will be upserted again)", id, err))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	dto "github.com/prometheus/client_model/go"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type fakeSF struct {
 	calls      []call
 	composites [][]int
 	used, max  int
+	// during, when set, runs at each call, before it is answered.
+	during func()
 }
 
 type call struct {
@@ -48,6 +51,12 @@ type call struct {
 }
 
 func (f *fakeSF) UpsertComposite(_ context.Context, cols []sfclient.Collection) ([]sfclient.CollectionResult, error) {
+	f.mu.Lock()
+	during := f.during
+	f.mu.Unlock()
+	if during != nil {
+		during()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.used++
@@ -536,5 +545,46 @@ func TestUsageThresholdIsShared(t *testing.T) {
 	gates, _ := e.st.OrgGates(context.Background())
 	if gates[0].APIUsed < 95 || gates[0].APIMax != 100 {
 		t.Fatalf("usage not recorded: %+v", gates[0])
+	}
+}
+
+// TestAConversationDeletedWhilePushedIsNoLeaseLost: an admin's delete-all
+// removes a conversation while its records are in a call; its settlement
+// finds it gone, which is neither an error nor a lease lost.
+func TestAConversationDeletedWhilePushedIsNoLeaseLost(t *testing.T) {
+	e := newEnv(t)
+	e.send("u1", "spam")
+	e.send("u2", "hello")
+	ctx := context.Background()
+	convs, err := e.st.ListConversations(ctx, store.ConversationFilter{Tenant: "acme"})
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("conversations %+v %v", convs, err)
+	}
+	gone := convs[0].ID
+	e.sf.during = func() {
+		e.sf.during = nil
+		if err := e.st.WithTx(ctx, func(tx store.Tx) error {
+			_, err := tx.DeleteConversations(ctx, []int64{gone})
+			return err
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	lostLeases := func() float64 {
+		var pb dto.Metric
+		if err := e.d.metrics.LeaseLost.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		return pb.GetCounter().GetValue()
+	}
+	before := lostLeases()
+	if n, err := e.d.RunOnce(ctx, "test"); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want the other conversation settled and no error", n, err)
+	}
+	if lost := lostLeases() - before; lost != 0 {
+		t.Errorf("leases lost counted: %v, want 0", lost)
+	}
+	if s := e.stats(); s[store.Pushed] != 1 || s[store.Pending] != 0 {
+		t.Errorf("messages by status %v, want the other conversation's pushed and nothing pending", s)
 	}
 }
