@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +58,9 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		if problems := typeProblems(data, err); len(problems) > 0 {
+			return nil, invalid(problems)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var extra yaml.Node
@@ -217,6 +222,85 @@ func checkStateNames(data []byte) []*FieldError {
 		}
 	}
 	return problems
+}
+
+// typeLine is how yaml.v3 words one problem of a *yaml.TypeError.
+var typeLine = regexp.MustCompile(`^line (\d+): (?:field (\S+) not found in type \S+|(.*))$`)
+
+// typeProblems turns the decoder's type errors (an unknown key, a value of
+// the wrong type) into problems that name the key's path, as Validate's
+// do, rather than the Go type that has no such field. It returns nil when
+// err is not such an error or a line can not be placed.
+func typeProblems(data []byte, err error) []*FieldError {
+	var te *yaml.TypeError
+	var doc yaml.Node
+	if !errors.As(err, &te) || yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	var problems []*FieldError
+	for _, e := range te.Errors {
+		m := typeLine.FindStringSubmatch(e)
+		if m == nil {
+			return nil
+		}
+		line, _ := strconv.Atoi(m[1])
+		path := keyPathAt(&doc, line, m[2])
+		if path == "" {
+			return nil
+		}
+		problem := fmt.Sprintf("line %d: ", line)
+		if m[2] != "" {
+			problem += "unknown key (no such setting here; check its spelling and its indentation)"
+		} else {
+			problem += m[3]
+		}
+		problems = append(problems, &FieldError{Path: path, Problem: problem})
+	}
+	return problems
+}
+
+// keyPathAt returns the path ("tenants[0].channels[1].whatsapp") of the
+// mapping key on line (named key, when not empty) in n, or "" when none is.
+// For a value on that line that is not a mapping key (a list item that
+// is not a mapping), it returns the item's path.
+func keyPathAt(n *yaml.Node, line int, key string) string {
+	var walk func(n *yaml.Node, path string) string
+	walk = func(n *yaml.Node, path string) string {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				if p := walk(c, path); p != "" {
+					return p
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if k.Line == line && (key == "" || k.Value == key) {
+					return p
+				}
+				if found := walk(v, p); found != "" {
+					return found
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if c.Kind != yaml.MappingNode && c.Line == line && key == "" {
+					return p
+				}
+				if found := walk(c, p); found != "" {
+					return found
+				}
+			}
+		}
+		return ""
+	}
+	return walk(n, "")
 }
 
 // mappingValue returns the value of key in a mapping node, or nil.

@@ -127,9 +127,12 @@ func TestExampleFileNamesItsEnvironment(t *testing.T) {
 
 func TestUnknownKeyRejected(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
-		{"top level", "servr:\n  listen: ':1'\n", "field servr not found"},
-		{"nested", "server:\n  lisen: ':1'\n", "field lisen not found"},
-		{"in a tenant", "tenants:\n  - id: a\n    salesforce:\n      orgid: 00D000000000001\n", "field orgid not found"},
+		{"top level", "servr:\n  listen: ':1'\n", "servr: line 1: unknown key"},
+		{"nested", "server:\n  lisen: ':1'\n", "server.lisen: line 2: unknown key"},
+		{"in a tenant", "tenants:\n  - id: a\n    salesforce:\n      orgid: 00D000000000001\n", "tenants[0].salesforce.orgid: line 4: unknown key"},
+		{"in a flow mapping", "tenants:\n  - id: a\n  - {id: b, salesforce: {org_id: x, orgid: y}}\n", "tenants[1].salesforce.orgid: line 3: unknown key"},
+		{"a value of the wrong type", "server:\n  max_body_bytes: lots\n", "server.max_body_bytes: line 2: cannot unmarshal !!str `lots` into int64"},
+		{"an item of the wrong type", "tenants:\n  - id: a\n  - [b]\n", "tenants[1]: line 3: cannot unmarshal !!seq into config.Tenant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,7 +94,7 @@ func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner 
 	case "sqlite":
 		s, err := sqlite.Open(ctx, cfg.DSN.Value(), sqlite.Options{Owner: owner})
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite store: %w", err)
+			return nil, err // says "open sqlite store"
 		}
 		st = s
 	case "postgres":
@@ -107,7 +107,7 @@ func openStore(ctx context.Context, cfg config.Store, log zerolog.Logger, owner 
 			},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("open postgres store: %w", err)
+			return nil, err // says "open postgres store"
 		}
 		st = s
 	default:

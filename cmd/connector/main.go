@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,7 +48,7 @@ const usage = `connector: the Salesforce sync connector worker
 
 Usage:
   connector serve -config FILE          run the connector (webhooks, API, push to Salesforce)
-  connector demo [-dir DIR] [-keep] [-v]
+  connector demo [-dir DIR] [-contacts N] [-messages N] [-keep] [-v]
                                         run the main job on embedded defaults: SQLite in DIR,
                                         a local Salesforce stand-in, signed webhook traffic,
                                         the product's flows through the API, and a summary of
@@ -147,18 +148,23 @@ func loadConfig(path string) (*config.Config, error) {
 }
 
 // openStore loads the configuration at path and opens (and migrates) its
-// store, logging to log: what the commands that read or change the store
-// share. The caller closes the store.
-func openStore(ctx context.Context, path string, log zerolog.Logger) (*config.Config, store.Store, error) {
+// store, logging to stderr as the configuration's log section says: what
+// the commands that read or change the store share. It returns the logger
+// too. The caller closes the store.
+func openStore(ctx context.Context, path string, stderr io.Writer) (*config.Config, store.Store, zerolog.Logger, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, zerolog.Nop(), err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return nil, nil, zerolog.Nop(), err
 	}
 	st, err := connector.OpenStore(ctx, cfg.Store, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, zerolog.Nop(), err
 	}
-	return cfg, st, nil
+	return cfg, st, log, nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
@@ -311,7 +317,7 @@ func dead(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	_, st, err := openStore(ctx, *path, zerolog.New(stderr))
+	_, st, _, err := openStore(ctx, *path, stderr)
 	if err != nil {
 		return err
 	}
@@ -343,7 +349,21 @@ func dead(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
+	if skipped := notIn(list, done); len(skipped) > 0 {
+		fmt.Fprintf(stdout, "not replayed (not dead messages of tenant %s): %v\n", *tenant, skipped)
+	}
 	return nil
+}
+
+// notIn lists the ids of asked that are not in done, in order.
+func notIn(asked, done []int64) []int64 {
+	var out []int64
+	for _, id := range asked {
+		if !slices.Contains(done, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // deadMedia lists or replays failed media items: a running connector's
@@ -373,6 +393,9 @@ func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit i
 		return err
 	}
 	fmt.Fprintf(stdout, "replayed %d media item(s): %v\n", len(done), done)
+	if skipped := notIn(list, done); len(skipped) > 0 {
+		fmt.Fprintf(stdout, "not replayed (not failed media items of tenant %s): %v\n", tenant, skipped)
+	}
 	return nil
 }
 
@@ -413,7 +436,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, st, err := openStore(context.Background(), *path, zerolog.New(stderr))
+	cfg, st, _, err := openStore(context.Background(), *path, stderr)
 	if err != nil {
 		return err
 	}

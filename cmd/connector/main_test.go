@@ -101,6 +101,17 @@ tenants:
 	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-all"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "replayed 0 media item(s)") {
 		t.Fatalf("dead replay -media: %d %q %q", code, out.String(), errOut.String())
 	}
+	// Ids that name nothing to replay are said so.
+	out.Reset()
+	if code := run([]string{"dead", "replay", "-config", path, "-tenant", "acme", "-id", "7,9"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "not replayed (not dead messages of tenant acme): [7 9]") {
+		t.Fatalf("dead replay of ids that are not dead: %d %q %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-id", "3"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "not replayed (not failed media items of tenant acme): [3]") {
+		t.Fatalf("dead replay -media of an id that is not failed: %d %q %q", code, out.String(), errOut.String())
+	}
 }
 
 func TestSetGC(t *testing.T) {

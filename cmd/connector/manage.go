@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/rs/zerolog"
-
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector"
 	"github.com/chatsync/sfconnector/connector/api"
@@ -42,7 +40,7 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("token %s: unexpected argument %q", args[0], fs.Arg(0))
 	}
 	ctx := context.Background()
-	cfg, st, err := openStore(ctx, *path, zerolog.New(stderr))
+	cfg, st, _, err := openStore(ctx, *path, stderr)
 	if err != nil {
 		return err
 	}

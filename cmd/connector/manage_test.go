@@ -153,3 +153,20 @@ func TestExcludedStatesGetSet(t *testing.T) {
 		t.Fatalf("history %+v %v", h, err)
 	}
 }
+
+// The store commands log as the configuration's log section says: with
+// level info, no debug line reaches stderr. A replay with nothing to
+// replay says so.
+func TestQuarantineReplayLogsAtTheConfiguredLevel(t *testing.T) {
+	path, _ := writeConfig(t)
+	out, errOut := runOK(t, "quarantine", "replay", "-config", path, "-all")
+	if !strings.Contains(out, "no quarantined events to replay") {
+		t.Errorf("replay of an empty quarantine printed %q", out)
+	}
+	if strings.Contains(errOut, `"level":"debug"`) {
+		t.Errorf("stderr holds debug lines at level info:\n%s", errOut)
+	}
+	if out, _ := runOK(t, "quarantine", "list", "-config", path); !strings.Contains(out, "no quarantined events") {
+		t.Errorf("list of an empty quarantine printed %q", out)
+	}
+}

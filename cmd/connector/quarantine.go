@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/metrics"
 	"github.com/chatsync/sfconnector/connector/registry"
@@ -31,13 +29,12 @@ func quarantineCmd(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log := zerolog.New(stderr).With().Timestamp().Logger()
-	ctx := log.WithContext(context.Background())
-	cfg, st, err := openStore(ctx, *path, log)
+	cfg, st, log, err := openStore(context.Background(), *path, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	ctx := log.WithContext(context.Background())
 	if args[0] == "list" {
 		qs, err := st.ListQuarantine(ctx, store.QuarantineFilter{Tenant: *tenant, Channel: *channel, Limit: *limit})
 		if err != nil {
@@ -71,6 +68,9 @@ func quarantineCmd(args []string, stdout, stderr io.Writer) error {
 		results, err = h.ReplayAll(ctx, store.QuarantineFilter{Tenant: *tenant})
 	} else {
 		results, err = h.ReplayIDs(ctx, list)
+	}
+	if err == nil && len(results) == 0 {
+		fmt.Fprintln(stdout, "no quarantined events to replay")
 	}
 	for _, o := range results {
 		if o.Replayed {

@@ -243,8 +243,9 @@ func (h *Handler) Replay(ctx context.Context, id int64) (ReplayOutcome, error) {
 	if err != nil {
 		return ReplayOutcome{}, fmt.Errorf("replay quarantined event %d: %w", id, err)
 	}
-	log := zerolog.Ctx(ctx).With().Str("tenant", ch.Tenant.Config.ID).Str("channel", ch.Config.ID).Int64("quarantine_id", id).Logger()
-	h.committed(req, log, ch, out.Result)
+	base := zerolog.Ctx(ctx).With().Str("tenant", ch.Tenant.Config.ID).Str("channel", ch.Config.ID).Logger()
+	h.committed(req, base, ch, out.Result) // names each event's quarantine id itself
+	log := base.With().Int64("quarantine_id", id).Logger()
 	if out.Replayed {
 		log.Info().Int("stored", out.Result.Stored).Int("duplicates", out.Result.Duplicates).Msg("quarantined event replayed")
 	} else {
