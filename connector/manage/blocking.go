@@ -111,7 +111,7 @@ func (m *Manager) Block(ctx context.Context, actor, tenant string, contactID int
 		case c.BlockedInbound:
 			call, err = m.planNativeUnblock(ctx, tx, c, ch, now)
 		default:
-			if _, ok := ch.Adapter.(platform.Blocker); !ok && c.Native.Status == store.NativeNone {
+			if _, ok := platform.BlockerOf(ch.Adapter); !ok && c.Native.Status == store.NativeNone {
 				err = tx.SetNativeBlock(ctx, c.ID, store.NativeBlock{Status: store.NativeUnsupported, UpdatedAt: now})
 			}
 		}
@@ -341,7 +341,7 @@ func (m *Manager) planNativeBlock(ctx context.Context, tx store.Tx, c store.Cont
 	if refusesBlocked(ch) {
 		return nativeCall{}, m.doorBlock(ctx, tx, c, WantBlock, now)
 	}
-	b, ok := ch.Adapter.(platform.Blocker)
+	b, ok := platform.BlockerOf(ch.Adapter)
 	if !ok {
 		if c.Native.Status == store.NativeUnsupported {
 			return nativeCall{}, nil
@@ -368,7 +368,7 @@ func (m *Manager) planNativeUnblock(ctx context.Context, tx store.Tx, c store.Co
 		}
 		return nativeCall{}, nil
 	}
-	b, ok := ch.Adapter.(platform.Blocker)
+	b, ok := platform.BlockerOf(ch.Adapter)
 	switch {
 	case c.Native.Want == WantBlock && (c.Native.Status == store.NativeApplied || c.Native.Status == store.NativePending),
 		c.Native.Want == WantUnblock && c.Native.Status == store.NativePending:
@@ -489,7 +489,7 @@ func (m *Manager) RetryNativeBlocks(ctx context.Context) (int, error) {
 		if t, ok := m.tenants[c.Tenant]; ok {
 			ch = t.channel(c.Channel)
 		}
-		b, ok := ch.Adapter.(platform.Blocker)
+		b, ok := platform.BlockerOf(ch.Adapter)
 		if !ok {
 			if err := m.giveUp(ctx, c); err != nil {
 				errs = append(errs, err)

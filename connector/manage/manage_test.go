@@ -79,6 +79,12 @@ func (f *full) calls() (blocks, unblocks int) {
 	return len(f.blocks), len(f.unblocks)
 }
 
+// receiving is a channel of a platform that can send and block, configured
+// without its access token: it receives only.
+type receiving struct{ full }
+
+func (r *receiving) MissingCredential() string { return "no access token configured" }
+
 // door is the web chat: the connector is the platform.
 type door struct{ plain }
 
@@ -93,6 +99,7 @@ type fixture struct {
 	m       *manage.Manager
 	in      *ingest.Ingester
 	wa, bot *full
+	ro      *receiving
 	mu      sync.Mutex
 	now     time.Time
 	changed int
@@ -111,13 +118,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, ctx: ctx, st: st, now: t0,
-		wa: &full{plain: plain{"whatsapp"}}, bot: &full{plain: plain{"whatsapp"}}}
+		wa: &full{plain: plain{"whatsapp"}}, bot: &full{plain: plain{"whatsapp"}}, ro: &receiving{full{plain: plain{"whatsapp"}}}}
 	tenants := []manage.Tenant{
 		{ID: "acme", OrgID: acmeOrg, Excluded: statemachine.DefaultExcluded(), Blocking: true, Channels: map[string]manage.Channel{
 			"wa":   {ID: "wa", Adapter: f.wa},
 			"bot":  {ID: "bot", HasBot: true, Adapter: f.bot},
 			"line": {ID: "line", Adapter: &plain{"line"}},
 			"site": {ID: "site", Adapter: &door{plain{"webchat"}}},
+			"ro":   {ID: "ro", Adapter: f.ro},
 		}},
 		{ID: "globex", OrgID: globexOrg, Excluded: statemachine.NewSet(statemachine.Blocked), ExcludedConfigured: true, Blocking: true,
 			Channels: map[string]manage.Channel{"web": {ID: "web", Adapter: &plain{"webchat"}}}},
@@ -1040,5 +1048,29 @@ func TestLineRepliesCarryOneRetryKeyPerMessage(t *testing.T) {
 	defer mu.Unlock()
 	if want := line.RetryKeyFrom(msg.PlatformID); len(keys) != 2 || keys[0] != want || keys[1] != want {
 		t.Fatalf("retry keys %q, want twice %q", keys, want)
+	}
+}
+
+// TestAReceiveOnlyChannelSendsAndBlocksNothing: a channel configured
+// without its platform's credential refuses replies as a channel that
+// can not send, and its contacts' blocks are local only: the platform is
+// never called.
+func TestAReceiveOnlyChannelSendsAndBlocksNothing(t *testing.T) {
+	f := newFixture(t)
+	convID, contactID := f.inbound("acme", "ro", "316009", "hi")
+	_, err := f.m.Reply(f.ctx, "alice", "acme", convID, "hello")
+	wantKind(t, err, manage.ErrSendUnsupported)
+	if !strings.Contains(err.Error(), "receives only (no access token configured)") {
+		t.Errorf("the refusal %q does not say why", err)
+	}
+	res, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Inbound: true, Outbound: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Contact.Native.Status != store.NativeUnsupported {
+		t.Errorf("native block %+v, want unsupported", res.Contact.Native)
+	}
+	if blocks, _ := f.ro.calls(); blocks != 0 || len(f.ro.sent) != 0 || len(f.messages(convID)) != 1 {
+		t.Errorf("the platform was called: %d blocks, sent %q; messages %d", blocks, f.ro.sent, len(f.messages(convID)))
 	}
 }

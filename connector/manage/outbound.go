@@ -133,7 +133,7 @@ func (m *Manager) Send(ctx context.Context, msg store.Message) (store.Message, e
 	}
 	var sender platform.Sender
 	if t, ok := m.tenants[msg.Tenant]; ok {
-		sender, _ = t.channel(msg.Channel).Adapter.(platform.Sender)
+		sender, _ = platform.SenderOf(t.channel(msg.Channel).Adapter)
 	}
 	var sentID string
 	var sendErr error

@@ -107,7 +107,10 @@ func canSend(conv store.Conversation, c store.Contact, ch Channel) error {
 	if ch.Adapter == nil {
 		return fail(ErrSendUnsupported, "channel %s is not configured any more: no reply can be sent on it", conv.Channel)
 	}
-	if _, ok := ch.Adapter.(platform.Sender); !ok {
+	if missing := platform.MissingCredential(ch.Adapter); missing != "" {
+		return fail(ErrSendUnsupported, "channel %s (%s) receives only (%s): it can not send messages", conv.Channel, ch.Adapter.Platform(), missing)
+	}
+	if _, ok := platform.SenderOf(ch.Adapter); !ok {
 		return fail(ErrSendUnsupported, "channel %s (%s) can not send messages", conv.Channel, ch.Adapter.Platform())
 	}
 	return nil

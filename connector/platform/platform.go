@@ -5,8 +5,12 @@
 // (platform/whatsapp, platform/webchat, ...).
 //
 // What a platform lacks is not stubbed: an adapter implements only the
-// optional interfaces (Handshaker, Sender, Blocker) it really supports, and
-// CapabilitiesOf reports them as flags.
+// optional interfaces (Handshaker, Sender, Blocker, MediaFetcher) it
+// really supports, and CapabilitiesOf reports them as flags. A channel
+// configured to receive only (without the credential of the platform's
+// API) says so through ReceiveOnly: it then has none of the three that
+// call the platform, and SenderOf, BlockerOf and MediaFetcherOf, which
+// the connector uses rather than type assertions, find none.
 package platform
 
 import (
@@ -172,6 +176,45 @@ type AccountScoped interface {
 	Account() string
 }
 
+// ReceiveOnly is implemented by adapters whose channel may be configured
+// without the credential of the platform's API (a WhatsApp access token, a
+// Telegram bot token, a LINE channel access token): such a channel
+// receives webhooks and makes no call. MissingCredential says what is
+// missing ("no access token configured"), or "" when the channel has it.
+type ReceiveOnly interface {
+	MissingCredential() string
+}
+
+// MissingCredential returns what a receive-only channel lacks to call its
+// platform, or "" when it can (or its adapter makes no such distinction).
+func MissingCredential(a Adapter) string {
+	if r, ok := a.(ReceiveOnly); ok {
+		return r.MissingCredential()
+	}
+	return ""
+}
+
+// SenderOf returns a's Sender, unless a has none or its channel is
+// receive only.
+func SenderOf(a Adapter) (Sender, bool) {
+	s, ok := a.(Sender)
+	return s, ok && MissingCredential(a) == ""
+}
+
+// BlockerOf returns a's Blocker, unless a has none or its channel is
+// receive only.
+func BlockerOf(a Adapter) (Blocker, bool) {
+	b, ok := a.(Blocker)
+	return b, ok && MissingCredential(a) == ""
+}
+
+// MediaFetcherOf returns a's MediaFetcher, unless a has none or its
+// channel is receive only.
+func MediaFetcherOf(a Adapter) (MediaFetcher, bool) {
+	f, ok := a.(MediaFetcher)
+	return f, ok && MissingCredential(a) == ""
+}
+
 // Capabilities are what an adapter supports beyond verify and parse.
 type Capabilities struct {
 	Handshake   bool `json:"handshake"`
@@ -180,12 +223,13 @@ type Capabilities struct {
 	Media       bool `json:"media"`
 }
 
-// CapabilitiesOf reports the optional interfaces a implements.
+// CapabilitiesOf reports the optional interfaces a implements, those
+// that call the platform only when its channel is not receive only.
 func CapabilitiesOf(a Adapter) Capabilities {
 	_, hs := a.(Handshaker)
-	_, snd := a.(Sender)
-	_, blk := a.(Blocker)
-	_, med := a.(MediaFetcher)
+	_, snd := SenderOf(a)
+	_, blk := BlockerOf(a)
+	_, med := MediaFetcherOf(a)
 	return Capabilities{Handshake: hs, Send: snd, NativeBlock: blk, Media: med}
 }
 

@@ -68,7 +68,8 @@ var (
 )
 
 // adapterFor builds the platform's adapter through the registry, with the
-// account ids a testdata file is addressed to.
+// account ids a testdata file is addressed to and every credential (so
+// that no channel receives only).
 func adapterFor(t *testing.T, p string, body []byte) platform.Adapter {
 	t.Helper()
 	s := config.NewSecret
@@ -81,17 +82,17 @@ func adapterFor(t *testing.T, p string, body []byte) platform.Adapter {
 	}
 	switch p {
 	case config.PlatformWhatsApp:
-		ch.WhatsApp = &config.WhatsApp{PhoneNumberID: first(waPhoneID, "1"), AppSecret: s("a"), VerifyToken: s("v")}
+		ch.WhatsApp = &config.WhatsApp{PhoneNumberID: first(waPhoneID, "1"), AppSecret: s("a"), VerifyToken: s("v"), AccessToken: s("t")}
 	case config.PlatformWebChat:
 		ch.WebChat = &config.WebChat{Secret: s("a")}
 	case config.PlatformMessenger:
-		ch.Messenger = &config.Messenger{PageID: first(metaEntryID, "1"), AppSecret: s("a"), VerifyToken: s("v")}
+		ch.Messenger = &config.Messenger{PageID: first(metaEntryID, "1"), AppSecret: s("a"), VerifyToken: s("v"), AccessToken: s("t")}
 	case config.PlatformInstagram:
-		ch.Instagram = &config.Instagram{PageID: "1", AppSecret: s("a"), VerifyToken: s("v")}
+		ch.Instagram = &config.Instagram{PageID: "1", AppSecret: s("a"), VerifyToken: s("v"), AccessToken: s("t")}
 	case config.PlatformTelegram:
-		ch.Telegram = &config.Telegram{SecretToken: s("a")}
+		ch.Telegram = &config.Telegram{SecretToken: s("a"), BotToken: s("123456:abc")}
 	case config.PlatformLINE:
-		ch.LINE = &config.LINE{ChannelSecret: s("a")}
+		ch.LINE = &config.LINE{ChannelSecret: s("a"), ChannelAccessToken: s("t")}
 	case config.PlatformTwilio:
 		sid := "AC" + strings.Repeat("0", 32)
 		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("AccountSid") != "" {

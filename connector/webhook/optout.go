@@ -65,7 +65,7 @@ func (h *Handler) lastReplies(r *http.Request, optOuts []ingest.OptOut) {
 			l.Info().Msg("the contact is blocked: no last reply")
 			continue
 		}
-		if _, ok := rc.Adapter.(platform.Sender); !ok {
+		if _, ok := platform.SenderOf(rc.Adapter); !ok {
 			h.Metrics.OptOutReplies.WithLabelValues(o.Tenant, "unsupported").Inc()
 			l.Info().Msg("the channel's platform can not send: no last reply")
 			continue

@@ -102,7 +102,17 @@ var (
 	_ platform.Adapter      = (*Adapter)(nil)
 	_ platform.Sender       = (*Adapter)(nil)
 	_ platform.MediaFetcher = (*Adapter)(nil)
+	_ platform.ReceiveOnly  = (*Adapter)(nil)
 )
+
+// MissingCredential says "no channel access token configured" for a
+// channel that receives only: it sends and downloads nothing.
+func (a *Adapter) MissingCredential() string {
+	if a.accessToken == "" {
+		return "no channel access token configured"
+	}
+	return ""
+}
 
 // New validates cfg and builds an Adapter, applying the defaults.
 func New(cfg Config) (*Adapter, error) {

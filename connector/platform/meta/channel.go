@@ -136,7 +136,17 @@ var (
 	_ platform.Handshaker    = (*Channel)(nil)
 	_ platform.Sender        = (*Channel)(nil)
 	_ platform.Blocker       = (*Channel)(nil)
+	_ platform.ReceiveOnly   = (*Channel)(nil)
 )
+
+// MissingCredential says "no access token configured" for a channel that
+// receives only: it sends, blocks and downloads nothing.
+func (c *Channel) MissingCredential() string {
+	if c.Graph == nil || c.Graph.AccessToken == "" {
+		return "no access token configured"
+	}
+	return ""
+}
 
 // NewChannel validates cfg for product p and builds the channel, applying
 // the defaults.

@@ -127,7 +127,17 @@ var (
 	_ platform.Adapter      = (*Adapter)(nil)
 	_ platform.Sender       = (*Adapter)(nil)
 	_ platform.MediaFetcher = (*Adapter)(nil)
+	_ platform.ReceiveOnly  = (*Adapter)(nil)
 )
+
+// MissingCredential says "no bot token configured" for a bot that
+// receives only: it sends and downloads nothing.
+func (a *Adapter) MissingCredential() string {
+	if a.botToken == "" {
+		return "no bot token configured"
+	}
+	return ""
+}
 
 // New validates cfg and builds an Adapter, applying the defaults.
 func New(cfg Config) (*Adapter, error) {

@@ -71,6 +71,11 @@ func TestNewDefaults(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: false, Send: true, NativeBlock: false, Media: true},
 		"a bot can not block a user; it downloads files")
+	receiveOnly := newTestAdapter(t, func(c *Config) { c.BotToken = "" })
+	platformtest.CheckCapabilities(t, receiveOnly, platform.Capabilities{}, "a bot without its token receives only")
+	if got := platform.MissingCredential(receiveOnly); got != "no bot token configured" {
+		t.Errorf("MissingCredential = %q", got)
+	}
 }
 
 func TestVerify(t *testing.T) {

@@ -63,6 +63,12 @@ func TestNewDefaults(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true},
 		"WhatsApp has every capability")
+	receiveOnly := newTestAdapter(t, func(c *Config) { c.AccessToken = "" })
+	platformtest.CheckCapabilities(t, receiveOnly, platform.Capabilities{Handshake: true},
+		"a channel without an access token receives only")
+	if got := platform.MissingCredential(receiveOnly); got != "no access token configured" {
+		t.Errorf("MissingCredential = %q", got)
+	}
 }
 
 // The known vector was computed independently with
