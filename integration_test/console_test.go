@@ -288,6 +288,13 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 		chromedp.SendKeys(`#add-note textarea`, "prefers English"), chromedp.Click(`#add-note button`),
 		waitText("main .notes", "prefers English", "alice"))
 	b.shot("contact")
+	b.do("edit the note", chromedp.Click(`main .notes button[aria-label^="Edit note"]`), chromedp.WaitVisible(`#edit-note textarea`),
+		chromedp.SetValue(`#edit-note textarea`, "prefers English or Dutch"), chromedp.Click(`#edit-note button[type=submit]`),
+		waitText("#status", "Note saved"), waitText("main .notes", "prefers English or Dutch", "edited by alice"))
+	annID := alice.conversationOf("wa", ann).ContactID
+	if notes := alice.contact(annID).Notes; len(notes) != 1 || notes[0].Text != "prefers English or Dutch" {
+		t.Fatalf("after the console's edit, Ann's notes are %+v", notes)
+	}
 	b.do("the settings", open("/settings"), waitText("main", "Blocking", "enabled", "Only an admin"))
 	b.shot("settings")
 }

@@ -103,6 +103,7 @@ var routes = []route{
 	{"GET " + contPath, tenantScope, agent | admin, (*API).getContact},
 	{"PUT " + contPath + "/tags", tenantScope, agent | admin, (*API).setTags},
 	{"POST " + contPath + "/notes", tenantScope, agent | admin, (*API).addNote},
+	{"PUT " + contPath + "/notes/{note}", tenantScope, agent | admin, (*API).editNote},
 	{"DELETE " + contPath + "/notes/{note}", tenantScope, agent | admin, (*API).deleteNote},
 	{"PUT " + contPath + "/block", tenantScope, agent | admin, (*API).block},
 	{"DELETE " + contPath + "/block", tenantScope, agent | admin, (*API).unblock},

@@ -149,12 +149,15 @@ type NativeBlock struct {
 	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
 }
 
-// Note is a note on a contact.
+// Note is a note on a contact. EditedBy and EditedAt say who changed its
+// text last, and when (absent for a note never edited).
 type Note struct {
-	ID        int64     `json:"id"`
-	Text      string    `json:"text"`
-	Author    string    `json:"author"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Text      string     `json:"text"`
+	Author    string     `json:"author"`
+	CreatedAt time.Time  `json:"created_at"`
+	EditedBy  string     `json:"edited_by,omitempty"`
+	EditedAt  *time.Time `json:"edited_at,omitempty"`
 }
 
 // BlockAnswer answers PUT and DELETE .../block.
@@ -286,7 +289,7 @@ func contactDetailBody(d manage.ContactDetail) ContactDetail {
 }
 
 func noteBody(n store.Note) Note {
-	return Note{ID: n.ID, Text: n.Text, Author: n.Author, CreatedAt: n.CreatedAt.UTC()}
+	return Note{ID: n.ID, Text: n.Text, Author: n.Author, CreatedAt: n.CreatedAt.UTC(), EditedBy: n.EditedBy, EditedAt: timePtr(n.EditedAt)}
 }
 
 func settingsBody(tenant string, b manage.Blocking, o manage.OptOut) Settings {

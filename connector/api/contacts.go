@@ -93,12 +93,12 @@ func (a *API) setTags(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, contactDetailBody(d))
 }
 
-// NoteRequest is the body of POST .../notes.
+// NoteRequest is the body of POST .../notes and PUT .../notes/{note}.
 type NoteRequest struct {
 	Text string `json:"text"`
 }
 
-// NoteAnswer answers POST .../notes.
+// NoteAnswer answers POST .../notes and PUT .../notes/{note}.
 type NoteAnswer struct {
 	Note Note `json:"note"`
 }
@@ -118,6 +118,27 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, NoteAnswer{Note: noteBody(n)})
+}
+
+func (a *API) editNote(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "contact")
+	if !ok {
+		return
+	}
+	note, ok := pathID(w, r, "note")
+	if !ok {
+		return
+	}
+	var req NoteRequest
+	if !decode(w, r, &req, `{"text": "prefers English"}`, false) {
+		return
+	}
+	n, err := a.Manager.EditNote(r.Context(), principalOf(r).Name, r.PathValue("tenant"), id, note, req.Text)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, NoteAnswer{Note: noteBody(n)})
 }
 
 func (a *API) deleteNote(w http.ResponseWriter, r *http.Request) {

@@ -537,6 +537,19 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 		t.Fatalf("by tag %+v", vip)
 	}
 	note := decodeAs[struct{ Note struct{ ID int64 } }](t, e.do(req{method: "POST", path: contact(ann) + "/notes", token: "alice", body: map[string]any{"text": "prefers English"}, want: 201}))
+	notePath := fmt.Sprintf("%s/notes/%d", contact(ann), note.Note.ID)
+	edited := decodeAs[struct {
+		Note struct {
+			Text     string `json:"text"`
+			Author   string `json:"author"`
+			EditedBy string `json:"edited_by"`
+		} `json:"note"`
+	}](t, e.do(req{method: "PUT", path: notePath, token: "boss", body: map[string]any{"text": " prefers English or Dutch "}, want: 200}))
+	if edited.Note.Text != "prefers English or Dutch" || edited.Note.Author != "alice" || edited.Note.EditedBy != "boss" {
+		t.Fatalf("edited note %+v", edited)
+	}
+	e.do(req{method: "PUT", path: notePath, token: "alice", body: map[string]any{"text": ""}, want: 400, invalid: true})
+	e.do(req{method: "PUT", path: fmt.Sprintf("%s/notes/%d", contact(ann), note.Note.ID+100), token: "alice", body: map[string]any{"text": "x"}, want: 404})
 	e.do(req{method: "DELETE", path: fmt.Sprintf("%s/notes/%d", contact(ann), note.Note.ID), token: "alice", want: 204})
 	e.do(req{method: "DELETE", path: fmt.Sprintf("%s/notes/%d", contact(ann), note.Note.ID), token: "alice", want: 404})
 

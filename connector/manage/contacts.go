@@ -128,6 +128,38 @@ func (m *Manager) AddNote(ctx context.Context, actor, tenant string, contactID i
 	return n, nil
 }
 
+// EditNote replaces the text of one of the contact's notes, recording
+// actor as its last editor; the author and creation time stay.
+func (m *Manager) EditNote(ctx context.Context, actor, tenant string, contactID, noteID int64, text string) (store.Note, error) {
+	if _, err := m.tenant(tenant); err != nil {
+		return store.Note{}, err
+	}
+	text = strings.TrimSpace(text)
+	if err := checkText("text", text, MaxTextLen); err != nil {
+		return store.Note{}, err
+	}
+	var n store.Note
+	err := m.withTx(ctx, func(tx store.Tx) error {
+		if _, err := contact(ctx, tx, tenant, contactID); err != nil {
+			return err
+		}
+		var err error
+		n, err = tx.EditNote(ctx, contactID, noteID, text, actor, m.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return fail(ErrNotFound, "contact %d has no note %d", contactID, noteID)
+		}
+		if err != nil {
+			return fmt.Errorf("edit note %d of contact %d: %w", noteID, contactID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Note{}, err
+	}
+	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Int64("note", noteID).Str("by", actor).Msg("note edited")
+	return n, nil
+}
+
 // DeleteNote removes one of the contact's notes.
 func (m *Manager) DeleteNote(ctx context.Context, actor, tenant string, contactID, noteID int64) error {
 	if _, err := m.tenant(tenant); err != nil {

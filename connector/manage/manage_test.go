@@ -783,10 +783,23 @@ func TestTagsAndNotes(t *testing.T) {
 	if err != nil || len(vip) != 1 || vip[0].ID != contactID {
 		t.Fatalf("by tag: %+v %v", vip, err)
 	}
+	e, err := f.m.EditNote(f.ctx, "bob", "acme", contactID, n.ID, " prefers English or Dutch ")
+	if err != nil || e.Text != "prefers English or Dutch" || e.Author != "alice" || e.EditedBy != "bob" || e.EditedAt.IsZero() || !e.CreatedAt.Equal(n.CreatedAt) {
+		t.Fatalf("edited note: %+v %v", e, err)
+	}
+	_, err = f.m.EditNote(f.ctx, "bob", "acme", contactID, n.ID, " ")
+	wantKind(t, err, manage.ErrInvalid)
+	_, err = f.m.EditNote(f.ctx, "bob", "globex", contactID, n.ID, "x")
+	wantKind(t, err, manage.ErrNotFound)
+	if d, _ := f.m.Contact(f.ctx, "acme", contactID); d.Notes[0].Text != "prefers English or Dutch" {
+		t.Fatalf("notes after the edits: %+v", d.Notes)
+	}
 	if err := f.m.DeleteNote(f.ctx, "alice", "acme", contactID, n.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantKind(t, f.m.DeleteNote(f.ctx, "alice", "acme", contactID, n.ID), manage.ErrNotFound)
+	_, err = f.m.EditNote(f.ctx, "bob", "acme", contactID, n.ID, "x")
+	wantKind(t, err, manage.ErrNotFound)
 	_, err = f.m.AddNote(f.ctx, "alice", "acme", contactID, "  ")
 	wantKind(t, err, manage.ErrInvalid)
 }

@@ -155,6 +155,10 @@ type Note struct {
 	Text      string
 	Author    string
 	CreatedAt time.Time
+	// EditedBy and EditedAt say who changed the text last, and when;
+	// empty and zero for a note never edited.
+	EditedBy string
+	EditedAt time.Time
 }
 
 // Setting is one value of the connector's runtime settings, changed
@@ -410,6 +414,10 @@ type ContactTx interface {
 	SetTags(ctx context.Context, contactID int64, tags []string) error
 	// AddNote stores a note (ID set by the store) and returns it.
 	AddNote(ctx context.Context, n Note) (Note, error)
+	// EditNote replaces the text of the contact's note, recording who and
+	// when, and returns the note; ErrNotFound when the contact has no such
+	// note. Text and at are required.
+	EditNote(ctx context.Context, contactID, noteID int64, text, by string, at time.Time) (Note, error)
 	// DeleteNote removes the contact's note; ErrNotFound when the contact
 	// has no such note.
 	DeleteNote(ctx context.Context, contactID, noteID int64) error

@@ -156,8 +156,10 @@ export async function one(main, { me, arg, refresh }) {
 
   const notes = h('section', { 'aria-labelledby': 'notes-h' },
     h('h3', { id: 'notes-h' }, 'Notes'),
-    c.notes.length === 0 ? h('p', { class: 'empty' }, 'No notes.') : h('ul', { class: 'notes' }, c.notes.map((n) => h('li', {},
-      h('p', {}, n.text), h('span', { class: 'why' }, n.author, ' · ', when(n.created_at)), ' ',
+    c.notes.length === 0 ? h('p', { class: 'empty' }, 'No notes.') : h('ul', { class: 'notes' }, c.notes.map((n) => h('li', { 'data-note': n.id },
+      h('p', {}, n.text), h('span', { class: 'why' }, n.author, ' · ', when(n.created_at),
+        n.edited_by ? [' · edited by ', n.edited_by, ' · ', when(n.edited_at)] : null), ' ',
+      h('button', { type: 'button', 'aria-label': 'Edit note ' + n.id, onclick: () => editNoteDialog(path, n, refresh) }, 'Edit'), ' ',
       h('button', {
         type: 'button', 'aria-label': 'Delete note ' + n.id,
         onclick: (ev) => act(ev.target, async () => {
@@ -218,6 +220,24 @@ export async function one(main, { me, arg, refresh }) {
     notes,
     h('h2', {}, 'Conversations'),
     table('Conversations of this contact', ['Conversation', 'Channel', 'State', 'Updated'], convRows, 'No conversations.'));
+}
+
+// editNoteDialog edits a note's text in a modal dialog.
+function editNoteDialog(path, n, refresh) {
+  const dialog = h('dialog', { 'aria-label': 'Edit note ' + n.id });
+  const f = form({ id: 'edit-note' }, [
+    field('Note', h('textarea', { name: 'text', rows: 3, maxlength: 4096, required: true, text: n.text })),
+    h('button', { type: 'submit' }, 'Save note'),
+  ], async (data) => {
+    await api('PUT', path + '/notes/' + n.id, { text: data.get('text') });
+    dialog.close();
+    await refresh();
+    notify('Note saved.');
+  });
+  dialog.append(f, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 // optOut shows the contact's opt-out, with the button that lifts it.

@@ -283,6 +283,29 @@ func (x *Tx) AddNote(ctx context.Context, n store.Note) (store.Note, error) {
 	return n, nil
 }
 
+// noteColumns are what a note reads; scanNote scans them.
+const noteColumns = `id, contact_id, text, author, created_at, edited_by, edited_at`
+
+func scanNote(sc Scanner) (store.Note, error) {
+	var n store.Note
+	return n, sc.Scan(&n.ID, &n.ContactID, &n.Text, &n.Author, T(&n.CreatedAt), &n.EditedBy, T(&n.EditedAt))
+}
+
+var qEditNote = Q(`UPDATE contact_notes SET text = $3, edited_by = $4, edited_at = $5
+	WHERE id = $2 AND contact_id = $1 RETURNING ` + noteColumns)
+
+// EditNote replaces the text of the contact's note (see store.ContactTx).
+func (x *Tx) EditNote(ctx context.Context, contactID, noteID int64, text, by string, at time.Time) (store.Note, error) {
+	if text == "" || at.IsZero() {
+		return store.Note{}, fmt.Errorf("edit note %d of contact %d: the text and the time are required", noteID, contactID)
+	}
+	n, err := One(ctx, x.Conn, scanNote, qEditNote, contactID, noteID, text, by, x.D.Time(at))
+	if err != nil {
+		return store.Note{}, fmt.Errorf("edit note %d of contact %d: %w", noteID, contactID, err)
+	}
+	return n, nil
+}
+
 var qDeleteNote = Q(`DELETE FROM contact_notes WHERE id = $1 AND contact_id = $2`)
 
 // DeleteNote removes the contact's note, or returns ErrNotFound.
@@ -388,14 +411,11 @@ func (s *Store) ListContacts(ctx context.Context, f store.ContactFilter) ([]stor
 	return cs, nil
 }
 
-var qNotes = Q(`SELECT id, contact_id, text, author, created_at FROM contact_notes WHERE contact_id = $1 ORDER BY id`)
+var qNotes = Q(`SELECT ` + noteColumns + ` FROM contact_notes WHERE contact_id = $1 ORDER BY id`)
 
 // Notes lists the contact's notes, oldest first.
 func (s *Store) Notes(ctx context.Context, contactID int64) ([]store.Note, error) {
-	ns, err := List(ctx, s.r, func(sc Scanner) (store.Note, error) {
-		var n store.Note
-		return n, sc.Scan(&n.ID, &n.ContactID, &n.Text, &n.Author, T(&n.CreatedAt))
-	}, qNotes, contactID)
+	ns, err := List(ctx, s.r, scanNote, qNotes, contactID)
 	if err != nil {
 		return nil, fmt.Errorf("notes of contact %d: %w", contactID, err)
 	}

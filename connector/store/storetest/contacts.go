@@ -319,7 +319,7 @@ func testNotes(e env) {
 			e.t.Fatalf("Notes(%d): %v", id, err)
 		}
 		for i := range ns {
-			ns[i].CreatedAt = utc(ns[i].CreatedAt)
+			ns[i].CreatedAt, ns[i].EditedAt = utc(ns[i].CreatedAt), utc(ns[i].EditedAt)
 		}
 		return ns
 	}
@@ -379,6 +379,54 @@ func testNotes(e env) {
 	}
 	if got := notes(other.ID); len(got) != 1 || got[0].ID != theirs.ID {
 		e.t.Errorf("other contact's notes = %+v, want [%d]", got, theirs.ID)
+	}
+
+	// An edit replaces the text and says who and when; the author and
+	// creation time stay.
+	editNote := func(contactID, noteID int64, text string, when time.Time) (store.Note, error) {
+		var out store.Note
+		err := e.s.WithTx(e.ctx, func(tx store.Tx) error {
+			var err error
+			out, err = tx.EditNote(e.ctx, contactID, noteID, text, "carol", when)
+			return err
+		})
+		return out, err
+	}
+	edited, err := editNote(c.ID, second.ID, "prefers email, not calls", at(3*time.Minute))
+	if err != nil {
+		e.t.Fatalf("EditNote: %v", err)
+	}
+	wantEdited := store.Note{ID: second.ID, ContactID: c.ID, Text: "prefers email, not calls", Author: "bob",
+		CreatedAt: at(2 * time.Minute), EditedBy: "carol", EditedAt: at(3 * time.Minute)}
+	edited.CreatedAt, edited.EditedAt = utc(edited.CreatedAt), utc(edited.EditedAt)
+	if edited != wantEdited {
+		e.t.Errorf("EditNote returned %+v, want %+v", edited, wantEdited)
+	}
+	if got := notes(c.ID); !slices.Equal(got, []store.Note{wantEdited}) {
+		e.t.Errorf("Notes after an edit = %+v, want %+v", got, wantEdited)
+	}
+	for _, tc := range []struct {
+		name          string
+		contact, note int64
+		text          string
+		when          time.Time
+		wantNotFound  bool
+	}{
+		{"another contact's note", c.ID, theirs.ID, "mine now", at(4 * time.Minute), true},
+		{"a deleted note", c.ID, first.ID, "back", at(4 * time.Minute), true},
+		{"no text", c.ID, second.ID, "", at(4 * time.Minute), false},
+		{"no time", c.ID, second.ID, "x", time.Time{}, false},
+	} {
+		_, err := editNote(tc.contact, tc.note, tc.text, tc.when)
+		if err == nil || errors.Is(err, store.ErrNotFound) != tc.wantNotFound {
+			e.t.Errorf("EditNote of %s: %v, want an error (not found: %v)", tc.name, err, tc.wantNotFound)
+		}
+	}
+	if got := notes(c.ID); !slices.Equal(got, []store.Note{wantEdited}) {
+		e.t.Errorf("Notes after refused edits = %+v, want %+v", got, wantEdited)
+	}
+	if got := notes(other.ID); len(got) != 1 || got[0].Text != "other" || got[0].EditedBy != "" {
+		e.t.Errorf("other contact's notes after refused edits = %+v", got)
 	}
 }
 
