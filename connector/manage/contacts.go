@@ -102,24 +102,12 @@ func (m *Manager) SetTags(ctx context.Context, actor, tenant string, contactID i
 
 // AddNote adds actor's note to the contact.
 func (m *Manager) AddNote(ctx context.Context, actor, tenant string, contactID int64, text string) (store.Note, error) {
-	if _, err := m.tenant(tenant); err != nil {
-		return store.Note{}, err
-	}
-	text = strings.TrimSpace(text)
-	if err := checkText("text", text, MaxTextLen); err != nil {
-		return store.Note{}, err
-	}
-	var n store.Note
-	err := m.withTx(ctx, func(tx store.Tx) error {
-		if _, err := contact(ctx, tx, tenant, contactID); err != nil {
-			return err
-		}
-		var err error
-		n, err = tx.AddNote(ctx, store.Note{ContactID: contactID, Text: text, Author: actor, CreatedAt: m.now()})
+	n, err := m.writeNote(ctx, tenant, contactID, text, func(tx store.Tx, text string) (store.Note, error) {
+		n, err := tx.AddNote(ctx, store.Note{ContactID: contactID, Text: text, Author: actor, CreatedAt: m.now()})
 		if err != nil {
-			return fmt.Errorf("add a note to contact %d: %w", contactID, err)
+			return n, fmt.Errorf("add a note to contact %d: %w", contactID, err)
 		}
-		return nil
+		return n, nil
 	})
 	if err != nil {
 		return store.Note{}, err
@@ -131,6 +119,26 @@ func (m *Manager) AddNote(ctx context.Context, actor, tenant string, contactID i
 // EditNote replaces the text of one of the contact's notes, recording
 // actor as its last editor; the author and creation time stay.
 func (m *Manager) EditNote(ctx context.Context, actor, tenant string, contactID, noteID int64, text string) (store.Note, error) {
+	n, err := m.writeNote(ctx, tenant, contactID, text, func(tx store.Tx, text string) (store.Note, error) {
+		n, err := tx.EditNote(ctx, contactID, noteID, text, actor, m.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return n, fail(ErrNotFound, "contact %d has no note %d", contactID, noteID)
+		}
+		if err != nil {
+			return n, fmt.Errorf("edit note %d of contact %d: %w", noteID, contactID, err)
+		}
+		return n, nil
+	})
+	if err != nil {
+		return store.Note{}, err
+	}
+	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Int64("note", noteID).Str("by", actor).Msg("note edited")
+	return n, nil
+}
+
+// writeNote checks a note's text (trimmed) and runs write with it in a
+// transaction, once the tenant's contact is found.
+func (m *Manager) writeNote(ctx context.Context, tenant string, contactID int64, text string, write func(tx store.Tx, text string) (store.Note, error)) (store.Note, error) {
 	if _, err := m.tenant(tenant); err != nil {
 		return store.Note{}, err
 	}
@@ -144,20 +152,10 @@ func (m *Manager) EditNote(ctx context.Context, actor, tenant string, contactID,
 			return err
 		}
 		var err error
-		n, err = tx.EditNote(ctx, contactID, noteID, text, actor, m.now())
-		if errors.Is(err, store.ErrNotFound) {
-			return fail(ErrNotFound, "contact %d has no note %d", contactID, noteID)
-		}
-		if err != nil {
-			return fmt.Errorf("edit note %d of contact %d: %w", noteID, contactID, err)
-		}
-		return nil
+		n, err = write(tx, text)
+		return err
 	})
-	if err != nil {
-		return store.Note{}, err
-	}
-	m.logger(ctx).Info().Str("tenant", tenant).Int64("contact", contactID).Int64("note", noteID).Str("by", actor).Msg("note edited")
-	return n, nil
+	return n, err
 }
 
 // DeleteNote removes one of the contact's notes.
