@@ -336,6 +336,10 @@ func TestOptOutKeywordOptsTheContactOut(t *testing.T) {
 	if res := f.ingest(msg("m3", "u1", "Do not disturb")); len(res.OptOuts) != 0 || f.contact("u1").OptOut != c.OptOut {
 		t.Fatalf("second keyword: %+v, contact %+v", res, f.contact("u1"))
 	}
+	// Two keywords in one delivery opt out once (one last reply).
+	if res := f.ingest(msg("m4", "u2", "stop"), msg("m5", "u2", "STOP")); len(res.OptOuts) != 1 {
+		t.Fatalf("two keywords in one delivery: %+v", res.OptOuts)
+	}
 }
 
 // Keywords an admin stored replace the configuration's, from the next
