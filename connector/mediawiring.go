@@ -21,7 +21,7 @@ func (m mediaResolver) Fetcher(tenant, channel string) (platform.MediaFetcher, b
 	if !ok {
 		return nil, false
 	}
-	f, ok := platform.MediaFetcherOf(ch.Adapter)
+	f, ok := ch.Adapter.(platform.MediaFetcher)
 	return f, ok
 }
 

@@ -515,9 +515,8 @@ func TestConsoleAgentSeesAMessagesMedia(t *testing.T) {
 	photoConv, photoMsg := settled("wa", ann, "wamid.MEDIA1", "uploaded")
 	bigConv, bigMsg := settled("sms", "+14155550123", sid, "failed: too large")
 
-	// A message with a media reference and no media item, as a channel
-	// that receives only stores one (or a store that predates media
-	// downloads, migration 0010, holds one).
+	// A message of Ann's as a store that predates media downloads
+	// (migration 0010) holds it: a media reference and no media item.
 	err := e.mediaStore().WithTx(t.Context(), func(tx store.Tx) error {
 		_, _, err := tx.AddMessage(t.Context(), store.Message{Tenant: "acme", Channel: "wa", ConversationID: photoConv.ID,
 			ContactID: photoConv.ContactID, PlatformID: "wamid.BEFORE-MEDIA", Direction: store.Inbound, Kind: "image",

@@ -8,9 +8,11 @@
 // optional interfaces (Handshaker, Sender, Blocker, MediaFetcher) it
 // really supports, and CapabilitiesOf reports them as flags. A channel
 // configured to receive only (without the credential of the platform's
-// API) says so through ReceiveOnly: it then has none of the three that
-// call the platform, and SenderOf, BlockerOf and MediaFetcherOf, which
-// the connector uses rather than type assertions, find none.
+// API) says so through ReceiveOnly: it then neither sends nor blocks, and
+// SenderOf and BlockerOf, which the connector uses rather than type
+// assertions, find neither. Its media downloads that need the credential
+// fail, saying so; those that need none (Messenger's and Instagram's
+// attachment links, LINE's external content) go on.
 package platform
 
 import (
@@ -179,8 +181,9 @@ type AccountScoped interface {
 // ReceiveOnly is implemented by adapters whose channel may be configured
 // without the credential of the platform's API (a WhatsApp access token, a
 // Telegram bot token, a LINE channel access token): such a channel
-// receives webhooks and makes no call. MissingCredential says what is
-// missing ("no access token configured"), or "" when the channel has it.
+// receives webhooks, and sends and blocks nothing. MissingCredential says
+// what is missing ("no access token configured"), or "" when the channel
+// has it.
 type ReceiveOnly interface {
 	MissingCredential() string
 }
@@ -208,13 +211,6 @@ func BlockerOf(a Adapter) (Blocker, bool) {
 	return b, ok && MissingCredential(a) == ""
 }
 
-// MediaFetcherOf returns a's MediaFetcher, unless a has none or its
-// channel is receive only.
-func MediaFetcherOf(a Adapter) (MediaFetcher, bool) {
-	f, ok := a.(MediaFetcher)
-	return f, ok && MissingCredential(a) == ""
-}
-
 // Capabilities are what an adapter supports beyond verify and parse.
 type Capabilities struct {
 	Handshake   bool `json:"handshake"`
@@ -223,13 +219,13 @@ type Capabilities struct {
 	Media       bool `json:"media"`
 }
 
-// CapabilitiesOf reports the optional interfaces a implements, those
-// that call the platform only when its channel is not receive only.
+// CapabilitiesOf reports the optional interfaces a implements, sending
+// and blocking only when its channel is not receive only.
 func CapabilitiesOf(a Adapter) Capabilities {
 	_, hs := a.(Handshaker)
 	_, snd := SenderOf(a)
 	_, blk := BlockerOf(a)
-	_, med := MediaFetcherOf(a)
+	_, med := a.(MediaFetcher)
 	return Capabilities{Handshake: hs, Send: snd, NativeBlock: blk, Media: med}
 }
 

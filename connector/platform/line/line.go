@@ -106,7 +106,8 @@ var (
 )
 
 // MissingCredential says "no channel access token configured" for a
-// channel that receives only: it sends and downloads nothing.
+// channel that receives only: it sends nothing (its downloads of LINE's
+// content fail for want of the token; external content needs none).
 func (a *Adapter) MissingCredential() string {
 	if a.accessToken == "" {
 		return "no channel access token configured"

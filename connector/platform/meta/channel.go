@@ -140,7 +140,8 @@ var (
 )
 
 // MissingCredential says "no access token configured" for a channel that
-// receives only: it sends, blocks and downloads nothing.
+// receives only: it sends and blocks nothing (WhatsApp's media downloads
+// fail for want of the token; Messenger's and Instagram's need none).
 func (c *Channel) MissingCredential() string {
 	if c.Graph == nil || c.Graph.AccessToken == "" {
 		return "no access token configured"

@@ -131,7 +131,8 @@ var (
 )
 
 // MissingCredential says "no bot token configured" for a bot that
-// receives only: it sends and downloads nothing.
+// receives only: it sends nothing (and its media downloads fail for want
+// of the token).
 func (a *Adapter) MissingCredential() string {
 	if a.botToken == "" {
 		return "no bot token configured"

@@ -64,7 +64,7 @@ func TestCapabilities(t *testing.T) {
 	platformtest.CheckCapabilities(t, newTestAdapter(t), platform.Capabilities{Handshake: true, Send: true, NativeBlock: true, Media: true},
 		"WhatsApp has every capability")
 	receiveOnly := newTestAdapter(t, func(c *Config) { c.AccessToken = "" })
-	platformtest.CheckCapabilities(t, receiveOnly, platform.Capabilities{Handshake: true},
+	platformtest.CheckCapabilities(t, receiveOnly, platform.Capabilities{Handshake: true, Media: true},
 		"a channel without an access token receives only")
 	if got := platform.MissingCredential(receiveOnly); got != "no access token configured" {
 		t.Errorf("MissingCredential = %q", got)
