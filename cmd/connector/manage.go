@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ import (
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector"
 	"github.com/chatsync/sfconnector/connector/api"
+	"github.com/chatsync/sfconnector/connector/ingest"
 	"github.com/chatsync/sfconnector/connector/registry"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -64,6 +66,11 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// reservedActors are the names the connector gives its own actions (a
+// state change by the timers, an opt-out's last reply): no token may take
+// one, or its actions would pass for the connector's.
+var reservedActors = []string{"system", ingest.OptOutBy}
+
 func createToken(ctx context.Context, cfg *config.Config, st store.Store, tenant, role string, operator bool, name string,
 	stdout, stderr io.Writer) error {
 	name = strings.TrimSpace(name)
@@ -72,6 +79,9 @@ func createToken(ctx context.Context, cfg *config.Config, st store.Store, tenant
 	}
 	if n := utf8.RuneCountInString(name); n > maxTokenName {
 		return fmt.Errorf("token create: -name has %d characters; the most is %d", n, maxTokenName)
+	}
+	if slices.Contains(reservedActors, strings.ToLower(name)) {
+		return fmt.Errorf("token create: -name %q is the connector's own (in histories and on messages): choose another", name)
 	}
 	t := store.APIToken{Name: name, CreatedAt: time.Now().UTC()}
 	switch {

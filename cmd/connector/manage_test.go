@@ -73,6 +73,9 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	runFail(t, `-role "boss": give agent or admin`, "token", "create", "-config", path, "-tenant", "acme", "-role", "boss", "-name", "x")
 	runFail(t, "-name is required", "token", "create", "-config", path, "-tenant", "acme", "-role", "agent")
 	runFail(t, "-operator takes neither", "token", "create", "-config", path, "-operator", "-role", "admin", "-name", "x")
+	for _, name := range []string{"opt-out", "System"} {
+		runFail(t, "is the connector's own", "token", "create", "-config", path, "-tenant", "acme", "-role", "agent", "-name", name)
+	}
 
 	list, _ := runOK(t, "token", "list", "-config", path)
 	if !strings.Contains(list, "alice") || !strings.Contains(list, "support") || strings.Contains(list, token) ||
