@@ -327,7 +327,8 @@ func sendTraffic(ctx context.Context, o Options, s *Sender, sum *Summary) error 
 	return nil
 }
 
-// waitDrained waits until no message is pending.
+// waitDrained waits until no message is pending and no media item is on
+// its way (pending or fetched).
 func waitDrained(ctx context.Context, st store.Store, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
@@ -335,11 +336,19 @@ func waitDrained(ctx context.Context, st store.Store, limit time.Duration) error
 		if err != nil {
 			return err
 		}
-		if s.Messages[store.Pending] == 0 {
+		media := 0
+		for _, status := range []store.MediaStatus{store.MediaPending, store.MediaFetched} {
+			items, err := st.ListMedia(ctx, store.MediaFilter{Tenant: tenantID, Status: status, Limit: 1})
+			if err != nil {
+				return err
+			}
+			media += len(items)
+		}
+		if s.Messages[store.Pending] == 0 && media == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d messages still pending after %s", s.Messages[store.Pending], limit)
+			return fmt.Errorf("after %s, %d messages still pending, media items on their way: %t", limit, s.Messages[store.Pending], media > 0)
 		}
 		select {
 		case <-ctx.Done():

@@ -179,7 +179,13 @@ func TestDemoShowsTheProduct(t *testing.T) {
 	if sum.ConversationRecords != len(c.sf.Records("Chat_Conversation__c")) || sum.NotInSalesforce[botChannel] == 0 {
 		t.Errorf("conversation records %d, without a record %v", sum.ConversationRecords, sum.NotInSalesforce)
 	}
-	for _, want := range []string{"held back (excluded)  8", "Cancel_Via_Desk", "conversation records  ", "have no record"} {
+	// The demo's WhatsApp channel has no access token: its photos' items
+	// fail, saying why.
+	if n := sum.Media[store.MediaFailed]; n == 0 || n != total(sum.Media) ||
+		sum.MediaReasons["failed: not downloaded: whatsapp: media: the channel receives only (no access token configured)"] != n {
+		t.Errorf("media items %v, reasons %v: want every one failed for want of the token", sum.Media, sum.MediaReasons)
+	}
+	for _, want := range []string{"held back (excluded)  8", "Cancel_Via_Desk", "conversation records  ", "have no record", "media items  "} {
 		if !strings.Contains(out.String()+progress.String(), want) {
 			t.Errorf("the output lacks %q", want)
 		}

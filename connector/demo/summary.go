@@ -51,6 +51,11 @@ type Summary struct {
 	InSalesforce    int
 	NotInSalesforce map[string]int
 
+	// Media counts the media items by status, with the reason of each
+	// failed or skipped one and how many share it.
+	Media        map[store.MediaStatus]int
+	MediaReasons map[string]int
+
 	ConversationRecords int
 	MessageRecords      int
 	DuplicateRecords    int // message keys present more than once (must be 0)
@@ -139,6 +144,23 @@ func (s *Summary) collect(ctx context.Context, st store.Store, sf *standin.Serve
 	if s.Dead, err = st.ListDead(ctx, store.DeadFilter{Tenant: tenantID}); err != nil {
 		return err
 	}
+	s.Media, s.MediaReasons = map[store.MediaStatus]int{}, map[string]int{}
+	for after := int64(0); ; {
+		items, err := st.ListMedia(ctx, store.MediaFilter{Tenant: tenantID, AfterID: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			s.Media[it.Status]++
+			if it.Reason != "" {
+				s.MediaReasons[it.StatusText()]++
+			}
+			after = it.ID
+		}
+		if len(items) < 1000 {
+			break
+		}
+	}
 	s.Calls = sf.Stats()
 	s.ConversationRecords = len(sf.Records("Chat_Conversation__c"))
 	msgs := sf.Records("Chat_Message__c")
@@ -219,7 +241,7 @@ func byChannel(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func total(m map[string]int) int {
+func total[K comparable](m map[K]int) int {
 	n := 0
 	for _, v := range m {
 		n += v
@@ -275,6 +297,13 @@ func (s *Summary) Print(w io.Writer) {
 		p("      message %d (%s): %s", m.ID, m.PlatformID, m.LastError)
 	}
 	p("    pending               %d", s.Stored[store.Pending])
+	p("  media items             %d (photos the customers sent)%s", total(s.Media), mediaCounts(s.Media))
+	for _, why := range slices.Sorted(maps.Keys(s.MediaReasons)) {
+		p("    %3d  %s", s.MediaReasons[why], why)
+	}
+	if s.Media[store.MediaFailed] > 0 {
+		p("                          a failed item leaves its message and record as they are: the text arrives, the platform's reference in Media_Url__c")
+	}
 	nConv := 0
 	for _, byCh := range s.Conversations {
 		nConv += total(byCh)
@@ -302,4 +331,18 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	p("")
 	p("The store is kept at %s (emptied at the next demo run).", s.Store)
+}
+
+// mediaCounts shows the media items by status, ": 3 uploaded, 2 failed".
+func mediaCounts(by map[store.MediaStatus]int) string {
+	var parts []string
+	for _, st := range []store.MediaStatus{store.MediaUploaded, store.MediaFetched, store.MediaPending, store.MediaSkipped, store.MediaFailed} {
+		if n := by[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }

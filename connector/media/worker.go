@@ -582,6 +582,8 @@ func (w *Worker) fetch(ctx context.Context, it store.MediaItem) error {
 	switch {
 	case errors.Is(err, platform.ErrMediaTooLarge):
 		return w.fail(ctx, it, fmt.Sprintf("too large: the tenant's limit is %d bytes: %v", limit, err))
+	case errors.Is(err, platform.ErrMediaNoCredential):
+		return w.fail(ctx, it, fmt.Sprintf("not downloaded: %v", err))
 	case errors.Is(err, platform.ErrMediaGone):
 		return w.fail(ctx, it, fmt.Sprintf("gone: %v", err))
 	case errors.Is(err, platform.ErrNoContent):

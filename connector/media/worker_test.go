@@ -261,8 +261,10 @@ func TestFetchFailures(t *testing.T) {
 	e := newEnv(t)
 	e.f.media["ref-big"] = platform.Media{Data: bytes.Repeat([]byte("x"), 1001), ContentType: "video/mp4"}
 	e.f.errs["ref-flaky"] = errors.New("connection reset")
+	e.f.errs["ref-token"] = fmt.Errorf("whatsapp: media: %w (no access token configured)", platform.ErrMediaNoCredential)
 	_, big := e.message("wa", "m-big", "ref-big")
 	_, gone := e.message("wa", "m-gone", "ref-gone")
+	_, token := e.message("wa", "m-token", "ref-token")
 	_, flaky := e.message("wa", "m-flaky", "ref-flaky")
 	_, other := e.message("sms", "m-other", "ref-other")
 	counts := map[string]int{}
@@ -270,8 +272,8 @@ func TestFetchFailures(t *testing.T) {
 	e.w.Count = func(tenant, outcome string) { mu.Lock(); counts[tenant+"/"+outcome]++; mu.Unlock() }
 	e.round()
 	mu.Lock()
-	if counts["acme/failed"] != 3 || counts["acme/retried"] != 1 || len(counts) != 2 {
-		t.Errorf("counted %v, want 3 failed and 1 retried", counts)
+	if counts["acme/failed"] != 4 || counts["acme/retried"] != 1 || len(counts) != 2 {
+		t.Errorf("counted %v, want 4 failed and 1 retried", counts)
 	}
 	mu.Unlock()
 	if it := e.item(big.ID); it.Status != store.MediaFailed || !strings.HasPrefix(it.Reason, "too large") {
@@ -279,6 +281,9 @@ func TestFetchFailures(t *testing.T) {
 	}
 	if it := e.item(gone.ID); it.Status != store.MediaFailed || !strings.HasPrefix(it.Reason, "gone") {
 		t.Errorf("gone: %+v", it)
+	}
+	if it := e.item(token.ID); it.StatusText() != "failed: not downloaded: whatsapp: media: the channel receives only (no access token configured)" || it.Attempts > 1 {
+		t.Errorf("a channel without its token: %+v", it)
 	}
 	if it := e.item(other.ID); it.Status != store.MediaFailed || it.StatusText() != "failed: the channel does not download media" {
 		t.Errorf("a channel without a fetcher: %+v", it)

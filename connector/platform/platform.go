@@ -109,7 +109,9 @@ type MediaFetcher interface {
 	// this adapter parsed) with at most max bytes. A larger item is an
 	// error wrapping ErrMediaTooLarge; an item the platform no longer has
 	// (expired, deleted) or refuses wraps ErrMediaGone; an item of a kind
-	// the platform serves no content for wraps ErrNoContent; other errors
+	// the platform serves no content for wraps ErrNoContent; one a
+	// receive-only channel lacks the token for wraps ErrMediaNoCredential;
+	// other errors
 	// are temporary and worth a retry.
 	FetchMedia(ctx context.Context, ref string, max int64) (Media, error)
 }
@@ -145,6 +147,10 @@ var (
 	// ErrNoContent: the platform serves no content for this kind of item
 	// (a LINE sticker): there is nothing to fetch, and nothing failed.
 	ErrNoContent = errors.New("the platform serves no content for this item")
+	// ErrMediaNoCredential: the channel receives only (see ReceiveOnly)
+	// and the download needs the token it lacks; retrying cannot help
+	// until the token is configured (then a replay can).
+	ErrMediaNoCredential = errors.New("the channel receives only")
 )
 
 // BlockedRefuser is implemented by channels whose platform is the

@@ -38,7 +38,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	case !isMessageID(id):
 		return platform.Media{}, fmt.Errorf("line: media: %w: %q is not a message id", platform.ErrMediaGone, platform.Clip(id, 60))
 	case a.accessToken == "":
-		return platform.Media{}, fmt.Errorf("line: media: %w: %w", platform.ErrMediaGone, ErrNoAccessToken)
+		return platform.Media{}, fmt.Errorf("line: media: %w (no channel access token configured)", platform.ErrMediaNoCredential)
 	default:
 		req.URL = a.dataURL + "/v2/bot/message/" + id + "/content"
 		req.Auth = papi.Bearer(a.accessToken)

@@ -97,7 +97,7 @@ func TestFetchMediaRefusedWithoutCall(t *testing.T) {
 		class  string
 	}{
 		"sticker":          {"11537/52002734", func(*Config) {}, "no content"},
-		"no access token":  {"468789577898262530", func(c *Config) { c.ChannelAccessToken = "" }, "gone"},
+		"no access token":  {"468789577898262530", func(c *Config) { c.ChannelAccessToken = "" }, "receive only"},
 		"empty reference":  {"", func(*Config) {}, "gone"},
 		"not a message id": {"../../v2/bot/info", func(*Config) {}, "gone"},
 	} {

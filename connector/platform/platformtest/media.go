@@ -120,6 +120,8 @@ func CheckMediaError(t testing.TB, err error, class string, secrets ...string) {
 		got = "gone"
 	case errors.Is(err, platform.ErrNoContent):
 		got = "no content"
+	case errors.Is(err, platform.ErrMediaNoCredential):
+		got = "receive only"
 	default:
 		got = "temporary"
 	}

@@ -47,7 +47,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		return platform.Media{}, fmt.Errorf("telegram: media: %w: empty file_id", platform.ErrMediaGone)
 	}
 	if a.botToken == "" {
-		return platform.Media{}, fmt.Errorf("telegram: media: %w: %w", platform.ErrMediaGone, ErrNoBotToken)
+		return platform.Media{}, fmt.Errorf("telegram: media: %w (no bot token configured)", platform.ErrMediaNoCredential)
 	}
 	status, body, err := a.call(ctx, "getFile", map[string]string{"file_id": fileID})
 	if err != nil {

@@ -120,7 +120,7 @@ func TestFetchMediaNetworkErrorHidesToken(t *testing.T) {
 func TestFetchMediaWithoutBotToken(t *testing.T) {
 	a, stub := mediaAPI(t, nil, func(c *Config) { c.BotToken = "" })
 	_, err := a.FetchMedia(context.Background(), "AwACAgIAAxkB-voice", 100)
-	platformtest.CheckMediaError(t, err, "gone")
+	platformtest.CheckMediaError(t, err, "receive only")
 	if n := len(stub.Requests()); n != 0 {
 		t.Fatalf("%d requests without a bot token, want none", n)
 	}

@@ -48,7 +48,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		return platform.Media{}, fmt.Errorf("whatsapp: media: %w: %q is not a media id", platform.ErrMediaGone, platform.Clip(id, 60))
 	}
 	if a.Graph.AccessToken == "" {
-		return platform.Media{}, fmt.Errorf("whatsapp: media: %w: %w", platform.ErrMediaGone, ErrNoAccessToken)
+		return platform.Media{}, fmt.Errorf("whatsapp: media: %w (no access token configured)", platform.ErrMediaNoCredential)
 	}
 	status, body, err := a.Graph.Call(ctx, http.MethodGet, url.PathEscape(id), url.Values{"phone_number_id": {a.ID()}}, nil)
 	if err != nil {

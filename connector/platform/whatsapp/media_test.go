@@ -138,14 +138,15 @@ func TestFetchMediaRefusedWithoutCall(t *testing.T) {
 	for name, tt := range map[string]struct {
 		ref    string
 		mutate func(*Config)
+		class  string
 	}{
-		"no access token": {mediaID, func(c *Config) { c.AccessToken = "" }},
-		"not an id":       {"../" + testPhoneNumberID + "/messages", func(*Config) {}},
-		"empty":           {"", func(*Config) {}},
+		"no access token": {mediaID, func(c *Config) { c.AccessToken = "" }, "receive only"},
+		"not an id":       {"../" + testPhoneNumberID + "/messages", func(*Config) {}, "gone"},
+		"empty":           {"", func(*Config) {}, "gone"},
 	} {
 		a, stub, _ := mediaAPI(t, tt.mutate)
 		_, err := a.FetchMedia(context.Background(), tt.ref, 100)
-		platformtest.CheckMediaError(t, err, "gone", testAccessToken)
+		platformtest.CheckMediaError(t, err, tt.class, testAccessToken)
 		if n := len(stub.Requests()); n != 0 {
 			t.Fatalf("%s: %d requests, want none", name, n)
 		}
