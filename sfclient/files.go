@@ -120,8 +120,8 @@ func multipartFile(fields Record, f NewFile) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("sfclient: build the multipart body: %w", err)
 	}
 	ct := f.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
+	if ct == "" || strings.ContainsFunc(ct, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		ct = "application/octet-stream" // a header value never carries a control character
 	}
 	h = textproto.MIMEHeader{}
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="VersionData"; filename=%q`, f.PathOnClient))

@@ -70,6 +70,14 @@ func TestFiles(t *testing.T) {
 	if n := len(e.sf.Files()); n != 2 {
 		t.Fatalf("%d files after the refusals, want 2", n)
 	}
+	// A content type with a line break never becomes part of a header.
+	if _, err := e.client.CreateFile(ctx, sfclient.NewFile{PathOnClient: "x.bin", ContentType: "image/png\r\nX-Injected: yes",
+		Data: []byte("tiny"), Fields: sfclient.Record{"Connector_Media_Key__c": "t:wa:crlf"}}, 2); err != nil {
+		t.Fatalf("CreateFile with a broken content type: %v", err)
+	}
+	if files := e.sf.Files(); len(files) != 3 || files[2].ContentType != "application/octet-stream" {
+		t.Fatalf("the File with a broken content type: %+v", files[len(files)-1])
+	}
 
 	// Link the second File to the message; a second link is refused.
 	if _, err := e.client.LinkFile(ctx, f2.ContentDocumentID, msg.ID); err != nil {

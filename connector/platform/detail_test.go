@@ -43,6 +43,20 @@ func TestMediaNamedAndHTTPURL(t *testing.T) {
 	if got := m.Named("photo.jpg", "image/jpeg"); got.FileName != "photo.jpg" || got.ContentType != "image/jpeg" || m.FileName != "download" {
 		t.Errorf("Named = %+v (m now %+v)", got, m)
 	}
+	// A MIME type from a delivery becomes a header of the File's upload:
+	// only a well-formed type/subtype is taken, without its parameters.
+	for given, want := range map[string]string{
+		"Image/PNG; charset=x":                   "image/png",
+		"image/png\r\nX-Injected: yes":           "application/octet-stream",
+		"image/png\r\n\r\n--boundary":            "application/octet-stream",
+		"png":                                    "application/octet-stream",
+		"text/plain\x00":                         "application/octet-stream",
+		"application/vnd.ms-excel; name=\"a b\"": "application/vnd.ms-excel",
+	} {
+		if got := m.Named("", given).ContentType; got != want {
+			t.Errorf("Named(%q) content type = %q, want %q", given, got, want)
+		}
+	}
 	for s, want := range map[string]bool{"https://cdn.test/a": true, "http://127.0.0.1:8/x": true, "ftp://x/y": false, "cdn.test/a": false, "https://": false, "::": false} {
 		if _, ok := HTTPURL(s); ok != want {
 			t.Errorf("HTTPURL(%q) ok = %v, want %v", s, ok, want)

@@ -181,16 +181,18 @@ func TooLarge(size, max int64) error {
 }
 
 // mediaType returns a Content-Type's media type without its parameters,
-// lower-cased; the value as it is when it does not parse.
+// lower-cased; "" when it does not parse as one (type/subtype, tokens
+// only): a value from a delivery or a download may carry anything, and it
+// becomes a header of the File's upload to Salesforce.
 func mediaType(ct string) string {
 	if ct == "" {
 		return ""
 	}
 	t, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.TrimSpace(ct)
+	if err != nil || !strings.Contains(t, "/") {
+		return ""
 	}
-	return t
+	return mime.FormatMediaType(t, nil)
 }
 
 // withoutURL strips the request URL, which may hold a token, from a
@@ -228,13 +230,14 @@ type Upload struct {
 }
 
 // Named returns m with the file name and MIME type the message gave, where
-// it gave them, instead of the download's.
+// it gave them, instead of the download's; a MIME type that does not parse
+// as one (type/subtype, tokens only) is not taken.
 func (m Media) Named(name, mimeType string) Media {
 	if name != "" {
 		m.FileName = name
 	}
-	if mimeType != "" {
-		m.ContentType = mimeType
+	if t := mediaType(mimeType); t != "" {
+		m.ContentType = t
 	}
 	return m
 }
