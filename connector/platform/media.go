@@ -220,6 +220,11 @@ type Uploader interface {
 // uploads.
 var ErrNoUploads = errors.New("the channel takes no uploads")
 
+// ErrUploadsBusy is wrapped by Upload when the channel already takes as
+// many uploads as it reads at once: the caller answers 503 and the site
+// retries.
+var ErrUploadsBusy = errors.New("the channel is taking as many uploads as it can")
+
 // Upload is a kept upload.
 type Upload struct {
 	// Ref is the reference a message's attachment names it by.

@@ -14,7 +14,8 @@ import (
 // connector (platform.Uploader: the web chat), before the message that
 // names it: 200 with the upload's reference once it is synced to disk;
 // 401 for a wrong signature, 413 over the channel's limit, 405 for a
-// channel that takes no uploads.
+// channel that takes no uploads, 503 (Retry-After: 1) when the channel
+// is reading as many uploads as it takes at once.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	ch, ok := h.channel(w, r)
 	if !ok {
@@ -37,6 +38,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, platform.ErrNoUploads):
 		httpx.WriteError(w, r, http.StatusMethodNotAllowed, "no_uploads", err.Error())
+		return
+	case errors.Is(err, platform.ErrUploadsBusy):
+		h.count(ch, "busy")
+		w.Header().Set("Retry-After", "1")
+		httpx.WriteError(w, r, http.StatusServiceUnavailable, "uploads_busy", err.Error())
 		return
 	case err != nil:
 		h.count(ch, "store_error")

@@ -26,6 +26,12 @@ const (
 	// DefaultMaxUploadBytes bounds an upload when Config.MaxUploadBytes is
 	// zero: 25 MiB.
 	DefaultMaxUploadBytes = 25 << 20
+	// MaxUploadsInFlight is how many uploads one channel reads at once.
+	// An upload's signature covers its whole body, so its bytes are
+	// written to disk before they can be checked: this bounds what
+	// requests that turn out unsigned can hold there (4 × the channel's
+	// limit, 100 MiB by default) while they last.
+	MaxUploadsInFlight = 4
 	// UploadTTL is how long an upload is kept: a message must name it, and
 	// the connector fetch it, within that time. Older uploads are removed.
 	UploadTTL = 7 * 24 * time.Hour
@@ -42,6 +48,7 @@ var ErrNoUploads = fmt.Errorf("%w (no upload_dir)", platform.ErrNoUploads)
 type uploads struct {
 	dir       string
 	max       int64
+	slots     chan struct{} // one per upload being read (MaxUploadsInFlight)
 	mu        sync.Mutex
 	lastSweep time.Time
 	now       func() time.Time
@@ -54,11 +61,14 @@ var (
 )
 
 // Upload keeps the body of an upload request: the bytes of one media item,
-// signed like a delivery (X-Webchat-Signature over the raw body). It
-// streams the body to a temporary file of the upload directory while
-// computing the signature and the checksum, refuses it (removing the file)
-// when the signature is wrong (platform.ErrBadSignature) or the body is
-// over the channel's limit (platform.ErrMediaTooLarge), and otherwise
+// signed like a delivery (X-Webchat-Signature over the raw body). A body
+// that declares more than the channel's limit is refused before it is
+// read, and so is an upload beyond the MaxUploadsInFlight the channel is
+// reading (platform.ErrUploadsBusy). It streams the body to a temporary
+// file of the upload directory while computing the signature and the
+// checksum, refuses it (removing the file) when the signature is wrong
+// (platform.ErrBadSignature) or the body is over the channel's limit
+// (platform.ErrMediaTooLarge), and otherwise
 // syncs the file to disk under its checksum and returns its reference. The
 // same bytes uploaded twice give the same reference: a retried upload is
 // harmless.
@@ -71,6 +81,15 @@ func (a *Adapter) Upload(r *http.Request) (platform.Upload, error) {
 	want, err := parseSignature(header)
 	if err != nil {
 		return platform.Upload{}, err
+	}
+	if r.ContentLength > u.max {
+		return platform.Upload{}, fmt.Errorf("%w: the upload declares %d bytes, the channel's limit is %d", platform.ErrMediaTooLarge, r.ContentLength, u.max)
+	}
+	select {
+	case u.slots <- struct{}{}:
+		defer func() { <-u.slots }()
+	default:
+		return platform.Upload{}, fmt.Errorf("webchat: upload: %w (%d at once); retry it", platform.ErrUploadsBusy, cap(u.slots))
 	}
 	if err := os.MkdirAll(u.dir, 0o700); err != nil {
 		return platform.Upload{}, fmt.Errorf("webchat: upload: %w", err)

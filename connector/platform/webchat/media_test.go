@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,6 +114,58 @@ func TestUploadRefused(t *testing.T) {
 	noDir := newTestAdapter(t)
 	if _, err := noDir.Upload(uploadRequest(small, Sign(testSecret, small))); !errors.Is(err, ErrNoUploads) {
 		t.Fatalf("Upload without an upload directory = %v, want ErrNoUploads", err)
+	}
+}
+
+// An upload's bytes reach the disk before its signature can be checked:
+// a body declaring more than the limit is refused unread, and at most
+// MaxUploadsInFlight uploads are read at once; the next is refused busy
+// and goes through once one ends.
+func TestUploadsInFlightAreBounded(t *testing.T) {
+	a, dir := uploadAdapter(t, 1000)
+	declared := uploadRequest([]byte("x"), Sign(testSecret, []byte("x")))
+	declared.ContentLength = 1001
+	if _, err := a.Upload(declared); !errors.Is(err, platform.ErrMediaTooLarge) {
+		t.Fatalf("a body declaring more than the limit: %v, want ErrMediaTooLarge", err)
+	}
+
+	type result struct {
+		up  platform.Upload
+		err error
+	}
+	writers := make([]*io.PipeWriter, MaxUploadsInFlight)
+	results := make(chan result, MaxUploadsInFlight)
+	for i := range writers {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		body := []byte(fmt.Sprintf("slow upload %d", i))
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/acme/web/uploads", pr)
+		r.Header.Set(SignatureHeader, Sign(testSecret, body))
+		go func() {
+			up, err := a.Upload(r)
+			results <- result{up, err}
+		}()
+		if _, err := pw.Write(body); err != nil { // read: the upload holds its slot
+			t.Fatal(err)
+		}
+	}
+	small := []byte("one more")
+	if _, err := a.Upload(uploadRequest(small, Sign(testSecret, small))); !errors.Is(err, platform.ErrUploadsBusy) {
+		t.Fatalf("an upload beyond %d in flight: %v, want ErrUploadsBusy", MaxUploadsInFlight, err)
+	}
+	for _, pw := range writers {
+		pw.Close()
+	}
+	for range writers {
+		if r := <-results; r.err != nil {
+			t.Fatalf("a slow upload: %v", r.err)
+		}
+	}
+	if _, err := a.Upload(uploadRequest(small, Sign(testSecret, small))); err != nil {
+		t.Fatalf("an upload once the others ended: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != MaxUploadsInFlight+1 {
+		t.Fatalf("upload directory holds %d files, want %d", len(entries), MaxUploadsInFlight+1)
 	}
 }
 

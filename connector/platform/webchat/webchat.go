@@ -231,7 +231,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a := &Adapter{secret: []byte(cfg.Secret), api: papi.New(papi.Config{HTTPClient: client})}
 	if cfg.UploadDir != "" {
-		a.uploads = &uploads{dir: cfg.UploadDir, max: cfg.MaxUploadBytes, now: time.Now}
+		a.uploads = &uploads{dir: cfg.UploadDir, max: cfg.MaxUploadBytes, now: time.Now, slots: make(chan struct{}, MaxUploadsInFlight)}
 		if a.uploads.max == 0 {
 			a.uploads.max = DefaultMaxUploadBytes
 		}
