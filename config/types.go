@@ -50,6 +50,18 @@ type Media struct {
 	// multipart body, smaller ones as JSON with base64. Default 4 MiB, at
 	// most 37,500,000 (Salesforce's limit for JSON).
 	MultipartAbove int64 `yaml:"multipart_above"`
+	// AllowPrivateAddresses lets downloads of media URLs a delivery gives
+	// (a web chat's attachment URL, Viber's, Twilio's outside its API,
+	// Messenger's and Instagram's attachments, LINE's external content)
+	// connect to hosts that are not public: loopback, private networks,
+	// link-local (a cloud's metadata service), shared address space.
+	// Default false: such a download fails (the connector sits beside a
+	// CRM, and a URL a delivery names must not make it fetch what only it
+	// can reach and copy it into Salesforce); true for stand-ins and tests
+	// on one machine. Downloads from the platforms' configured APIs are
+	// not concerned. While it is false those downloads use no proxy
+	// (through one, the addresses dialled would be the proxy's).
+	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
 	// RequestTimeout bounds one download. Default 2m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// LeaseTTL is how long a claim holds a media item without a renewal;

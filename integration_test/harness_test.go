@@ -305,7 +305,9 @@ func (e *env) configMap() map[string]any {
 			"request_timeout":   requestTimeout.String(),
 			"limit_backoff":     "1s",
 		},
-		"timers":  map[string]any{"expiry": "@every 1s", "retry": "@every 1s", "rescue": "@every 1s", "native_blocks": "@every 1s"},
+		"timers": map[string]any{"expiry": "@every 1s", "retry": "@every 1s", "rescue": "@every 1s", "native_blocks": "@every 1s"},
+		// The platforms' media stand-ins listen on loopback.
+		"media":   map[string]any{"allow_private_addresses": true},
 		"log":     map[string]any{"level": "debug", "format": "json"},
 		"api":     map[string]any{"operator_token": operatorToken},
 		"tenants": tenants,

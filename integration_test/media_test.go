@@ -208,7 +208,7 @@ func mediaEnvWith(t *testing.T, sf *org, p *mediaPlatforms, dsn string, maxBytes
 		{ID: "line", Platform: "line"}, {ID: "sms", Platform: "twilio"},
 	}}}})
 	m := e.configMap()
-	mediaCfg := map[string]any{"poll_interval": "100ms", "max_attempts": 3}
+	mediaCfg := map[string]any{"poll_interval": "100ms", "max_attempts": 3, "allow_private_addresses": true}
 	maps.Copy(mediaCfg, media)
 	m["media"] = mediaCfg
 	tenant := m["tenants"].([]any)[0].(map[string]any)

@@ -41,7 +41,7 @@ func TestMediaOfEveryPlatformBecomesAFile(t *testing.T) {
 	e := newEnv(t, envOptions{Tenants: []tenantSpec{{ID: "acme", Org: sf, Channels: chans}}})
 	cfg := e.configMap()
 	m.configure(cfg)
-	cfg["media"] = map[string]any{"poll_interval": "100ms", "max_attempts": 3}
+	cfg["media"] = map[string]any{"poll_interval": "100ms", "max_attempts": 3, "allow_private_addresses": true}
 	e.writeConfigMap(cfg)
 	e.start()
 	now := time.Now().Add(-time.Minute)

@@ -110,6 +110,13 @@ type MediaRequest struct {
 	// Detail, when set, turns a refusal's body into a short description;
 	// nil keeps none. It must not return a secret.
 	Detail func(body []byte) string
+	// PublicOnly is for a URL a delivery gave (not one the platform's API
+	// answered, nor the configured API's own): the download connects to
+	// public addresses only, redirects included, and through no proxy; a
+	// host that is not public fails it, wrapping ErrMediaGone and
+	// ErrPrivateAddress. Adapters set it unless their configuration allows
+	// private addresses (media.allow_private_addresses).
+	PublicOnly bool
 }
 
 // GetMedia downloads req with client (one GET: the caller retries a
@@ -134,7 +141,13 @@ func GetMedia(ctx context.Context, client *papi.Client, max int64, req MediaRequ
 	if header.Get("Accept") == "" {
 		header.Set("Accept", "*/*")
 	}
+	if req.PublicOnly {
+		client = publicAPI()
+	}
 	resp, err := client.Download(ctx, papi.Request{Method: http.MethodGet, URL: req.URL, Name: "download", Header: header, Auth: req.Auth})
+	if errors.Is(err, ErrPrivateAddress) {
+		return Media{}, fmt.Errorf("download: %w: %w", ErrMediaGone, ErrPrivateAddress)
+	}
 	if err != nil {
 		return Media{}, err
 	}

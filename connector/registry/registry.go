@@ -96,7 +96,7 @@ func Build(cfg *config.Config, opts Options) (*Registry, error) {
 		}
 		t := &Tenant{Config: tc, Org: org, Channels: map[string]*Channel{}}
 		for _, cc := range tc.Channels {
-			a, err := newAdapter(withUploadDir(cfg.Store, tc.ID, cc), opts)
+			a, err := newAdapter(withUploadDir(cfg.Store, tc.ID, cc), opts, cfg.Media.AllowPrivateAddresses)
 			if err != nil {
 				return nil, fmt.Errorf("tenant %s channel %s: %w", tc.ID, cc.ID, err)
 			}
@@ -125,7 +125,10 @@ func newSalesforceClient(sf config.Salesforce, timeout time.Duration, opts Optio
 	})
 }
 
-func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
+// newAdapter builds channel c's adapter; privateMedia lets its downloads of
+// URLs a delivery gives reach addresses that are not public
+// (media.allow_private_addresses).
+func newAdapter(c config.Channel, opts Options, privateMedia bool) (platform.Adapter, error) {
 	switch c.Platform {
 	case config.PlatformWhatsApp:
 		if c.WhatsApp == nil {
@@ -144,21 +147,22 @@ func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
 			return nil, errNoSection(c.Platform)
 		}
 		return webchat.New(webchat.Config{Secret: c.WebChat.Secret.Value(), UploadDir: c.WebChat.UploadDir,
-			MaxUploadBytes: c.WebChat.MaxUploadBytes, HTTPClient: opts.HTTPClient})
+			MaxUploadBytes: c.WebChat.MaxUploadBytes, HTTPClient: opts.HTTPClient, AllowPrivateMediaAddresses: privateMedia})
 	case config.PlatformMessenger:
 		m := c.Messenger
 		if m == nil {
 			return nil, errNoSection(c.Platform)
 		}
 		return messenger.New(messenger.Config{PageID: m.PageID, AppSecret: m.AppSecret.Value(), VerifyToken: m.VerifyToken.Value(),
-			AccessToken: m.AccessToken.Value(), GraphURL: m.GraphURL, HTTPClient: opts.HTTPClient})
+			AccessToken: m.AccessToken.Value(), GraphURL: m.GraphURL, HTTPClient: opts.HTTPClient, AllowPrivateMediaAddresses: privateMedia})
 	case config.PlatformInstagram:
 		m := c.Instagram
 		if m == nil {
 			return nil, errNoSection(c.Platform)
 		}
 		return instagram.New(instagram.Config{PageID: m.PageID, AccountID: m.AccountID, AppSecret: m.AppSecret.Value(),
-			VerifyToken: m.VerifyToken.Value(), AccessToken: m.AccessToken.Value(), GraphURL: m.GraphURL, HTTPClient: opts.HTTPClient})
+			VerifyToken: m.VerifyToken.Value(), AccessToken: m.AccessToken.Value(), GraphURL: m.GraphURL, HTTPClient: opts.HTTPClient,
+			AllowPrivateMediaAddresses: privateMedia})
 	case config.PlatformTelegram:
 		if c.Telegram == nil {
 			return nil, errNoSection(c.Platform)
@@ -170,21 +174,21 @@ func newAdapter(c config.Channel, opts Options) (platform.Adapter, error) {
 			return nil, errNoSection(c.Platform)
 		}
 		return line.New(line.Config{ChannelSecret: c.LINE.ChannelSecret.Value(), ChannelAccessToken: c.LINE.ChannelAccessToken.Value(),
-			APIURL: c.LINE.APIURL, DataAPIURL: c.LINE.DataAPIURL, HTTPClient: opts.HTTPClient})
+			APIURL: c.LINE.APIURL, DataAPIURL: c.LINE.DataAPIURL, HTTPClient: opts.HTTPClient, AllowPrivateMediaAddresses: privateMedia})
 	case config.PlatformTwilio:
 		t := c.Twilio
 		if t == nil {
 			return nil, errNoSection(c.Platform)
 		}
 		return twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken.Value(), From: t.From,
-			PublicBaseURL: opts.PublicBaseURL, APIURL: t.APIURL, HTTPClient: opts.HTTPClient})
+			PublicBaseURL: opts.PublicBaseURL, APIURL: t.APIURL, HTTPClient: opts.HTTPClient, AllowPrivateMediaAddresses: privateMedia})
 	case config.PlatformViber:
 		v := c.Viber
 		if v == nil {
 			return nil, errNoSection(c.Platform)
 		}
 		return viber.New(viber.Config{AuthToken: v.AuthToken.Value(), SenderName: v.SenderName, SenderAvatar: v.SenderAvatar,
-			APIURL: v.APIURL, HTTPClient: opts.HTTPClient})
+			APIURL: v.APIURL, HTTPClient: opts.HTTPClient, AllowPrivateMediaAddresses: privateMedia})
 	}
 	return nil, fmt.Errorf("platform %q is not supported", c.Platform)
 }

@@ -27,7 +27,7 @@ func TestSignIsWhatTheAdapterVerifies(t *testing.T) {
 	const url = "http://localhost:8080/webhooks/acme/ch"
 	for _, c := range channels {
 		t.Run(c.Platform, func(t *testing.T) {
-			a, err := newAdapter(c, Options{})
+			a, err := newAdapter(c, Options{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}

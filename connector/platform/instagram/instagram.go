@@ -63,13 +63,18 @@ type Config struct {
 	// HTTPClient makes Graph API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets attachment downloads reach hosts
+	// that are not public (loopback, private networks): for tests and
+	// stand-ins. Default false: see platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // channel is the configuration of the account's meta.Channel: Graph API
 // calls name the Page, webhook entries the Instagram account.
 func (c Config) channel() meta.ChannelConfig {
 	return meta.ChannelConfig{ID: c.PageID, AccountID: c.AccountID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
-		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
+		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient,
+		AllowPrivateMediaAddresses: c.AllowPrivateMediaAddresses}
 }
 
 // Validate reports the first missing or wrong setting, naming it and never

@@ -54,6 +54,11 @@ type Config struct {
 	// HTTPClient makes Messaging API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets media downloads from URLs a delivery
+	// gives reach hosts that are not public (loopback, private networks):
+	// for tests and stand-ins. Default false: see
+	// platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // Validate reports the first missing or wrong setting, naming it and never
@@ -95,6 +100,7 @@ type Adapter struct {
 	apiURL        string
 	dataURL       string
 	api           *papi.Client
+	publicMedia   bool // external content downloads reach public addresses only
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -134,6 +140,7 @@ func New(cfg Config) (*Adapter, error) {
 		apiURL:        papi.BaseURL(cfg.APIURL, DefaultAPIURL),
 		dataURL:       strings.TrimRight(dataURL, "/"),
 		api:           papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient}),
+		publicMedia:   !cfg.AllowPrivateMediaAddresses,
 	}, nil
 }
 

@@ -33,6 +33,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		}
 		req.URL = id
 		req.Gone = append(req.Gone, http.StatusForbidden)
+		req.PublicOnly = a.publicMedia // external content: a URL the event gave
 	case isSticker(id):
 		return platform.Media{}, fmt.Errorf("line: media: %w: %q is a sticker", platform.ErrNoContent, platform.Clip(id, 60))
 	case !isMessageID(id):

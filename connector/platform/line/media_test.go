@@ -2,6 +2,7 @@ package line
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -21,6 +22,7 @@ func mediaAPI(t *testing.T, routes map[string]platformtest.Route, mutate ...func
 		c.APIURL = "http://127.0.0.1:1"
 		c.DataAPIURL = srv.URL
 		c.HTTPClient = srv.Client()
+		c.AllowPrivateMediaAddresses = true
 	}}, mutate...)...)
 	return a, stub, srv.URL
 }
@@ -56,11 +58,18 @@ func TestFetchMediaSuccess(t *testing.T) {
 }
 
 func TestFetchMediaDefaultsToAPIURL(t *testing.T) {
-	stub := &platformtest.Routes{Routes: map[string]platformtest.Route{contentPath: {ContentType: "image/png", Body: "png"}}}
+	stub := &platformtest.Routes{Routes: map[string]platformtest.Route{contentPath: {ContentType: "image/png", Body: "png"},
+		"GET /external/movie.mp4": {ContentType: "video/mp4", Body: "mp4"}}}
 	srv := platformtest.Start(t, stub)
 	a := newTestAdapter(t, func(c *Config) { c.APIURL, c.HTTPClient = srv.URL, srv.Client() })
 	if m, err := a.FetchMedia(context.Background(), "468789577898262530", 10); err != nil || string(m.Data) != "png" {
 		t.Fatalf("FetchMedia = %+v, %v; want the content from api_url when data_api_url is not set", m, err)
+	}
+	// The configured API is fetched wherever it is; external content, a
+	// URL the event gave, only from a public address by default.
+	_, err := a.FetchMedia(context.Background(), srv.URL+"/external/movie.mp4", 10)
+	if platformtest.CheckMediaError(t, err, "gone"); !errors.Is(err, platform.ErrPrivateAddress) || len(stub.Requests()) != 1 {
+		t.Fatalf("external content on a loopback host: %v, %d requests", err, len(stub.Requests()))
 	}
 }
 

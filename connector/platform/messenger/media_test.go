@@ -2,6 +2,7 @@ package messenger
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -17,7 +18,14 @@ func TestFetchMedia(t *testing.T) {
 		"GET /l.php":                  {ContentType: "text/html; charset=utf-8", Body: "<html>a shared page</html>"},
 	}}
 	srv := platformtest.Start(t, stub)
-	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client() })
+	// By default an attachment link to a host that is not public is
+	// refused, unfetched.
+	public := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client() })
+	_, err := public.FetchMedia(context.Background(), srv.URL+"/v/t1.15752-9/photo.jpg", 100)
+	if platformtest.CheckMediaError(t, err, "gone"); !errors.Is(err, platform.ErrPrivateAddress) || len(stub.Requests()) != 0 {
+		t.Fatalf("a link to a loopback host: %v, %d requests", err, len(stub.Requests()))
+	}
+	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client(); c.AllowPrivateMediaAddresses = true })
 	got, err := a.FetchMedia(context.Background(), srv.URL+"/v/t1.15752-9/photo.jpg", 100)
 	if err != nil {
 		t.Fatalf("FetchMedia: %v", err)

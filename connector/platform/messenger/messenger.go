@@ -32,6 +32,10 @@ type Config struct {
 	// HTTPClient makes Graph API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets attachment downloads reach hosts
+	// that are not public (loopback, private networks): for tests and
+	// stand-ins. Default false: see platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // String describes the configuration without its secrets, so that a
@@ -51,7 +55,8 @@ func (c Config) Validate() error { return product.Validate(c.channel()) }
 // both the Graph API's id and the webhook entries' account.
 func (c Config) channel() meta.ChannelConfig {
 	return meta.ChannelConfig{ID: c.PageID, AccountID: c.PageID, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken,
-		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient}
+		AccessToken: c.AccessToken, GraphURL: c.GraphURL, HTTPClient: c.HTTPClient,
+		AllowPrivateMediaAddresses: c.AllowPrivateMediaAddresses}
 }
 
 // Adapter is the Messenger adapter for one Facebook Page: a meta.Channel

@@ -84,6 +84,11 @@ type ChannelConfig struct {
 	// HTTPClient makes Graph API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets media downloads from URLs a delivery
+	// gives reach hosts that are not public (loopback, private networks):
+	// for tests and stand-ins. Default false: see
+	// platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // Validate reports the first missing or wrong setting of a channel of
@@ -125,6 +130,7 @@ type Channel struct {
 	accountID   string
 	appSecret   []byte
 	verifyToken VerifyToken
+	publicMedia bool // attachment downloads reach public addresses only
 	// Graph makes the channel's Graph API calls.
 	Graph *Client
 }
@@ -166,6 +172,7 @@ func NewChannel(p *Product, cfg ChannelConfig) (*Channel, error) {
 		accountID:   cfg.AccountID,
 		appSecret:   []byte(cfg.AppSecret),
 		verifyToken: NewVerifyToken(cfg.VerifyToken),
+		publicMedia: !cfg.AllowPrivateMediaAddresses,
 		Graph: &Client{
 			BaseURL:     strings.TrimRight(graphURL, "/"),
 			AccessToken: cfg.AccessToken,

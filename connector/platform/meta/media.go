@@ -35,7 +35,7 @@ func (c *Channel) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		return platform.Media{}, fmt.Errorf("%s: media: %w: the reference is not an attachment URL", p, platform.ErrMediaGone)
 	}
 	m, err := platform.GetMedia(ctx, c.Graph.API(), max, platform.MediaRequest{
-		URL: link, Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone}})
+		URL: link, Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone}, PublicOnly: c.publicMedia})
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("%s: media: %w", p, err)
 	}

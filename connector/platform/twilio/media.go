@@ -33,6 +33,8 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 	req := platform.MediaRequest{URL: mediaURL, Gone: []int{http.StatusNotFound, http.StatusGone}, Detail: errorMessage}
 	if api, err := url.Parse(a.apiURL); err == nil && strings.EqualFold(api.Host, u.Host) {
 		req.Auth = papi.Basic(a.accountSID, string(a.authToken))
+	} else {
+		req.PublicOnly = a.publicMedia // not the configured API: a URL the delivery gave
 	}
 	m, err := platform.GetMedia(ctx, a.api, max, req)
 	if err != nil {

@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"reflect"
 	"testing"
@@ -22,6 +23,7 @@ func mediaAPI(t *testing.T, routes map[string]platformtest.Route) (*Adapter, *pl
 	a := newTestAdapter(t, func(c *Config) {
 		c.APIURL = srv.URL
 		c.HTTPClient = srv.Client()
+		c.AllowPrivateMediaAddresses = true
 	})
 	return a, stub, srv.URL
 }
@@ -66,6 +68,17 @@ func TestFetchMediaSendsNoCredentialsElsewhere(t *testing.T) {
 	}
 	if auth := other.Requests()[0].Header.Get("Authorization"); auth != "" {
 		t.Fatalf("a host other than the API's got Authorization %q", auth)
+	}
+	// By default a host other than the API's must be a public one; the
+	// API's own (configured) is fetched wherever it is.
+	b := newTestAdapter(t, func(c *Config) { c.APIURL = "http://127.0.0.1:1"; c.HTTPClient = srv.Client() })
+	_, err := b.FetchMedia(context.Background(), "http://localhost:"+srv.URL[len("http://127.0.0.1:"):]+"/m.png", 100)
+	if platformtest.CheckMediaError(t, err, "gone"); !errors.Is(err, platform.ErrPrivateAddress) || len(other.Requests()) != 1 {
+		t.Fatalf("a MediaUrl on a loopback host other than the API's: %v, %d requests", err, len(other.Requests()))
+	}
+	api := newTestAdapter(t, func(c *Config) { c.APIURL = srv.URL; c.HTTPClient = srv.Client() })
+	if _, err := api.FetchMedia(context.Background(), srv.URL+"/m.png", 100); err != nil {
+		t.Fatalf("a MediaUrl on the configured API's host: %v", err)
 	}
 }
 

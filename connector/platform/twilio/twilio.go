@@ -57,6 +57,11 @@ type Config struct {
 	// HTTPClient makes REST API calls. Default: a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets media downloads from URLs a delivery
+	// gives reach hosts that are not public (loopback, private networks):
+	// for tests and stand-ins. Default false: see
+	// platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 var accountSIDPattern = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -108,6 +113,7 @@ type Adapter struct {
 	publicBaseURL string
 	apiURL        string
 	api           *papi.Client
+	publicMedia   bool // downloads from other hosts than the API's reach public addresses only
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -129,6 +135,7 @@ func New(cfg Config) (*Adapter, error) {
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
 		apiURL:        papi.BaseURL(cfg.APIURL, DefaultAPIURL),
 		api:           papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient, Refusal: refusal}),
+		publicMedia:   !cfg.AllowPrivateMediaAddresses,
 	}, nil
 }
 

@@ -23,8 +23,9 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 		return platform.Media{}, fmt.Errorf("viber: media: %w: the reference is not a media URL", platform.ErrMediaGone)
 	}
 	m, err := platform.GetMedia(ctx, a.api, max, platform.MediaRequest{
-		URL:  mediaURL,
-		Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone},
+		URL:        mediaURL,
+		Gone:       []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone},
+		PublicOnly: a.publicMedia,
 	})
 	if err != nil {
 		return platform.Media{}, fmt.Errorf("viber: media: %w", err)

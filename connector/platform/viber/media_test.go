@@ -2,6 +2,7 @@ package viber
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -15,8 +16,20 @@ func mediaServer(t *testing.T, routes map[string]platformtest.Route) (*Adapter, 
 	t.Helper()
 	stub := &platformtest.Routes{Routes: routes}
 	srv := platformtest.Start(t, stub)
-	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client() })
+	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client(); c.AllowPrivateMediaAddresses = true })
 	return a, stub, srv.URL
+}
+
+// By default a media URL on a host that is not public is refused,
+// unfetched.
+func TestFetchMediaRefusesPrivateAddresses(t *testing.T) {
+	stub := &platformtest.Routes{Routes: map[string]platformtest.Route{"GET /m.jpg": {ContentType: "image/jpeg", Body: "jpeg"}}}
+	srv := platformtest.Start(t, stub)
+	a := newTestAdapter(t, func(c *Config) { c.HTTPClient = srv.Client() })
+	_, err := a.FetchMedia(context.Background(), srv.URL+"/m.jpg", 100)
+	if platformtest.CheckMediaError(t, err, "gone"); !errors.Is(err, platform.ErrPrivateAddress) || len(stub.Requests()) != 0 {
+		t.Fatalf("a media URL on a loopback host: %v, %d requests", err, len(stub.Requests()))
+	}
 }
 
 func TestFetchMediaSuccess(t *testing.T) {

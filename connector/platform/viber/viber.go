@@ -49,6 +49,11 @@ type Config struct {
 	APIURL string
 	// HTTPClient makes API calls. Default: a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets media downloads from URLs a delivery
+	// gives reach hosts that are not public (loopback, private networks):
+	// for tests and stand-ins. Default false: see
+	// platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // Validate reports the first missing or wrong setting, naming it and never
@@ -92,6 +97,7 @@ type Adapter struct {
 	senderAvatar string
 	apiURL       string
 	api          *papi.Client
+	publicMedia  bool // downloads reach public addresses only
 }
 
 // Compile-time checks of the interfaces Adapter implements.
@@ -112,6 +118,7 @@ func New(cfg Config) (*Adapter, error) {
 		senderAvatar: cfg.SenderAvatar,
 		apiURL:       papi.BaseURL(cfg.APIURL, DefaultAPIURL),
 		api:          papi.New(papi.Config{HTTPClient: cfg.HTTPClient, Transient: ErrTransient}),
+		publicMedia:  !cfg.AllowPrivateMediaAddresses,
 	}, nil
 }
 

@@ -206,7 +206,7 @@ func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platfo
 			return platform.Media{}, fmt.Errorf("webchat: media: %w: the reference is neither an upload nor a URL", platform.ErrMediaGone)
 		}
 		m, err = platform.GetMedia(ctx, a.api, max, platform.MediaRequest{
-			URL: base, Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone}})
+			URL: base, Gone: []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone}, PublicOnly: a.publicMedia})
 		if err != nil {
 			return platform.Media{}, fmt.Errorf("webchat: media: %w", err)
 		}

@@ -218,7 +218,17 @@ func TestFetchMediaHostedBySite(t *testing.T) {
 		"GET /u/busy.png": {Status: 503},
 	}}
 	srv := platformtest.Start(t, stub)
-	a, err := New(Config{Secret: testSecret, HTTPClient: srv.Client()})
+	// By default an attachment URL on a host that is not public is
+	// refused, unfetched.
+	public, err := New(Config{Secret: testSecret, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = public.FetchMedia(context.Background(), srv.URL+"/u/a.mp3", 100)
+	if platformtest.CheckMediaError(t, err, "gone"); !errors.Is(err, platform.ErrPrivateAddress) || len(stub.Requests()) != 0 {
+		t.Fatalf("an attachment URL on a loopback host: %v, %d requests", err, len(stub.Requests()))
+	}
+	a, err := New(Config{Secret: testSecret, HTTPClient: srv.Client(), AllowPrivateMediaAddresses: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,11 @@ type Config struct {
 	// HTTPClient downloads attachments the site hosts. Default: a client
 	// with a 30 s timeout.
 	HTTPClient *http.Client
+	// AllowPrivateMediaAddresses lets media downloads from URLs a delivery
+	// gives reach hosts that are not public (loopback, private networks):
+	// for tests and stand-ins. Default false: see
+	// platform.MediaRequest.PublicOnly.
+	AllowPrivateMediaAddresses bool
 }
 
 // Validate reports a missing secret, wrapping ErrInvalidConfig.
@@ -216,6 +221,8 @@ type Adapter struct {
 	secret  []byte
 	uploads *uploads     // nil: no uploads
 	api     *papi.Client // downloads of attachments the site hosts
+	// publicMedia: attachment downloads reach public addresses only.
+	publicMedia bool
 }
 
 var _ platform.Adapter = (*Adapter)(nil)
@@ -229,7 +236,7 @@ func New(cfg Config) (*Adapter, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &Adapter{secret: []byte(cfg.Secret), api: papi.New(papi.Config{HTTPClient: client})}
+	a := &Adapter{secret: []byte(cfg.Secret), api: papi.New(papi.Config{HTTPClient: client}), publicMedia: !cfg.AllowPrivateMediaAddresses}
 	if cfg.UploadDir != "" {
 		a.uploads = &uploads{dir: cfg.UploadDir, max: cfg.MaxUploadBytes, now: time.Now, slots: make(chan struct{}, MaxUploadsInFlight)}
 		if a.uploads.max == 0 {
