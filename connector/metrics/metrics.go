@@ -96,7 +96,7 @@ func New() *Metrics {
 			Name: "connector_native_blocks_retried_total", Help: "Pending native blocks and unblocks retried by the native-blocks timer.",
 		}),
 		OptOuts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_opt_outs_total", Help: "Contacts blocked for outbound by an opt-out keyword.",
+			Name: "connector_opt_outs_total", Help: "Contacts who opted out with an opt-out keyword (nothing more is sent to them).",
 		}, []string{"tenant"}),
 		OptOutReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_opt_out_replies_total", Help: "Last replies to contacts who opted out, by result (sent, retrying, failed, not_stored, unreachable, unsupported, blocked).",

@@ -114,8 +114,10 @@ type MediaRequest struct {
 	// answered, nor the configured API's own): the download connects to
 	// public addresses only, redirects included, and through no proxy; a
 	// host that is not public fails it, wrapping ErrMediaGone and
-	// ErrPrivateAddress. Adapters set it unless their configuration allows
-	// private addresses (media.allow_private_addresses).
+	// ErrPrivateAddress. Such a download uses a client of its own, not the
+	// one given (neither its transport nor its root certificates). Adapters
+	// set it unless their configuration allows private addresses
+	// (media.allow_private_addresses).
 	PublicOnly bool
 }
 

@@ -21,6 +21,13 @@ func TestPublicAddress(t *testing.T) {
 		"169.254.169.254": false, "fe80::1": false, "fc00::1": false, "100.64.0.1": false, "100.127.255.254": false,
 		"0.0.0.0": false, "::": false, "224.0.0.1": false, "255.255.255.255": false, "::ffff:127.0.0.1": false,
 		"::ffff:10.0.0.1": false, "::ffff:93.184.216.34": true,
+		// IPv6 forms that lead to an IPv4 address are judged by it.
+		"64:ff9b::a00:1": false, "64:ff9b::a9fe:a9fe": false, "64:ff9b::5db8:d822": true, "64:ff9b:1::a00:1": false,
+		"2002:a9fe:a9fe::1": false, "2002:5db8:d822::1": true, "::127.0.0.1": false, "::ffff:0:a00:1": false,
+		"2001:0:4136:e378:8000:63bf:3fff:fdd2": false,
+		// Special-purpose IPv4 and IPv6 ranges.
+		"0.0.0.1": false, "0.1.2.3": false, "198.18.0.1": false, "240.0.0.1": false, "192.0.0.8": false,
+		"192.0.2.1": false, "203.0.113.9": false, "fec0::1": false, "2001:db8::1": false, "ff02::1": false,
 	} {
 		if got := platform.PublicAddress(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("PublicAddress(%s) = %v, want %v", addr, got, want)

@@ -18,9 +18,10 @@ import (
 // {data_api_url}/v2/bot/message/{id}/content with the channel access
 // token; or, for content the user's app hosts elsewhere
 // (contentProvider.type "external"), its absolute URL, fetched without the
-// token. The content type is LINE's Content-Type. An unknown or expired
-// message id (400, 404, 410) wraps platform.ErrMediaGone, as does a
-// channel without an access token; a sticker (LINE serves no sticker
+// token, from a public address only unless the channel allows private
+// ones. The content type is LINE's Content-Type. An unknown or expired
+// message id (400, 404, 410) wraps platform.ErrMediaGone; a channel
+// without an access token, platform.ErrMediaNoCredential; a sticker (LINE serves no sticker
 // content) wraps platform.ErrNoContent; 202 (a video or audio still being prepared), rate limits, server
 // and network errors are temporary. No error carries the token.
 func (a *Adapter) FetchMedia(ctx context.Context, ref string, max int64) (platform.Media, error) {
