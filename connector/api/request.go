@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/connector/httpx"
 	"github.com/chatsync/sfconnector/connector/sanitize"
@@ -44,7 +46,19 @@ func decode(w http.ResponseWriter, r *http.Request, v any, want string, allowEmp
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return errEmptyBody
+	}
+	// Checked on the bytes: encoding/json replaces invalid UTF-8 in a
+	// string with U+FFFD, which checkText could no longer tell apart.
+	if !utf8.Valid(raw) {
+		return fmt.Errorf("the body (at byte %d) %w", invalidAt(raw), sanitize.ErrInvalidUTF8)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -74,6 +88,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return errors.New("the body holds data after its JSON object")
 	}
 	return checkText(v)
+}
+
+// invalidAt returns the offset of the first byte of b that does not start
+// a valid UTF-8 sequence.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // jsonType names a Go kind as JSON calls it.

@@ -7,7 +7,7 @@ import (
 )
 
 // TestTextWithNULIsRefused: a NUL character (or invalid UTF-8) in a body
-// field or a query parameter gets 400 invalid_text naming where it is, and
+// or a query parameter gets 400 invalid_text naming where it is, and
 // changes nothing; the webhooks, by contrast, store a hostile delivery
 // cleaned.
 func TestTextWithNULIsRefused(t *testing.T) {
@@ -25,6 +25,13 @@ func TestTextWithNULIsRefused(t *testing.T) {
 		{"reply", "POST", conv + "/messages", `{"text": "hello\u0000"}`, "field text"},
 		{"block note", "PUT", contact + "/block", `{"inbound": true, "note": "sp\u0000am"}`, "field note"},
 		{"state reason", "PUT", conv + "/details/", `{"action": "change_state", "state": "CLOSED", "reason": "\u0000"}`, "field reason"},
+		// Raw invalid UTF-8 in a body, which encoding/json would turn into
+		// U+FFFD: refused on the bytes, naming where it is.
+		{"invalid UTF-8 tag", "PUT", contact + "/tags", "{\"tags\": [\"v\xffip\"]}", "the body (at byte 12)"},
+		{"invalid UTF-8 note", "POST", contact + "/notes", "{\"text\": \"call \xff\xfe back\"}", "the body (at byte 15)"},
+		{"invalid UTF-8 reply", "POST", conv + "/messages", "{\"text\": \"hello\xc3\"}", "the body (at byte 15)"},
+		{"invalid UTF-8 block note", "PUT", contact + "/block", "{\"inbound\": true, \"note\": \"sp\xc3am\"}", "the body (at byte 29)"},
+		{"invalid UTF-8 state reason", "PUT", conv + "/details/", "{\"action\": \"change_state\", \"state\": \"CLOSED\", \"reason\": \"a\xffb\"}", "the body (at byte 58)"},
 		{"tag filter", "GET", "/api/v1/tenants/acme/contacts?tag=vip%00", "", "query parameter tag"},
 		{"invalid UTF-8 filter", "GET", "/api/v1/tenants/acme/contacts?tag=%ff", "", "query parameter tag"},
 		{"conversation filter", "GET", "/api/v1/tenants/acme/conversations?contact=%00", "", "query parameter"},
