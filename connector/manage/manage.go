@@ -320,8 +320,8 @@ func (m *Manager) withTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func checkText(field, text string, maxLen int) error {
-	if text == "" {
-		return invalid(field, CodeInvalidField, "%s is required and must not be empty", field)
+	if strings.TrimSpace(text) == "" {
+		return invalid(field, CodeInvalidField, "%s is required and must not be empty or blank", field)
 	}
 	if n := utf8.RuneCountInString(text); n > maxLen {
 		return invalid(field, CodeInvalidField, "%s has %d characters; the most is %d", field, n, maxLen)

@@ -651,10 +651,15 @@ func TestReplySendsStoresAndRefuses(t *testing.T) {
 		t.Fatalf("reply in AUTO_BOT: %+v %v", bm, err)
 	}
 
-	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, "")
-	wantKind(t, err, manage.ErrInvalid)
+	for _, blank := range []string{"", "   ", "\n\t"} {
+		_, err = f.m.Reply(f.ctx, "alice", "acme", convID, blank)
+		wantKind(t, err, manage.ErrInvalid)
+	}
 	_, err = f.m.Reply(f.ctx, "alice", "acme", convID, strings.Repeat("x", manage.MaxTextLen+1))
 	wantKind(t, err, manage.ErrInvalid)
+	if ms := f.messages(convID); len(ms) != 2 || len(f.wa.sent) != 1 {
+		t.Fatalf("a refused reply was stored or sent: %d messages, sent %v", len(ms), f.wa.sent)
+	}
 
 	// A transient failure: stored, still sending, retried by RetrySends
 	// once due.
