@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -144,12 +146,18 @@ type ReplayOutcome struct {
 	Result ingest.Result `json:"-"`
 }
 
-// ReplayIDs replays the quarantined events ids, in order; an event of a
-// channel no longer configured is left and reported with that reason. It
-// stops at the first other error (an unknown id is store.ErrNotFound),
-// returning what it replayed until then.
+// ReplayIDs replays the quarantined events ids, in order, each once; an
+// event of a channel no longer configured is left and reported with that
+// reason. An unknown id (never quarantined, or replayed already) is
+// refused before any is replayed: the error wraps store.ErrNotFound and
+// names every such id. It stops at the first other error, returning what
+// it replayed until then.
 func (h *Handler) ReplayIDs(ctx context.Context, ids []int64) ([]ReplayOutcome, error) {
 	out := []ReplayOutcome{}
+	ids = distinct(ids)
+	if err := h.checkQuarantined(ctx, ids); err != nil {
+		return out, err
+	}
 	for _, id := range ids {
 		o, err := h.replayOne(ctx, id)
 		if err != nil {
@@ -158,6 +166,58 @@ func (h *Handler) ReplayIDs(ctx context.Context, ids []int64) ([]ReplayOutcome, 
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// checkQuarantined returns an error naming the ids that are not
+// quarantined, wrapping store.ErrNotFound; nil when every one is.
+func (h *Handler) checkQuarantined(ctx context.Context, ids []int64) error {
+	var missing []int64
+	err := h.Ingester.Store.WithTx(ctx, func(tx store.Tx) error {
+		missing = missing[:0]
+		for _, id := range ids {
+			_, err := tx.GetQuarantined(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				missing = append(missing, id)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay quarantine: %w", err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no quarantined event %s (never quarantined, or replayed already): nothing replayed: %w",
+			joinIDs(missing), store.ErrNotFound)
+	}
+	return nil
+}
+
+// distinct returns ids without repeats, in their first order.
+func distinct(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// joinIDs lists ids as "1, 2 and 3".
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // replayOne is Replay, with a channel no longer configured reported as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,6 +87,41 @@ func TestAnotherAccountsEventIsQuarantinedAndReplayed(t *testing.T) {
 	// The platform's retry after the fix is a duplicate.
 	if code, out := fixed.post("wa", body); code != 200 || out["duplicates"] != float64(1) {
 		t.Errorf("retry after the replay: %d %v", code, out)
+	}
+}
+
+// A replay of several ids naming one that is not quarantined (never, or
+// replayed already) replays none of them and names the unknown ones; a
+// repeated id is replayed once.
+func TestReplayOfIDsWithAnUnknownOneReplaysNothing(t *testing.T) {
+	e := newEnv(t, config.OptOut{})
+	const typo = "1234567899"
+	if code, _ := e.post("wa", whatsapp.TextDelivery(typo, "31611111111", "Ann", "wamid.q1", "Hello?", t0)); code != 200 {
+		t.Fatalf("answer %d", code)
+	}
+	qs := e.quarantine()
+	if len(qs) != 1 {
+		t.Fatalf("quarantine = %+v", qs)
+	}
+	id := qs[0].ID
+	fixed := newEnvOn(t, e.st, config.OptOut{}, typo)
+	out, err := fixed.h.ReplayIDs(context.Background(), []int64{id, id + 1000, -4})
+	if !errors.Is(err, store.ErrNotFound) || len(out) != 0 {
+		t.Fatalf("ReplayIDs = %+v, %v; want ErrNotFound and nothing replayed", out, err)
+	}
+	if want := fmt.Sprintf("no quarantined event %d and -4 (never quarantined, or replayed already): nothing replayed", id+1000); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
+	if qs := fixed.quarantine(); len(qs) != 1 || qs[0].ID != id {
+		t.Fatalf("after the refused replay: %+v", qs)
+	}
+	// Stored now, not by the refused replay: not a duplicate.
+	out, err = fixed.h.ReplayIDs(context.Background(), []int64{id, id})
+	if err != nil || len(out) != 1 || !out[0].Replayed || out[0].Stored != 1 || out[0].Duplicates != 0 {
+		t.Fatalf("ReplayIDs of a repeated id = %+v, %v", out, err)
+	}
+	if msgs := fixed.messages("wa", "31611111111"); len(msgs) != 1 {
+		t.Fatalf("messages = %+v", msgs)
 	}
 }
 
