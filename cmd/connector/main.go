@@ -316,12 +316,18 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if *limit <= 0 {
+		return fmt.Errorf("dead %s: -limit must be positive, not %d", args[0], *limit)
+	}
 	ctx := context.Background()
-	_, st, _, err := openStore(ctx, *path, stderr)
+	cfg, st, _, err := openStore(ctx, *path, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if _, ok := cfg.Tenant(*tenant); args[0] == "replay" && *tenant != "" && !ok {
+		return fmt.Errorf("dead replay: tenant %q is not in the configuration", *tenant)
+	}
 	if *media {
 		return deadMedia(ctx, st, args[0], *tenant, *limit, *ids, *all, stdout)
 	}
@@ -350,7 +356,7 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
 	if skipped := notIn(list, done); len(skipped) > 0 {
-		fmt.Fprintf(stdout, "not replayed (not dead messages of tenant %s): %v\n", *tenant, skipped)
+		fmt.Fprintf(stdout, "not replayed (no longer dead: replayed before): %v\n", skipped)
 	}
 	return nil
 }
@@ -394,7 +400,7 @@ func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit i
 	}
 	fmt.Fprintf(stdout, "replayed %d media item(s): %v\n", len(done), done)
 	if skipped := notIn(list, done); len(skipped) > 0 {
-		fmt.Fprintf(stdout, "not replayed (not failed media items of tenant %s): %v\n", tenant, skipped)
+		fmt.Fprintf(stdout, "not replayed (no longer failed: replayed before): %v\n", skipped)
 	}
 	return nil
 }

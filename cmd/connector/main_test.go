@@ -101,16 +101,27 @@ tenants:
 	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-all"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "replayed 0 media item(s)") {
 		t.Fatalf("dead replay -media: %d %q %q", code, out.String(), errOut.String())
 	}
-	// Ids that name nothing to replay are said so.
+	// Ids that name nothing of the tenant fail, naming them.
 	out.Reset()
-	if code := run([]string{"dead", "replay", "-config", path, "-tenant", "acme", "-id", "7,9"}, &out, &errOut); code != 0 ||
-		!strings.Contains(out.String(), "not replayed (not dead messages of tenant acme): [7 9]") {
-		t.Fatalf("dead replay of ids that are not dead: %d %q %q", code, out.String(), errOut.String())
+	errOut.Reset()
+	if code := run([]string{"dead", "replay", "-config", path, "-tenant", "acme", "-id", "7,9"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "tenant acme has no message 7, 9: nothing replayed") {
+		t.Fatalf("dead replay of unknown ids: %d %q %q", code, out.String(), errOut.String())
 	}
-	out.Reset()
-	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-id", "3"}, &out, &errOut); code != 0 ||
-		!strings.Contains(out.String(), "not replayed (not failed media items of tenant acme): [3]") {
-		t.Fatalf("dead replay -media of an id that is not failed: %d %q %q", code, out.String(), errOut.String())
+	errOut.Reset()
+	if code := run([]string{"dead", "replay", "-media", "-config", path, "-tenant", "acme", "-id", "3"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "tenant acme has no media item 3: nothing replayed") {
+		t.Fatalf("dead replay -media of an unknown id: %d %q %q", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"dead", "replay", "-config", path, "-tenant", "nope", "-all"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), `tenant "nope" is not in the configuration`) {
+		t.Fatalf("dead replay of an unknown tenant: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"dead", "list", "-config", path, "-limit", "0"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "-limit must be positive, not 0") {
+		t.Fatalf("dead list -limit 0: %d %q", code, errOut.String())
 	}
 }
 

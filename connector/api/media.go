@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -72,6 +73,10 @@ func (a *API) replayMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replayed, err := a.Store.ReplayMedia(r.Context(), r.PathValue("tenant"), req.IDs, a.now())
+	if errors.Is(err, store.ErrNotFound) {
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
 	if err != nil {
 		fail(w, r, fmt.Errorf("replay failed media: %w", err))
 		return

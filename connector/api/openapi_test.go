@@ -692,12 +692,18 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/dead-letters", token: "alice", want: 403})
 	e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/replay", token: "support", body: map[string]any{"all": true}, want: 200})
 	e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/replay", token: "boss", body: map[string]any{}, want: 400})
+	if b := e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/replay", token: "boss", body: map[string]any{"ids": []int64{987654, -4}}, want: 404}); !strings.Contains(string(b), "tenant acme has no message 987654, -4: nothing replayed") {
+		t.Fatalf("replay of unknown ids: %s", b)
+	}
 	if b := e.do(req{method: "GET", path: "/api/v1/tenants/acme/dead-letters/media?limit=10", token: "boss", want: 200}); string(b) != `{"media":[]}`+"\n" {
 		t.Fatalf("failed media: %s", b)
 	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/dead-letters/media", token: "alice", want: 403})
 	e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/media/replay", token: "support", body: map[string]any{"all": true}, want: 200})
 	e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/media/replay", token: "boss", body: map[string]any{"ids": []int64{1}, "all": true}, want: 400})
+	if b := e.do(req{method: "POST", path: "/api/v1/tenants/acme/dead-letters/media/replay", token: "boss", body: map[string]any{"ids": []int64{987654}}, want: 404}); !strings.Contains(string(b), "tenant acme has no media item 987654: nothing replayed") {
+		t.Fatalf("media replay of an unknown id: %s", b)
+	}
 	e.do(req{method: "GET", path: "/api/v1/tenants/acme/stats", token: "boss", want: 200})
 	e.do(req{method: "GET", path: "/api/v1/tenants/globex/stats", token: "boss", want: 403})
 

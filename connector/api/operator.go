@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -80,6 +81,10 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	tenant := r.PathValue("tenant")
 	replayed, err := a.Store.Replay(r.Context(), tenant, req.IDs, a.now())
+	if errors.Is(err, store.ErrNotFound) {
+		httpx.WriteError(w, r, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
 	if err != nil {
 		fail(w, r, fmt.Errorf("replay dead letters: %w", err))
 		return

@@ -202,7 +202,8 @@ type MediaStore interface {
 	// ReplayMedia puts failed items of tenant back to work, ready at now
 	// with no attempts: fetched again when no bytes are kept, else
 	// uploaded again. With no ids, every failed item of tenant. It returns
-	// the ids replayed (items not failed, or another tenant's, are left
-	// out).
+	// the ids replayed: items that are not failed are left out. When some
+	// of ids are no media items of tenant, it replays none and returns an
+	// error wrapping ErrNotFound that names them.
 	ReplayMedia(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
 }

@@ -819,8 +819,10 @@ type DeadLetters interface {
 	ListDead(ctx context.Context, f DeadFilter) ([]Message, error)
 	// Replay puts dead messages back in their outboxes with no attempts,
 	// ready at now; with no ids, every dead message of tenant. It returns
-	// the ids replayed (ids that are not dead, or of another tenant, are
-	// left out).
+	// the ids replayed: ids of messages that are not dead (such as those
+	// a replay before pushed) are left out. When some of ids are no
+	// messages of tenant, it replays none and returns an error wrapping
+	// ErrNotFound that names them.
 	Replay(ctx context.Context, tenant string, ids []int64, now time.Time) ([]int64, error)
 }
 

@@ -263,6 +263,9 @@ func (s *Store) ReplayMedia(ctx context.Context, tenant string, ids []int64, now
 		if len(ids) == 0 {
 			out, err = Column[int64](ctx, x.Conn, qReplayAllMedia, tenant, x.D.Time(now))
 		} else {
+			if err := checkIDsOf(ctx, x, qTenantMedia, "media item", tenant, ids); err != nil {
+				return err
+			}
 			out, err = Column[int64](ctx, x.Conn, qReplayMediaIDs, tenant, x.D.Time(now), x.D.List(ids))
 		}
 		return err

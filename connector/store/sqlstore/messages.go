@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -386,6 +387,10 @@ const replayMessages = `UPDATE messages SET push_status = 'pending', attempts = 
 var (
 	qReplayAll = Q(replayMessages + ` RETURNING id`)
 	qReplayIDs = Q(replayMessages + ` AND id {IN $2} RETURNING id`)
+	// qTenantMessages and qTenantMedia return which of the ids $2 are
+	// messages, or media items, of $1.
+	qTenantMessages = Q(`SELECT id FROM messages WHERE tenant = $1 AND id {IN $2}`)
+	qTenantMedia    = Q(`SELECT id FROM media WHERE tenant = $1 AND id {IN $2}`)
 	// qReplayed makes the conversations of the replayed messages $2 ready
 	// at $1 (a later hold is cut short) and sets their pending_since again.
 	qReplayed = Q(`
@@ -414,6 +419,9 @@ func (s *Store) Replay(ctx context.Context, tenant string, ids []int64, now time
 		if len(ids) == 0 {
 			replayed, err = Column[int64](ctx, x.Conn, qReplayAll, tenant)
 		} else {
+			if err := checkIDsOf(ctx, x, qTenantMessages, "message", tenant, ids); err != nil {
+				return err
+			}
 			replayed, err = Column[int64](ctx, x.Conn, qReplayIDs, tenant, x.D.List(ids))
 		}
 		if err != nil || len(replayed) == 0 {
@@ -428,6 +436,26 @@ func (s *Store) Replay(ctx context.Context, tenant string, ids []int64, now time
 	}
 	slices.Sort(replayed)
 	return replayed, nil
+}
+
+// checkIDsOf returns an error wrapping store.ErrNotFound, naming them,
+// when some of ids are not what q finds of tenant (a message, a media
+// item: what).
+func checkIDsOf(ctx context.Context, x *Tx, q *Query, what, tenant string, ids []int64) error {
+	found, err := Column[int64](ctx, x.Conn, q, tenant, x.D.List(ids))
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, id := range ids {
+		if !slices.Contains(found, id) && !slices.Contains(missing, strconv.FormatInt(id, 10)) {
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("tenant %s has no %s %s: nothing replayed: %w", tenant, what, strings.Join(missing, ", "), store.ErrNotFound)
 }
 
 // fresh reports whether m's columns after its first freshColumns have

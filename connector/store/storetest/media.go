@@ -3,7 +3,9 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -168,8 +170,16 @@ func testMedia(e env) {
 	if got := list(store.MediaFilter{Status: store.MediaFailed}); !slices.Equal(got, []int64{a.ID, g.ID}) {
 		e.t.Errorf("failed items = %v", got)
 	}
-	if ids, err := e.s.ReplayMedia(e.ctx, "acme", []int64{a.ID, b.ID, g.ID}, at(2*time.Minute)); err != nil || !slices.Equal(ids, []int64{a.ID}) {
-		e.t.Fatalf("ReplayMedia(acme) = %v, %v; want [%d] (%d is skipped, %d is globex's)", ids, err, a.ID, b.ID, g.ID)
+	// globex's item named for acme: nothing replayed.
+	if ids, err := e.s.ReplayMedia(e.ctx, "acme", []int64{a.ID, b.ID, g.ID}, at(2*time.Minute)); !errors.Is(err, store.ErrNotFound) ||
+		len(ids) != 0 || !strings.Contains(err.Error(), fmt.Sprintf("tenant acme has no media item %d: nothing replayed", g.ID)) {
+		e.t.Fatalf("ReplayMedia(acme) of globex's %d = %v, %v; want ErrNotFound naming it", g.ID, ids, err)
+	}
+	if ra, _ := e.s.GetMedia(e.ctx, a.ID); ra.Status != store.MediaFailed {
+		e.t.Fatalf("a refused replay replayed %d: %+v", a.ID, ra)
+	}
+	if ids, err := e.s.ReplayMedia(e.ctx, "acme", []int64{a.ID, b.ID}, at(2*time.Minute)); err != nil || !slices.Equal(ids, []int64{a.ID}) {
+		e.t.Fatalf("ReplayMedia(acme) = %v, %v; want [%d] (%d is skipped)", ids, err, a.ID, b.ID)
 	}
 	if ids, err := e.s.ReplayMedia(e.ctx, "globex", nil, at(2*time.Minute)); err != nil || !slices.Equal(ids, []int64{g.ID}) {
 		e.t.Fatalf("ReplayMedia(globex, all) = %v, %v", ids, err)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -409,12 +410,21 @@ func testReplay(e env) {
 		RetryAt: at(2 * time.Hour)})
 
 	now := at(time.Hour + time.Minute)
-	got, err := e.s.Replay(e.ctx, "t1", []int64{d2.ID, d4.ID, pushed.ID, d2.ID + 1000}, now)
+	// Another tenant's message and an unknown id: nothing replayed.
+	got, err := e.s.Replay(e.ctx, "t1", []int64{d2.ID, d4.ID, pushed.ID, d2.ID + 1000, -1}, now)
+	want := fmt.Sprintf("tenant t1 has no message %d, %d, -1: nothing replayed", d4.ID, d2.ID+1000)
+	if !errors.Is(err, store.ErrNotFound) || len(got) != 0 || !strings.Contains(err.Error(), want) {
+		e.t.Fatalf("Replay of d2, another tenant's, a pushed, an unknown and a negative id = %v, %v; want ErrNotFound saying %q", got, err, want)
+	}
+	if m := e.messageByID(x.ID, d2.ID); m.PushStatus != store.Dead {
+		e.t.Fatalf("a refused replay replayed d2: %+v", m)
+	}
+	got, err = e.s.Replay(e.ctx, "t1", []int64{d2.ID, pushed.ID}, now)
 	if err != nil {
 		e.t.Fatalf("Replay: %v", err)
 	}
 	if !slices.Equal(got, []int64{d2.ID}) {
-		e.t.Fatalf("Replay of d2, another tenant's, a pushed and an unknown id = %v, want [%d]", got, d2.ID)
+		e.t.Fatalf("Replay of d2 and a pushed message = %v, want [%d]", got, d2.ID)
 	}
 	r := e.messageByID(x.ID, d2.ID)
 	if r.PushStatus != store.Pending || r.Attempts != 0 {
