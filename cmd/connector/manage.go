@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/chatsync/sfconnector/config"
@@ -71,11 +72,26 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 // one, or its actions would pass for the connector's.
 var reservedActors = []string{"system", ingest.OptOutBy}
 
+// checkActor refuses a name that histories and logs could not show as
+// given: invalid UTF-8 or a control character (a line break, a tab).
+func checkActor(name string) error {
+	if !utf8.ValidString(name) {
+		return errors.New("is not valid UTF-8")
+	}
+	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("holds a control character (%U)", []rune(name[i:])[0])
+	}
+	return nil
+}
+
 func createToken(ctx context.Context, cfg *config.Config, st store.Store, tenant, role string, operator bool, name string,
 	stdout, stderr io.Writer) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return errors.New("token create: -name is required (it names the holder in histories and logs)")
+	}
+	if err := checkActor(name); err != nil {
+		return fmt.Errorf("token create: -name %w", err)
 	}
 	if n := utf8.RuneCountInString(name); n > maxTokenName {
 		return fmt.Errorf("token create: -name has %d characters; the most is %d", n, maxTokenName)
@@ -183,6 +199,12 @@ func excludedStatesCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if args[0] == "set" && !statesGiven {
 		return errors.New(`excluded-states set: -states is required (for example AUTO_BOT,BLOCKED; -states "" excludes nothing)`)
+	}
+	if *by = strings.TrimSpace(*by); args[0] == "set" && *by == "" {
+		return errors.New("excluded-states set: -by must name who makes the change")
+	}
+	if err := checkActor(*by); args[0] == "set" && err != nil {
+		return fmt.Errorf("excluded-states set: -by %w", err)
 	}
 	var set statemachine.Set
 	if args[0] == "set" {

@@ -76,6 +76,8 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	for _, name := range []string{"opt-out", "System"} {
 		runFail(t, "is the connector's own", "token", "create", "-config", path, "-tenant", "acme", "-role", "agent", "-name", name)
 	}
+	runFail(t, "-name is not valid UTF-8", "token", "create", "-config", path, "-tenant", "acme", "-role", "agent", "-name", "a\xffb")
+	runFail(t, "-name holds a control character (U+000A)", "token", "create", "-config", path, "-tenant", "acme", "-role", "agent", "-name", "x\ny")
 
 	list, _ := runOK(t, "token", "list", "-config", path)
 	if !strings.Contains(list, "alice") || !strings.Contains(list, "support") || strings.Contains(list, token) ||
@@ -137,6 +139,8 @@ func TestExcludedStatesGetSet(t *testing.T) {
 		t.Fatalf("set none %q", out)
 	}
 	runFail(t, "-states is required", "excluded-states", "set", "-config", path, "-org", "00D000000000001")
+	runFail(t, "-by must name who makes the change", "excluded-states", "set", "-config", path, "-org", "00D000000000001", "-states", "4", "-by", " ")
+	runFail(t, "-by is not valid UTF-8", "excluded-states", "set", "-config", path, "-org", "00D000000000001", "-states", "4", "-by", "\xff")
 	runFail(t, "valid states are", "excluded-states", "set", "-config", path, "-org", "00D000000000001", "-states", "SLEEPING")
 	runFail(t, "is not a Salesforce org id", "excluded-states", "get", "-config", path, "-org", "00X1")
 	runFail(t, "-org is required", "excluded-states", "get", "-config", path)
