@@ -16,7 +16,9 @@
 // classification of the failure.
 //
 // No URL appears in an error (a Telegram URL holds the bot token), and no
-// secret in a log line: the client logs nothing.
+// secret in a log line: the client logs nothing. An answer's body that
+// repeats the request's credential (a refusal quoting the token it
+// refused) has it replaced with Redacted before anyone reads it.
 package papi
 
 import (
@@ -247,7 +249,52 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if int64(len(body)) > limit {
 		out.Body, out.Truncated = body[:limit], true
 	}
+	out.Body = scrub(out.Body, secretsOf(req.Auth))
 	return out, nil
+}
+
+// Redacted replaces a request's credential that its answer repeats.
+const Redacted = "[redacted]"
+
+// minSecret is the shortest credential scrub looks for: a shorter one
+// would match ordinary text.
+const minSecret = 8
+
+// secretsOf returns the credentials auth sends: each header value it
+// sets, the part after the scheme ("Bearer <token>"), and a basic
+// authentication's password.
+func secretsOf(auth Auth) []string {
+	if auth == nil {
+		return nil
+	}
+	r := &http.Request{Header: http.Header{}}
+	auth(r)
+	var out []string
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			out = append(out, v)
+			if _, cred, ok := strings.Cut(v, " "); ok {
+				out = append(out, cred)
+			}
+		}
+	}
+	if _, password, ok := r.BasicAuth(); ok {
+		out = append(out, password)
+	}
+	return out
+}
+
+// scrub replaces each of secrets that body holds with Redacted: a
+// platform's refusal may repeat the credential it refused ("Malformed
+// access token <token>"), and its text reaches logs, API answers and
+// Salesforce.
+func scrub(body []byte, secrets []string) []byte {
+	for _, s := range secrets {
+		if len(s) >= minSecret && bytes.Contains(body, []byte(s)) {
+			body = bytes.ReplaceAll(body, []byte(s), []byte(Redacted))
+		}
+	}
+	return body
 }
 
 // Call is Do, with an answer outside 2xx turned into the error Refusal

@@ -278,3 +278,34 @@ func TestDefaultsAndBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// A refusal that quotes the credential it refused (Meta's "Malformed
+// access token <token>") reaches the adapter with the credential
+// redacted, whichever way the request sent it; shorter text is left.
+func TestAnAnswerRepeatingTheCredentialIsRedacted(t *testing.T) {
+	const token, password, header = "EAAGm0PX4ZCpsBA-token", "twilio-auth-token-1", "viber-auth-token-22"
+	for _, c := range []struct {
+		name, secret string
+		auth         papi.Auth
+	}{
+		{"bearer", token, papi.Bearer(token)},
+		{"basic", password, papi.Basic("AC123", password)},
+		{"header", header, papi.HeaderAuth("X-Viber-Auth-Token", header)},
+	} {
+		stub := &platformtest.APIStub{Status: 400, Body: `{"error":{"message":"Malformed access token ` + c.secret + `","code":190}}`}
+		srv := platformtest.Start(t, stub)
+		resp, err := fastClient(srv).Do(context.Background(), papi.Request{Method: http.MethodPost, URL: srv.URL, Auth: c.auth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"error":{"message":"Malformed access token [redacted]","code":190}}`; string(resp.Body) != want {
+			t.Errorf("%s: body %s, want %s", c.name, resp.Body, want)
+		}
+	}
+	stub := &platformtest.APIStub{Status: 400, Body: `{"error":"bad tok"}`}
+	srv := platformtest.Start(t, stub)
+	resp, err := fastClient(srv).Do(context.Background(), papi.Request{URL: srv.URL, Auth: papi.Bearer("tok")})
+	if err != nil || string(resp.Body) != `{"error":"bad tok"}` {
+		t.Errorf("a credential shorter than any real one was scrubbed: %s %v", resp.Body, err)
+	}
+}
