@@ -724,7 +724,8 @@ func TestEveryRouteMatchesTheDocument(t *testing.T) {
 
 	// Who a token is.
 	me := decodeAs[api.Me](t, e.do(req{method: "GET", path: "/api/v1/me", token: "alice", want: 200}))
-	if me.Name != "alice" || me.Role != "agent" || me.Tenant != "acme" || strings.Join(me.Channels, ",") != "wa,web" {
+	if me.Name != "alice" || me.Role != "agent" || me.Tenant != "acme" || strings.Join(me.Channels, ",") != "wa,web" ||
+		len(me.CannotSend) != 1 || me.CannotSend["web"] != "can not send messages" {
 		t.Fatalf("me %+v", me)
 	}
 	if me := decodeAs[api.Me](t, e.do(req{method: "GET", path: "/api/v1/me", token: "operator", want: 200})); me.Role != "operator" || me.Tenant != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/httpx"
+	"github.com/chatsync/sfconnector/connector/manage"
 	"github.com/chatsync/sfconnector/connector/store"
 )
 
@@ -21,14 +22,21 @@ type Me struct {
 	Tenant string `json:"tenant"`
 	// Channels are the tenant's channels (none for an operator).
 	Channels []string `json:"channels"`
+	// CannotSend names the channels on which no reply can be sent, each
+	// with why (a platform without a send API, a channel that receives
+	// only).
+	CannotSend map[string]string `json:"cannot_send"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	out := Me{Name: p.Name, Role: string(p.Role), Tenant: p.Tenant, Channels: []string{}}
+	out := Me{Name: p.Name, Role: string(p.Role), Tenant: p.Tenant, Channels: []string{}, CannotSend: map[string]string{}}
 	if t, ok := a.Manager.Tenant(p.Tenant); ok {
-		for id := range t.Channels {
+		for id, ch := range t.Channels {
 			out.Channels = append(out.Channels, id)
+			if why := manage.CannotSend(ch); why != "" {
+				out.CannotSend[id] = why
+			}
 		}
 		slices.Sort(out.Channels)
 	}

@@ -107,11 +107,24 @@ func canSend(conv store.Conversation, c store.Contact, ch Channel) error {
 	if ch.Adapter == nil {
 		return fail(ErrSendUnsupported, "channel %s is not configured any more: no reply can be sent on it", conv.Channel)
 	}
-	if missing := platform.MissingCredential(ch.Adapter); missing != "" {
-		return fail(ErrSendUnsupported, "channel %s (%s) receives only (%s): it can not send messages", conv.Channel, ch.Adapter.Platform(), missing)
-	}
-	if _, ok := platform.SenderOf(ch.Adapter); !ok {
-		return fail(ErrSendUnsupported, "channel %s (%s) can not send messages", conv.Channel, ch.Adapter.Platform())
+	if why := CannotSend(ch); why != "" {
+		return fail(ErrSendUnsupported, "channel %s (%s) %s", conv.Channel, ch.Adapter.Platform(), why)
 	}
 	return nil
+}
+
+// CannotSend says why no reply can be sent on ch ("receives only (no
+// access token configured): it can not send messages"); empty when one
+// can.
+func CannotSend(ch Channel) string {
+	switch {
+	case ch.Adapter == nil:
+		return "is not configured any more: no reply can be sent on it"
+	case platform.MissingCredential(ch.Adapter) != "":
+		return "receives only (" + platform.MissingCredential(ch.Adapter) + "): it can not send messages"
+	}
+	if _, ok := platform.SenderOf(ch.Adapter); !ok {
+		return "can not send messages"
+	}
+	return ""
 }
