@@ -241,7 +241,8 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	b.do("the conversations", waitText("main table", ann, bob, "OPEN", "GMT+9", conv.UpdatedAt.In(tokyo).Format("03:04:05 PM")))
 	b.shot("conversations")
 	b.do("open Bob's conversation", chromedp.Click(fmt.Sprintf(`a[href="#/conversations/%d"]`, conv.ID)),
-		waitText(`tr[data-message="wamid.C2"]`, "BUY CHEAP WATCHES", "pushed"), waitText("main", "State history", "created"))
+		waitText(`tr[data-message="wamid.C2"]`, "BUY CHEAP WATCHES", "pushed"), waitText("main", "State history", "created"),
+		chromedp.WaitVisible(`#reply textarea`))
 	b.shot("conversation")
 
 	const note = "sells watches to everyone"
@@ -268,7 +269,7 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	b.do("back to 1280 px", chromedp.EmulateViewport(1280, 900))
 
 	b.do("unblock Bob from the Blocked tab", chromedp.Click(row+` button`), chromedp.WaitVisible(`dialog button[value=confirm]`),
-		chromedp.Click(`dialog button[value=confirm]`), waitText("#status", "unblocked"), waitGone(row))
+		chromedp.Click(`dialog button[value=confirm]`), waitText("#status", "unblocked", fmt.Sprintf("No longer BLOCKED: #%d", conv.ID)), waitGone(row))
 	if c := alice.contact(conv.ContactID); c.Blocked != nil {
 		t.Fatalf("after the console's unblock, the contact is still blocked: %+v", c.Blocked)
 	}
@@ -287,16 +288,53 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	b.do("Ann's contact", open("/contacts?q=ann"), chromedp.Click(fmt.Sprintf(`tr[data-contact=%q] a`, ann)), chromedp.WaitVisible(`#add-note`),
 		chromedp.SendKeys(`#add-note textarea`, "prefers English"), chromedp.Click(`#add-note button`),
 		waitText("main .notes", "prefers English", "alice"))
+	// The page stays where it was, and what the action did is in view.
+	b.do("the note's confirmation is in view", chromedp.Poll[chromedp.Void](`(() => {
+		const r = document.getElementById('status').getBoundingClientRect();
+		return window.scrollY > 0 && r.top >= 0 && r.bottom <= window.innerHeight &&
+			document.getElementById('status').innerText.includes('Note added.');
+	})()`, chromedp.WithPollingTimeout(waitTimeout)),
+		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)) // for a whole-page picture with its heading
 	b.shot("contact")
-	b.do("edit the note", chromedp.Click(`main .notes button[aria-label^="Edit note"]`), chromedp.WaitVisible(`#edit-note textarea`),
+	b.do("a blank note is refused in its dialog", chromedp.Click(`main .notes button[aria-label^="Edit note"]`), chromedp.WaitVisible(`#edit-note textarea`),
+		chromedp.SetValue(`#edit-note textarea`, "   "), chromedp.Click(`#edit-note button[type=submit]`),
+		waitText("dialog .dialog-error", "400 invalid_field", "must not be empty or blank"))
+	b.do("edit the note",
 		chromedp.SetValue(`#edit-note textarea`, "prefers English or Dutch"), chromedp.Click(`#edit-note button[type=submit]`),
 		waitText("#status", "Note saved"), waitText("main .notes", "prefers English or Dutch", "edited by alice"))
 	annID := alice.conversationOf("wa", ann).ContactID
 	if notes := alice.contact(annID).Notes; len(notes) != 1 || notes[0].Text != "prefers English or Dutch" {
 		t.Fatalf("after the console's edit, Ann's notes are %+v", notes)
 	}
+	b.do("delete the note, once confirmed", chromedp.Click(`main .notes button[aria-label^="Delete note"]`),
+		waitText("dialog", "Delete this note?", "prefers English or Dutch"), chromedp.Click(`dialog button[value=confirm]`),
+		waitText("#status", "Note deleted."), waitText("main", "No notes."))
+	if notes := alice.contact(annID).Notes; len(notes) != 0 {
+		t.Fatalf("after the console deleted the note, Ann's notes are %+v", notes)
+	}
 	b.do("the settings", open("/settings"), waitText("main", "Blocking", "enabled", "Only an admin"))
 	b.shot("settings")
+
+	// EXPIRED is final: confirmed first, then neither the state nor a
+	// reply can change.
+	annConv := alice.conversationOf("wa", ann)
+	b.do("Ann's conversation", open(fmt.Sprintf("/conversations/%d", annConv.ID)), chromedp.WaitVisible(`#change-state select`),
+		chromedp.SetValue(`#change-state select[name=state]`, "1"), chromedp.Click(`#change-state button[type=submit]`),
+		waitText("dialog", fmt.Sprintf("Set conversation #%d to EXPIRED?", annConv.ID), "final"))
+	if c := alice.conversation(annConv.ID); c.StateName != "OPEN" {
+		t.Fatalf("before the confirmation, the conversation is %s", c.StateName)
+	}
+	b.do("confirm EXPIRED", chromedp.Click(`dialog button[value=confirm]`), waitText("#status", "is now EXPIRED"),
+		waitText("#change-state", "EXPIRED is final"), waitText("#reply", "No reply can be sent here: the conversation is EXPIRED"))
+	if got := b.text("#change-state select") + b.text("#reply textarea"); got != "" {
+		t.Errorf("an EXPIRED conversation still offers a state or a reply: %q", got)
+	}
+
+	// Signing out forgets the screen: the next one to sign in starts on
+	// their own home screen.
+	b.do("sign out", chromedp.Click(`#sign-out`), chromedp.WaitVisible(`#sign-in input[name=token]`),
+		chromedp.Poll[chromedp.Void](`location.hash === ''`, chromedp.WithPollingTimeout(waitTimeout)),
+		chromedp.SendKeys(`#sign-in input[name=token]`, operatorToken+kb.Enter), waitText("main h1", "Overview"))
 }
 
 // TestConsoleAdminDeletesAllBlockedConversations: an admin runs delete
@@ -362,6 +400,17 @@ func TestConsoleAdminDeletesAllBlockedConversations(t *testing.T) {
 		t.Fatalf("after the console lifted the opt-out, the contact's opt-out is %+v", c.OptOut)
 	}
 	b.do("the Blocked tab no longer lists it", open("/contacts/blocked"), waitText("main", "Blocked contacts"), waitGone(row))
+
+	// With blocking switched off, no block is offered, and the contact
+	// page says why.
+	b.do("switch blocking off", open("/settings"), chromedp.WaitVisible(`#settings input[name=blocking_enabled]`),
+		chromedp.Click(`#settings input[name=blocking_enabled]`), chromedp.Click(`#settings button[type=submit]`),
+		waitText("#status", "blocking is disabled"))
+	b.do("the contacts offer no block", open("/contacts"), waitText(row, "Lee"))
+	if got := b.text("main table"); strings.Contains(got, "Block…") {
+		t.Errorf("with blocking off, the contacts list offers a block:\n%s", got)
+	}
+	b.do("Lee's page says why", chromedp.Click(row+` a`), waitText(".block-form", "Blocking is switched off for this tenant: switch it on in Settings."))
 }
 
 // TestConsoleOperatorExcludesBlockedThenBlockedContactIsNotPushed: the
@@ -419,15 +468,20 @@ func TestConsoleOperatorReplaysDeadMessageAndSeesItPushed(t *testing.T) {
 		d := e.deadLetters("acme")
 		return len(d) == 1, fmt.Sprintf("%+v", d)
 	})
-	acme.SF.RemoveRejectRule(rule)
 
 	b := newBrowser(t, e)
 	b.signIn(operatorToken, "")
 	row := `tr[data-dead="wamid.F1"]`
 	b.do("the dead letters", open("/dead-letters"), waitText(row, "acme", "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg))
 	b.shot("dead-letters")
-	b.do("replay it", chromedp.Click(row+` button`), waitText("#status", "Replayed 1 message(s) of tenant acme"),
-		waitText(`li[data-replayed="wamid.F1"]`, "pushed"), waitGone(row))
+	// Replayed before the rule is lifted, it is dead again, and can be
+	// replayed again from where it is followed.
+	replayed := `li[data-replayed="wamid.F1"]`
+	b.do("replay it too soon", chromedp.Click(row+` button`), waitText("#status", "Replayed 1 message(s) of tenant acme"),
+		waitText(replayed, "dead", msg), chromedp.WaitVisible(replayed+` button`))
+	acme.SF.RemoveRejectRule(rule)
+	b.do("replay it again", chromedp.Click(replayed+` button`), waitText("#status", "Replayed 1 message(s) of tenant acme"),
+		waitText(replayed, "pushed"), waitGone(row))
 	b.shot("dead-letters-replayed")
 	waitForRecord(t, acme.SF, msgObject, "Message_Key__c", msgKey("acme", "wa", "wamid.F1"))
 }

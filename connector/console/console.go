@@ -1,5 +1,5 @@
 // Package console serves the support team's web console at /console: a
-// few static files (HTML, CSS and JavaScript modules) embedded in the
+// few static files (HTML, CSS, JavaScript modules and an icon) embedded in the
 // binary, with no build step and nothing fetched from elsewhere. The
 // console calls the connector's own API (connector/api) from the browser
 // with the bearer token the user signs in with; it adds no route of its

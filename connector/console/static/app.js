@@ -38,7 +38,12 @@ function route() {
   return { path, params: new URLSearchParams(q || '') };
 }
 
-async function render() {
+// render shows the screen of the current address; with keep (a refresh
+// after an action) the page keeps its scroll position, and the screen
+// shown until the new one is ready.
+async function render(opts) {
+  const keep = opts && opts.keep === true;
+  const y = window.scrollY;
   if (cleanup) {
     cleanup();
     cleanup = null;
@@ -55,10 +60,10 @@ async function render() {
   // aria-busy tells assistive technology (and the tests) that the screen
   // is loading.
   main.setAttribute('aria-busy', 'true');
-  main.replaceChildren(h('p', {}, 'Loading…'));
+  if (!keep) main.replaceChildren(h('p', {}, 'Loading…'));
   const match = path.match(screen.path);
   try {
-    cleanup = (await screen.render(main, { me, params, arg: match[1], refresh: render })) || null;
+    cleanup = (await screen.render(main, { me, params, arg: match[1], refresh: () => render({ keep: true }) })) || null;
   } catch (err) {
     main.replaceChildren();
     if (err instanceof ApiError && err.status === 401) {
@@ -68,7 +73,12 @@ async function render() {
     }
     showError(err);
   }
-  main.focus();
+  if (keep) {
+    main.focus({ preventScroll: true });
+    window.scrollTo(0, y);
+  } else {
+    main.focus();
+  }
   main.removeAttribute('aria-busy');
 }
 
@@ -89,6 +99,8 @@ function renderNav(path) {
 function signOut(err) {
   session.clear();
   me = null;
+  // The next one to sign in starts from their own home screen.
+  history.replaceState(null, '', location.pathname + location.search);
   if (cleanup) {
     cleanup();
     cleanup = null;
@@ -106,7 +118,7 @@ function signIn() {
   const f = h('form', { id: 'sign-in', class: 'card' },
     h('h1', {}, 'Sign in'),
     h('p', {}, 'Sign in with your API token (agent, admin or operator). It is kept in this browser tab only, until you sign out or close the tab.'),
-    field('API token', input, 'Created with `connector token create`; it starts with sfc_.'),
+    field('API token', input, 'Created with the command connector token create; it starts with sfc_.'),
     h('button', { type: 'submit' }, 'Sign in'));
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();

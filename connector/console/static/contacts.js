@@ -3,8 +3,8 @@
 // conversations (unblock all; delete all for admins).
 
 import { api, tenantPath, query } from './api.js';
-import { h, fill, act, when, field, select, table, details, form, notify, badge, confirmAction } from './ui.js';
-import { blockForm, blockedText } from './conversations.js';
+import { h, fill, act, when, whenText, field, select, table, details, form, notify, badge, confirmAction } from './ui.js';
+import { blockForm, blockedText, blockingEnabled, unblockedText } from './conversations.js';
 
 function tabs(current) {
   const tab = (href, text, id) => h('li', {}, h('a', { href, 'aria-current': current === id ? 'page' : false }, text));
@@ -57,11 +57,13 @@ function actionButtons(me, c, refresh) {
 // list renders every contact; each row can be opened, blocked (with
 // directions and a note) or unblocked.
 export async function list(main, { me, params, refresh }) {
-  const { f, shown, base, pager } = await load(me, params, false);
+  const [{ f, shown, base, pager }, blocking] = await Promise.all([load(me, params, false), blockingEnabled(me)]);
   const rows = shown.map((c) => ({
     attrs: { 'data-contact': c.external_id },
     cells: [name(c), c.external_id, c.channel, c.tags.join(', ') || '—', directions(c),
-      c.blocked ? actionButtons(me, c, refresh) : [h('button', { type: 'button', onclick: () => blockDialog(me, c, refresh) }, 'Block…'), ' ', actionButtons(me, c, refresh)]],
+      c.blocked || !blocking ? actionButtons(me, c, refresh)
+        : [h('button', { type: 'button', 'aria-label': 'Block ' + (c.display_name || c.external_id) + '…', onclick: () => blockDialog(me, c, refresh) }, 'Block…'),
+          ' ', actionButtons(me, c, refresh)]],
   }));
   fill(main, h('h1', {}, 'Contacts'), tabs('all'), filtersForm(me, base, f),
     table('Contacts of tenant ' + me.tenant, ['Contact', 'Platform id', 'Channel', 'Tags', 'Blocked', 'Action'], rows, 'No contact matches.'),
@@ -98,7 +100,7 @@ function unblockButton(me, c, refresh) {
       await act(ev.target, async () => {
         const r = await api('DELETE', tenantPath(me.tenant, '/contacts/' + c.id + '/block'));
         await refresh();
-        notify(`Contact ${c.external_id} unblocked; ${r.unblocked_conversations.length} conversation(s) left BLOCKED.`);
+        notify(unblockedText(c, r));
       });
     },
   }, 'Unblock');
@@ -111,7 +113,7 @@ function liftOptOutButton(me, c, refresh) {
     'aria-label': 'Lift the opt-out of ' + (c.display_name || c.external_id),
     onclick: async (ev) => {
       const ok = await confirmAction('Lift the opt-out of ' + (c.display_name || c.external_id) + '?',
-        [`The contact wrote “${c.opt_out.keyword}” on ${new Date(c.opt_out.at).toLocaleString()}. Lift it only when the contact asked to hear from you again: replies can then be sent to it.`],
+        [`The contact wrote “${c.opt_out.keyword}” on ${whenText(c.opt_out.at)}. Lift it only when the contact asked to hear from you again: replies can then be sent to it.`],
         'Lift opt-out');
       if (!ok) return;
       await act(ev.target, async () => {
@@ -139,7 +141,7 @@ function blockDialog(me, c, refresh) {
 // one renders a contact: details, tags, notes, block, conversations.
 export async function one(main, { me, arg, refresh }) {
   const path = tenantPath(me.tenant, '/contacts/' + arg);
-  const c = await api('GET', path);
+  const [c, blocking] = await Promise.all([api('GET', path), blockingEnabled(me)]);
   const convs = await api('GET', tenantPath(me.tenant, '/conversations') + query({ contact: c.id, limit: 100 }));
   const blockedConvs = convs.conversations.filter((x) => x.state_name === 'BLOCKED');
 
@@ -162,11 +164,15 @@ export async function one(main, { me, arg, refresh }) {
       h('button', { type: 'button', 'aria-label': 'Edit note ' + n.id, onclick: () => editNoteDialog(path, n, refresh) }, 'Edit'), ' ',
       h('button', {
         type: 'button', 'aria-label': 'Delete note ' + n.id,
-        onclick: (ev) => act(ev.target, async () => {
-          await api('DELETE', path + '/notes/' + n.id);
-          await refresh();
-          notify('Note deleted.');
-        }),
+        onclick: async (ev) => {
+          const ok = await confirmAction('Delete this note?', [`“${n.text}”`, `By ${n.author}. It is removed for good.`], 'Delete note');
+          if (!ok) return;
+          await act(ev.target, async () => {
+            await api('DELETE', path + '/notes/' + n.id);
+            await refresh();
+            notify('Note deleted.');
+          });
+        },
       }, 'Delete')))),
     form({ id: 'add-note' }, [
       field('New note', h('textarea', { name: 'text', rows: 2, maxlength: 4096, required: true })),
@@ -179,7 +185,7 @@ export async function one(main, { me, arg, refresh }) {
 
   const block = c.blocked
     ? h('div', { id: 'block-contact' }, h('h3', {}, 'Blocked'), h('p', {}, blockedText(c)), unblockButton(me, c, refresh))
-    : blockForm(me, c, refresh);
+    : blockForm(me, c, refresh, blocking);
 
   const result = h('div', { id: 'blocked-result', role: 'status' });
   const bulk = h('section', { 'aria-labelledby': 'blocked-h' },

@@ -2,7 +2,7 @@
 // messages, history and actions (change state, block, reply).
 
 import { api, tenantPath, query } from './api.js';
-import { h, fill, act, when, field, checkbox, select, table, details, form, notify, badge, stateOptions } from './ui.js';
+import { h, fill, act, when, whenText, field, checkbox, select, table, details, form, notify, badge, stateOptions, confirmAction } from './ui.js';
 
 // list renders the tenant's conversations with filters and paging.
 export async function list(main, { me, params }) {
@@ -97,16 +97,24 @@ function size(n) {
 // one renders a conversation: details, actions, messages and history.
 export async function one(main, { me, arg, refresh }) {
   const path = tenantPath(me.tenant, '/conversations/' + arg);
-  const c = await api('GET', path);
+  const [c, blocking] = await Promise.all([api('GET', path), blockingEnabled(me)]);
   const contact = await api('GET', tenantPath(me.tenant, '/contacts/' + c.contact_id));
+  const expired = c.state_name === 'EXPIRED';
 
-  const stateForm = form({ id: 'change-state', 'aria-labelledby': 'change-state-h' }, [
+  const stateForm = expired
+    ? h('div', { id: 'change-state' }, h('h3', {}, 'State'),
+      h('p', {}, 'EXPIRED is final: the state can not change and no reply can be sent here. The contact\'s next message starts a new conversation.'))
+    : form({ id: 'change-state', 'aria-labelledby': 'change-state-h' }, [
     h('h3', { id: 'change-state-h' }, 'Change state'),
     field('New state', select('state', stateOptions, c.state)),
     field('Reason', h('input', { type: 'text', name: 'reason', maxlength: 1024 })),
     h('button', { type: 'submit' }, 'Change state'),
   ], async (data) => {
-    const r = await api('PUT', path + '/details/', { action: 'change_state', state: Number(data.get('state')), reason: data.get('reason') });
+    const state = Number(data.get('state'));
+    if (state === 1 && !(await confirmAction(`Set conversation #${c.id} to EXPIRED?`,
+      ['EXPIRED is final: the state can not be changed again and no reply can be sent in this conversation. The contact\'s next message starts a new conversation.'],
+      'Set EXPIRED'))) return;
+    const r = await api('PUT', path + '/details/', { action: 'change_state', state, reason: data.get('reason') });
     await refresh();
     notify(r.changed ? `Conversation #${r.id} is now ${r.state_name}.` : `Conversation #${r.id} was already ${r.state_name}.`);
   });
@@ -120,12 +128,16 @@ export async function one(main, { me, arg, refresh }) {
         onclick: (ev) => act(ev.target, async () => {
           const r = await api('DELETE', tenantPath(me.tenant, '/contacts/' + contact.id + '/block'));
           await refresh();
-          notify(`Contact ${contact.external_id} unblocked; ${r.unblocked_conversations.length} conversation(s) left BLOCKED.`);
+          notify(unblockedText(contact, r));
         }),
       }, 'Unblock contact'))
-    : blockForm(me, contact, refresh);
+    : blockForm(me, contact, refresh, blocking);
 
-  const replyForm = form({ id: 'reply', 'aria-labelledby': 'reply-h' }, [
+  const cannotSend = expired ? 'the conversation is EXPIRED' : (me.cannot_send || {})[c.channel];
+  const replyForm = cannotSend
+    ? h('div', { id: 'reply' }, h('h3', {}, 'Reply'),
+      h('p', { class: 'why' }, `No reply can be sent here: ${expired ? cannotSend : 'channel ' + c.channel + ' ' + cannotSend}.`))
+    : form({ id: 'reply', 'aria-labelledby': 'reply-h' }, [
     h('h3', { id: 'reply-h' }, 'Reply'),
     contact.opt_out ? h('p', { class: 'why' }, `The contact opted out (“${contact.opt_out.keyword}”): replies are refused until the opt-out is lifted on its contact page.`) : null,
     field('Message', h('textarea', { name: 'text', rows: 3, maxlength: 4096, required: true })),
@@ -138,7 +150,7 @@ export async function one(main, { me, arg, refresh }) {
 
   const messages = c.messages.map((m) => ({
     attrs: { 'data-message': m.platform_id },
-    cells: [when(m.received_at), m.direction, m.sender || '—', m.kind, textCell(m), pushCell(m),
+    cells: [when(m.received_at), textCell(m), m.direction, m.sender || '—', m.kind, pushCell(m),
       m.delivery_status || '—'],
   }));
   const history = c.history.map((e) => ({
@@ -157,7 +169,7 @@ export async function one(main, { me, arg, refresh }) {
     ]),
     h('section', { class: 'actions', 'aria-label': 'Actions' }, stateForm, blockSection, replyForm),
     h('h2', {}, 'Messages'),
-    table('Messages of conversation #' + c.id, ['Received', 'Direction', 'Sender', 'Kind', 'Text', 'Push status', 'Delivery'], messages, 'No messages.'),
+    table('Messages of conversation #' + c.id, ['Received', 'Text', 'Direction', 'Sender', 'Kind', 'Push status', 'Delivery'], messages, 'No messages.'),
     h('h2', {}, 'State history'),
     table('State history of conversation #' + c.id, ['When', 'Change', 'Event', 'By', 'Why'], history));
 }
@@ -167,14 +179,32 @@ export function blockedText(contact) {
   const b = contact.blocked;
   const dirs = [b.inbound && 'inbound', b.outbound && 'outbound'].filter(Boolean).join(' and ');
   const note = b.note ? ` Note: “${b.note}”.` : '';
-  const at = new Date(b.at).toLocaleString();
-  return `Blocked ${dirs} by ${b.by} on ${at}.${note}` + (contact.native_block.status ? ` Native block: ${contact.native_block.status}.` : '');
+  return `Blocked ${dirs} by ${b.by} on ${whenText(b.at)}.${note}` + (contact.native_block.status ? ` Native block: ${contact.native_block.status}.` : '');
 }
 
-// blockForm blocks the contact with the directions and note given.
-export function blockForm(me, contact, done) {
+// unblockedText says what an unblock did: the conversations that left
+// BLOCKED (for OPEN, or AUTO_BOT on a bot's channel).
+export function unblockedText(contact, r) {
+  const convs = r.unblocked_conversations.map((id) => '#' + id).join(', ');
+  return `Contact ${contact.external_id} unblocked.` + (convs ? ` No longer BLOCKED: ${convs}.` : '');
+}
+
+// blockingEnabled reads whether the tenant lets agents block.
+export async function blockingEnabled(me) {
+  const s = await api('GET', tenantPath(me.tenant, '/settings'));
+  return s.blocking_enabled;
+}
+
+// blockForm blocks the contact with the directions and note given; with
+// blocking switched off for the tenant it says so instead.
+export function blockForm(me, contact, done, enabled) {
+  const title = 'Block ' + (contact.display_name || contact.external_id);
+  if (enabled === false) {
+    return h('div', { class: 'block-form' }, h('h3', {}, title),
+      h('p', { class: 'why' }, 'Blocking is switched off for this tenant' + (me.role === 'admin' ? ': switch it on in Settings.' : ': an admin switches it on in Settings.')));
+  }
   return form({ class: 'block-form', 'aria-labelledby': 'block-h-' + contact.id }, [
-    h('h3', { id: 'block-h-' + contact.id }, 'Block contact'),
+    h('h3', { id: 'block-h-' + contact.id }, title),
     h('fieldset', {}, h('legend', {}, 'Directions'),
       checkbox('Inbound: their messages are recorded but start nothing', 'inbound', true),
       checkbox('Outbound: nothing can be sent to them', 'outbound', true)),

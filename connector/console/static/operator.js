@@ -4,6 +4,11 @@
 import { api, tenantPath, query } from './api.js';
 import { h, fill, act, when, field, checkbox, select, table, details, form, notify, badge, STATES, showError, describe } from './ui.js';
 
+// clearAlert removes an error a failed refresh left, once one succeeds.
+function clearAlert() {
+  document.getElementById('alert').replaceChildren();
+}
+
 const REFRESH_MS = 5000;
 
 // overview renders every org and refreshes itself while it is shown.
@@ -31,7 +36,10 @@ export async function overview(main) {
   draw(await api('GET', '/api/v1/overview'));
   fill(main, h('h1', {}, 'Overview'), stamp, body);
   const timer = setInterval(() => {
-    api('GET', '/api/v1/overview').then(draw, showError);
+    api('GET', '/api/v1/overview').then((o) => {
+      clearAlert();
+      draw(o);
+    }, showError);
   }, REFRESH_MS);
   return () => clearInterval(timer);
 }
@@ -104,10 +112,10 @@ export async function deadLetters(main, { me, params, refresh }) {
     ? await api('GET', '/api/v1/dead-letters' + query({ tenant, after, limit: 100 }))
     : await api('GET', tenantPath(tenant, '/dead-letters') + query({ after, limit: 100 }));
   const followed = h('ul', { id: 'replayed' });
-  const replay = async (button, t, body) => {
+  const replay = async (button, t, body, known) => {
     await act(button, async () => {
       const r = await api('POST', tenantPath(t, '/dead-letters/replay'), body);
-      const items = list.dead_letters.filter((d) => d.tenant === t && r.replayed.includes(d.id));
+      const items = (known || list.dead_letters).filter((d) => d.tenant === t && r.replayed.includes(d.id));
       await refresh();
       notify(`Replayed ${r.replayed.length} message(s) of tenant ${t}.`);
       follow(items);
@@ -159,7 +167,11 @@ export async function deadLetters(main, { me, params, refresh }) {
           const m = s.messages.find((x) => x.id === d.id);
           if (!m) return;
           fill(line, `#${d.id} ${d.platform_id} (tenant ${d.tenant}): `, badge(m.push_status),
-            m.pushed_at ? [' ', when(m.pushed_at)] : null, m.last_error ? h('span', { class: 'why' }, ' ' + m.last_error) : null);
+            m.pushed_at ? [' ', when(m.pushed_at)] : null, m.last_error ? h('span', { class: 'why' }, ' ' + m.last_error) : null,
+            // Dead again: it can be replayed again from here.
+            m.push_status === 'dead' ? [' ', h('button', {
+              type: 'button', 'aria-label': 'Replay message ' + d.id + ' again', onclick: (ev) => replay(ev.target, d.tenant, { ids: [d.id] }, [d]),
+            }, 'Replay again')] : null);
           if (m.push_status === 'pending') setTimeout(check, 1000);
         } catch (err) {
           line.append(h('span', { class: 'error' }, ' ' + describe(err)));

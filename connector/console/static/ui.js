@@ -44,6 +44,12 @@ export function when(iso) {
   return h('time', { datetime: iso }, dateFormat.format(d));
 }
 
+// whenText is when's text, for a time inside a sentence.
+export function whenText(iso) {
+  const d = new Date(iso);
+  return iso && !isNaN(d) ? dateFormat.format(d) : '—';
+}
+
 let ids = 0;
 
 // field is a labelled control: label text, then the control.
@@ -93,10 +99,21 @@ export function describe(err) {
   return String(err && err.message ? err.message : err);
 }
 
-// showError shows an error in the alert region.
+// showError shows an error in the alert region, which stays in view at
+// the top of the window; when a dialog is open, in the dialog too, above
+// its backdrop.
 export function showError(err) {
   const box = document.getElementById('alert');
   box.replaceChildren(h('p', { class: 'error' }, describe(err)));
+  const dialog = document.querySelector('dialog[open]');
+  if (dialog) {
+    let inDialog = dialog.querySelector('.dialog-error');
+    if (!inDialog) {
+      inDialog = h('div', { class: 'dialog-error', role: 'alert' });
+      dialog.prepend(inDialog);
+    }
+    inDialog.replaceChildren(h('p', { class: 'error' }, describe(err)));
+  }
 }
 
 // notify says what an action did, in the status region.
@@ -107,6 +124,7 @@ export function notify(text) {
 export function clearMessages() {
   document.getElementById('alert').replaceChildren();
   document.getElementById('status').replaceChildren();
+  for (const box of document.querySelectorAll('dialog .dialog-error')) box.remove();
 }
 
 // act runs an action of a button or form: messages are cleared first, an
