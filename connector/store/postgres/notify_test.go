@@ -184,8 +184,8 @@ func TestListenWakesOnOutboxWork(t *testing.T) {
 	insert(t, b, cv3, map[string]store.PushStatus{"wamid.excluded": store.Excluded, "wamid.excluded.add": store.Excluded})
 	transition(t, b, cv3, statemachine.Open, statemachine.AutoBot)
 	transition(t, b, cv1, statemachine.Open, statemachine.Open)
-	if got, err := b.Replay(ctx, "t1", []int64{cv1.ID + 1000}, t0.Add(time.Hour)); err != nil || len(got) != 0 {
-		t.Fatalf("Replay of nothing = %v, %v", got, err)
+	if got, err := b.Replay(ctx, "t1", []int64{cv1.ID + 1000}, t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) || len(got) != 0 {
+		t.Fatalf("Replay of an unknown id = %v, %v; want ErrNotFound and nothing replayed", got, err)
 	}
 	seed(t, c, "u1")
 	wc.waitFor(t, 2, "c's wake by work in its schema")
