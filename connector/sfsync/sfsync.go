@@ -19,10 +19,15 @@
 // replica; the timers run Poll as a shared job, so one replica polls per
 // tick. Salesforce keeps SystemModstamp to the second, so the query asks
 // for records at the watermark too (>=): a record changed later in the
-// same second is not missed, and one read again changes nothing (below).
-// With no watermark yet (the first poll of an org), the watermark starts
-// at the newest record's SystemModstamp: changes made before the
-// connector first polled the org are not replayed.
+// same second is not missed. The watermark keeps the versions of the
+// records at its SystemModstamp read already (each record's Id with its
+// mapped values and who wrote them, which tells two writes of one second
+// apart), and the next poll skips them: each version of a record is read
+// once, so an agent's change is applied (or refused) once, whatever
+// happens to the conversation afterwards. With no watermark yet (the
+// first poll of an org), the watermark starts at the newest record's
+// SystemModstamp, with the records of that second as read: changes made
+// before the connector first polled the org are not replayed.
 //
 // # What is a change
 //
@@ -47,7 +52,10 @@
 // blocking is switched off for the tenant) is recorded in the
 // conversation's history with the reason (event "refused") and written
 // back: the record is upserted with the connector's state, so Salesforce
-// shows the truth.
+// shows the truth. A write-back that fails (a locked row, a validation
+// rule) is tried again at the next polls, with the connector's state
+// then, up to MaxWriteBackAttempts times in all; the refusal is recorded
+// once.
 //
 // # When both sides change the same conversation
 //
@@ -68,6 +76,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +100,11 @@ const soqlTime = "2006-01-02T15:04:05Z"
 
 // epoch is the watermark of an org with no record yet.
 var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxWriteBackAttempts is how many polls try to write a refused change
+// back before the connector gives up on that record (logged as an
+// error); the record is corrected when the connector next writes it.
+const MaxWriteBackAttempts = 10
 
 // Salesforce is what the poller needs of an org's client
 // (*sfclient.Client).
@@ -167,6 +182,7 @@ func (p *Poller) Poll(ctx context.Context) error {
 
 // record is one conversation record as read.
 type record struct {
+	id       string // Salesforce's record Id
 	key      string
 	state    string
 	blocked  *bool
@@ -198,6 +214,98 @@ func (p *Poller) pollOrg(ctx context.Context, o Org) error {
 	if err != nil {
 		return err
 	}
+	soql := fmt.Sprintf("SELECT %s FROM %s WHERE SystemModstamp >= %s ORDER BY SystemModstamp ASC, Id ASC",
+		selectList(mp), mp.Object, wm.Modstamp.UTC().Format(soqlTime))
+
+	// next is the watermark as the records read move it: the latest
+	// SystemModstamp, with the Ids read at it.
+	next := store.SyncWatermark{Org: o.Key, Object: mp.Object, Modstamp: wm.Modstamp,
+		Seen: slices.Clone(wm.Seen), WriteBack: maps.Clone(wm.WriteBack)}
+	if next.WriteBack == nil {
+		next.WriteBack = map[string]int{}
+	}
+	var refused []sfclient.Record
+	err = o.Client.Query(ctx, soql, func(recs []sfclient.QueryRecord) error {
+		for _, qr := range recs {
+			r := readRecord(qr, mp)
+			if r.modstamp.IsZero() {
+				return fmt.Errorf("record %s has no readable SystemModstamp %q", r.id, qr.String("SystemModstamp"))
+			}
+			if r.modstamp.Equal(wm.Modstamp) && slices.Contains(wm.Seen, r.version()) {
+				continue // this version was read by an earlier poll
+			}
+			back, err := p.apply(ctx, o, me, r)
+			if err != nil {
+				return fmt.Errorf("record %s (%s): %w", r.id, r.key, err)
+			}
+			if back != nil {
+				refused = append(refused, back)
+				delete(next.WriteBack, r.key) // this refusal's write-back supersedes an earlier one's
+			}
+			if r.modstamp.After(next.Modstamp) {
+				next.Modstamp, next.Seen = r.modstamp, nil
+			}
+			next.Seen = append(next.Seen, r.version())
+		}
+		return nil
+	})
+	// The records read so far are applied: the watermark moves up to
+	// them even when a later one failed (that one is read again).
+	werr := p.writeBack(ctx, o, refused, next.WriteBack)
+	if !next.Modstamp.Equal(wm.Modstamp) || !slices.Equal(next.Seen, wm.Seen) || !maps.Equal(next.WriteBack, wm.WriteBack) {
+		next.UpdatedAt = p.now()
+		if perr := p.Store.PutSyncWatermark(ctx, next); perr != nil {
+			return errors.Join(err, werr, perr)
+		}
+	}
+	return errors.Join(err, werr)
+}
+
+// startWatermark sets an org's first watermark: its newest record's
+// SystemModstamp (or 2000-01-01 when it has none), the records of that
+// second read.
+func (p *Poller) startWatermark(ctx context.Context, o Org) error {
+	w := store.SyncWatermark{Org: o.Key, Object: o.Mapping.Object, Modstamp: epoch}
+	soql := fmt.Sprintf("SELECT %s FROM %s ORDER BY SystemModstamp DESC, Id ASC LIMIT %d", selectList(o.Mapping), o.Mapping.Object, startRecords)
+	err := o.Client.Query(ctx, soql, func(recs []sfclient.QueryRecord) error {
+		for _, qr := range recs {
+			r := readRecord(qr, o.Mapping)
+			switch {
+			case r.modstamp.IsZero() || r.modstamp.Before(w.Modstamp):
+			case r.modstamp.After(w.Modstamp):
+				w.Modstamp, w.Seen = r.modstamp, []string{r.version()}
+			default:
+				w.Seen = append(w.Seen, r.version())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.Log.Info().Str("org", o.Key).Time("watermark", w.Modstamp).Msg("salesforce changes: first poll of the org; changes from now on are read back")
+	w.UpdatedAt = p.now()
+	return p.Store.PutSyncWatermark(ctx, w)
+}
+
+// startRecords bounds the records of the newest second the first poll
+// counts as read (a mass update may stamp more in one second: the others
+// are read once, as changes).
+const startRecords = 200
+
+// version tells this version of the record from another of the same
+// SystemModstamp (two writes in one second): its Id, the values of its
+// mapped fields, and who wrote them.
+func (r record) version() string {
+	blocked := "-"
+	if r.blocked != nil {
+		blocked = strconv.FormatBool(*r.blocked)
+	}
+	return r.id + "|" + r.state + "|" + blocked + "|" + r.userID
+}
+
+// selectList is what a poll reads of a conversation record.
+func selectList(mp config.ConversationMapping) string {
 	fields := []string{"Id", mp.ExternalID}
 	if mp.State != "" {
 		fields = append(fields, mp.State)
@@ -206,73 +314,13 @@ func (p *Poller) pollOrg(ctx context.Context, o Org) error {
 		fields = append(fields, mp.Blocked)
 	}
 	fields = append(fields, "SystemModstamp", "LastModifiedById", "LastModifiedBy.Name")
-	soql := fmt.Sprintf("SELECT %s FROM %s WHERE SystemModstamp >= %s ORDER BY SystemModstamp ASC, Id ASC",
-		strings.Join(fields, ", "), mp.Object, wm.Modstamp.UTC().Format(soqlTime))
-
-	high := wm.Modstamp
-	var writeBack []sfclient.Record
-	var firstBack time.Time // the earliest refused record's SystemModstamp
-	err = o.Client.Query(ctx, soql, func(recs []sfclient.QueryRecord) error {
-		for _, qr := range recs {
-			r := readRecord(qr, mp)
-			if r.modstamp.IsZero() {
-				return fmt.Errorf("record %s has no readable SystemModstamp %q", qr.String("Id"), qr.String("SystemModstamp"))
-			}
-			back, err := p.apply(ctx, o, me, r)
-			if err != nil {
-				return fmt.Errorf("record %s (%s): %w", qr.String("Id"), r.key, err)
-			}
-			if back != nil {
-				writeBack = append(writeBack, back)
-				if firstBack.IsZero() {
-					firstBack = r.modstamp
-				}
-			}
-			if r.modstamp.After(high) {
-				high = r.modstamp
-			}
-		}
-		return nil
-	})
-	// The records read so far are applied: the watermark moves up to
-	// them even when a later one failed (that one is read again, >=).
-	// When a write-back failed, it stays at the first refused record, so
-	// that the refusal is read, recorded and written back again.
-	werr := p.writeBack(ctx, o, writeBack)
-	if werr != nil && firstBack.Before(high) {
-		high = firstBack
-	}
-	if high.After(wm.Modstamp) {
-		if perr := p.Store.PutSyncWatermark(ctx, store.SyncWatermark{Org: o.Key, Object: mp.Object, Modstamp: high, UpdatedAt: p.now()}); perr != nil {
-			return errors.Join(err, werr, perr)
-		}
-	}
-	return errors.Join(err, werr)
-}
-
-// startWatermark sets an org's first watermark: its newest record's
-// SystemModstamp (or 2000-01-01 when it has none).
-func (p *Poller) startWatermark(ctx context.Context, o Org) error {
-	start := epoch
-	soql := fmt.Sprintf("SELECT Id, SystemModstamp FROM %s ORDER BY SystemModstamp DESC LIMIT 1", o.Mapping.Object)
-	err := o.Client.Query(ctx, soql, func(recs []sfclient.QueryRecord) error {
-		for _, r := range recs {
-			if t := parseTime(r.String("SystemModstamp")); !t.IsZero() {
-				start = t
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	p.Log.Info().Str("org", o.Key).Time("watermark", start).Msg("salesforce changes: first poll of the org; changes from now on are read back")
-	return p.Store.PutSyncWatermark(ctx, store.SyncWatermark{Org: o.Key, Object: o.Mapping.Object, Modstamp: start, UpdatedAt: p.now()})
+	return strings.Join(fields, ", ")
 }
 
 // readRecord reads a query record.
 func readRecord(qr sfclient.QueryRecord, mp config.ConversationMapping) record {
 	r := record{
+		id:       qr.String("Id"),
 		key:      qr.String(mp.ExternalID),
 		modstamp: parseTime(qr.String("SystemModstamp")),
 		userID:   qr.String("LastModifiedById"),
@@ -381,14 +429,7 @@ func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclien
 		}
 		p.count(o.Key, "refused")
 		log.Warn().Str("reason", why).Msg("salesforce change refused; writing the connector's state back")
-		back := sfclient.Record{mp.ExternalID: r.key}
-		if mp.State != "" {
-			back[mp.State] = current.String()
-		}
-		if mp.Blocked != "" {
-			back[mp.Blocked] = current == statemachine.Blocked
-		}
-		return back, nil
+		return stateRecord(mp, r.key, current), nil
 	}
 
 	// A field is the agent's when it is neither the connector's state nor
@@ -458,21 +499,80 @@ func stateAt(hist []store.Transition, v int64, current statemachine.State) state
 	return current
 }
 
-// writeBack upserts the refused records with the connector's state.
-func (p *Poller) writeBack(ctx context.Context, o Org, recs []sfclient.Record) error {
+// writeBack upserts the records of this poll's refused changes, and
+// those of earlier polls whose write-back failed (retry: external id to
+// failed attempts, updated in place), with the connector's state. A
+// record whose write-back fails is tried again at the next poll, until
+// MaxWriteBackAttempts attempts failed.
+func (p *Poller) writeBack(ctx context.Context, o Org, refused []sfclient.Record, retry map[string]int) error {
+	recs := refused
+	for _, key := range slices.Sorted(maps.Keys(retry)) {
+		rec, err := p.currentRecord(ctx, o, key)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			delete(retry, key) // no longer a conversation of the connector
+			continue
+		}
+		recs = append(recs, rec)
+	}
 	var errs []error
 	for start := 0; start < len(recs); start += sfclient.MaxCollectionRecords {
 		chunk := recs[start:min(start+sfclient.MaxCollectionRecords, len(recs))]
 		res, err := o.Client.UpsertCollection(ctx, o.Mapping.Object, o.Mapping.ExternalID, chunk)
 		if err != nil {
+			res = make([]sfclient.Result, len(chunk))
 			errs = append(errs, fmt.Errorf("write back %d refused change(s): %w", len(chunk), err))
-			continue
 		}
-		for i, r := range res {
-			if !r.Success {
-				errs = append(errs, fmt.Errorf("write back %v: %+v", chunk[i][o.Mapping.ExternalID], r.Errors))
+		for i, rec := range chunk {
+			key, _ := rec[o.Mapping.ExternalID].(string)
+			if err == nil && i < len(res) && res[i].Success {
+				delete(retry, key)
+				continue
+			}
+			if err == nil {
+				errs = append(errs, fmt.Errorf("write back %s: %+v", key, res[i].Errors))
+			}
+			retry[key]++
+			if retry[key] >= MaxWriteBackAttempts {
+				delete(retry, key)
+				p.count(o.Key, "write_back_abandoned")
+				p.Log.Error().Str("org", o.Key).Str("record", key).Int("attempts", MaxWriteBackAttempts).
+					Msg("salesforce changes: gave up writing a refused change back; the record shows it until the connector next writes it")
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// currentRecord is the record to write back for the conversation key:
+// its external id and the connector's state now; nil when key names no
+// conversation of the org's tenants any more.
+func (p *Poller) currentRecord(ctx context.Context, o Org, key string) (sfclient.Record, error) {
+	tenant, channel, id, ok := parseKey(key)
+	if !ok || !slices.Contains(o.Tenants, tenant) {
+		return nil, nil
+	}
+	conv, err := p.Store.GetConversation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (conv.Tenant != tenant || conv.Channel != channel) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return stateRecord(o.Mapping, key, conv.State), nil
+}
+
+// stateRecord is the conversation record key with the state s: its
+// mapped state and blocked fields.
+func stateRecord(mp config.ConversationMapping, key string, s statemachine.State) sfclient.Record {
+	rec := sfclient.Record{mp.ExternalID: key}
+	if mp.State != "" {
+		rec[mp.State] = s.String()
+	}
+	if mp.Blocked != "" {
+		rec[mp.Blocked] = s == statemachine.Blocked
+	}
+	return rec
 }

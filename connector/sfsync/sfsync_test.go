@@ -242,7 +242,8 @@ func TestRecordsOfOthersAreIgnored(t *testing.T) {
 }
 
 // TestFailedWriteBackIsRetried: when the write-back of a refused change
-// fails, the next poll reads the record again and writes it back.
+// fails, the next poll writes it back again, without recording the
+// refusal again.
 func TestFailedWriteBackIsRetried(t *testing.T) {
 	f := newFixture(t)
 	conv, key := f.conversation("u1")
@@ -258,16 +259,112 @@ func TestFailedWriteBackIsRetried(t *testing.T) {
 	if recs[0].Fields[f.mp.State] != "OPEN" || recs[0].LastModifiedByID != standin.DefaultUserID {
 		t.Errorf("after the retry the record is %+v", recs[0])
 	}
-	refused := 0
-	h, _ := f.st.History(f.ctx, conv.ID)
-	for _, tr := range h {
-		if tr.Event == manage.EventRefused {
-			refused++
+	if n := refusals(t, f, conv.ID); n != 1 {
+		t.Errorf("%d refusals recorded, want 1", n)
+	}
+	wm, err := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
+	if err != nil || len(wm.WriteBack) != 0 {
+		t.Errorf("after the retry succeeded the watermark is %+v, %v; want nothing left to write back", wm, err)
+	}
+}
+
+// TestWriteBackThatKeepsFailingIsAbandoned: a write-back Salesforce
+// always refuses (a validation rule) is tried at each poll, the refusal
+// recorded once, until MaxWriteBackAttempts; the watermark moves on
+// meanwhile, so later changes are read once.
+func TestWriteBackThatKeepsFailingIsAbandoned(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	other, otherKey := f.conversation("u2")
+	f.poll()
+	f.sf.AddRejectRule(standin.RejectRule{Object: f.mp.Object, Field: f.mp.ExternalID, Contains: key, StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "read-only"})
+	f.agentEdit(key, map[string]any{"State__c": "NOPE"})
+	for i := range sfsync.MaxWriteBackAttempts {
+		if err := f.p.Poll(f.ctx); err == nil || !strings.Contains(err.Error(), "read-only") {
+			t.Fatalf("poll %d: %v, want the write-back's failure", i+1, err)
+		}
+		if i == 0 {
+			// A later change of another record is applied once, though
+			// the first one's write-back keeps failing.
+			f.agentEdit(otherKey, map[string]any{"State__c": "CLOSED"})
 		}
 	}
-	if refused != 2 {
-		t.Errorf("%d refusals recorded, want 2 (the first poll's and the retry's)", refused)
+	f.poll() // nothing left to write back
+	if n := refusals(t, f, conv.ID); n != 1 {
+		t.Errorf("%d refusals recorded, want 1", n)
 	}
+	if s := f.state(other.ID); s != statemachine.Closed {
+		t.Errorf("the other record's change left its conversation %s", s)
+	}
+	if _, err := f.m.ChangeState(f.ctx, "alice", "t1", other.ID, statemachine.Open, "reopened"); err != nil {
+		t.Fatal(err)
+	}
+	f.poll()
+	if s := f.state(other.ID); s != statemachine.Open {
+		t.Errorf("the agent's CLOSED, read already, was applied again: %s", s)
+	}
+	wm, err := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
+	if err != nil || len(wm.WriteBack) != 0 {
+		t.Errorf("the watermark %+v, %v still holds a write-back", wm, err)
+	}
+}
+
+// TestAnAgentsChangeIsAppliedOnce: an agent's CLOSED, applied, is not
+// applied again by later polls while the record still shows it (the
+// connector has not written the record since), after an API call
+// reopened the conversation.
+func TestAnAgentsChangeIsAppliedOnce(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	f.agentEdit(key, map[string]any{"State__c": "CLOSED"})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Closed {
+		t.Fatalf("after the agent's edit: %s", s)
+	}
+	if _, err := f.m.ChangeState(f.ctx, "alice", "t1", conv.ID, statemachine.Open, "the customer called"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		f.poll()
+	}
+	if s := f.state(conv.ID); s != statemachine.Open {
+		t.Errorf("the agent's CLOSED, read already, was applied again: %s", s)
+	}
+}
+
+// TestFirstPollReplaysNothing: the first poll of an org starts at its
+// newest record, whose second's changes count as read: an agent's change
+// made before it is not applied.
+func TestFirstPollReplaysNothing(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.agentEdit(key, map[string]any{"State__c": "CLOSED"})
+	f.poll() // the first
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Open {
+		t.Errorf("a change made before the first poll was applied: %s", s)
+	}
+	f.agentEdit(key, map[string]any{"State__c": "AUTO_BOT"})
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.AutoBot {
+		t.Errorf("a change after the first poll: %s, want AUTO_BOT", s)
+	}
+}
+
+func refusals(t *testing.T, f *fixture, id int64) int {
+	t.Helper()
+	h, err := f.st.History(f.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tr := range h {
+		if tr.Event == manage.EventRefused {
+			n++
+		}
+	}
+	return n
 }
 
 // TestChangesAcrossPages: with query answers of two records, five agents'

@@ -14,6 +14,14 @@ type SyncWatermark struct {
 	Org, Object string
 	// Modstamp is the latest SystemModstamp read.
 	Modstamp time.Time
+	// Seen are the Ids of the records at Modstamp read already: Salesforce
+	// keeps SystemModstamp to the second, so a poll asks for the records at
+	// Modstamp again, and skips these.
+	Seen []string
+	// WriteBack are the conversation records (by external id) whose
+	// write-back of a refused change failed, each with how many attempts
+	// failed: the next polls try again.
+	WriteBack map[string]int
 	// UpdatedAt is when the watermark was written.
 	UpdatedAt time.Time
 }

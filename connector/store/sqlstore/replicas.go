@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -109,9 +110,10 @@ func (s *Store) TryLease(ctx context.Context, name, owner string, now time.Time,
 }
 
 var (
-	qSyncWatermark    = Q(`SELECT modstamp, updated_at FROM sync_watermarks WHERE org = $1 AND object = $2`)
-	qPutSyncWatermark = Q(`INSERT INTO sync_watermarks (org, object, modstamp, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (org, object) DO UPDATE SET modstamp = excluded.modstamp, updated_at = excluded.updated_at`)
+	qSyncWatermark    = Q(`SELECT modstamp, seen, write_back, updated_at FROM sync_watermarks WHERE org = $1 AND object = $2`)
+	qPutSyncWatermark = Q(`INSERT INTO sync_watermarks (org, object, modstamp, seen, write_back, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (org, object) DO UPDATE SET modstamp = excluded.modstamp, seen = excluded.seen,
+			write_back = excluded.write_back, updated_at = excluded.updated_at`)
 )
 
 // SyncWatermark returns the org's watermark for object, or
@@ -119,7 +121,14 @@ var (
 func (s *Store) SyncWatermark(ctx context.Context, org, object string) (store.SyncWatermark, error) {
 	w, err := One(ctx, s.r, func(sc Scanner) (store.SyncWatermark, error) {
 		w := store.SyncWatermark{Org: org, Object: object}
-		return w, sc.Scan(T(&w.Modstamp), T(&w.UpdatedAt))
+		var seen, writeBack string
+		if err := sc.Scan(T(&w.Modstamp), &seen, &writeBack, T(&w.UpdatedAt)); err != nil {
+			return w, err
+		}
+		if err := unmarshalIfSet(seen, &w.Seen); err != nil {
+			return w, fmt.Errorf("its seen records: %w", err)
+		}
+		return w, unmarshalIfSet(writeBack, &w.WriteBack)
 	}, qSyncWatermark, org, object)
 	if err != nil {
 		return store.SyncWatermark{}, fmt.Errorf("sync watermark of %s %s: %w", org, object, err)
@@ -132,8 +141,16 @@ func (s *Store) PutSyncWatermark(ctx context.Context, w store.SyncWatermark) err
 	if err := store.CheckSyncWatermark(w); err != nil {
 		return err
 	}
-	err := s.update(ctx, func(x *Tx) error {
-		_, err := x.Exec(ctx, qPutSyncWatermark, w.Org, w.Object, x.D.Time(w.Modstamp), x.D.Time(w.UpdatedAt))
+	seen, err := marshalIfSet(len(w.Seen), w.Seen)
+	if err != nil {
+		return err
+	}
+	writeBack, err := marshalIfSet(len(w.WriteBack), w.WriteBack)
+	if err != nil {
+		return err
+	}
+	err = s.update(ctx, func(x *Tx) error {
+		_, err := x.Exec(ctx, qPutSyncWatermark, w.Org, w.Object, x.D.Time(w.Modstamp), seen, writeBack, x.D.Time(w.UpdatedAt))
 		return err
 	})
 	if err != nil {
@@ -162,4 +179,24 @@ func (s *Store) RescueLeases(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("rescue leases: %w", err)
 	}
 	return int(n), nil
+}
+
+// marshalIfSet is v as JSON, or '' when it holds nothing (n).
+func marshalIfSet(n int, v any) (string, error) {
+	if n == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("put sync watermark: %w", err)
+	}
+	return string(b), nil
+}
+
+// unmarshalIfSet reads marshalIfSet's JSON into v; '' leaves v as it is.
+func unmarshalIfSet(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
 }

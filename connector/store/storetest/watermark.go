@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/chatsync/sfconnector/connector/store"
@@ -33,11 +35,25 @@ func testSyncWatermarks(e env) {
 	}
 	second := first
 	second.Modstamp, second.UpdatedAt = at(3*time.Minute+time.Microsecond), at(4*time.Minute)
+	second.Seen = []string{"a0X000000000001AAA", "a0X000000000002AAA"}
+	second.WriteBack = map[string]int{"acme:wa:12": 1, "acme:wa:13": 3}
 	if err := e.s.PutSyncWatermark(ctx, second); err != nil {
 		e.t.Fatal(err)
 	}
 	if got, err := e.s.SyncWatermark(ctx, org, "Chat_Conversation__c"); err != nil || !sameWatermark(got, second) {
 		e.t.Errorf("after the second write: %+v, %v; want %+v", got, err, second)
+	}
+	// The next one, with nothing seen or to write back, clears both.
+	third := first
+	third.Modstamp, third.UpdatedAt = at(5*time.Minute), at(5*time.Minute)
+	if err := e.s.PutSyncWatermark(ctx, third); err != nil {
+		e.t.Fatal(err)
+	}
+	if got, err := e.s.SyncWatermark(ctx, org, "Chat_Conversation__c"); err != nil || !sameWatermark(got, third) {
+		e.t.Errorf("after the third write: %+v, %v; want %+v", got, err, third)
+	}
+	if err := e.s.PutSyncWatermark(ctx, second); err != nil {
+		e.t.Fatal(err)
 	}
 	bad := second
 	bad.Modstamp = time.Time{}
@@ -53,5 +69,6 @@ func testSyncWatermarks(e env) {
 }
 
 func sameWatermark(a, b store.SyncWatermark) bool {
-	return a.Org == b.Org && a.Object == b.Object && a.Modstamp.Equal(b.Modstamp) && a.UpdatedAt.Equal(b.UpdatedAt)
+	return a.Org == b.Org && a.Object == b.Object && a.Modstamp.Equal(b.Modstamp) && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		slices.Equal(a.Seen, b.Seen) && maps.Equal(a.WriteBack, b.WriteBack)
 }
