@@ -93,6 +93,9 @@ func TestAgentsChangesInSalesforceFlowBack(t *testing.T) {
 	}}})
 	e.startWithSalesforceChanges()
 	st := e.openStore()
+	// The first poll (its watermark) before any record: the records
+	// written from then on are read back.
+	waitForPolls(t, acme.SF, 1)
 
 	const ann = "31600000801"
 	if a := e.postWhatsApp("acme", "wa", whatsapp.TextDelivery(defaultPhoneNumberID, ann, "Ann", "wamid.S1", "hello", time.Now())); a.Pending != 1 {

@@ -181,7 +181,7 @@ func (s *Store) RescueLeases(ctx context.Context, now time.Time) (int, error) {
 	return int(n), nil
 }
 
-// marshalIfSet is v as JSON, or '' when it holds nothing (n).
+// marshalIfSet is v as JSON, or ” when it holds nothing (n).
 func marshalIfSet(n int, v any) (string, error) {
 	if n == 0 {
 		return "", nil
@@ -193,7 +193,7 @@ func marshalIfSet(n int, v any) (string, error) {
 	return string(b), nil
 }
 
-// unmarshalIfSet reads marshalIfSet's JSON into v; '' leaves v as it is.
+// unmarshalIfSet reads marshalIfSet's JSON into v; ” leaves v as it is.
 func unmarshalIfSet(s string, v any) error {
 	if s == "" {
 		return nil
