@@ -31,13 +31,17 @@
 //
 // # What is a change
 //
-//   - A record whose LastModifiedById is the integration user (the user the
-//     connector's tokens are issued to) was last written by the connector:
-//     never an agent's change.
 //   - A record whose state and blocked values are the connector's view of
 //     the conversation is no change. While the connector's own change is
 //     not yet written to the record, the record's values are compared with
 //     the state the connector last wrote, too: a stale record is no change.
+//   - A record whose LastModifiedById is the integration user (the user the
+//     connector's tokens are issued to) and whose values are a state the
+//     conversation had since the version last written is the connector's
+//     own write (one still being settled, by another replica say). With
+//     other values, it is an agent's edit that an update by the
+//     integration user carried along (a roll-up summary recalculated when
+//     the connector pushed a message): a change, as below.
 //   - Otherwise a field is the agent's when its value is neither the
 //     connector's view nor what the connector last wrote, and the record
 //     says what the agent wants: its state when the state is the agent's
@@ -379,10 +383,7 @@ func stateByName(name string) (statemachine.State, bool) {
 // to write back when the change was refused.
 func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclient.Record, error) {
 	mp := o.Mapping
-	if sameUser(r.userID, me) {
-		p.count(o.Key, "own")
-		return nil, nil
-	}
+	own := sameUser(r.userID, me)
 	tenant, channel, id, ok := parseKey(r.key)
 	known := false
 	for _, t := range o.Tenants {
@@ -402,9 +403,9 @@ func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclien
 	}
 	current := conv.State
 	written := current // what the connector last wrote on the record
+	var hist []store.Transition
 	if conv.InSalesforce() && conv.SyncedVersion < conv.Version {
-		hist, err := p.Store.History(ctx, id)
-		if err != nil {
+		if hist, err = p.Store.History(ctx, id); err != nil {
 			return nil, err
 		}
 		written = stateAt(hist, conv.SyncedVersion, current)
@@ -414,8 +415,28 @@ func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclien
 			(mp.Blocked == "" || r.blocked == nil || *r.blocked == (s == statemachine.Blocked))
 	}
 	if matches(current) || matches(written) {
-		p.count(o.Key, "unchanged")
+		p.count(o.Key, map[bool]string{true: "own", false: "unchanged"}[own])
 		return nil, nil
+	}
+	// Values that are neither the connector's state nor the one it last
+	// wrote, last modified by the integration user: the connector's own
+	// write of a later version, still being settled (another replica's
+	// push), or an agent's earlier edit that an update by the
+	// integration user carried along without changing these fields (a
+	// roll-up summary recalculated for a message it pushed): the agent's
+	// change is applied, the integration user as its author.
+	if own {
+		if hist == nil {
+			if hist, err = p.Store.History(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		for v := max(conv.SyncedVersion, 1); v <= conv.Version; v++ {
+			if matches(stateAt(hist, v, current)) {
+				p.count(o.Key, "own")
+				return nil, nil
+			}
+		}
 	}
 
 	actor := fmt.Sprintf("%s (Salesforce user %s)", strings.TrimSpace(r.userName), r.userID)

@@ -201,6 +201,45 @@ func TestStaleRecordIsNoChange(t *testing.T) {
 	}
 }
 
+// TestAnAgentsEditCarriedByTheIntegrationUserIsApplied: an update by the
+// integration user that leaves the state alone (a roll-up summary
+// recalculated when the connector pushed a message) after an agent's
+// CLOSED, and before the poll, does not hide the agent's change.
+func TestAnAgentsEditCarriedByTheIntegrationUserIsApplied(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	f.agentEdit(key, map[string]any{"State__c": "CLOSED"})
+	res, err := f.client.UpsertCollection(f.ctx, f.mp.Object, f.mp.ExternalID, []sfclient.Record{{f.mp.ExternalID: key, "Channel__c": "wa"}})
+	if err != nil || !res[0].Success {
+		t.Fatalf("the integration user's update: %+v %v", res, err)
+	}
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Closed {
+		t.Errorf("the agent's CLOSED, last modified by the integration user, left the conversation %s", s)
+	}
+}
+
+// TestTheConnectorsWriteBeingSettledIsNoChange: the record holds a state
+// the connector wrote (by the integration user) whose settlement has not
+// recorded it yet, while the conversation moved on: no change.
+func TestTheConnectorsWriteBeingSettledIsNoChange(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	if _, err := f.m.ChangeState(f.ctx, "api-user", "t1", conv.ID, statemachine.Closed, "done"); err != nil {
+		t.Fatal(err)
+	}
+	f.upsert(key, "CLOSED", false) // written; the settlement is not recorded
+	if _, err := f.m.ChangeState(f.ctx, "api-user", "t1", conv.ID, statemachine.AutoBot, "to the bot"); err != nil {
+		t.Fatal(err)
+	}
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.AutoBot {
+		t.Errorf("the connector's own CLOSED, read back before its settlement, moved the conversation to %s", s)
+	}
+}
+
 // TestBlockedCheckboxAloneBlocksAndUnblocks: the agent ticks Blocked only
 // (the state field says OPEN): the conversation is BLOCKED and the contact
 // blocked; unticking it returns the conversation to OPEN.
