@@ -301,10 +301,7 @@ func TestFailedWriteBackIsRetried(t *testing.T) {
 	if n := refusals(t, f, conv.ID); n != 1 {
 		t.Errorf("%d refusals recorded, want 1", n)
 	}
-	wm, err := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
-	if err != nil || len(wm.WriteBack) != 0 {
-		t.Errorf("after the retry succeeded the watermark is %+v, %v; want nothing left to write back", wm, err)
-	}
+	noWriteBackLeft(t, f)
 }
 
 // TestWriteBackThatKeepsFailingIsAbandoned: a write-back Salesforce
@@ -342,6 +339,13 @@ func TestWriteBackThatKeepsFailingIsAbandoned(t *testing.T) {
 	if s := f.state(other.ID); s != statemachine.Open {
 		t.Errorf("the agent's CLOSED, read already, was applied again: %s", s)
 	}
+	noWriteBackLeft(t, f)
+}
+
+// noWriteBackLeft checks that the org's watermark holds no write-back to
+// try again.
+func noWriteBackLeft(t *testing.T, f *fixture) {
+	t.Helper()
 	wm, err := f.st.SyncWatermark(f.ctx, standin.DefaultOrgID[:15], f.mp.Object)
 	if err != nil || len(wm.WriteBack) != 0 {
 		t.Errorf("the watermark %+v, %v still holds a write-back", wm, err)
