@@ -8,6 +8,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -562,7 +563,7 @@ func (in *Ingester) message(ctx context.Context, tx store.Tx, b *batchState, ev 
 		MediaURL:       ev.Message.MediaRef,
 		MediaType:      ev.Message.MediaType,
 		ReplyTo:        ev.Message.ReplyTo,
-		Sender:         ev.Contact,
+		Sender:         cmp.Or(ev.Sender, ev.Contact), // a group chat's member, or the contact
 		SentAt:         ev.Timestamp,
 		ReceivedAt:     now,
 		StateAtReceipt: state,

@@ -318,3 +318,22 @@ func TestContactEventsAreRecordedOnTheContact(t *testing.T) {
 		t.Fatalf("a contact event must not open a conversation: %v", err)
 	}
 }
+
+// TestAGroupMessageNamesItsWriter: a message in a group chat is filed
+// under the group, with the member who wrote it as its sender; a
+// one-to-one message's sender is its contact.
+func TestAGroupMessageNamesItsWriter(t *testing.T) {
+	f := newFixture(t, false, statemachine.DefaultExcluded())
+	jonas := msg("g1", "-100123", "invoice for PO 5521?")
+	jonas.Sender = "Jonas Weber (6011223344)"
+	petra := msg("g2", "-100123", "and mine for PO 5522")
+	petra.Sender = "Petra (6011223355)"
+	f.ingest(jonas, petra, msg("p1", "31600000001", "hello"))
+	_, group := f.conversationOf("-100123")
+	if len(group) != 2 || group[0].Sender != "Jonas Weber (6011223344)" || group[1].Sender != "Petra (6011223355)" {
+		t.Fatalf("the group's messages: %+v", group)
+	}
+	if _, one := f.conversationOf("31600000001"); len(one) != 1 || one[0].Sender != "31600000001" {
+		t.Fatalf("the one-to-one message: %+v", one)
+	}
+}

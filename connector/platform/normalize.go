@@ -67,6 +67,7 @@ func Normalize(events []Event, raw []byte) []Event {
 		ev.ID = sanitize.Text(ev.ID)
 		ev.Contact = sanitize.Text(ev.Contact)
 		ev.ContactName = Clip(sanitize.Text(ev.ContactName), maxNameBytes)
+		ev.Sender = Clip(sanitize.Text(ev.Sender), maxNameBytes)
 		ev.Status = Clip(sanitize.Text(ev.Status), maxNameBytes)
 		ev.Detail = Clip(sanitize.Text(ev.Detail), maxNameBytes)
 		if m := ev.Message; m != nil {

@@ -267,9 +267,14 @@ type Event struct {
 	// ID is the platform's id for the event, the deduplication key. For a
 	// message it is the platform's message id.
 	ID string
-	// Contact is the platform user the event is about.
+	// Contact is the platform user the event is about: for a message in a
+	// group chat, the group (replies go there).
 	Contact     string
 	ContactName string
+	// Sender is who wrote a message in a group chat, when the platform
+	// says: "<name> (<id>)", or the id alone. Empty in a one-to-one chat,
+	// where the writer is Contact.
+	Sender string
 	// Timestamp is the platform's time for the event (zero when it gives none).
 	Timestamp time.Time
 	// Message is set for KindMessage.

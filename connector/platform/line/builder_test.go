@@ -69,7 +69,7 @@ func TestBuildersRoundTrip(t *testing.T) {
 					Message: &platform.Message{Kind: platform.Text, Text: "see this", ReplyTo: "600"}},
 				{Kind: platform.KindMessage, ID: "602", Contact: builderUser, Timestamp: builderTime,
 					Message: &platform.Message{Kind: platform.Document, Text: "cv.pdf", MediaRef: "602#name=cv.pdf"}, Detail: "cv.pdf; 2048 bytes"},
-				{Kind: platform.KindMessage, ID: "603", Contact: "Cgroup1", Timestamp: builderTime,
+				{Kind: platform.KindMessage, ID: "603", Contact: "Cgroup1", Sender: builderUser, Timestamp: builderTime,
 					Message: &platform.Message{Kind: platform.Location, Text: "Office (35.67966, 139.73669)"},
 					Detail:  "group chat; sender " + builderUser},
 				{Kind: platform.KindMessage, ID: "604", Contact: builderUser, Timestamp: builderTime,

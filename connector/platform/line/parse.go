@@ -117,6 +117,9 @@ func eventOf(e *event, where string) (platform.Event, error) {
 		return withID(platform.Ignored(e.Type+" event without a user, group or room id"), e), nil
 	}
 	ev := platform.Event{Contact: contact, Timestamp: ts}
+	if contact != e.Source.UserID {
+		ev.Sender = e.Source.UserID // a member of the group or room
+	}
 	switch e.Type {
 	case "message":
 		if e.Message == nil {

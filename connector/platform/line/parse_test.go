@@ -31,19 +31,24 @@ func TestParseTestdata(t *testing.T) {
 	msgEvent := func(id, contact string, ts int64, m platform.Message, detail string) platform.Event {
 		return platform.Event{Kind: platform.KindMessage, ID: id, Contact: contact, Timestamp: ms(ts), Message: &m, Detail: detail}
 	}
+	// from is a group's message: its writer is the sender.
+	from := func(sender string, ev platform.Event) platform.Event {
+		ev.Sender = sender
+		return ev
+	}
 	tests := []struct {
 		file string
 		want []platform.Event
 	}{
 		{"text.json", []platform.Event{
-			msgEvent("444573844083572737", "Ca56f94637c...", 1462629479859,
+			from(user, msgEvent("444573844083572737", "Ca56f94637c...", 1462629479859,
 				platform.Message{Kind: platform.Text, Text: "@All @example Good Morning!! (love)"},
-				"group chat; sender U4af4980629..."),
+				"group chat; sender U4af4980629...")),
 		}},
 		{"quote.json", []platform.Event{
-			msgEvent("468789577898262530", "Ca56f94637c...", 1692251666727,
+			from(user, msgEvent("468789577898262530", "Ca56f94637c...", 1692251666727,
 				platform.Message{Kind: platform.Text, Text: "Chicken, please.", ReplyTo: "468789532432007169"},
-				"group chat; sender U4af4980629..."),
+				"group chat; sender U4af4980629...")),
 		}},
 		{"image.json", []platform.Event{
 			msgEvent("354718705033693859", user, 1627356924513,
@@ -62,13 +67,13 @@ func TestParseTestdata(t *testing.T) {
 				platform.Message{Kind: platform.Location, Text: "my location, 1-3 Kioicho, Chiyoda-ku, Tokyo, 102-8282 Japan (35.67966, 139.73669)"}, ""),
 			msgEvent("1501597916", user, 1462629479859,
 				platform.Message{Kind: platform.Sticker, MediaRef: "11537/52002738"}, "sticker package 11537 id 52002738 ANIMATION"),
-			msgEvent("123456789012345678", "C99ae82bcd...", 1635756190879,
+			from("Ub82c8fd9b...", msgEvent("123456789012345678", "C99ae82bcd...", 1635756190879,
 				platform.Message{Kind: platform.Sticker, Text: "Let's\nhang out\nthis weekend!", MediaRef: "12287/738839"},
-				"group chat; sender Ub82c8fd9b...; sticker package 12287 id 738839 MESSAGE"),
+				"group chat; sender Ub82c8fd9b...; sticker package 12287 id 738839 MESSAGE")),
 		}},
 		{"unsend.json", []platform.Event{
-			msgEvent("unsend:325708", "Ca56f94637c...", 1462629479859,
-				platform.Message{Kind: platform.Unsend, ReplyTo: "325708"}, "group chat; sender U4af4980629..."),
+			from(user, msgEvent("unsend:325708", "Ca56f94637c...", 1462629479859,
+				platform.Message{Kind: platform.Unsend, ReplyTo: "325708"}, "group chat; sender U4af4980629...")),
 		}},
 		{"follow.json", []platform.Event{
 			{Kind: platform.KindContact, ID: "01HMQGW40RZJPJM3RAJP7BHC2Q", Contact: "U3d3edab4f36c6292e6d8a8131f141b8b",

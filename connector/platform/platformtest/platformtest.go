@@ -163,7 +163,7 @@ func Dump(evs []platform.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
 		b.WriteString("{Kind:" + string(ev.Kind) + " ID:" + ev.ID + " Contact:" + ev.Contact + " Name:" + ev.ContactName +
-			" Time:" + ev.Timestamp.String() + " Status:" + ev.Status + " Detail:" + ev.Detail)
+			" Sender:" + ev.Sender + " Time:" + ev.Timestamp.String() + " Status:" + ev.Status + " Detail:" + ev.Detail)
 		if ev.Message != nil {
 			m := ev.Message
 			b.WriteString(" Message:{Kind:" + m.Kind + " Text:" + m.Text + " MediaRef:" + m.MediaRef +

@@ -287,14 +287,17 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 	if (len(m.ForwardOrigin) > 0 && !isNull(m.ForwardOrigin)) || m.ForwardDate != 0 {
 		detail = platform.JoinDetail(detail, "forwarded")
 	}
+	var sender string
 	if m.Chat.Type != "" && m.Chat.Type != "private" && m.From != nil {
-		detail = platform.JoinDetail(detail, fmt.Sprintf("from %s (%d)", userName(m.From), m.From.ID))
+		sender = fmt.Sprintf("%s (%d)", userName(m.From), m.From.ID)
+		detail = platform.JoinDetail(detail, "from "+sender)
 	}
 	ev := platform.Event{
 		Kind:        platform.KindMessage,
 		ID:          id,
 		Contact:     chatID,
 		ContactName: chatName(m.Chat, m.From),
+		Sender:      sender,
 		Timestamp:   unixTime(m.Date),
 		Message:     msg,
 		Detail:      platform.Clip(detail, platform.MaxDetail),

@@ -87,7 +87,7 @@ func TestParseTestdata(t *testing.T) {
 		// A supergroup's id is beyond 2^53: a float64 would have rounded it
 		// to -1009007199254740992.
 		{"group.json", platform.Event{Kind: platform.KindMessage, ID: "-1009007199254740993:88", Contact: "-1009007199254740993",
-			ContactName: "Acme B2B Orders", Timestamp: unix(1763724000),
+			ContactName: "Acme B2B Orders", Sender: "Jonas Weber (6011223344)", Timestamp: unix(1763724000),
 			Message: &platform.Message{Kind: platform.Text, Text: "Can we get the invoice for PO 5521?", ReplyTo: "-1009007199254740993:87"},
 			Detail:  "from Jonas Weber (6011223344)"}},
 		{"service.json", platform.Event{Kind: platform.KindIgnored, Detail: "service message new_chat_members"}},
