@@ -43,9 +43,11 @@
 //     title, Detail the payload.
 //   - read (field messaging_seen): a KindReceipt "read" for the message it
 //     names. Instagram sends no delivery receipts.
-//   - referral (ig.me links), standby events, an entry's changes (comments,
-//     live_comments, mentions, story insights) and anything else:
-//     KindIgnored, named in Detail.
+//   - standby events (while another app owns the conversation): read as
+//     the events above, a message's Detail saying "standby".
+//   - referral (ig.me links), an entry's changes (comments, live_comments,
+//     mentions, story insights) and anything else: KindIgnored, named in
+//     Detail.
 //
 // Instagram reports neither failures (a failed send is known from the Send
 // API's answer) nor a user blocking the account (a send to them fails with

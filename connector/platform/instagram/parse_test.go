@@ -74,7 +74,10 @@ func TestParseDocumentedPayloads(t *testing.T) {
 			platform.Message{Kind: platform.Edit, Text: "Hi! Is the navy jacket still available?", ReplyTo: mid1}, "edit 1")},
 		"ignored.json": []platform.Event{
 			{Kind: platform.KindIgnored, Detail: "referral"},
-			{Kind: platform.KindIgnored, Detail: "standby message"},
+			// A customer's message while another app owns the conversation.
+			{Kind: platform.KindMessage, ID: "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxSTB", Contact: "1175734150341458",
+				Timestamp: ms(1569262485431), Message: &platform.Message{Kind: platform.Text, Text: "hello?"},
+				Detail: "standby: another app owns the conversation"},
 			{Kind: platform.KindIgnored, Detail: "field comments"},
 			{Kind: platform.KindIgnored, Detail: "field mentions"},
 			// Raw is checked by CheckParse: it parses again into this event.

@@ -38,8 +38,10 @@
 //   - delivery: one KindReceipt "delivered" per mid (or one for the
 //     watermark when Meta lists no mids); read: one KindReceipt "read" for
 //     the watermark.
-//   - referral, optin, account_linking, the handover protocol's events,
-//     standby events and anything else: KindIgnored, named in Detail.
+//   - standby events (while another app owns the conversation): read as
+//     the events above, a message's Detail saying "standby".
+//   - referral, optin, account_linking, the handover protocol's events
+//     and anything else: KindIgnored, named in Detail.
 //
 // Messenger reports neither failures (a failed send is known from the Send
 // API's answer) nor a user blocking the Page (a send to them fails with

@@ -115,7 +115,11 @@ func TestParseDocumentedPayloads(t *testing.T) {
 			{Kind: platform.KindIgnored, Detail: "referral"},
 			{Kind: platform.KindIgnored, Detail: "optin"},
 			{Kind: platform.KindIgnored, Detail: "pass_thread_control"},
-			{Kind: platform.KindIgnored, Detail: "standby message"},
+			// A customer's message while another app (the inbox) owns the
+			// conversation.
+			{Kind: platform.KindMessage, ID: "mid.1458692752481:standby01", Contact: "1254477777772919",
+				Timestamp: ms(1458692752481), Message: &platform.Message{Kind: platform.Text, Text: "sent while the inbox owns the thread"},
+				Detail: "standby: another app owns the conversation"},
 			// Raw is checked by CheckParse: it parses again into this event.
 			{Kind: platform.KindUnusable, Detail: otherAccount, Reason: otherAccount},
 		},

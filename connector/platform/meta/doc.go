@@ -83,10 +83,12 @@
 //   - read: Status "read", ID "<mid>:status:read" when Meta names the
 //     message (Instagram), else "read:<user>:<watermark>" (Messenger: every
 //     message up to the watermark was read).
+//   - standby items (sent while another app owns the conversation, under
+//     the handover protocol) are read as messaging items: a customer's
+//     message there is stored as any other, its Detail saying "standby".
 //   - anything else (referral, optin, account_linking, the handover
 //     protocol's pass/take/request_thread_control, policy_enforcement, ...),
-//     standby items (sent while another app owns the conversation), an
-//     entry's changes (Instagram comments, mentions, ...), an echo of a
+//     an entry's changes (Instagram comments, mentions, ...), an echo of a
 //     deleted message and an entry for another account than the channel's
 //     become KindIgnored events naming what they were.
 //

@@ -109,12 +109,20 @@ func (p parser) entry(e *rawEntry, where string) ([]platform.Event, error) {
 		}
 		events = append(events, evs...)
 	}
+	// Standby items come while another app owns the conversation (the
+	// handover protocol): shaped as messaging events, and a customer's
+	// message there is still the customer's, stored as any other.
 	for i, raw := range e.Standby {
-		var m Messaging
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, p.malformed(fmt.Sprintf("%s.standby[%d]", where, i), "%v", err)
+		evs, err := p.messaging(raw, e.Time, fmt.Sprintf("%s.standby[%d]", where, i))
+		if err != nil {
+			return nil, err
 		}
-		events = append(events, platform.Ignored("standby "+eventName(&m, raw)))
+		for j := range evs {
+			if evs[j].Kind == platform.KindMessage {
+				evs[j].Detail = platform.Clip(platform.JoinDetail("standby: another app owns the conversation", evs[j].Detail), platform.MaxDetail)
+			}
+		}
+		events = append(events, evs...)
 	}
 	for _, c := range e.Changes {
 		events = append(events, platform.Ignored("field "+platform.Clip(c.Field, 60)))

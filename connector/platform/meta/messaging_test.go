@@ -148,7 +148,8 @@ func TestParseMessagingEntries(t *testing.T) {
 		platform.Unusable([]byte(`{"object":"page","entry":[`+
 			`{"id":"200","time":1,"messaging":[{"sender":{"id":"7"},"recipient":{"id":"200"},"message":{"mid":"m_9","text":"x"}}]}]}`),
 			"other_account: entry for account 200 is not the channel's"),
-		{Kind: platform.KindIgnored, Detail: "standby message"},
+		{Kind: platform.KindMessage, ID: "m_8", Contact: "7", Timestamp: time.Unix(1, 0).UTC(),
+			Message: &platform.Message{Kind: platform.Text, Text: "y"}, Detail: "standby: another app owns the conversation"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
