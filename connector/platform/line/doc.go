@@ -42,8 +42,10 @@
 //     becomes Status "blocked" (Detail "unfollow").
 //   - join, leave, memberJoined, memberLeft, beacon, accountLink,
 //     videoPlayComplete, membership and any other type become KindIgnored
-//     events with the type in Detail, as do supported events whose source
-//     has no user, group or room id.
+//     events with the type in Detail, as do follow and unfollow events
+//     whose source has no user, group or room id. A message, unsend or
+//     postback without one is KindUnusable (id_missing), kept in
+//     quarantine with the delivery's envelope around it alone.
 //
 // LINE does not report edits, reactions, delivery or read receipts, or
 // echoes of the account's own messages in webhooks.

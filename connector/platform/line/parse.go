@@ -92,9 +92,30 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		if err != nil {
 			return nil, err
 		}
+		if ev.Kind == platform.KindMessage && ev.Contact == "" {
+			// The customer's all the same: kept in quarantine.
+			single, err := singleEvent(body, i)
+			if err != nil {
+				return nil, err
+			}
+			ev = platform.Unusable(single, platform.ReasonIDMissing+": the contact id is empty (the event names no user, group or room)")
+		}
 		events = append(events, ev)
 	}
 	return events, nil
+}
+
+// singleEvent returns body, a delivery, with its i-th event alone.
+func singleEvent(body []byte, i int) ([]byte, error) {
+	var d struct {
+		Destination string            `json:"destination,omitempty"`
+		Events      []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil || i >= len(d.Events) {
+		return nil, fmt.Errorf("%w: line: events[%d] can not be read alone: %v", platform.ErrMalformed, i, err)
+	}
+	d.Events = d.Events[i : i+1]
+	return json.Marshal(d)
 }
 
 // eventOf maps one webhook event object.
@@ -111,13 +132,15 @@ func eventOf(e *event, where string) (platform.Event, error) {
 		return platform.Event{}, fmt.Errorf("%w: line: %s (%s): %w", platform.ErrMalformed, where, e.Type, err)
 	}
 	contact, origin := e.contact()
-	if contact == "" {
+	if contact == "" && (e.Type == "follow" || e.Type == "unfollow") {
 		// Without a user, group or room there is no one to file the event
 		// under; refusing it would also refuse the rest of the batch.
 		return withID(platform.Ignored(e.Type+" event without a user, group or room id"), e), nil
 	}
+	// A message without one is the customer's all the same: Parse keeps it
+	// in quarantine.
 	ev := platform.Event{Contact: contact, Timestamp: ts}
-	if contact != e.Source.UserID {
+	if e.Source != nil && contact != e.Source.UserID {
 		ev.Sender = e.Source.UserID // a member of the group or room
 	}
 	switch e.Type {

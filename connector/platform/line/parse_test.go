@@ -138,8 +138,15 @@ func TestParseEdgeCases(t *testing.T) {
 			`"message":{"id":"5","type":"text","text":"hello"}}]}`,
 			[]platform.Event{{Kind: platform.KindMessage, ID: "5", Contact: "R1",
 				Message: &platform.Message{Kind: platform.Text, Text: "hello"}, Detail: "multi-person chat"}}},
+		// A customer's message all the same: kept in quarantine.
 		{"message without source", `{"events":[{"type":"message","webhookEventId":"W2","message":{"id":"6","type":"text"}}]}`,
-			[]platform.Event{{Kind: platform.KindIgnored, ID: "W2", Detail: "message event without a user, group or room id"}}},
+			[]platform.Event{platform.Unusable([]byte(`{"events":[{"type":"message","webhookEventId":"W2","message":{"id":"6","type":"text"}}]}`),
+				"id_missing: the contact id is empty (the event names no user, group or room)")}},
+		{"message of a user without an id", `{"destination":"Ubot","events":[{"type":"follow","source":{"type":"user"}},` +
+			`{"type":"message","source":{"type":"user"},"message":{"id":"8","type":"text","text":"hello"}}]}`,
+			[]platform.Event{{Kind: platform.KindIgnored, Detail: "follow event without a user, group or room id"},
+				platform.Unusable([]byte(`{"destination":"Ubot","events":[{"type":"message","source":{"type":"user"},"message":{"id":"8","type":"text","text":"hello"}}]}`),
+					"id_missing: the contact id is empty (the event names no user, group or room)")}},
 		{"unknown message type", `{"events":[{"type":"message","source":{"type":"user","userId":"U1"},` +
 			`"message":{"id":"7","type":"hologram"}}]}`,
 			[]platform.Event{{Kind: platform.KindMessage, ID: "7", Contact: "U1",
