@@ -42,7 +42,7 @@ func TestBuildersRoundTrip(t *testing.T) {
 			Latitude: 48.8584, Longitude: 2.2945}),
 			msg("5234109876:15", platform.Message{Kind: platform.Location, Text: "(48.8584, 2.2945)"}, "")},
 		{"edit", EditedUpdate(Inbound{UpdateID: 7, From: ann, MessageID: 10, Time: builderTime, Text: "hello!"}, builderTime.Add(time.Minute)),
-			platform.Event{Kind: platform.KindMessage, ID: "edit:5234109876:10:1795255260", Contact: "5234109876", ContactName: "Ann Lee",
+			platform.Event{Kind: platform.KindMessage, ID: "edit:5234109876:10:1795255260:7", Contact: "5234109876", ContactName: "Ann Lee",
 				Timestamp: builderTime.Add(time.Minute), Message: &platform.Message{Kind: platform.Edit, Text: "hello!", ReplyTo: "5234109876:10"},
 				Detail: "edit of text"}},
 		{"callback", CallbackUpdate(8, ann, "884422", 16, "Refund", "order:1:refund", builderTime),

@@ -68,7 +68,8 @@
 // updates:
 //
 //   - message: "<chat id>:<message id>";
-//   - edited_message: "edit:<chat id>:<message id>:<edit_date>";
+//   - edited_message: "edit:<chat id>:<message id>:<edit_date>:<update_id>"
+//     (two edits in one second share their edit_date);
 //   - callback_query: "callback:<callback query id>";
 //   - message_reaction: "reaction:<chat id>:<message id>:<user or actor
 //     chat id>:<emoji, comma-separated, or unreact>:<date>";

@@ -217,6 +217,11 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		if err != nil {
 			return nil, err
 		}
+		if key == "edited_message" && ev.Kind == platform.KindMessage {
+			// Two edits of a message in one second share their edit_date;
+			// the update's id tells them apart, and a retry keeps it.
+			ev.ID += ":" + strconv.FormatInt(updateID, 10)
+		}
 		events = append(events, ev)
 	}
 	if len(events) == 0 {
