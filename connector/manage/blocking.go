@@ -279,11 +279,25 @@ func (m *Manager) apply(ctx context.Context, tx store.Tx, cv store.Conversation,
 	if !tr.Changed {
 		return nil
 	}
-	if _, err := tx.ApplyTransition(ctx, store.Transition{ConversationID: cv.ID, From: tr.From, To: tr.To,
-		Event: ev.Kind.String(), Actor: actor, Reason: reason, At: now}); err != nil {
+	moved, err := tx.ApplyTransition(ctx, store.Transition{ConversationID: cv.ID, From: tr.From, To: tr.To,
+		Event: ev.Kind.String(), Actor: actor, Reason: reason, At: now})
+	if err != nil {
 		return fmt.Errorf("move conversation %d to %s: %w", cv.ID, tr.To, err)
 	}
-	return nil
+	_, err = touch(ctx, tx, moved, now)
+	return err
+}
+
+// touch records a change made by someone (an agent, an admin, Salesforce)
+// as the conversation's activity: the timers count from it, so a
+// conversation an agent reopens or unblocks is not closed or expired
+// again at the timers' next run for the silence before.
+func touch(ctx context.Context, tx store.Tx, conv store.Conversation, now time.Time) (store.Conversation, error) {
+	if err := tx.TouchConversation(ctx, conv.ID, now); err != nil {
+		return conv, fmt.Errorf("record the activity of conversation %d: %w", conv.ID, err)
+	}
+	conv.LastActivityAt = now
+	return conv, nil
 }
 
 // finish makes the native call planned, if any, and reads the contact as

@@ -120,6 +120,9 @@ func (m *Manager) ChangeState(ctx context.Context, actor, tenant string, id int6
 		if err != nil {
 			return fmt.Errorf("change the state of conversation %d: %w", id, err)
 		}
+		if conv, err = touch(ctx, tx, conv, now); err != nil {
+			return err
+		}
 		out = StateChange{Conversation: conv, Changed: true}
 		switch {
 		case tr.BlockContact:

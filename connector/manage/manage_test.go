@@ -1092,3 +1092,38 @@ func TestAReceiveOnlyChannelSendsAndBlocksNothing(t *testing.T) {
 		t.Errorf("the platform was called: %d blocks, sent %q; messages %d", blocks, f.ro.sent, len(f.messages(convID)))
 	}
 }
+
+// TestAStateChangeBySomeoneIsActivity: an agent's reopen and an unblock
+// count as the conversation's activity, so the timers measure the
+// silence from them, not from the customer's last message days before.
+func TestAStateChangeBySomeoneIsActivity(t *testing.T) {
+	f := newFixture(t)
+	convID, contactID := f.inbound("acme", "wa", "316001", "hi")
+	activity := func() time.Time {
+		t.Helper()
+		c, err := f.st.GetConversation(f.ctx, convID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.LastActivityAt
+	}
+	f.advance(48 * time.Hour)
+	sc, err := f.m.ChangeState(f.ctx, "alice", "acme", convID, statemachine.Closed, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := activity(); !got.Equal(sc.Conversation.LastActivityAt) || got.Before(t0.Add(48*time.Hour)) {
+		t.Fatalf("after the agent's change the activity is %s (answer %s), want the change's time", got, sc.Conversation.LastActivityAt)
+	}
+	if _, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Inbound: true, Outbound: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(72 * time.Hour)
+	before := activity()
+	if _, err := f.m.Unblock(f.ctx, "alice", "acme", contactID); err != nil {
+		t.Fatal(err)
+	}
+	if got := activity(); !got.After(before.Add(71 * time.Hour)) {
+		t.Fatalf("after the unblock the activity is %s, want the unblock's time (was %s)", got, before)
+	}
+}
