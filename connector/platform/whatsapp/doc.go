@@ -21,7 +21,11 @@
 //   - value.messages[] become KindMessage events whose ID is the message id
 //     (wamid), Contact the sender ("from", or the business-scoped user id
 //     "from_user_id" when the phone number is withheld) and ContactName the
-//     profile name from value.contacts[]. Kinds: text, image, video, audio
+//     profile name from value.contacts[]; a group's message ("group_id",
+//     the Groups API) has the group as Contact and its writer, with the
+//     profile name, as Sender. A message naming neither "from" nor
+//     "from_user_id" is KindUnusable (id_missing), with its change alone
+//     as its bytes. Kinds: text, image, video, audio
 //     (Detail "voice" for voice notes), document (Text is the caption, or
 //     the file name when there is none; Detail the file name), sticker,
 //     location (Text describes the place and its coordinates), reaction

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,14 +49,17 @@ type (
 		ID string `json:"id"`
 	}
 	message struct {
-		ID         string          `json:"id"`
-		From       string          `json:"from"`
-		FromUserID string          `json:"from_user_id"`
-		Timestamp  flexString      `json:"timestamp"`
-		Type       string          `json:"type"`
-		Context    *messageContext `json:"context"`
-		Errors     []errorItem     `json:"errors"`
-		Reaction   *struct {
+		ID         string `json:"id"`
+		From       string `json:"from"`
+		FromUserID string `json:"from_user_id"`
+		// GroupID names the group chat the message was written in (the
+		// Groups API); empty in a one-to-one chat.
+		GroupID   string          `json:"group_id"`
+		Timestamp flexString      `json:"timestamp"`
+		Type      string          `json:"type"`
+		Context   *messageContext `json:"context"`
+		Errors    []errorItem     `json:"errors"`
+		Reaction  *struct {
 			MessageID string `json:"message_id"`
 			Emoji     string `json:"emoji"`
 		} `json:"reaction"`
@@ -227,7 +231,7 @@ func parseOnePass(phoneNumberID string, body []byte) (events []platform.Event, o
 				return nil, false
 			}
 			evs, err := valueEvents(&v, fmt.Sprintf("entry[%d].changes[%d].value", ei, ci))
-			if err != nil {
+			if err != nil || slices.ContainsFunc(evs, unnamed) {
 				return nil, false
 			}
 			events = append(events, evs...)
@@ -270,6 +274,15 @@ func parseChanges(phoneNumberID string, body []byte) ([]platform.Event, error) {
 			if err != nil {
 				return nil, err
 			}
+			for i, ev := range evs {
+				if unnamed(ev) {
+					// The customer's all the same: the change is kept in
+					// quarantine (its other messages are stored, and are
+					// duplicates when it is replayed).
+					evs[i] = platform.Unusable(single(w.Object, e.ID, ch),
+						platform.ReasonIDMissing+": the contact id is empty: message "+platform.Clip(ev.ID, 80)+" names neither from nor from_user_id")
+				}
+			}
 			events = append(events, evs...)
 		}
 	}
@@ -305,8 +318,15 @@ func valueEvents(v *value, where string) ([]platform.Event, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ev.Sender != "" { // a group's message: the writer is the sender
+			if name := names[ev.Sender]; name != "" {
+				ev.Sender = name + " (" + ev.Sender + ")"
+			}
+			events = append(events, ev)
+			continue
+		}
 		ev.ContactName = names[ev.Contact]
-		if ev.ContactName == "" && len(v.Contacts) == 1 {
+		if ev.Contact != "" && ev.ContactName == "" && len(v.Contacts) == 1 {
 			// Meta may normalise the number in "from" differently from
 			// wa_id (some countries' mobile prefixes); with one contact in
 			// the value there is no doubt whose name it is.
@@ -336,9 +356,6 @@ func messageEvent(m *message, where string) (platform.Event, error) {
 	if from == "" {
 		from = m.FromUserID
 	}
-	if from == "" {
-		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s) has no from", platform.ErrMalformed, where, platform.Clip(m.ID, 80))
-	}
 	ts, err := unixTime(m.Timestamp)
 	if err != nil {
 		return platform.Event{}, fmt.Errorf("%w: whatsapp: %s (%s): %w", platform.ErrMalformed, where, platform.Clip(m.ID, 80), err)
@@ -350,14 +367,27 @@ func messageEvent(m *message, where string) (platform.Event, error) {
 	if len(m.Errors) > 0 {
 		detail = platform.JoinDetail(detail, errorsDetail(m.Errors))
 	}
-	return platform.Event{
+	ev := platform.Event{
 		Kind:      platform.KindMessage,
 		ID:        m.ID,
-		Contact:   from,
+		Contact:   from, // empty when the message names no one: see unnamed
 		Timestamp: ts,
 		Message:   msg,
 		Detail:    platform.Clip(detail, platform.MaxDetail),
-	}, nil
+	}
+	if m.GroupID != "" {
+		// Filed under the group, where replies go; its writer is the
+		// sender.
+		ev.Contact, ev.Sender = m.GroupID, from
+		ev.Detail = platform.Clip(platform.JoinDetail("group chat", detail), platform.MaxDetail)
+	}
+	return ev, nil
+}
+
+// unnamed reports whether ev is a message that names no one to file it
+// under (neither from nor from_user_id): kept in quarantine.
+func unnamed(ev platform.Event) bool {
+	return ev.Kind == platform.KindMessage && ev.Contact == ""
 }
 
 // messageContent maps the types that need more than the content itself

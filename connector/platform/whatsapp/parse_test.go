@@ -146,8 +146,6 @@ func TestParseMalformed(t *testing.T) {
 		{"value not an object", string(wrap(`"x"`)), "entry[0].changes[0].value"},
 		{"message without id", string(wrap(`{"messages":[{"from":"1","timestamp":"1","type":"text","text":{"body":"a"}}]}`)),
 			"entry[0].changes[0].value.messages[0] has no id"},
-		{"message without from", string(wrap(`{"messages":[{"id":"wamid.X","timestamp":"1","type":"text","text":{"body":"a"}}]}`)),
-			"(wamid.X) has no from"},
 		{"bad timestamp", string(wrap(`{"messages":[{"id":"wamid.X","from":"1","timestamp":"yesterday","type":"text"}]}`)),
 			"not unix seconds"},
 		{"timestamp object", string(wrap(`{"messages":[{"id":"wamid.X","from":"1","timestamp":{},"type":"text"}]}`)),
@@ -226,4 +224,34 @@ func TestClip(t *testing.T) {
 	if len(ev.Detail) > platform.MaxDetail+len("…") {
 		t.Errorf("Detail not bounded: %d bytes", len(ev.Detail))
 	}
+}
+
+// A message that names neither from nor from_user_id is the customer's
+// all the same: its change is kept in quarantine, and the other messages
+// of the delivery are stored.
+func TestParseAMessageNamingNoOneIsQuarantined(t *testing.T) {
+	a := newTestAdapter(t)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[` +
+		`{"field":"messages","value":{"messages":[{"id":"wamid.X","timestamp":"1","type":"text","text":{"body":"who am I"}}]}},` +
+		`{"field":"messages","value":{"messages":[{"id":"wamid.Y","from":"316","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}`)
+	got := platformtest.CheckParse(t, a, body)
+	want := []platform.Event{
+		platform.Unusable(wrap(`{"messages":[{"id":"wamid.X","timestamp":"1","type":"text","text":{"body":"who am I"}}]}`),
+			"id_missing: the contact id is empty: message wamid.X names neither from nor from_user_id"),
+		{Kind: platform.KindMessage, ID: "wamid.Y", Contact: "316", Timestamp: time.Unix(1, 0).UTC(),
+			Message: &platform.Message{Kind: platform.Text, Text: "hi"}},
+	}
+	assertEvents(t, got, want)
+}
+
+// A group's message (the Groups API) is filed under the group, where
+// replies go, with its writer, named from the value's contacts, as the
+// sender.
+func TestParseAGroupMessage(t *testing.T) {
+	a := newTestAdapter(t)
+	got := platformtest.CheckParse(t, a, wrap(`{"contacts":[{"profile":{"name":"Kerry"},"wa_id":"16505551234"}],`+
+		`"messages":[{"from":"16505551234","group_id":"Y2FwaV9ncm91cDox","id":"wamid.G1","timestamp":"1","type":"text","text":{"body":"what do you all think?"}}]}`))
+	want := []platform.Event{{Kind: platform.KindMessage, ID: "wamid.G1", Contact: "Y2FwaV9ncm91cDox", Sender: "Kerry (16505551234)",
+		Timestamp: time.Unix(1, 0).UTC(), Message: &platform.Message{Kind: platform.Text, Text: "what do you all think?"}, Detail: "group chat"}}
+	assertEvents(t, got, want)
 }
