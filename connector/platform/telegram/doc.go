@@ -50,9 +50,16 @@
 //     "unfollow"; "member" is "unblocked" after "kicked", else "follow" (the
 //     bot was added to a group, or a user restarted it). Other changes
 //     (promotions, restrictions) are KindIgnored.
-//   - Every other update (channel posts, inline queries, business
-//     messages, polls, chat_member, ...) is KindIgnored with the update's
-//     field in Detail.
+//   - business_message and edited_business_message (the chats of a Telegram
+//     Business account the bot is connected to) are read as message and
+//     edited_message, Detail "business chat"; a message the business
+//     itself sent there (from is not the private chat's user) is its echo,
+//     KindIgnored. deleted_business_messages gives one Unsend message per
+//     message id, ID "unsend:<chat id>:<message id>". A reply is sent by
+//     the bot, not through the business connection: Telegram refuses it
+//     unless the customer started the bot too.
+//   - Every other update (channel posts, inline queries, polls,
+//     chat_member, ...) is KindIgnored with the update's field in Detail.
 //
 // A body that is not a JSON object with an integer update_id, or whose
 // handled field lacks what identifies it (a message without chat or

@@ -142,7 +142,8 @@ type (
 
 // handledUpdates are the Update fields the adapter maps, in the order it
 // maps them when (against the Bot API's promise) an update holds several.
-var handledUpdates = []string{"message", "edited_message", "callback_query", "message_reaction", "my_chat_member"}
+var handledUpdates = []string{"message", "edited_message", "business_message", "edited_business_message", "deleted_business_messages",
+	"callback_query", "message_reaction", "my_chat_member"}
 
 // envelopeFields are the Message fields that describe a message rather than
 // being its content: a message whose content the adapter does not know is
@@ -209,6 +210,17 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		if !ok || isNull(raw) {
 			continue
 		}
+		if key == "deleted_business_messages" {
+			evs, err := deletedEvents(raw, where+" "+key)
+			if errors.Is(err, errNoChat) {
+				return []platform.Event{platform.Unusable(body, platform.ReasonNoChat+": "+where+" "+key+" has no chat id")}, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, evs...)
+			continue
+		}
 		ev, err := updateEvent(key, raw, where+" "+key)
 		if errors.Is(err, errNoChat) {
 			// Authentic, and Telegram retries any 4xx: kept in quarantine.
@@ -217,7 +229,7 @@ func (a *Adapter) Parse(_ *http.Request, body []byte) ([]platform.Event, error) 
 		if err != nil {
 			return nil, err
 		}
-		if key == "edited_message" && ev.Kind == platform.KindMessage {
+		if (key == "edited_message" || key == "edited_business_message") && ev.Kind == platform.KindMessage {
 			// Two edits of a message in one second share their edit_date;
 			// the update's id tells them apart, and a retry keeps it.
 			ev.ID += ":" + strconv.FormatInt(updateID, 10)
@@ -241,14 +253,27 @@ var errNoChat = errors.New("no chat")
 // updateEvent decodes and maps one handled field of an update.
 func updateEvent(key string, raw json.RawMessage, where string) (platform.Event, error) {
 	switch key {
-	case "message", "edited_message":
+	case "message", "edited_message", "business_message", "edited_business_message":
 		var m message
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return platform.Event{}, malformed(where, err)
 		}
 		var keys map[string]json.RawMessage
 		_ = json.Unmarshal(raw, &keys) // it decoded into a struct just above
-		return messageEvent(&m, keys, key == "edited_message", where)
+		if !strings.Contains(key, "business") {
+			return messageEvent(&m, keys, key == "edited_message", where)
+		}
+		// A chat of a Telegram Business account the bot is connected to:
+		// the customer's messages are theirs as any other; those the
+		// business sends from its own app come too, and are its echoes.
+		if m.Chat != nil && m.Chat.Type == "private" && m.From != nil && m.From.ID != m.Chat.ID {
+			return platform.Ignored("business message sent by the business"), nil
+		}
+		ev, err := messageEvent(&m, keys, key == "edited_business_message", where)
+		if err == nil && ev.Kind == platform.KindMessage {
+			ev.Detail = platform.Clip(platform.JoinDetail("business chat", ev.Detail), platform.MaxDetail)
+		}
+		return ev, err
 	case "callback_query":
 		var q callbackQuery
 		if err := json.Unmarshal(raw, &q); err != nil {
@@ -692,4 +717,34 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
+}
+
+// deletedBusinessMessages is the update a Business account's deletion of
+// messages comes as.
+type deletedBusinessMessages struct {
+	Chat       *chat   `json:"chat"`
+	MessageIDs []int64 `json:"message_ids"`
+}
+
+// deletedEvents maps the messages a Business chat deleted: one unsend
+// event each, "unsend:<chat id>:<message id>".
+func deletedEvents(raw json.RawMessage, where string) ([]platform.Event, error) {
+	var d deletedBusinessMessages
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, malformed(where, err)
+	}
+	if d.Chat == nil || d.Chat.ID == 0 {
+		return nil, fmt.Errorf("telegram: %s: %w", where, errNoChat)
+	}
+	events := make([]platform.Event, 0, len(d.MessageIDs))
+	for _, id := range d.MessageIDs {
+		target := MessageID(d.Chat.ID, id)
+		events = append(events, platform.Event{Kind: platform.KindMessage, ID: "unsend:" + target,
+			Contact: strconv.FormatInt(d.Chat.ID, 10), ContactName: chatName(d.Chat, nil),
+			Message: &platform.Message{Kind: platform.Unsend, ReplyTo: target}, Detail: "business chat"})
+	}
+	if len(events) == 0 {
+		return []platform.Event{platform.Ignored("deleted_business_messages without message ids")}, nil
+	}
+	return events, nil
 }

@@ -137,8 +137,30 @@ func TestParseEdgeCases(t *testing.T) {
 			[]platform.Event{{Kind: platform.KindIgnored, Detail: "update without content"}}},
 		{"channel post", []byte(`{"update_id":1,"channel_post":{"message_id":1,"chat":{"id":-100,"type":"channel"},"date":1,"text":"x"}}`),
 			[]platform.Event{{Kind: platform.KindIgnored, Detail: "update channel_post"}}},
-		{"business message", []byte(`{"update_id":1,"business_message":{"message_id":1}}`),
-			[]platform.Event{{Kind: platform.KindIgnored, Detail: "update business_message"}}},
+		// A Telegram Business chat the bot is connected to: the customer's
+		// messages, edits and deletions are stored; the business's own
+		// messages are its echoes.
+		{"business message", []byte(`{"update_id":900001,"business_message":{"business_connection_id":"AbCdEf123","message_id":501,` +
+			`"from":{"id":5234109876,"first_name":"Mira"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719200,"text":"Is my order shipped?"}}`),
+			[]platform.Event{{Kind: platform.KindMessage, ID: "5234109876:501", Contact: "5234109876", ContactName: "Mira", Timestamp: unix(1763719200),
+				Message: &platform.Message{Kind: platform.Text, Text: "Is my order shipped?"}, Detail: "business chat"}}},
+		{"business message edited", []byte(`{"update_id":900002,"edited_business_message":{"business_connection_id":"AbCdEf123","message_id":501,` +
+			`"from":{"id":5234109876,"first_name":"Mira"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719200,"edit_date":1763719260,"text":"Is my order 8812 shipped?"}}`),
+			[]platform.Event{{Kind: platform.KindMessage, ID: "edit:5234109876:501:1763719260:900002", Contact: "5234109876", ContactName: "Mira",
+				Timestamp: unix(1763719260), Message: &platform.Message{Kind: platform.Edit, Text: "Is my order 8812 shipped?", ReplyTo: "5234109876:501"},
+				Detail: "business chat; edit of text"}}},
+		{"business messages deleted", []byte(`{"update_id":900003,"deleted_business_messages":{"business_connection_id":"AbCdEf123",` +
+			`"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"message_ids":[501,502]}}`),
+			[]platform.Event{
+				{Kind: platform.KindMessage, ID: "unsend:5234109876:501", Contact: "5234109876", ContactName: "Mira",
+					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "5234109876:501"}, Detail: "business chat"},
+				{Kind: platform.KindMessage, ID: "unsend:5234109876:502", Contact: "5234109876", ContactName: "Mira",
+					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "5234109876:502"}, Detail: "business chat"}}},
+		{"business's own message", []byte(`{"update_id":900004,"business_message":{"business_connection_id":"AbCdEf123","message_id":503,` +
+			`"from":{"id":777,"first_name":"Acme"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719300,"text":"Yes, today"}}`),
+			[]platform.Event{{Kind: platform.KindIgnored, Detail: "business message sent by the business"}}},
+		{"business message without a chat", []byte(`{"update_id":1,"business_message":{"message_id":1}}`),
+			[]platform.Event{platform.Unusable([]byte(`{"update_id":1,"business_message":{"message_id":1}}`), "no_chat: update 1 business_message has no chat id")}},
 		{"empty text", privateMsg("message", `,"text":""`), []platform.Event{ann(platform.Message{Kind: platform.Text}, "")}},
 		{"forward origin", privateMsg("message", `,"forward_origin":{"type":"hidden_user","sender_user_name":"Bo","date":1},"text":"fw"`),
 			[]platform.Event{ann(platform.Message{Kind: platform.Text, Text: "fw"}, "forwarded")}},
