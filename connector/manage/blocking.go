@@ -337,6 +337,11 @@ func (m *Manager) retryDelay(n int) time.Duration {
 // returns the call. The timers' retry is due only after the call's own
 // time, so that they do not make it at the same time.
 func (m *Manager) pending(ctx context.Context, tx store.Tx, c store.Contact, b platform.Blocker, want string, now time.Time) (nativeCall, error) {
+	if c.Native.Want == want && c.Native.Status == store.NativePending && c.Native.NextAttemptAt.After(now) {
+		// Asked for already: a call is on its way (a retried request
+		// while the first one's call runs) or its retry is due later.
+		return nativeCall{}, nil
+	}
 	attempts := 0
 	if c.Native.Want == want && c.Native.Status == store.NativePending {
 		attempts = c.Native.Attempts

@@ -46,13 +46,22 @@ type full struct {
 	blocks, unblocks  []string
 	sent              []string
 	n                 int
+	// hold, when set, keeps the next Block call waiting until it is
+	// closed, once it said on entered that it runs.
+	hold, entered chan struct{}
 }
 
 func (f *full) Block(_ context.Context, user string) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.blocks = append(f.blocks, user)
-	return f.blockErr
+	hold, entered, err := f.hold, f.entered, f.blockErr
+	f.hold = nil // the next call only
+	f.mu.Unlock()
+	if hold != nil {
+		entered <- struct{}{}
+		<-hold
+	}
+	return err
 }
 
 func (f *full) Unblock(_ context.Context, user string) error {
@@ -1125,5 +1134,38 @@ func TestAStateChangeBySomeoneIsActivity(t *testing.T) {
 	}
 	if got := activity(); !got.After(before.Add(71 * time.Hour)) {
 		t.Fatalf("after the unblock the activity is %s, want the unblock's time (was %s)", got, before)
+	}
+}
+
+// TestARetriedBlockWhileItsCallRunsCallsThePlatformOnce: a block request
+// retried while the first one's native call is still running asks the
+// platform nothing more; both answer the block.
+func TestARetriedBlockWhileItsCallRunsCallsThePlatformOnce(t *testing.T) {
+	f := newFixture(t)
+	_, contactID := f.inbound("acme", "wa", "316001", "hi")
+	hold, entered := make(chan struct{}), make(chan struct{}, 4)
+	f.wa.mu.Lock()
+	f.wa.hold, f.wa.entered = hold, entered
+	f.wa.mu.Unlock()
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Inbound: true, Outbound: true})
+		first <- err
+	}()
+	select {
+	case <-entered: // the first block's call runs
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first block never called the platform")
+	}
+	res, err := f.m.Block(f.ctx, "alice", "acme", contactID, manage.BlockRequest{Inbound: true, Outbound: true})
+	if err != nil || res.Contact.Native.Status != store.NativePending {
+		t.Fatalf("the retried block: %+v, %v; want the native block pending", res.Contact.Native, err)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if blocks, _ := f.wa.calls(); blocks != 1 {
+		t.Errorf("the platform was asked %d times, want once", blocks)
 	}
 }
