@@ -54,8 +54,12 @@
 //     Business account the bot is connected to) are read as message and
 //     edited_message, Detail "business chat"; a message the business
 //     itself sent there (from is not the private chat's user) is its echo,
-//     KindIgnored. deleted_business_messages gives one Unsend message per
-//     message id, ID "unsend:<chat id>:<message id>". A reply is sent by
+//     KindIgnored. A business chat numbers its messages apart from the
+//     bot's own chat with the same user (same chat id), so its ids have a
+//     namespace: "business:<chat id>:<message id>", edits
+//     "edit:business:...". deleted_business_messages gives one Unsend
+//     message per message id, ID "unsend:business:<chat id>:<message
+//     id>". A reply is sent by
 //     the bot, not through the business connection: Telegram refuses it
 //     unless the customer started the bot too.
 //   - Every other update (channel posts, inline queries, polls,

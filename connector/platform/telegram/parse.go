@@ -271,6 +271,17 @@ func updateEvent(key string, raw json.RawMessage, where string) (platform.Event,
 		}
 		ev, err := messageEvent(&m, keys, key == "edited_business_message", where)
 		if err == nil && ev.Kind == platform.KindMessage {
+			// A business chat numbers its messages apart from the bot's
+			// own chat with the same user (the same chat id): its ids have
+			// a namespace of their own.
+			if rest, ok := strings.CutPrefix(ev.ID, "edit:"); ok {
+				ev.ID = "edit:" + businessPrefix + rest
+			} else {
+				ev.ID = businessPrefix + ev.ID
+			}
+			if ev.Message.ReplyTo != "" {
+				ev.Message.ReplyTo = businessPrefix + ev.Message.ReplyTo
+			}
 			ev.Detail = platform.Clip(platform.JoinDetail("business chat", ev.Detail), platform.MaxDetail)
 		}
 		return ev, err
@@ -334,8 +345,8 @@ func messageEvent(m *message, keys map[string]json.RawMessage, edited bool, wher
 	}
 	if edited {
 		// The original message's id is the edit's target; the edit's own
-		// id adds the edit time, which Telegram keeps across retries and
-		// which differs between two edits of one message.
+		// id adds the edit time, which Telegram keeps across retries (Parse
+		// adds the update's id: two edits in one second share the time).
 		editDate := m.EditDate
 		if editDate == 0 {
 			editDate = m.Date
@@ -719,6 +730,10 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
+// businessPrefix starts the ids of a business chat's messages:
+// "business:<chat id>:<message id>".
+const businessPrefix = "business:"
+
 // deletedBusinessMessages is the update a Business account's deletion of
 // messages comes as.
 type deletedBusinessMessages struct {
@@ -727,7 +742,7 @@ type deletedBusinessMessages struct {
 }
 
 // deletedEvents maps the messages a Business chat deleted: one unsend
-// event each, "unsend:<chat id>:<message id>".
+// event each, "unsend:business:<chat id>:<message id>".
 func deletedEvents(raw json.RawMessage, where string) ([]platform.Event, error) {
 	var d deletedBusinessMessages
 	if err := json.Unmarshal(raw, &d); err != nil {
@@ -738,7 +753,7 @@ func deletedEvents(raw json.RawMessage, where string) ([]platform.Event, error) 
 	}
 	events := make([]platform.Event, 0, len(d.MessageIDs))
 	for _, id := range d.MessageIDs {
-		target := MessageID(d.Chat.ID, id)
+		target := businessPrefix + MessageID(d.Chat.ID, id)
 		events = append(events, platform.Event{Kind: platform.KindMessage, ID: "unsend:" + target,
 			Contact: strconv.FormatInt(d.Chat.ID, 10), ContactName: chatName(d.Chat, nil),
 			Message: &platform.Message{Kind: platform.Unsend, ReplyTo: target}, Detail: "business chat"})

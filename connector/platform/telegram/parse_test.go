@@ -91,6 +91,9 @@ func TestParseTestdata(t *testing.T) {
 			Message: &platform.Message{Kind: platform.Text, Text: "Can we get the invoice for PO 5521?", ReplyTo: "-1009007199254740993:87"},
 			Detail:  "from Jonas Weber (6011223344)"}},
 		{"service.json", platform.Event{Kind: platform.KindIgnored, Detail: "service message new_chat_members"}},
+		// A Telegram Business chat's customer deleted a message.
+		{"business_deleted.json", platform.Event{Kind: platform.KindMessage, ID: "unsend:business:5234109876:501", Contact: "5234109876",
+			ContactName: "Mira Kovacs", Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "business:5234109876:501"}, Detail: "business chat"}},
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
@@ -142,20 +145,20 @@ func TestParseEdgeCases(t *testing.T) {
 		// messages are its echoes.
 		{"business message", []byte(`{"update_id":900001,"business_message":{"business_connection_id":"AbCdEf123","message_id":501,` +
 			`"from":{"id":5234109876,"first_name":"Mira"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719200,"text":"Is my order shipped?"}}`),
-			[]platform.Event{{Kind: platform.KindMessage, ID: "5234109876:501", Contact: "5234109876", ContactName: "Mira", Timestamp: unix(1763719200),
+			[]platform.Event{{Kind: platform.KindMessage, ID: "business:5234109876:501", Contact: "5234109876", ContactName: "Mira", Timestamp: unix(1763719200),
 				Message: &platform.Message{Kind: platform.Text, Text: "Is my order shipped?"}, Detail: "business chat"}}},
 		{"business message edited", []byte(`{"update_id":900002,"edited_business_message":{"business_connection_id":"AbCdEf123","message_id":501,` +
 			`"from":{"id":5234109876,"first_name":"Mira"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719200,"edit_date":1763719260,"text":"Is my order 8812 shipped?"}}`),
-			[]platform.Event{{Kind: platform.KindMessage, ID: "edit:5234109876:501:1763719260:900002", Contact: "5234109876", ContactName: "Mira",
-				Timestamp: unix(1763719260), Message: &platform.Message{Kind: platform.Edit, Text: "Is my order 8812 shipped?", ReplyTo: "5234109876:501"},
+			[]platform.Event{{Kind: platform.KindMessage, ID: "edit:business:5234109876:501:1763719260:900002", Contact: "5234109876", ContactName: "Mira",
+				Timestamp: unix(1763719260), Message: &platform.Message{Kind: platform.Edit, Text: "Is my order 8812 shipped?", ReplyTo: "business:5234109876:501"},
 				Detail: "business chat; edit of text"}}},
 		{"business messages deleted", []byte(`{"update_id":900003,"deleted_business_messages":{"business_connection_id":"AbCdEf123",` +
 			`"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"message_ids":[501,502]}}`),
 			[]platform.Event{
-				{Kind: platform.KindMessage, ID: "unsend:5234109876:501", Contact: "5234109876", ContactName: "Mira",
-					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "5234109876:501"}, Detail: "business chat"},
-				{Kind: platform.KindMessage, ID: "unsend:5234109876:502", Contact: "5234109876", ContactName: "Mira",
-					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "5234109876:502"}, Detail: "business chat"}}},
+				{Kind: platform.KindMessage, ID: "unsend:business:5234109876:501", Contact: "5234109876", ContactName: "Mira",
+					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "business:5234109876:501"}, Detail: "business chat"},
+				{Kind: platform.KindMessage, ID: "unsend:business:5234109876:502", Contact: "5234109876", ContactName: "Mira",
+					Message: &platform.Message{Kind: platform.Unsend, ReplyTo: "business:5234109876:502"}, Detail: "business chat"}}},
 		{"business's own message", []byte(`{"update_id":900004,"business_message":{"business_connection_id":"AbCdEf123","message_id":503,` +
 			`"from":{"id":777,"first_name":"Acme"},"chat":{"id":5234109876,"type":"private","first_name":"Mira"},"date":1763719300,"text":"Yes, today"}}`),
 			[]platform.Event{{Kind: platform.KindIgnored, Detail: "business message sent by the business"}}},
