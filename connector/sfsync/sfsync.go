@@ -37,11 +37,12 @@
 //     the state the connector last wrote, too: a stale record is no change.
 //   - A record whose LastModifiedById is the integration user (the user the
 //     connector's tokens are issued to) and whose values are a state the
-//     conversation had since the version last written is the connector's
-//     own write (one still being settled, by another replica say). With
-//     other values, it is an agent's edit that an update by the
-//     integration user carried along (a roll-up summary recalculated when
-//     the connector pushed a message): a change, as below.
+//     conversation has had is the connector's own write (one still being
+//     settled, by another replica say, or a write-back landing late). With
+//     values of a state it never had, which the connector never wrote, it
+//     is an agent's edit that an update by the integration user carried
+//     along (a roll-up summary recalculated when the connector pushed a
+//     message): a change, as below.
 //   - Otherwise a field is the agent's when its value is neither the
 //     connector's view nor what the connector last wrote, and the record
 //     says what the agent wants: its state when the state is the agent's
@@ -419,23 +420,23 @@ func (p *Poller) apply(ctx context.Context, o Org, me string, r record) (sfclien
 		return nil, nil
 	}
 	// Values that are neither the connector's state nor the one it last
-	// wrote, last modified by the integration user: the connector's own
-	// write of a later version, still being settled (another replica's
-	// push), or an agent's earlier edit that an update by the
+	// wrote, last modified by the integration user. A state the
+	// conversation has had is the connector's own write: a later
+	// version's still being settled (another replica's push), or an
+	// earlier one landing late (a write-back). A state it never had the
+	// connector never wrote: an agent's edit that an update by the
 	// integration user carried along without changing these fields (a
-	// roll-up summary recalculated for a message it pushed): the agent's
-	// change is applied, the integration user as its author.
+	// roll-up summary recalculated for a message it pushed), applied with
+	// the integration user as its author.
 	if own {
 		if hist == nil {
 			if hist, err = p.Store.History(ctx, id); err != nil {
 				return nil, err
 			}
 		}
-		for v := max(conv.SyncedVersion, 1); v <= conv.Version; v++ {
-			if matches(stateAt(hist, v, current)) {
-				p.count(o.Key, "own")
-				return nil, nil
-			}
+		if matches(current) || slices.ContainsFunc(hist, func(tr store.Transition) bool { return matches(tr.To) }) {
+			p.count(o.Key, "own")
+			return nil, nil
 		}
 	}
 

@@ -441,3 +441,21 @@ func TestChangesAcrossPages(t *testing.T) {
 		t.Errorf("watermark %s, want the last change's %s", wm.Modstamp, last)
 	}
 }
+
+// TestALateOwnWriteIsNoChange: the integration user's write of a state
+// the conversation had before (a write-back landing after the
+// dispatcher's newer write) is the connector's own, not an agent's edit.
+func TestALateOwnWriteIsNoChange(t *testing.T) {
+	f := newFixture(t)
+	conv, key := f.conversation("u1")
+	f.poll()
+	if _, err := f.m.ChangeState(f.ctx, "api-user", "t1", conv.ID, statemachine.Closed, "done"); err != nil {
+		t.Fatal(err)
+	}
+	f.mirror(conv.ID, key)
+	f.upsert(key, "OPEN", false) // the late write
+	f.poll()
+	if s := f.state(conv.ID); s != statemachine.Closed {
+		t.Errorf("the connector's late own write moved the conversation to %s", s)
+	}
+}
