@@ -528,10 +528,12 @@ func stateAt(hist []store.Transition, v int64, current statemachine.State) state
 // MaxWriteBackAttempts attempts failed.
 func (p *Poller) writeBack(ctx context.Context, o Org, refused []sfclient.Record, retry map[string]int) error {
 	recs := refused
+	var errs []error
 	for _, key := range slices.Sorted(maps.Keys(retry)) {
 		rec, err := p.currentRecord(ctx, o, key)
 		if err != nil {
-			return err
+			errs = append(errs, err) // tried again at the next poll
+			continue
 		}
 		if rec == nil {
 			delete(retry, key) // no longer a conversation of the connector
@@ -539,7 +541,6 @@ func (p *Poller) writeBack(ctx context.Context, o Org, refused []sfclient.Record
 		}
 		recs = append(recs, rec)
 	}
-	var errs []error
 	for start := 0; start < len(recs); start += sfclient.MaxCollectionRecords {
 		chunk := recs[start:min(start+sfclient.MaxCollectionRecords, len(recs))]
 		res, err := o.Client.UpsertCollection(ctx, o.Mapping.Object, o.Mapping.ExternalID, chunk)

@@ -2,6 +2,7 @@ package sfsync_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
@@ -458,4 +459,58 @@ func TestALateOwnWriteIsNoChange(t *testing.T) {
 	if s := f.state(conv.ID); s != statemachine.Closed {
 		t.Errorf("the connector's late own write moved the conversation to %s", s)
 	}
+}
+
+// failingStore fails GetConversation of one conversation while failID
+// names it.
+type failingStore struct {
+	sfsync.Store
+	failID int64
+}
+
+func (s *failingStore) GetConversation(ctx context.Context, id int64) (store.Conversation, error) {
+	if id == s.failID {
+		return store.Conversation{}, errors.New("the store is unreachable")
+	}
+	return s.Store.GetConversation(ctx, id)
+}
+
+// TestARetryThatCanNotBeReadKeepsThisPollsWriteBacks: when an earlier
+// refusal's write-back to try again can not be prepared (its
+// conversation can not be read), this poll's refusals are written back
+// all the same, and the earlier one is tried at the next poll.
+func TestARetryThatCanNotBeReadKeepsThisPollsWriteBacks(t *testing.T) {
+	f := newFixture(t)
+	a, keyA := f.conversation("u1")
+	_, keyB := f.conversation("u2")
+	f.poll()
+	rule := f.sf.AddRejectRule(standin.RejectRule{Object: f.mp.Object, Field: f.mp.ExternalID, Contains: keyA, StatusCode: "UNABLE_TO_LOCK_ROW", Message: "locked"})
+	f.agentEdit(keyA, map[string]any{"State__c": "NOPE"})
+	if err := f.p.Poll(f.ctx); err == nil {
+		t.Fatal("the write-back of A succeeded through the rule")
+	}
+	f.sf.RemoveRejectRule(rule)
+	failing := &failingStore{Store: f.p.Store, failID: a.ID}
+	f.p.Store = failing
+	f.agentEdit(keyB, map[string]any{"State__c": "NOPE"})
+	if err := f.p.Poll(f.ctx); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("Poll while A can not be read: %v", err)
+	}
+	shows := func(key string) any {
+		for _, r := range f.sf.Records(f.mp.Object) {
+			if r.Fields[f.mp.ExternalID] == key {
+				return r.Fields[f.mp.State]
+			}
+		}
+		return nil
+	}
+	if got := shows(keyB); got != "OPEN" {
+		t.Errorf("B's refused change was not written back: the record shows %v", got)
+	}
+	failing.failID = 0
+	f.poll()
+	if got := shows(keyA); got != "OPEN" {
+		t.Errorf("A's write-back was not tried again: the record shows %v", got)
+	}
+	noWriteBackLeft(t, f)
 }
