@@ -300,13 +300,15 @@ const startRecords = 200
 
 // version tells this version of the record from another of the same
 // SystemModstamp (two writes in one second): its Id, the values of its
-// mapped fields, and who wrote them.
+// mapped fields, and who wrote them; with the SystemModstamp, so that a
+// list of another second (one a replica of an earlier version left beside
+// a watermark it moved) matches nothing.
 func (r record) version() string {
 	blocked := "-"
 	if r.blocked != nil {
 		blocked = strconv.FormatBool(*r.blocked)
 	}
-	return r.id + "|" + r.state + "|" + blocked + "|" + r.userID
+	return r.modstamp.UTC().Format(soqlTime) + "|" + r.id + "|" + r.state + "|" + blocked + "|" + r.userID
 }
 
 // selectList is what a poll reads of a conversation record.
