@@ -165,7 +165,7 @@ func GetMedia(ctx context.Context, client *papi.Client, max int64, req MediaRequ
 		}
 		if req.Detail != nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			e.Detail = Clip(req.Detail(body), 200)
+			e.Detail = Clip(req.Detail(papi.Scrub(body, req.Auth)), 200)
 		}
 		return Media{}, fmt.Errorf("download: %w", e)
 	}

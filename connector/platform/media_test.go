@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/chatsync/sfconnector/connector/platform"
@@ -89,5 +90,22 @@ func TestGetMedia(t *testing.T) {
 	if _, err := platform.GetMedia(ctx, api, 100, platform.MediaRequest{URL: srv.URL + "/busy", Gone: []int{404}}); err == nil ||
 		errors.Is(err, platform.ErrMediaGone) || errors.Is(err, platform.ErrMediaTooLarge) {
 		t.Fatalf("GetMedia 503: %v, want a temporary error", err)
+	}
+}
+
+// A download's refusal that quotes the credential it refused is
+// described with the credential redacted.
+func TestGetMediaRefusalQuotingTheTokenIsRedacted(t *testing.T) {
+	const token = "EAAG-media-access-token"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":{"message":"Malformed access token ` + token + `"}}`))
+	}))
+	defer srv.Close()
+	api := papi.New(papi.Config{HTTPClient: srv.Client()})
+	_, err := platform.GetMedia(context.Background(), api, 100, platform.MediaRequest{URL: srv.URL, Auth: papi.Bearer(token),
+		Detail: func(body []byte) string { return string(body) }})
+	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "Malformed access token [redacted]") {
+		t.Fatalf("GetMedia = %v, want the refusal with the token redacted", err)
 	}
 }

@@ -18,7 +18,8 @@
 // No URL appears in an error (a Telegram URL holds the bot token), and no
 // secret in a log line: the client logs nothing. An answer's body that
 // repeats the request's credential (a refusal quoting the token it
-// refused) has it replaced with Redacted before anyone reads it.
+// refused) has it replaced with Redacted before anyone reads it (Do; a
+// refusal read from Open or Download goes through Scrub).
 package papi
 
 import (
@@ -249,7 +250,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if int64(len(body)) > limit {
 		out.Body, out.Truncated = body[:limit], true
 	}
-	out.Body = scrub(out.Body, secretsOf(req.Auth))
+	out.Body = Scrub(out.Body, req.Auth)
 	return out, nil
 }
 
@@ -284,12 +285,13 @@ func secretsOf(auth Auth) []string {
 	return out
 }
 
-// scrub replaces each of secrets that body holds with Redacted: a
-// platform's refusal may repeat the credential it refused ("Malformed
-// access token <token>"), and its text reaches logs, API answers and
-// Salesforce.
-func scrub(body []byte, secrets []string) []byte {
-	for _, s := range secrets {
+// Scrub replaces each credential auth sends that body holds with
+// Redacted: a platform's refusal may repeat the credential it refused
+// ("Malformed access token <token>"), and its text reaches logs, API
+// answers and Salesforce. Do scrubs every answer; a caller reading a
+// refusal from Open or Download scrubs it with this.
+func Scrub(body []byte, auth Auth) []byte {
+	for _, s := range secretsOf(auth) {
 		if len(s) >= minSecret && bytes.Contains(body, []byte(s)) {
 			body = bytes.ReplaceAll(body, []byte(s), []byte(Redacted))
 		}
