@@ -284,9 +284,10 @@ type ConversationMapping struct {
 	Channel    string `yaml:"channel"`     // Channel__c
 	Contact    string `yaml:"contact"`     // Contact_Id__c
 	// LastMessageAt, when set, is written with the time of the
-	// conversation's last message: the record is then written again with
-	// every round that pushes a message of it (a second record per
-	// conversation per call). Empty by default: Salesforce computes it as a
+	// conversation's last message (the latest sent time of the messages a
+	// round pushes; a round that pushes none leaves it): the record is then
+	// written again with every round that pushes a message of it (a second
+	// record per conversation per call). Empty by default: Salesforce computes it as a
 	// roll-up summary (Latest_Message_Sent_At__c, MAX of the messages'
 	// Sent_At__c) over the master-detail relationship from the message.
 	LastMessageAt string `yaml:"last_message_at"` // optional, e.g. Last_Message_At__c

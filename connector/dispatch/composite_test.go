@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatsync/sfconnector/config"
 	"github.com/chatsync/sfconnector/connector/store"
 	"github.com/chatsync/sfconnector/sfclient"
 	"github.com/chatsync/sfconnector/statemachine"
@@ -262,5 +263,22 @@ func (e *env) changeState(contact string, from, to statemachine.State) {
 	})
 	if err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+// The last message time a round writes is its messages' latest sent
+// time; a round without messages (a state change) writes none.
+func TestLatestSent(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	msgs := []store.Message{{SentAt: t0.Add(time.Minute)}, {SentAt: t0.Add(3 * time.Minute)}, {SentAt: t0}}
+	if got := latestSent(msgs); !got.Equal(t0.Add(3 * time.Minute)) {
+		t.Errorf("latestSent = %s, want the latest", got)
+	}
+	if got := latestSent(nil); !got.IsZero() {
+		t.Errorf("latestSent of no message = %s, want zero", got)
+	}
+	rec := conversationRecord(config.ConversationMapping{ExternalID: "K", State: "S", LastMessageAt: "L"}, store.Conversation{}, time.Time{})
+	if _, ok := rec["L"]; ok {
+		t.Errorf("a round without messages writes the last message time: %v", rec)
 	}
 }

@@ -420,7 +420,7 @@ func (d *Dispatcher) pushOrg(ctx context.Context, org *Org, plans []*plan) error
 		if len(p.work.Messages) == 0 && !c.InSalesforce() {
 			continue // nothing to push and no record to mirror onto
 		}
-		rec := conversationRecord(org.Mapping.Conversation, c, c.LastActivityAt)
+		rec := conversationRecord(org.Mapping.Conversation, c, latestSent(p.work.Messages))
 		p.hash = recordHash(rec)
 		if p.hash == c.SyncedHash {
 			p.synced = c.Version // the record in Salesforce is up to date

@@ -38,6 +38,21 @@ func MessageKey(m store.Message) string {
 	return m.Tenant + ":" + m.Channel + ":sha256:" + hex.EncodeToString(sum[:16])
 }
 
+// latestSent is the last message time a round writes on its
+// conversation's record (when mapped): the latest SentAt of the messages
+// it pushes, as the roll-up summary over Sent_At__c computes it; zero
+// (the field left as it is) for a round that pushes none, such as one
+// mirroring a state change.
+func latestSent(msgs []store.Message) time.Time {
+	var t time.Time
+	for _, m := range msgs {
+		if m.SentAt.After(t) {
+			t = m.SentAt
+		}
+	}
+	return t
+}
+
 // conversationRecord maps a conversation onto its Salesforce record. A
 // mapping field left empty is not written.
 func conversationRecord(mp config.ConversationMapping, c store.Conversation, lastMessageAt time.Time) sfclient.Record {
