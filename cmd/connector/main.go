@@ -356,7 +356,7 @@ func dead(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "replayed %d message(s): %v\n", len(done), done)
 	if skipped := notIn(list, done); len(skipped) > 0 {
-		fmt.Fprintf(stdout, "not replayed (no longer dead: replayed before): %v\n", skipped)
+		fmt.Fprintf(stdout, "not replayed (not dead messages: left out): %v\n", skipped)
 	}
 	return nil
 }
@@ -400,7 +400,7 @@ func deadMedia(ctx context.Context, st store.Store, verb, tenant string, limit i
 	}
 	fmt.Fprintf(stdout, "replayed %d media item(s): %v\n", len(done), done)
 	if skipped := notIn(list, done); len(skipped) > 0 {
-		fmt.Fprintf(stdout, "not replayed (no longer failed: replayed before): %v\n", skipped)
+		fmt.Fprintf(stdout, "not replayed (not failed items: left out): %v\n", skipped)
 	}
 	return nil
 }
