@@ -150,8 +150,9 @@ type ReplayOutcome struct {
 // event of a channel no longer configured is left and reported with that
 // reason. An unknown id (never quarantined, or replayed already) is
 // refused before any is replayed: the error wraps store.ErrNotFound and
-// names every such id. It stops at the first other error, returning what
-// it replayed until then.
+// names every such id; one that another replay takes between that check
+// and its own replay is reported with that reason. It stops at the first
+// other error, returning what it replayed until then.
 func (h *Handler) ReplayIDs(ctx context.Context, ids []int64) ([]ReplayOutcome, error) {
 	out := []ReplayOutcome{}
 	ids = distinct(ids)
@@ -160,6 +161,10 @@ func (h *Handler) ReplayIDs(ctx context.Context, ids []int64) ([]ReplayOutcome, 
 	}
 	for _, id := range ids {
 		o, err := h.replayOne(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			// Checked above: another replay took it meanwhile.
+			o, err = ReplayOutcome{ID: id, Reason: "replayed meanwhile by another request"}, nil
+		}
 		if err != nil {
 			return out, err
 		}

@@ -210,3 +210,39 @@ func TestAnAccountNoChannelReadsIsQuarantinedOnTheChannelPostedTo(t *testing.T) 
 		}
 	}
 }
+
+// takenMeanwhile is a store whose second write transaction finds the
+// quarantined event gone: another replay took it between the check of
+// the ids and this replay.
+type takenMeanwhile struct {
+	store.Store
+	id    int64
+	calls int
+}
+
+func (s *takenMeanwhile) WithTx(ctx context.Context, fn func(store.Tx) error) error {
+	s.calls++
+	if s.calls == 2 {
+		if err := s.Store.WithTx(ctx, func(tx store.Tx) error { return tx.DeleteQuarantined(ctx, s.id) }); err != nil {
+			return err
+		}
+	}
+	return s.Store.WithTx(ctx, fn)
+}
+
+// An event another replay takes between the check of the ids and its
+// own replay is reported so, not answered 404 part-way.
+func TestReplayOfAnEventTakenMeanwhile(t *testing.T) {
+	e := newEnv(t, config.OptOut{})
+	const typo = "1234567899"
+	if code, _ := e.post("wa", whatsapp.TextDelivery(typo, "31611111111", "Ann", "wamid.q1", "Hello?", t0)); code != 200 {
+		t.Fatalf("answer %d", code)
+	}
+	id := e.quarantine()[0].ID
+	fixed := newEnvOn(t, e.st, config.OptOut{}, typo)
+	fixed.h.Ingester.Store = &takenMeanwhile{Store: e.st, id: id}
+	out, err := fixed.h.ReplayIDs(context.Background(), []int64{id})
+	if err != nil || len(out) != 1 || out[0].Replayed || out[0].Reason != "replayed meanwhile by another request" {
+		t.Fatalf("ReplayIDs = %+v, %v; want the event reported as taken meanwhile", out, err)
+	}
+}
