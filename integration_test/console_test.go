@@ -246,6 +246,10 @@ func TestConsoleAgentBlocksFromConversationSeesBlockedTabAndUnblocks(t *testing.
 	b.shot("conversation")
 
 	const note = "sells watches to everyone"
+	b.do("a block with no direction is refused in the page", chromedp.Click(`.block-form input[name=inbound]`),
+		chromedp.Click(`.block-form input[name=outbound]`), chromedp.Click(`.block-form button[type=submit]`),
+		waitText("#alert", "Choose a direction to block: inbound, outbound or both."),
+		chromedp.Click(`.block-form input[name=inbound]`), chromedp.Click(`.block-form input[name=outbound]`))
 	b.do("block Bob with a note", chromedp.SendKeys(`.block-form input[name=note]`, note), chromedp.Click(`.block-form button[type=submit]`),
 		waitText("#status", "blocked"), waitText("main dl", "BLOCKED"), waitText("main", "block", "alice"))
 	blocked := alice.contact(conv.ContactID)

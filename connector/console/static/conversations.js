@@ -211,8 +211,13 @@ export function blockForm(me, contact, done, enabled) {
     field('Note', h('input', { type: 'text', name: 'note', maxlength: 1024 }), 'Why; shown in the Blocked tab.'),
     h('button', { type: 'submit', class: 'danger' }, 'Block contact'),
   ], async (data) => {
+    const inbound = data.get('inbound') === 'on';
+    const outbound = data.get('outbound') === 'on';
+    if (!inbound && !outbound) {
+      throw new Error('Choose a direction to block: inbound, outbound or both.');
+    }
     const r = await api('PUT', tenantPath(me.tenant, '/contacts/' + contact.id + '/block'), {
-      inbound: data.get('inbound') === 'on', outbound: data.get('outbound') === 'on', note: data.get('note'),
+      inbound, outbound, note: data.get('note'),
     });
     await done();
     const convs = r.blocked_conversations.map((id) => '#' + id).join(', ');
